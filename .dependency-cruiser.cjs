@@ -1,0 +1,64 @@
+/**
+ * The hexagon's dependency rule, checked in CI (`npm run lint`):
+ * domain imports nothing; application imports domain and ports; ports import
+ * domain; adapters import ports and domain, never each other; only bootstrap
+ * wires adapters together.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      severity: 'error',
+      comment: 'The domain depends on nothing: no other layer, no package, no Node built-in.',
+      from: { path: '^src/domain' },
+      to: { pathNot: '^src/domain' },
+    },
+    {
+      name: 'ports-speak-domain',
+      severity: 'error',
+      comment: 'Ports are interfaces in domain types only; no library type leaks through them.',
+      from: { path: '^src/ports' },
+      to: { pathNot: '^src/(domain|ports)' },
+    },
+    {
+      name: 'application-uses-ports',
+      severity: 'error',
+      comment: 'Use cases depend on domain and ports only, never on adapters or packages.',
+      from: { path: '^src/application' },
+      to: { pathNot: '^src/(domain|ports|application)' },
+    },
+    {
+      name: 'adapters-are-independent',
+      severity: 'error',
+      comment: 'An adapter imports ports and domain (and its own library), never another adapter.',
+      from: { path: '^src/adapters/([^/]+)/' },
+      to: { path: '^src/adapters/', pathNot: '^src/adapters/$1/' },
+    },
+    {
+      name: 'adapters-not-application',
+      severity: 'error',
+      comment: 'Driving adapters (HTTP) receive use cases typed by the domain shapes they need, so no adapter imports the application.',
+      from: { path: '^src/adapters' },
+      to: { path: '^src/(application|bootstrap)' },
+    },
+    {
+      name: 'only-bootstrap-wires',
+      severity: 'error',
+      comment: 'Only the composition root imports inversify.',
+      from: { pathNot: '^src/bootstrap' },
+      to: { path: 'node_modules/(inversify|@inversifyjs)' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

@@ -1,0 +1,93 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { EmbeddingRequest, ModelDescriptor, ReadinessReport, Task } from '../../domain/index.js';
+import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Metrics } from '../../ports/metrics.js';
+import { problemResponse } from './problem.js';
+import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/models.js';
+import { taskRoutes } from './routes/tasks.js';
+
+/** The use cases the HTTP adapter drives, typed by what it needs of them. */
+export interface HttpUseCases {
+  readonly submitEmbedding: { execute(request: EmbeddingRequest): Promise<Task> };
+  readonly getTaskStatus: { execute(taskId: string): Promise<Task> };
+  readonly listModels: { execute(): Promise<readonly ModelDescriptor[]> };
+  readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };
+  readonly checkReadiness: { execute(): Promise<ReadinessReport> };
+}
+
+export interface HttpOptions {
+  readonly bodyLimitBytes: number;
+  readonly defaultModelId: string;
+}
+
+export type HttpEnv = { Variables: { requestId: string } };
+
+export function createHttpApp(
+  useCases: HttpUseCases,
+  options: HttpOptions,
+  logger: Logger,
+  metrics: Metrics,
+): OpenAPIHono<HttpEnv> {
+  const app = new OpenAPIHono<HttpEnv>({
+    // A body that parses but breaks the schema: 422 naming each bad field.
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ValidationError(
+          'The request does not match the schema.',
+          result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+        );
+      }
+    },
+  });
+
+  // An incoming x-request-id is kept (when sane) and echoed; otherwise one is made.
+  app.use(requestId({ limitLength: 128 }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    // routePath is the matched pattern (`/v1/embeddings/tasks/:id`), so ids do not explode the label set.
+    metrics.httpRequest(c.req.routePath, c.req.method, c.res.status, (performance.now() - started) / 1000);
+  });
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: options.bodyLimitBytes,
+      onError: () => {
+        throw new PayloadTooLargeError(`The request body is larger than ${options.bodyLimitBytes} bytes.`);
+      },
+    }),
+  );
+
+  app.route('/', taskRoutes(useCases));
+  app.route('/', modelRoutes(useCases, options.defaultModelId));
+  app.route('/', healthRoutes(useCases));
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Embedding service',
+      version: '0.1.0',
+      description: 'Turns text into vectors with sentence-embedding models, through per-model queues.',
+    },
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+
+  app.notFound((c) =>
+    problemResponse(c, new HTTPException(404, { message: `No route for ${c.req.method} ${c.req.path}.` }), logger),
+  );
+  app.onError((error, c) => problemResponse(c, error, logger));
+  return app;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    return out ? `${out}.${String(key)}` : String(key);
+  }, '') || '(body)';
+}

@@ -1,0 +1,55 @@
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { HttpEnv, HttpUseCases } from '../app.js';
+import { problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema } from '../schemas.js';
+import { serializeTask } from '../serialize.js';
+
+const submit = createRoute({
+  method: 'post',
+  path: '/v1/embeddings/tasks',
+  tags: ['Tasks'],
+  summary: 'Queue texts for embedding',
+  request: {
+    body: { required: true, content: { 'application/json': { schema: TaskRequestSchema } } },
+  },
+  responses: {
+    202: {
+      description: 'Accepted and queued. Poll the Location header for the result.',
+      headers: { Location: { schema: { type: 'string' }, description: 'The task resource' } },
+      content: { 'application/json': { schema: TaskSchema } },
+    },
+    ...problems(400, 404, 413, 415, 422, 503),
+  },
+});
+
+const status = createRoute({
+  method: 'get',
+  path: '/v1/embeddings/tasks/{id}',
+  tags: ['Tasks'],
+  summary: 'A task’s status, and its embeddings once it has succeeded',
+  request: { params: TaskIdParamSchema },
+  responses: {
+    200: { description: 'The task', content: { 'application/json': { schema: TaskSchema } } },
+    ...problems(404),
+  },
+});
+
+export function taskRoutes(useCases: HttpUseCases) {
+  const app = new OpenAPIHono<HttpEnv>();
+
+  app.openapi(submit, async (c) => {
+    const body = c.req.valid('json');
+    const task = await useCases.submitEmbedding.execute({
+      inputs: typeof body.input === 'string' ? [body.input] : body.input,
+      ...(body.model !== undefined && { model: body.model }),
+      ...(body.priority !== undefined && { priority: body.priority }),
+    });
+    return c.json(serializeTask(task), 202, { Location: `/v1/embeddings/tasks/${task.id}` });
+  });
+
+  app.openapi(status, async (c) => {
+    const task = await useCases.getTaskStatus.execute(c.req.valid('param').id);
+    return c.json(serializeTask(task), 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,119 @@
+import { z } from '@hono/zod-openapi';
+import { MAX_PRIORITY, MIN_PRIORITY } from '../../domain/index.js';
+
+/*
+ * The wire format, in one place: these schemas validate requests and generate
+ * /openapi.json. Names are snake_case, as OpenAI's API and most embedding
+ * services spell them.
+ */
+
+export const TaskRequestSchema = z
+  .object({
+    input: z
+      .union([z.string(), z.array(z.string())], { error: 'must be a string or an array of strings' })
+      .openapi({ description: 'One text, or a list of texts to embed in order.', example: 'Hello world' }),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({ description: 'A model id from GET /v1/models; the default model when omitted.' }),
+    priority: z
+      .number()
+      .int()
+      .min(MIN_PRIORITY)
+      .max(MAX_PRIORITY)
+      .optional()
+      .openapi({ description: 'Higher is served first among waiting tasks of the same model.', example: 0 }),
+  })
+  .openapi('TaskRequest');
+
+const EmbeddingSchema = z.object({
+  object: z.literal('embedding'),
+  index: z.number().int(),
+  embedding: z.array(z.number()),
+});
+
+const UsageSchema = z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() });
+
+export const TaskSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('embedding.task'),
+    model: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    priority: z.number().int(),
+    input_count: z.number().int(),
+    attempts: z.number().int(),
+    created_at: z.string().openapi({ format: 'date-time' }),
+    started_at: z.string().nullable().openapi({ format: 'date-time' }),
+    finished_at: z.string().nullable().openapi({ format: 'date-time' }),
+    error: z.string().nullable().openapi({ description: 'Why the task failed; null unless status is failed.' }),
+    result: z
+      .object({
+        object: z.literal('list'),
+        data: z.array(EmbeddingSchema),
+        dimensions: z.number().int(),
+        usage: UsageSchema,
+      })
+      .nullable()
+      .openapi({ description: 'The embeddings, in input order; null until status is succeeded.' }),
+  })
+  .openapi('Task');
+
+export const TaskIdParamSchema = z.object({
+  id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const ModelSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('model'),
+    engine: z.enum(['onnx', 'use-lite']),
+    description: z.string().nullable(),
+    dimensions: z.number().int().nullable(),
+    max_tokens: z.number().int().nullable(),
+    pooling: z.enum(['mean', 'cls', 'max']).nullable(),
+    normalized: z.boolean().nullable(),
+    loaded: z.boolean().openapi({ description: 'Whether this deployment has the model loaded and serves it.' }),
+    default: z.boolean(),
+  })
+  .openapi('Model');
+
+export const ModelListSchema = z
+  .object({ object: z.literal('list'), data: z.array(ModelSchema) })
+  .openapi('ModelList');
+
+export const ModelIdParamSchema = z.object({
+  id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ description: 'Stable, machine-readable error code.' }),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const LivenessSchema = z.object({ status: z.literal('alive') }).openapi('Liveness');
+
+export const ReadinessSchema = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    checks: z.record(z.string(), z.object({ status: z.enum(['ok', 'failing']), detail: z.string().optional() })),
+  })
+  .openapi('Readiness');
+
+/** Problem responses a route can return, for the OpenAPI document. */
+export function problems(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: 'A problem document', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
+  );
+}

@@ -1,0 +1,45 @@
+import type { ModelDescriptor, Task } from '../../domain/index.js';
+
+export function serializeTask(task: Task) {
+  const result = task.result;
+  return {
+    id: task.id,
+    object: 'embedding.task' as const,
+    model: task.model,
+    status: task.status,
+    priority: task.priority,
+    input_count: task.inputs.length,
+    attempts: task.attempts,
+    created_at: task.createdAt.toISOString(),
+    started_at: task.startedAt?.toISOString() ?? null,
+    finished_at: task.finishedAt?.toISOString() ?? null,
+    error: task.error ?? null,
+    result: result
+      ? {
+          object: 'list' as const,
+          data: result.vectors.map((vector, index) => ({
+            object: 'embedding' as const,
+            index,
+            embedding: Array.from(vector),
+          })),
+          dimensions: result.dimensions,
+          usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.totalTokens },
+        }
+      : null,
+  };
+}
+
+export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
+  return {
+    id: model.id,
+    object: 'model' as const,
+    engine: model.engine,
+    description: model.description ?? null,
+    dimensions: model.dimensions ?? null,
+    max_tokens: model.maxTokens ?? null,
+    pooling: model.pooling ?? null,
+    normalized: model.normalize ?? null,
+    loaded: model.loaded,
+    default: model.id === defaultModelId,
+  };
+}

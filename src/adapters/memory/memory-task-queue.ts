@@ -1,0 +1,216 @@
+import {
+  CapacityExceededError,
+  MAX_PRIORITY,
+  ServiceUnavailableError,
+  type TaskMessage,
+} from '../../domain/index.js';
+import type { ConsumeOptions, Delivery, Subscription, TaskQueue } from '../../ports/task-queue.js';
+
+interface Entry {
+  readonly message: TaskMessage;
+  redelivered: boolean;
+}
+
+interface Consumer {
+  readonly model: string;
+  readonly client: MemoryTaskQueue;
+  readonly handler: (delivery: Delivery) => Promise<void>;
+  readonly prefetch: number;
+  readonly unsettled: Set<Entry>;
+  active: boolean;
+}
+
+/** One model's queue: a FIFO per priority level, highest level served first. */
+class ModelQueue {
+  readonly levels: Entry[][] = Array.from({ length: MAX_PRIORITY + 1 }, () => []);
+  readonly consumers: Consumer[] = [];
+  size = 0;
+  private nextConsumer = 0;
+
+  push(entry: Entry, atFront: boolean): void {
+    const level = this.levels[clampPriority(entry.message.priority)]!;
+    if (atFront) level.unshift(entry);
+    else level.push(entry);
+    this.size++;
+  }
+
+  shift(): Entry | undefined {
+    for (let p = MAX_PRIORITY; p >= 0; p--) {
+      const entry = this.levels[p]!.shift();
+      if (entry) {
+        this.size--;
+        return entry;
+      }
+    }
+    return undefined;
+  }
+
+  /** Round-robin over consumers that have room under their prefetch. */
+  pickConsumer(): Consumer | undefined {
+    const n = this.consumers.length;
+    for (let i = 0; i < n; i++) {
+      const consumer = this.consumers[(this.nextConsumer + i) % n]!;
+      if (consumer.active && consumer.unsettled.size < consumer.prefetch) {
+        this.nextConsumer = (this.nextConsumer + i + 1) % n;
+        return consumer;
+      }
+    }
+    return undefined;
+  }
+}
+
+function clampPriority(priority: number): number {
+  return Math.min(MAX_PRIORITY, Math.max(0, Math.trunc(priority)));
+}
+
+/**
+ * The in-process broker behind `MemoryTaskQueue` clients. It plays the part
+ * RabbitMQ plays: it holds messages, and when a client closes, the messages
+ * that client's consumers never settled go back to their queues.
+ */
+export class MemoryBroker {
+  private readonly queues = new Map<string, ModelQueue>();
+  private dispatchScheduled = new Set<ModelQueue>();
+
+  /** @param maxLength most ready messages per model queue; publish beyond it is refused. */
+  constructor(readonly maxLength = 100_000) {}
+
+  queue(model: string): ModelQueue {
+    let queue = this.queues.get(model);
+    if (!queue) {
+      queue = new ModelQueue();
+      this.queues.set(model, queue);
+    }
+    return queue;
+  }
+
+  publish(message: TaskMessage): void {
+    const queue = this.queue(message.model);
+    if (queue.size >= this.maxLength) {
+      throw new CapacityExceededError(`The queue of model '${message.model}' is full (${this.maxLength} tasks).`);
+    }
+    queue.push({ message, redelivered: false }, false);
+    this.scheduleDispatch(queue);
+  }
+
+  requeue(model: string, entry: Entry): void {
+    entry.redelivered = true;
+    const queue = this.queue(model);
+    queue.push(entry, true);
+    this.scheduleDispatch(queue);
+  }
+
+  scheduleDispatch(queue: ModelQueue): void {
+    if (this.dispatchScheduled.has(queue)) return;
+    this.dispatchScheduled.add(queue);
+    // Deliver on a later turn, as a network broker would: publish never runs a handler.
+    setImmediate(() => {
+      this.dispatchScheduled.delete(queue);
+      this.dispatch(queue);
+    });
+  }
+
+  private dispatch(queue: ModelQueue): void {
+    for (;;) {
+      if (queue.size === 0) return;
+      const consumer = queue.pickConsumer();
+      if (!consumer) return;
+      const entry = queue.shift()!;
+      consumer.unsettled.add(entry);
+      consumer.client.deliver(consumer, entry);
+    }
+  }
+}
+
+/**
+ * A client of a `MemoryBroker`, with the delivery semantics of the RabbitMQ
+ * adapter: at-least-once, prefetch-bounded, priority-ordered, requeue on nack,
+ * on a handler that throws, and on close.
+ */
+export class MemoryTaskQueue implements TaskQueue {
+  private readonly consumers = new Set<Consumer>();
+  private closed = false;
+
+  constructor(private readonly broker: MemoryBroker = new MemoryBroker()) {}
+
+  async publish(message: TaskMessage): Promise<void> {
+    this.assertOpen();
+    this.broker.publish(message);
+  }
+
+  async consume(
+    model: string,
+    handler: (delivery: Delivery) => Promise<void>,
+    options: ConsumeOptions,
+  ): Promise<Subscription> {
+    this.assertOpen();
+    const queue = this.broker.queue(model);
+    const consumer: Consumer = {
+      model,
+      client: this,
+      handler,
+      prefetch: Math.max(1, options.prefetch),
+      unsettled: new Set(),
+      active: true,
+    };
+    queue.consumers.push(consumer);
+    this.consumers.add(consumer);
+    this.broker.scheduleDispatch(queue);
+    return {
+      cancel: async () => {
+        consumer.active = false;
+        removeConsumer(queue, consumer);
+      },
+    };
+  }
+
+  async depth(model: string): Promise<number> {
+    return this.broker.queue(model).size;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const consumer of this.consumers) {
+      consumer.active = false;
+      removeConsumer(this.broker.queue(consumer.model), consumer);
+      for (const entry of consumer.unsettled) this.broker.requeue(entry.message.model, entry);
+      consumer.unsettled.clear();
+    }
+    this.consumers.clear();
+  }
+
+  /** Called by the broker for each message it hands to one of this client's consumers. */
+  deliver(consumer: Consumer, entry: Entry): void {
+    let settled = false;
+    const settle = (requeue: boolean | undefined) => {
+      // Ignore a second settlement, and one that arrives after close already requeued it.
+      if (settled || !consumer.unsettled.delete(entry)) return;
+      settled = true;
+      if (requeue === true) this.broker.requeue(entry.message.model, entry);
+      this.broker.scheduleDispatch(this.broker.queue(entry.message.model));
+    };
+    const delivery: Delivery = {
+      message: entry.message,
+      redelivered: entry.redelivered,
+      ack: async () => settle(undefined),
+      nack: async ({ requeue }) => settle(requeue),
+    };
+    Promise.resolve()
+      .then(() => consumer.handler(delivery))
+      .catch(() => settle(true));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ServiceUnavailableError('The task queue is closed.');
+  }
+}
+
+function removeConsumer(queue: ModelQueue, consumer: Consumer): void {
+  const index = queue.consumers.indexOf(consumer);
+  if (index >= 0) queue.consumers.splice(index, 1);
+}

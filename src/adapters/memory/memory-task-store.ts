@@ -1,0 +1,112 @@
+import {
+  CapacityExceededError,
+  failTask,
+  isTerminal,
+  ServiceUnavailableError,
+  startTask,
+  succeedTask,
+  TaskAlreadyExistsError,
+  type EmbeddingResult,
+  type Task,
+} from '../../domain/index.js';
+import type { TaskStore } from '../../ports/task-store.js';
+
+export interface MemoryTaskStoreOptions {
+  /** How long a task and its result are kept after creation. */
+  readonly ttlSeconds: number;
+  /** Most tasks held at once; `create` is refused beyond it once expired tasks are gone. */
+  readonly maxTasks: number;
+  /** Milliseconds since the epoch; injectable so tests can move time. */
+  readonly now?: () => number;
+}
+
+interface Record {
+  task: Task;
+  readonly expiresAt: number;
+}
+
+/**
+ * Task store held in this process, with the Redis store's semantics: atomic
+ * transitions (JavaScript runs one at a time), terminal tasks frozen, and
+ * expiry a fixed time after creation. When full it refuses new tasks rather
+ * than dropping results that clients may still fetch.
+ */
+export class MemoryTaskStore implements TaskStore {
+  private readonly records = new Map<string, Record>();
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly options: MemoryTaskStoreOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async create(task: Task): Promise<void> {
+    this.assertOpen();
+    if (this.live(task.id)) throw new TaskAlreadyExistsError(task.id);
+    if (this.records.size >= this.options.maxTasks) this.purgeExpired();
+    if (this.records.size >= this.options.maxTasks) {
+      throw new CapacityExceededError(`The task store is full (${this.options.maxTasks} tasks).`, 5);
+    }
+    this.records.set(task.id, { task, expiresAt: this.now() + this.options.ttlSeconds * 1000 });
+  }
+
+  async get(id: string): Promise<Task | undefined> {
+    this.assertOpen();
+    return this.live(id)?.task;
+  }
+
+  async markRunning(id: string, at: Date): Promise<Task | undefined> {
+    return this.transition(id, (task) => startTask(task, at));
+  }
+
+  async markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined> {
+    return this.transition(id, (task) => succeedTask(task, result, at));
+  }
+
+  async markFailed(id: string, reason: string, at: Date): Promise<Task | undefined> {
+    return this.transition(id, (task) => failTask(task, reason, at));
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  private transition(id: string, change: (task: Task) => Task): Task | undefined {
+    this.assertOpen();
+    const record = this.live(id);
+    if (!record) return undefined;
+    if (isTerminal(record.task)) return record.task;
+    record.task = change(record.task);
+    return record.task;
+  }
+
+  private live(id: string): Record | undefined {
+    const record = this.records.get(id);
+    if (record && record.expiresAt <= this.now()) {
+      this.records.delete(id);
+      return undefined;
+    }
+    return record;
+  }
+
+  private purgeExpired(): void {
+    const now = this.now();
+    // Insertion order is creation order and the TTL is fixed, so expired records come first.
+    for (const [id, record] of this.records) {
+      if (record.expiresAt > now) break;
+      this.records.delete(id);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ServiceUnavailableError('The task store is closed.');
+  }
+}

@@ -1,0 +1,82 @@
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Pooling } from '../../domain/index.js';
+
+/** Where the parts of a sentence-transformers ONNX export are, and how it pools. */
+export interface SentenceTransformersFolder {
+  readonly modelFile: string;
+  readonly tokenizerFile: string;
+  readonly hiddenSize: number;
+  readonly maxSeqLength: number;
+  readonly pooling: Pooling;
+  readonly normalize: boolean;
+}
+
+interface ModuleEntry {
+  readonly path?: string;
+  readonly type?: string;
+}
+
+const POOLING_FLAGS: ReadonlyArray<[string, Pooling]> = [
+  ['pooling_mode_mean_tokens', 'mean'],
+  ['pooling_mode_cls_token', 'cls'],
+  ['pooling_mode_max_tokens', 'max'],
+];
+
+/**
+ * Reads the folder layout that `sentence-transformers` exports and the Hugging
+ * Face hub serves: `tokenizer.json`, `config.json`, `model.onnx` or
+ * `onnx/model.onnx`, `modules.json`, the pooling module's `config.json`, and
+ * `sentence_bert_config.json`. Files other than the model, tokenizer and
+ * config are optional; their defaults are what sentence-transformers assumes.
+ */
+export async function readSentenceTransformersFolder(dir: string): Promise<SentenceTransformersFolder> {
+  const modelFile = await firstExisting([join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')]);
+  if (!modelFile) throw new Error(`No model.onnx or onnx/model.onnx in ${dir}`);
+  const tokenizerFile = join(dir, 'tokenizer.json');
+  const config = await readJson<{ hidden_size?: number; max_position_embeddings?: number }>(join(dir, 'config.json'));
+  if (!config?.hidden_size) throw new Error(`${join(dir, 'config.json')} is missing or names no hidden_size`);
+
+  const modules = (await readJson<ModuleEntry[]>(join(dir, 'modules.json'))) ?? [];
+  const poolingPath = modules.find((m) => m.type?.endsWith('.Pooling'))?.path ?? '1_Pooling';
+  const poolingConfig = (await readJson<Record<string, unknown>>(join(dir, poolingPath, 'config.json'))) ?? {};
+  const pooling = POOLING_FLAGS.find(([flag]) => poolingConfig[flag] === true)?.[1] ?? 'mean';
+  const normalize = modules.some((m) => m.type?.endsWith('.Normalize'));
+
+  const sbert = await readJson<{ max_seq_length?: number }>(join(dir, 'sentence_bert_config.json'));
+  const tokenizerConfig = await readJson<{ model_max_length?: number }>(join(dir, 'tokenizer_config.json'));
+  const maxSeqLength = Math.min(
+    sbert?.max_seq_length ?? tokenizerConfig?.model_max_length ?? 512,
+    config.max_position_embeddings ?? Number.POSITIVE_INFINITY,
+  );
+
+  return { modelFile, tokenizerFile, hiddenSize: config.hidden_size, maxSeqLength, pooling, normalize };
+}
+
+/** True when `dir` holds what `readSentenceTransformersFolder` needs at the least. */
+export async function isSentenceTransformersFolder(dir: string): Promise<boolean> {
+  const model = await firstExisting([join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')]);
+  return model !== undefined && (await exists(join(dir, 'tokenizer.json'))) && (await exists(join(dir, 'config.json')));
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return JSON.parse(text) as T;
+}
+
+async function firstExisting(files: readonly string[]): Promise<string | undefined> {
+  for (const file of files) if (await exists(file)) return file;
+  return undefined;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}

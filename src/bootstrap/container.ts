@@ -1,0 +1,150 @@
+import 'reflect-metadata';
+import { Container, ContainerModule } from 'inversify';
+import { createHttpApp } from '../adapters/http/app.js';
+import { MemoryMetrics } from '../adapters/memory/memory-metrics.js';
+import { MemoryModelCatalog } from '../adapters/memory/memory-model-catalog.js';
+import { MemoryBroker, MemoryTaskQueue } from '../adapters/memory/memory-task-queue.js';
+import { MemoryTaskStore } from '../adapters/memory/memory-task-store.js';
+import { createPinoLogger } from '../adapters/pino/pino-logger.js';
+import { systemClock, uuidGenerator } from '../adapters/system/system-clock.js';
+import { CheckReadiness } from '../application/check-readiness.js';
+import { GetModel } from '../application/get-model.js';
+import { GetTaskStatus } from '../application/get-task-status.js';
+import { ListModels } from '../application/list-models.js';
+import { SubmitEmbedding } from '../application/submit-embedding.js';
+import type { InputLimits } from '../domain/index.js';
+import type { Clock } from '../ports/clock.js';
+import type { HealthCheck } from '../ports/health-check.js';
+import type { IdGenerator } from '../ports/id-generator.js';
+import type { Logger } from '../ports/logger.js';
+import type { Metrics } from '../ports/metrics.js';
+import type { ModelCatalog } from '../ports/model-catalog.js';
+import type { TaskQueue } from '../ports/task-queue.js';
+import type { TaskStore } from '../ports/task-store.js';
+import type { AppConfig } from './config.js';
+
+/** Service identifiers. Everything is a singleton within one container, and a test can build its own. */
+export const TOKENS = {
+  Config: Symbol('Config'),
+  Logger: Symbol('Logger'),
+  Metrics: Symbol('Metrics'),
+  Clock: Symbol('Clock'),
+  Ids: Symbol('Ids'),
+  Limits: Symbol('Limits'),
+  TaskQueue: Symbol('TaskQueue'),
+  TaskStore: Symbol('TaskStore'),
+  ModelCatalog: Symbol('ModelCatalog'),
+  HealthChecks: Symbol('HealthChecks'),
+  SubmitEmbedding: Symbol('SubmitEmbedding'),
+  GetTaskStatus: Symbol('GetTaskStatus'),
+  ListModels: Symbol('ListModels'),
+  GetModel: Symbol('GetModel'),
+  CheckReadiness: Symbol('CheckReadiness'),
+  HttpApp: Symbol('HttpApp'),
+} as const;
+
+export interface CoreOverrides {
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+export function coreModule(config: AppConfig, overrides: CoreOverrides = {}): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(TOKENS.Config).toConstantValue(config);
+    bind<Logger>(TOKENS.Logger).toConstantValue(
+      overrides.logger ?? createPinoLogger({ level: config.service.logging.level, name: 'embedding-service' }),
+    );
+    bind<Metrics>(TOKENS.Metrics).toConstantValue(overrides.metrics ?? new MemoryMetrics());
+    bind<Clock>(TOKENS.Clock).toConstantValue(systemClock);
+    bind<IdGenerator>(TOKENS.Ids).toConstantValue(uuidGenerator);
+    bind<InputLimits>(TOKENS.Limits).toConstantValue({
+      maxInputs: config.service.limits.max_inputs,
+      maxInputChars: config.service.limits.max_input_chars,
+    });
+  });
+}
+
+/** The embedded adapters: queue and store live in this process. */
+export function memoryModule(config: AppConfig): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    const broker = new MemoryBroker(config.service.queue.max_length);
+    bind<TaskQueue>(TOKENS.TaskQueue).toConstantValue(new MemoryTaskQueue(broker));
+    bind<TaskStore>(TOKENS.TaskStore).toConstantValue(
+      new MemoryTaskStore({ ttlSeconds: config.service.store.ttl_seconds, maxTasks: config.service.store.max_tasks }),
+    );
+  });
+}
+
+export function catalogModule(catalog: ModelCatalog, extraChecks: readonly HealthCheck[]): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind<ModelCatalog>(TOKENS.ModelCatalog).toConstantValue(catalog);
+    bind<readonly HealthCheck[]>(TOKENS.HealthChecks).toResolvedValue(
+      (queue: TaskQueue, store: TaskStore) => [
+        { name: 'queue', check: () => queue.ping() },
+        { name: 'store', check: () => store.ping() },
+        ...extraChecks,
+      ],
+      [TOKENS.TaskQueue, TOKENS.TaskStore],
+    );
+  });
+}
+
+export const applicationModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.SubmitEmbedding).toResolvedValue(
+    (...deps: ConstructorParameters<typeof SubmitEmbedding>) => new SubmitEmbedding(...deps),
+    [
+      TOKENS.ModelCatalog,
+      TOKENS.TaskStore,
+      TOKENS.TaskQueue,
+      TOKENS.Limits,
+      TOKENS.Ids,
+      TOKENS.Clock,
+      TOKENS.Metrics,
+      TOKENS.Logger,
+    ],
+  );
+  bind(TOKENS.GetTaskStatus).toResolvedValue((store: TaskStore) => new GetTaskStatus(store), [TOKENS.TaskStore]);
+  bind(TOKENS.ListModels).toResolvedValue((catalog: ModelCatalog) => new ListModels(catalog), [TOKENS.ModelCatalog]);
+  bind(TOKENS.GetModel).toResolvedValue((catalog: ModelCatalog) => new GetModel(catalog), [TOKENS.ModelCatalog]);
+  bind(TOKENS.CheckReadiness).toResolvedValue(
+    (checks: readonly HealthCheck[]) => new CheckReadiness(checks),
+    [TOKENS.HealthChecks],
+  );
+});
+
+export const httpModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.HttpApp).toResolvedValue(
+    (
+      config: AppConfig,
+      submitEmbedding: SubmitEmbedding,
+      getTaskStatus: GetTaskStatus,
+      listModels: ListModels,
+      getModel: GetModel,
+      checkReadiness: CheckReadiness,
+      logger: Logger,
+      metrics: Metrics,
+    ) =>
+      createHttpApp(
+        { submitEmbedding, getTaskStatus, listModels, getModel, checkReadiness },
+        { bodyLimitBytes: config.service.api.body_limit_bytes, defaultModelId: config.ml.default_model },
+        logger,
+        metrics,
+      ),
+    [
+      TOKENS.Config,
+      TOKENS.SubmitEmbedding,
+      TOKENS.GetTaskStatus,
+      TOKENS.ListModels,
+      TOKENS.GetModel,
+      TOKENS.CheckReadiness,
+      TOKENS.Logger,
+      TOKENS.Metrics,
+    ],
+  );
+});
+
+export function newContainer(...modules: ContainerModule[]): Container {
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.load(...modules);
+  return container;
+}

@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig } from './config.js';
+import { startEmbeddedService } from './service.js';
+
+/*
+ * The one entry point: `tsx src/bootstrap/main.ts [--mode api|worker|all]`
+ * (or MODE). Exits 2 on bad configuration, 1 on a failed start, 0 after a
+ * clean shutdown on SIGTERM or SIGINT.
+ */
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig({ env: process.env, argv: process.argv.slice(2) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  if (config.service.mode !== 'all') {
+    process.stderr.write(
+      `Mode '${config.service.mode}' needs a queue and a store shared between processes; ` +
+        `this build has only the in-memory ones (queue.driver=memory, store.driver=memory). Use mode 'all'.\n`,
+    );
+    process.exit(2);
+  }
+
+  const service = await startEmbeddedService(config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal} received; shutting down\n`);
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+import { availableParallelism } from 'node:os';
+import type { ModelSpec } from '../domain/index.js';
+import { isSentenceTransformersFolder } from '../adapters/onnx/sentence-transformers-folder.js';
+import { OnnxEmbeddingModel } from '../adapters/onnx/onnx-embedding-model.js';
+import { UseLiteEmbeddingModel } from '../adapters/tfjs/use-lite-embedding-model.js';
+import type { EmbeddingModel } from '../ports/embedding-model.js';
+import type { ModelEntry } from './config.js';
+
+export function toSpec(entry: ModelEntry): ModelSpec {
+  return {
+    id: entry.id,
+    engine: entry.engine,
+    queue: entry.queue ?? `embeddings.${entry.id}`,
+    ...(entry.description !== undefined && { description: entry.description }),
+    ...(entry.dimensions !== undefined && { dimensions: entry.dimensions }),
+    ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
+    ...(entry.pooling !== undefined && { pooling: entry.pooling }),
+    ...(entry.normalize !== undefined && { normalize: entry.normalize }),
+  };
+}
+
+/** Whether the model's files are on this machine (USE-lite's ship with the install). */
+export async function isPresent(entry: ModelEntry): Promise<boolean> {
+  if (entry.engine === 'use-lite') return true;
+  return entry.path !== undefined && isSentenceTransformersFolder(entry.path);
+}
+
+/** Loads a model with the adapter for its engine. */
+export async function loadModel(entry: ModelEntry, intraOpThreads: number): Promise<EmbeddingModel> {
+  switch (entry.engine) {
+    case 'use-lite':
+      return UseLiteEmbeddingModel.load({
+        id: entry.id,
+        ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
+        ...(entry.normalize !== undefined && { normalize: entry.normalize }),
+      });
+    case 'onnx':
+      return OnnxEmbeddingModel.load({
+        id: entry.id,
+        path: entry.path!,
+        intraOpThreads: intraOpThreads > 0 ? intraOpThreads : availableParallelism(),
+        ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
+        ...(entry.pooling !== undefined && { pooling: entry.pooling }),
+        ...(entry.normalize !== undefined && { normalize: entry.normalize }),
+      });
+  }
+}

@@ -1,0 +1,21 @@
+/** Vectors for a list of inputs, in input order, with the tokens each input used. */
+export interface Embeddings {
+  readonly vectors: readonly Float32Array[];
+  /** Tokens per input after truncation, special tokens included (what the model saw). */
+  readonly tokenCounts: readonly number[];
+}
+
+export interface EmbeddingResult {
+  readonly vectors: readonly Float32Array[];
+  readonly dimensions: number;
+  readonly usage: { readonly promptTokens: number; readonly totalTokens: number };
+}
+
+export function toResult(embeddings: Embeddings): EmbeddingResult {
+  const promptTokens = embeddings.tokenCounts.reduce((sum, n) => sum + n, 0);
+  return {
+    vectors: embeddings.vectors,
+    dimensions: embeddings.vectors[0]?.length ?? 0,
+    usage: { promptTokens, totalTokens: promptTokens },
+  };
+}

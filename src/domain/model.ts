@@ -1,0 +1,32 @@
+export type Engine = 'onnx' | 'use-lite';
+export type Pooling = 'mean' | 'cls' | 'max';
+
+/** What a model is, as configured: enough to route to it and describe it without loading it. */
+export interface ModelSpec {
+  readonly id: string;
+  readonly engine: Engine;
+  /** Name of the queue its tasks travel on. */
+  readonly queue: string;
+  readonly description?: string;
+  /** Known before loading when configured; otherwise learnt from the loaded model. */
+  readonly dimensions?: number;
+  readonly maxTokens?: number;
+  readonly pooling?: Pooling;
+  readonly normalize?: boolean;
+}
+
+/** What a loaded model reports about itself. */
+export interface ModelInfo {
+  readonly id: string;
+  readonly engine: Engine;
+  readonly dimensions: number;
+  /** Inputs longer than this many tokens are truncated. */
+  readonly maxTokens: number;
+  readonly pooling: Pooling;
+  readonly normalize: boolean;
+}
+
+/** A model as listed to clients: its spec, merged with what loading it revealed. */
+export interface ModelDescriptor extends ModelSpec {
+  readonly loaded: boolean;
+}

@@ -1,0 +1,103 @@
+import type { EmbeddingResult } from './embedding.js';
+import { InvalidTransitionError } from './errors.js';
+
+export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed']);
+
+export interface Task {
+  readonly id: string;
+  readonly model: string;
+  readonly inputs: readonly string[];
+  /** 0 (lowest) to 9 (highest); higher-priority tasks of a model are served first. */
+  readonly priority: number;
+  readonly status: TaskStatus;
+  readonly createdAt: Date;
+  readonly startedAt?: Date;
+  readonly finishedAt?: Date;
+  /** Why the task failed; set only when status is `failed`. */
+  readonly error?: string;
+  /** Set only when status is `succeeded`. */
+  readonly result?: EmbeddingResult;
+  /** How many times a worker has started it (more than 1 means it was redelivered). */
+  readonly attempts: number;
+}
+
+/** What travels on a model's queue: everything a worker needs, so it never reads the store first. */
+export interface TaskMessage {
+  readonly taskId: string;
+  readonly model: string;
+  readonly inputs: readonly string[];
+  readonly priority: number;
+  readonly enqueuedAt: Date;
+}
+
+/** What a client asks for; `model` and `priority` fall back to the defaults. */
+export interface EmbeddingRequest {
+  readonly inputs: readonly string[];
+  readonly model?: string;
+  readonly priority?: number;
+}
+
+export const MIN_PRIORITY = 0;
+export const MAX_PRIORITY = 9;
+export const DEFAULT_PRIORITY = 0;
+
+export function newTask(fields: {
+  id: string;
+  model: string;
+  inputs: readonly string[];
+  priority: number;
+  now: Date;
+}): Task {
+  return {
+    id: fields.id,
+    model: fields.model,
+    inputs: fields.inputs,
+    priority: fields.priority,
+    status: 'queued',
+    createdAt: fields.now,
+    attempts: 0,
+  };
+}
+
+export function isTerminal(task: Task): boolean {
+  return TERMINAL_STATUSES.has(task.status);
+}
+
+export function toMessage(task: Task): TaskMessage {
+  return {
+    taskId: task.id,
+    model: task.model,
+    inputs: task.inputs,
+    priority: task.priority,
+    enqueuedAt: task.createdAt,
+  };
+}
+
+/*
+ * The lifecycle is queued → running → succeeded | failed. `running → running`
+ * is allowed because an at-least-once queue redelivers a task whose worker
+ * died; a terminal task never changes again.
+ */
+
+export function startTask(task: Task, now: Date): Task {
+  if (isTerminal(task)) {
+    throw new InvalidTransitionError(`Task ${task.id} is ${task.status}; it cannot start again.`);
+  }
+  return { ...task, status: 'running', startedAt: now, attempts: task.attempts + 1 };
+}
+
+export function succeedTask(task: Task, result: EmbeddingResult, now: Date): Task {
+  if (isTerminal(task)) {
+    throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
+  }
+  return { ...task, status: 'succeeded', finishedAt: now, result };
+}
+
+export function failTask(task: Task, reason: string, now: Date): Task {
+  if (isTerminal(task)) {
+    throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
+  }
+  return { ...task, status: 'failed', finishedAt: now, error: reason };
+}

@@ -1,0 +1,54 @@
+import type { TaskMessage } from '../domain/index.js';
+
+/** One delivered message. Settle it exactly once; a second settlement is ignored. */
+export interface Delivery {
+  readonly message: TaskMessage;
+  /** True when the message was delivered before and not acknowledged (its consumer died or nacked). */
+  readonly redelivered: boolean;
+  /** The message is done with and is removed for good. */
+  ack(): Promise<void>;
+  /** Give the message back: requeued for another delivery, or dropped when `requeue` is false. */
+  nack(options: { requeue: boolean }): Promise<void>;
+}
+
+export interface Subscription {
+  /**
+   * Stops new deliveries. Deliveries already handed out may still be settled;
+   * those never settled are requeued when the queue closes.
+   */
+  cancel(): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  /** Most unsettled deliveries this consumer holds at once. */
+  readonly prefetch: number;
+}
+
+/**
+ * One queue per model.
+ *
+ * Guarantees:
+ * - `publish` resolves only once the message is accepted durably (for a broker,
+ *   once it confirmed it); it rejects with `CapacityExceededError` when the
+ *   model's queue is full and with `ServiceUnavailableError` when it cannot
+ *   reach the queue. A rejected publish enqueued nothing.
+ * - Delivery is at-least-once: a message leaves the queue only when acked; an
+ *   unsettled message whose consumer goes away is delivered again with
+ *   `redelivered` set. Handlers must therefore be idempotent.
+ * - Higher `priority` messages are delivered first; equal priorities in
+ *   publish order (when not redelivered).
+ * - A handler that throws leaves its delivery to be nacked with requeue.
+ */
+export interface TaskQueue {
+  publish(message: TaskMessage): Promise<void>;
+  consume(
+    model: string,
+    handler: (delivery: Delivery) => Promise<void>,
+    options: ConsumeOptions,
+  ): Promise<Subscription>;
+  /** Messages waiting in a model's queue, not counting unacked deliveries. */
+  depth(model: string): Promise<number>;
+  /** Resolves when the queue can accept and deliver messages; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

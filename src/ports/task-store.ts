@@ -1,0 +1,26 @@
+import type { EmbeddingResult, Task } from '../domain/index.js';
+
+/**
+ * Task records and their results, kept for a configured time to live.
+ *
+ * Guarantees:
+ * - Each transition is atomic and follows the task lifecycle
+ *   (queued → running → succeeded | failed; running → running on redelivery).
+ * - A terminal task never changes again: transitions on it are no-ops that
+ *   return the stored task unchanged, so a redelivered message cannot undo a
+ *   result.
+ * - Transitions on an unknown or expired id return `undefined`.
+ * - `create` rejects with `TaskAlreadyExistsError` for an existing id and with
+ *   `CapacityExceededError` when the store is full.
+ */
+export interface TaskStore {
+  create(task: Task): Promise<void>;
+  get(id: string): Promise<Task | undefined>;
+  /** queued|running → running, counting an attempt. */
+  markRunning(id: string, at: Date): Promise<Task | undefined>;
+  markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined>;
+  markFailed(id: string, reason: string, at: Date): Promise<Task | undefined>;
+  /** Resolves when the store can be read and written; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
