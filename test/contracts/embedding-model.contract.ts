@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/domain/index.js';
+import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
+
+/** What every `EmbeddingModel` adapter promises, run against each engine. */
+export function embeddingModelContract(
+  name: string,
+  /** A model whose `info.maxTokens` is small (about 16), so truncation is cheap to reach. */
+  load: () => Promise<EmbeddingModel>,
+): void {
+  describe(`EmbeddingModel contract: ${name}`, () => {
+    let model: EmbeddingModel;
+    beforeAll(async () => {
+      model = await load();
+    });
+    afterAll(async () => {
+      await model?.close();
+    });
+
+    const norm = (v: Float32Array) => Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i % 7} apple`).join(' ');
+
+    it('returns one vector per input, in order, of the declared dimensions', async () => {
+      const texts = ['first text', 'a second, different text', 'third'];
+      const result = await model.embed(texts);
+      expect(result.vectors).toHaveLength(3);
+      expect(result.tokenCounts).toHaveLength(3);
+      for (const v of result.vectors) expect(v).toHaveLength(model.info.dimensions);
+      const alone = await model.embed(['a second, different text']);
+      expect(Array.from(result.vectors[1]!)).toEqual(expectClose(alone.vectors[0]!));
+    });
+
+    it('returns unit vectors when the model normalises', async () => {
+      expect(model.info.normalize).toBe(true);
+      const { vectors } = await model.embed(['The quick brown fox', 'jumps over the lazy dog']);
+      for (const v of vectors) expect(norm(v)).toBeCloseTo(1, 5);
+    });
+
+    it('is deterministic', async () => {
+      const a = await model.embed(['same text every time']);
+      const b = await model.embed(['same text every time']);
+      expect(Array.from(a.vectors[0]!)).toEqual(Array.from(b.vectors[0]!));
+    });
+
+    it('gives a text the same vector alone and inside a padded batch', async () => {
+      const short = 'short one';
+      const alone = await model.embed([short]);
+      const batch = await model.embed([words(12), short, words(5)]);
+      expect(Array.from(batch.vectors[1]!)).toEqual(expectClose(alone.vectors[0]!));
+    });
+
+    it('gives different texts different vectors', async () => {
+      const { vectors } = await model.embed(['cats purr softly', 'stock markets fell sharply']);
+      const dot = vectors[0]!.reduce((sum, x, i) => sum + x * vectors[1]![i]!, 0);
+      expect(dot).toBeLessThan(0.999);
+    });
+
+    it('truncates at the maximum length instead of failing', async () => {
+      const max = model.info.maxTokens;
+      expect(max).toBeLessThanOrEqual(64);
+      const long = words(max * 2);
+      const longer = `${long} and then many more different words appended at the end`;
+      const result = await model.embed([long, longer]);
+      expect(result.tokenCounts).toEqual([max, max]);
+      // Both are cut before the point where they differ, so the model saw the same tokens.
+      expect(Array.from(result.vectors[1]!)).toEqual(expectClose(result.vectors[0]!));
+    });
+
+    it('counts tokens the way it embeds them', async () => {
+      const texts = ['one', 'one two three four five', words(40)];
+      const counted = await model.countTokens(texts);
+      const { tokenCounts } = await model.embed(texts);
+      expect(counted).toEqual(tokenCounts);
+      expect(tokenCounts[0]!).toBeGreaterThan(0);
+      expect(tokenCounts[1]!).toBeGreaterThan(tokenCounts[0]!);
+      expect(tokenCounts[2]!).toBe(model.info.maxTokens);
+    });
+
+    it('rejects an empty list and an empty text', async () => {
+      await expect(model.embed([])).rejects.toBeInstanceOf(ValidationError);
+      await expect(model.embed(['fine', ''])).rejects.toBeInstanceOf(ValidationError);
+    });
+  });
+}
+
+function expectClose(expected: Float32Array) {
+  return Array.from(expected).map((x) => expect.closeTo(x, 5));
+}

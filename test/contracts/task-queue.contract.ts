@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CapacityExceededError, type TaskMessage } from '../../src/domain/index.js';
+import type { Delivery, TaskQueue } from '../../src/ports/task-queue.js';
+import { sleep, waitFor } from '../support/wait.js';
+
+export interface QueueHarness {
+  /** A new client of the same broker, as another process would open. */
+  connect(): Promise<TaskQueue>;
+  /** Most waiting messages per queue, when the adapter is bounded that way in this harness. */
+  readonly maxLength?: number;
+  cleanup(): Promise<void>;
+}
+
+/** What every `TaskQueue` adapter promises, run against each one. */
+export function taskQueueContract(name: string, makeHarness: () => Promise<QueueHarness>): void {
+  describe(`TaskQueue contract: ${name}`, () => {
+    let harness: QueueHarness;
+    let queue: TaskQueue;
+    const clients: TaskQueue[] = [];
+    let model: string;
+
+    const connect = async () => {
+      const client = await harness.connect();
+      clients.push(client);
+      return client;
+    };
+    const message = (fields: Partial<TaskMessage> = {}): TaskMessage => ({
+      taskId: randomUUID(),
+      model,
+      inputs: ['hello', 'world'],
+      priority: 0,
+      enqueuedAt: new Date('2026-01-02T03:04:05.678Z'),
+      ...fields,
+    });
+    /** Collects deliveries; settles each with `settle` unless it is left undefined. */
+    const collect = async (
+      client: TaskQueue,
+      settle?: (d: Delivery) => Promise<void>,
+      prefetch = 10,
+      forModel = model,
+    ) => {
+      const seen: Delivery[] = [];
+      const subscription = await client.consume(
+        forModel,
+        async (d) => {
+          seen.push(d);
+          await settle?.(d);
+        },
+        { prefetch },
+      );
+      return { seen, subscription };
+    };
+
+    beforeEach(async () => {
+      harness = await makeHarness();
+      queue = await connect();
+      model = `contract-${randomUUID()}`;
+    });
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await harness.cleanup();
+    });
+
+    it('delivers a published message with every field intact', async () => {
+      const sent = message({ priority: 3, inputs: ['ünïcødé ✓', ''.padEnd(1000, 'x')] });
+      await queue.publish(sent);
+      const { seen } = await collect(queue, (d) => d.ack());
+      await waitFor(() => seen.length === 1);
+      expect(seen[0]!.message).toEqual(sent);
+      expect(seen[0]!.redelivered).toBe(false);
+    });
+
+    it('does not deliver an acknowledged message again', async () => {
+      await queue.publish(message());
+      const first = await collect(queue, (d) => d.ack());
+      await waitFor(() => first.seen.length === 1);
+      await first.subscription.cancel();
+      await sleep(50);
+      const second = await collect(await connect(), (d) => d.ack());
+      await sleep(200);
+      expect(second.seen).toHaveLength(0);
+      expect(await queue.depth(model)).toBe(0);
+    });
+
+    it('redelivers a message nacked with requeue, marked as redelivered', async () => {
+      const sent = message();
+      await queue.publish(sent);
+      let first = true;
+      const { seen } = await collect(queue, async (d) => {
+        if (first) {
+          first = false;
+          await d.nack({ requeue: true });
+        } else await d.ack();
+      });
+      await waitFor(() => seen.length === 2);
+      expect(seen[1]!.message).toEqual(sent);
+      expect(seen[1]!.redelivered).toBe(true);
+    });
+
+    it('drops a message nacked without requeue', async () => {
+      await queue.publish(message());
+      const { seen } = await collect(queue, (d) => d.nack({ requeue: false }));
+      await waitFor(() => seen.length === 1);
+      await sleep(200);
+      expect(seen).toHaveLength(1);
+      expect(await queue.depth(model)).toBe(0);
+    });
+
+    it('redelivers the message of a handler that throws', async () => {
+      const sent = message();
+      await queue.publish(sent);
+      let calls = 0;
+      const { seen } = await collect(queue, async (d) => {
+        calls++;
+        if (calls === 1) throw new Error('handler failed');
+        await d.ack();
+      });
+      await waitFor(() => seen.length === 2);
+      expect(seen[1]!.message.taskId).toBe(sent.taskId);
+      expect(seen[1]!.redelivered).toBe(true);
+    });
+
+    it('redelivers to another client what a closed client never settled', async () => {
+      const sent = message();
+      const dying = await connect();
+      const { seen: unsettled } = await collect(dying);
+      await queue.publish(sent);
+      await waitFor(() => unsettled.length === 1);
+      await dying.close();
+
+      const survivor = await collect(await connect(), (d) => d.ack());
+      await waitFor(() => survivor.seen.length === 1);
+      expect(survivor.seen[0]!.message).toEqual(sent);
+      expect(survivor.seen[0]!.redelivered).toBe(true);
+    });
+
+    it('holds at most `prefetch` unsettled deliveries per consumer', async () => {
+      for (let i = 0; i < 5; i++) await queue.publish(message());
+      const { seen } = await collect(queue, undefined, 2);
+      await waitFor(() => seen.length === 2);
+      await sleep(200);
+      expect(seen).toHaveLength(2);
+      await seen[0]!.ack();
+      await waitFor(() => seen.length === 3);
+    });
+
+    it('delivers higher priorities first, and equal priorities in publish order', async () => {
+      const low1 = message({ priority: 0 });
+      const low2 = message({ priority: 0 });
+      const high = message({ priority: 9 });
+      const mid = message({ priority: 5 });
+      for (const m of [low1, low2, high, mid]) await queue.publish(m);
+      await waitFor(async () => (await queue.depth(model)) === 4);
+      const { seen } = await collect(queue, (d) => d.ack(), 1);
+      await waitFor(() => seen.length === 4);
+      expect(seen.map((d) => d.message.taskId)).toEqual([high, mid, low1, low2].map((m) => m.taskId));
+    });
+
+    it('keeps each model on its own queue', async () => {
+      const otherModel = `contract-${randomUUID()}`;
+      await queue.publish(message({ model: otherModel }));
+      await queue.publish(message());
+      const mine = await collect(queue, (d) => d.ack());
+      await waitFor(() => mine.seen.length === 1);
+      await sleep(100);
+      expect(mine.seen.map((d) => d.message.model)).toEqual([model]);
+      expect(await queue.depth(otherModel)).toBe(1);
+      const theirs = await collect(queue, (d) => d.ack(), 10, otherModel);
+      await waitFor(() => theirs.seen.length === 1);
+    });
+
+    it('counts waiting messages in depth', async () => {
+      expect(await queue.depth(model)).toBe(0);
+      for (let i = 0; i < 3; i++) await queue.publish(message());
+      await waitFor(async () => (await queue.depth(model)) === 3);
+    });
+
+    it('stops delivering after cancel', async () => {
+      const { seen, subscription } = await collect(queue, (d) => d.ack());
+      await subscription.cancel();
+      await queue.publish(message());
+      await sleep(200);
+      expect(seen).toHaveLength(0);
+      await waitFor(async () => (await queue.depth(model)) === 1);
+    });
+
+    it('ignores a second settlement of the same delivery', async () => {
+      await queue.publish(message());
+      await queue.publish(message());
+      const { seen } = await collect(queue, async (d) => {
+        await d.ack();
+        await d.ack();
+        await d.nack({ requeue: true });
+      });
+      await waitFor(() => seen.length === 2);
+      await sleep(200);
+      expect(seen).toHaveLength(2);
+      expect(seen.every((d) => !d.redelivered)).toBe(true);
+    });
+
+    it('answers ping while open', async () => {
+      await expect(queue.ping()).resolves.toBeUndefined();
+    });
+
+    it('refuses to publish beyond the queue length, enqueuing nothing', async (ctx) => {
+      if (harness.maxLength === undefined) ctx.skip();
+      const max = harness.maxLength!;
+      for (let i = 0; i < max; i++) await queue.publish(message());
+      await expect(queue.publish(message())).rejects.toBeInstanceOf(CapacityExceededError);
+      await waitFor(async () => (await queue.depth(model)) === max);
+    });
+  });
+}

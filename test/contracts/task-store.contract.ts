@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CapacityExceededError,
+  newTask,
+  TaskAlreadyExistsError,
+  type EmbeddingResult,
+  type Task,
+} from '../../src/domain/index.js';
+import type { TaskStore } from '../../src/ports/task-store.js';
+import { sleep } from '../support/wait.js';
+
+export interface StoreHarness {
+  /** A store whose records live `ttlSeconds`. */
+  open(options: { ttlSeconds: number }): Promise<TaskStore>;
+  /** Most tasks the store accepts, when bounded that way in this harness. */
+  readonly maxTasks?: number;
+  cleanup(): Promise<void>;
+}
+
+/** What every `TaskStore` adapter promises, run against each one. */
+export function taskStoreContract(name: string, makeHarness: () => Promise<StoreHarness>): void {
+  describe(`TaskStore contract: ${name}`, () => {
+    let harness: StoreHarness;
+    let store: TaskStore;
+    const t0 = new Date('2026-03-04T05:06:07.089Z');
+    const later = (ms: number) => new Date(t0.getTime() + ms);
+    const task = (fields: Partial<Task> = {}): Task => ({
+      ...newTask({ id: randomUUID(), model: 'm', inputs: ['a', 'b c'], priority: 4, now: t0 }),
+      ...fields,
+    });
+    const result: EmbeddingResult = {
+      vectors: [Float32Array.of(0.25, -0.5, 1e-7), Float32Array.of(0, 1, -1)],
+      dimensions: 3,
+      usage: { promptTokens: 7, totalTokens: 7 },
+    };
+
+    beforeEach(async () => {
+      harness = await makeHarness();
+      store = await harness.open({ ttlSeconds: 3600 });
+    });
+    afterEach(async () => {
+      await store.close();
+      await harness.cleanup();
+    });
+
+    it('returns a created task as it was given', async () => {
+      const created = task();
+      await store.create(created);
+      expect(await store.get(created.id)).toEqual(created);
+    });
+
+    it('returns undefined for an unknown id, from get and from every transition', async () => {
+      const id = randomUUID();
+      expect(await store.get(id)).toBeUndefined();
+      expect(await store.markRunning(id, t0)).toBeUndefined();
+      expect(await store.markSucceeded(id, result, t0)).toBeUndefined();
+      expect(await store.markFailed(id, 'x', t0)).toBeUndefined();
+    });
+
+    it('refuses to create a task twice', async () => {
+      const created = task();
+      await store.create(created);
+      await expect(store.create({ ...created, model: 'other' })).rejects.toBeInstanceOf(TaskAlreadyExistsError);
+      expect((await store.get(created.id))!.model).toBe('m');
+    });
+
+    it('moves queued → running, counting attempts, and allows running again on redelivery', async () => {
+      const created = task();
+      await store.create(created);
+      const running = await store.markRunning(created.id, later(10));
+      expect(running).toMatchObject({ status: 'running', attempts: 1, startedAt: later(10) });
+      const again = await store.markRunning(created.id, later(20));
+      expect(again).toMatchObject({ status: 'running', attempts: 2, startedAt: later(20) });
+      expect(await store.get(created.id)).toEqual(again);
+    });
+
+    it('stores the result of a succeeded task, vectors exact', async () => {
+      const created = task();
+      await store.create(created);
+      await store.markRunning(created.id, later(1));
+      const done = await store.markSucceeded(created.id, result, later(2));
+      expect(done).toMatchObject({ status: 'succeeded', finishedAt: later(2) });
+      const fetched = await store.get(created.id);
+      expect(fetched!.result!.dimensions).toBe(3);
+      expect(fetched!.result!.usage).toEqual({ promptTokens: 7, totalTokens: 7 });
+      expect(fetched!.result!.vectors.map((v) => Array.from(v))).toEqual(result.vectors.map((v) => Array.from(v)));
+      expect(fetched!.result!.vectors[0]).toBeInstanceOf(Float32Array);
+    });
+
+    it('never changes a succeeded task again', async () => {
+      const created = task();
+      await store.create(created);
+      await store.markRunning(created.id, later(1));
+      const done = await store.markSucceeded(created.id, result, later(2));
+      expect(await store.markRunning(created.id, later(3))).toEqual(done);
+      expect(await store.markFailed(created.id, 'late failure', later(4))).toEqual(done);
+      expect(await store.markSucceeded(created.id, { ...result, dimensions: 9 }, later(5))).toEqual(done);
+      expect(await store.get(created.id)).toEqual(done);
+    });
+
+    it('records why a task failed, and never changes it again', async () => {
+      const created = task();
+      await store.create(created);
+      await store.markRunning(created.id, later(1));
+      const failed = await store.markFailed(created.id, 'model exploded', later(2));
+      expect(failed).toMatchObject({ status: 'failed', error: 'model exploded', finishedAt: later(2) });
+      expect(failed!.result).toBeUndefined();
+      expect(await store.markSucceeded(created.id, result, later(3))).toEqual(failed);
+      expect(await store.markRunning(created.id, later(3))).toEqual(failed);
+    });
+
+    it('can fail a task that never started (it could not be queued)', async () => {
+      const created = task();
+      await store.create(created);
+      expect(await store.markFailed(created.id, 'not queued', later(1))).toMatchObject({ status: 'failed' });
+    });
+
+    it('lets exactly one of two racing completions win', async () => {
+      const created = task();
+      await store.create(created);
+      await store.markRunning(created.id, later(1));
+      await Promise.all([
+        store.markSucceeded(created.id, result, later(2)),
+        store.markFailed(created.id, 'lost the race', later(2)),
+      ]);
+      const final = (await store.get(created.id))!;
+      if (final.status === 'succeeded') expect(final.error).toBeUndefined();
+      else expect(final).toMatchObject({ status: 'failed', result: undefined });
+    });
+
+    it('forgets tasks after their time to live', async () => {
+      const shortLived = await harness.open({ ttlSeconds: 1 });
+      try {
+        const created = task();
+        await shortLived.create(created);
+        expect(await shortLived.get(created.id)).toBeDefined();
+        await sleep(1_100);
+        expect(await shortLived.get(created.id)).toBeUndefined();
+        expect(await shortLived.markRunning(created.id, later(1))).toBeUndefined();
+      } finally {
+        await shortLived.close();
+      }
+    });
+
+    it('answers ping while open', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('refuses new tasks when full, keeping the ones it has', async (ctx) => {
+      if (harness.maxTasks === undefined) ctx.skip();
+      const kept = [];
+      for (let i = 0; i < harness.maxTasks!; i++) {
+        const t = task();
+        await store.create(t);
+        kept.push(t);
+      }
+      await expect(store.create(task())).rejects.toBeInstanceOf(CapacityExceededError);
+      for (const t of kept) expect(await store.get(t.id)).toBeDefined();
+    });
+  });
+}

@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
+
+/*
+ * The HTTP API through app.request(): no socket, but the real composition
+ * root, in-memory queue and store, a worker and a generated BERT model.
+ */
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService({
+    env: { MAX_INPUTS: '3', MAX_INPUT_CHARS: '50', API_BODY_LIMIT_BYTES: '2000' },
+  });
+  await t.service.modelsSettled;
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+async function problem(response: Response) {
+  expect(response.headers.get('content-type')).toBe('application/problem+json');
+  const body = (await response.json()) as { status: number; code: string; errors?: { path: string }[] };
+  expect(body.status).toBe(response.status);
+  return body;
+}
+
+async function result(id: string) {
+  let body: Record<string, unknown> = {};
+  await waitFor(async () => {
+    body = (await (await t.get(`/v1/embeddings/tasks/${id}`)).json()) as Record<string, unknown>;
+    return body.status === 'succeeded' || body.status === 'failed';
+  });
+  return body;
+}
+
+describe('POST /v1/embeddings/tasks', () => {
+  it('accepts texts with 202, a Location and the queued task', async () => {
+    const response = await t.post('/v1/embeddings/tasks', { input: ['Hello world', 'second text'], priority: 5 });
+    expect(response.status).toBe(202);
+    const task = (await response.json()) as Record<string, unknown>;
+    expect(response.headers.get('location')).toBe(`/v1/embeddings/tasks/${task.id}`);
+    expect(task).toMatchObject({
+      object: 'embedding.task',
+      model: 'tiny-bert',
+      status: 'queued',
+      priority: 5,
+      input_count: 2,
+      result: null,
+      error: null,
+    });
+
+    const done = await result(task.id as string);
+    expect(done.status).toBe('succeeded');
+    const out = done.result as { data: { index: number; embedding: number[] }[]; dimensions: number; usage: { prompt_tokens: number } };
+    expect(out.dimensions).toBe(32);
+    expect(out.data.map((d) => d.index)).toEqual([0, 1]);
+    expect(out.data[0]!.embedding).toHaveLength(32);
+    // "Hello world" is 4 tokens with [CLS] and [SEP]; "second text" is 4 as well.
+    expect(out.usage.prompt_tokens).toBe(8);
+    expect(done.started_at).not.toBeNull();
+    expect(done.finished_at).not.toBeNull();
+  });
+
+  it('takes a single string and names the model explicitly', async () => {
+    const response = await t.post('/v1/embeddings/tasks', { input: 'just one', model: 'tiny-bert' });
+    expect(response.status).toBe(202);
+    const done = await result(((await response.json()) as { id: string }).id);
+    expect((done.result as { data: unknown[] }).data).toHaveLength(1);
+  });
+
+  it('keeps an incoming x-request-id and returns it', async () => {
+    const response = await t.post('/v1/embeddings/tasks', { input: 'x' }, { 'x-request-id': 'req-123' });
+    expect(response.headers.get('x-request-id')).toBe('req-123');
+    const own = await t.post('/v1/embeddings/tasks', { input: 'x' });
+    expect(own.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('bad input gets a clear 4xx problem, never a 500', () => {
+  const cases: Array<[string, () => Promise<Response>, number, string, string?]> = [
+    ['invalid JSON', () => t.post('/v1/embeddings/tasks', '{"input": '), 400, 'malformed_request'],
+    [
+      'a body that is not JSON',
+      () => t.post('/v1/embeddings/tasks', 'input=hi', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported_media_type',
+    ],
+    ['no input field', () => t.post('/v1/embeddings/tasks', { model: 'tiny-bert' }), 422, 'validation_failed', 'input'],
+    ['input of the wrong type', () => t.post('/v1/embeddings/tasks', { input: 42 }), 422, 'validation_failed', 'input'],
+    ['a non-string in the list', () => t.post('/v1/embeddings/tasks', { input: ['ok', 7] }), 422, 'validation_failed', 'input'],
+    ['a JSON array body', () => t.post('/v1/embeddings/tasks', ['a']), 422, 'validation_failed'],
+    ['priority above 9', () => t.post('/v1/embeddings/tasks', { input: 'a', priority: 10 }), 422, 'validation_failed', 'priority'],
+    ['a fractional priority', () => t.post('/v1/embeddings/tasks', { input: 'a', priority: 1.5 }), 422, 'validation_failed', 'priority'],
+    ['an empty model name', () => t.post('/v1/embeddings/tasks', { input: 'a', model: '' }), 422, 'validation_failed', 'model'],
+    ['an empty input list', () => t.post('/v1/embeddings/tasks', { input: [] }), 422, 'validation_failed', 'input'],
+    ['an empty string', () => t.post('/v1/embeddings/tasks', { input: '' }), 422, 'validation_failed', 'input'],
+    ['an empty string in a list', () => t.post('/v1/embeddings/tasks', { input: ['a', ''] }), 422, 'validation_failed', 'input[1]'],
+    ['more inputs than the limit', () => t.post('/v1/embeddings/tasks', { input: ['a', 'b', 'c', 'd'] }), 413, 'payload_too_large', 'input'],
+    ['a text over the character limit', () => t.post('/v1/embeddings/tasks', { input: ['a', 'x'.repeat(51)] }), 413, 'payload_too_large', 'input[1]'],
+    ['a body over the size limit', () => t.post('/v1/embeddings/tasks', { input: 'y'.repeat(3000) }), 413, 'payload_too_large'],
+    ['an unknown model', () => t.post('/v1/embeddings/tasks', { input: 'a', model: 'no-such-model' }), 404, 'model_not_found'],
+    ['a configured model whose files are absent', () => t.post('/v1/embeddings/tasks', { input: 'a', model: 'absent-model' }), 404, 'model_not_found'],
+    ['an unknown task id', () => t.get('/v1/embeddings/tasks/00000000-0000-0000-0000-000000000000'), 404, 'task_not_found'],
+    ['an unknown model id', () => t.get('/v1/models/nope'), 404, 'model_not_found'],
+    ['an unknown route', () => t.get('/v1/nothing'), 404, 'not_found'],
+  ];
+
+  it.each(cases)('%s → %i %s', async (_name, send, status, code, path) => {
+    const response = await send();
+    expect(response.status).toBe(status);
+    const body = await problem(response);
+    expect(body.code).toBe(code);
+    if (path) expect(body.errors?.map((e) => e.path)).toContain(path);
+  });
+
+  it('loses nothing and stays up: a task queued before the barrage and one after both succeed', async () => {
+    const before = (await (await t.post('/v1/embeddings/tasks', { input: 'before' })).json()) as { id: string };
+    for (const [, send] of cases) await send();
+    const after = (await (await t.post('/v1/embeddings/tasks', { input: 'after' })).json()) as { id: string };
+    expect((await result(before.id)).status).toBe('succeeded');
+    expect((await result(after.id)).status).toBe('succeeded');
+  });
+});
+
+describe('models', () => {
+  it('lists the models present, with what loading revealed', async () => {
+    const response = await t.get('/v1/models');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      object: 'list',
+      data: [
+        {
+          id: 'tiny-bert',
+          object: 'model',
+          engine: 'onnx',
+          description: null,
+          dimensions: 32,
+          max_tokens: 32,
+          pooling: 'mean',
+          normalized: true,
+          loaded: true,
+          default: true,
+        },
+      ],
+    });
+  });
+
+  it('describes one model', async () => {
+    const response = await t.get('/v1/models/tiny-bert');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: 'tiny-bert', dimensions: 32, loaded: true });
+  });
+});
+
+describe('health and docs', () => {
+  it('is live and ready once models are loaded', async () => {
+    expect(await (await t.get('/health/live')).json()).toEqual({ status: 'alive' });
+    const ready = await t.get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { queue: { status: 'ok' }, store: { status: 'ok' }, 'model:tiny-bert': { status: 'ok' } },
+    });
+  });
+
+  it('serves an OpenAPI document generated from the validating schemas', async () => {
+    const doc = (await (await t.get('/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/embeddings/tasks', '/v1/embeddings/tasks/{id}', '/v1/models', '/v1/models/{id}', '/health/ready']),
+    );
+    expect(Object.keys(doc.components.schemas.TaskRequest!.properties!)).toEqual(['input', 'model', 'priority']);
+  });
+
+  it('serves interactive docs', async () => {
+    const response = await t.get('/docs');
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('/openapi.json');
+  });
+});
+
+describe('logs', () => {
+  it('writes JSON lines that carry the task id and model', async () => {
+    const { id } = (await (await t.post('/v1/embeddings/tasks', { input: 'logged' })).json()) as { id: string };
+    await result(id);
+    await waitFor(() => t.logs.lines.some((l) => l.taskId === id));
+    expect(t.logs.lines.find((l) => l.taskId === id)).toMatchObject({ model: 'tiny-bert', level: 'debug', msg: 'task succeeded' });
+  });
+});
