@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
 import { createHttpApp } from '../adapters/http/app.js';
 import { MemoryMetrics } from '../adapters/memory/memory-metrics.js';
-import { MemoryModelCatalog } from '../adapters/memory/memory-model-catalog.js';
 import { MemoryBroker, MemoryTaskQueue } from '../adapters/memory/memory-task-queue.js';
 import { MemoryTaskStore } from '../adapters/memory/memory-task-store.js';
 import { createPinoLogger } from '../adapters/pino/pino-logger.js';

@@ -3,7 +3,6 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
-import type { EmbeddingRequest, ModelDescriptor, ReadinessReport, Task } from '../../domain/index.js';
 import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
@@ -11,22 +10,9 @@ import { problemResponse } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { taskRoutes } from './routes/tasks.js';
+import type { HttpEnv, HttpOptions, HttpUseCases } from './types.js';
 
-/** The use cases the HTTP adapter drives, typed by what it needs of them. */
-export interface HttpUseCases {
-  readonly submitEmbedding: { execute(request: EmbeddingRequest): Promise<Task> };
-  readonly getTaskStatus: { execute(taskId: string): Promise<Task> };
-  readonly listModels: { execute(): Promise<readonly ModelDescriptor[]> };
-  readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };
-  readonly checkReadiness: { execute(): Promise<ReadinessReport> };
-}
-
-export interface HttpOptions {
-  readonly bodyLimitBytes: number;
-  readonly defaultModelId: string;
-}
-
-export type HttpEnv = { Variables: { requestId: string } };
+export type { HttpEnv, HttpOptions, HttpUseCases };
 
 export function createHttpApp(
   useCases: HttpUseCases,

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import type { HttpEnv, HttpUseCases } from '../app.js';
+import type { HttpEnv, HttpUseCases } from '../types.js';
 import { LivenessSchema, ReadinessSchema } from '../schemas.js';
 
 const live = createRoute({

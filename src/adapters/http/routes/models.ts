@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import type { HttpEnv, HttpUseCases } from '../app.js';
+import type { HttpEnv, HttpUseCases } from '../types.js';
 import { ModelIdParamSchema, ModelListSchema, ModelSchema, problems } from '../schemas.js';
 import { serializeModel } from '../serialize.js';
 

@@ -1,0 +1,17 @@
+import type { EmbeddingRequest, ModelDescriptor, ReadinessReport, Task } from '../../domain/index.js';
+
+/** The use cases the HTTP adapter drives, typed by what it needs of them. */
+export interface HttpUseCases {
+  readonly submitEmbedding: { execute(request: EmbeddingRequest): Promise<Task> };
+  readonly getTaskStatus: { execute(taskId: string): Promise<Task> };
+  readonly listModels: { execute(): Promise<readonly ModelDescriptor[]> };
+  readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };
+  readonly checkReadiness: { execute(): Promise<ReadinessReport> };
+}
+
+export interface HttpOptions {
+  readonly bodyLimitBytes: number;
+  readonly defaultModelId: string;
+}
+
+export type HttpEnv = { Variables: { requestId: string } };

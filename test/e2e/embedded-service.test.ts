@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
+import type { ModelEntry } from '../../src/bootstrap/config.js';
+import { loadModel } from '../../src/bootstrap/models.js';
+import { REPO_ROOT, startTestService, type TestService } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
+
+describe('embedded service over TCP: submit, poll, result', () => {
+  let t: TestService;
+  let base: string;
+  beforeAll(async () => {
+    t = await startTestService({ listen: true, withUseLite: true });
+    base = `http://127.0.0.1:${t.service.port}`;
+    await t.service.modelsSettled;
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('embeds with USE-lite and the ONNX model, 100 concurrent clients at once', async () => {
+    const submit = async (input: string | string[], model: string) => {
+      const response = await fetch(`${base}/v1/embeddings/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input, model }),
+      });
+      expect(response.status).toBe(202);
+      return new URL(response.headers.get('location')!, base).toString();
+    };
+    const poll = async (location: string) => {
+      let body: { status: string; result: { data: { embedding: number[] }[]; dimensions: number } | null } | undefined;
+      await waitFor(async () => {
+        body = (await (await fetch(location)).json()) as typeof body;
+        return body!.status === 'succeeded' || body!.status === 'failed';
+      }, 20_000);
+      return body!;
+    };
+
+    const locations = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => submit(`client ${i} says hello`, i % 2 ? 'use-lite' : 'tiny-bert')),
+    );
+    const results = await Promise.all(locations.map(poll));
+    results.forEach((r, i) => {
+      expect(r.status).toBe('succeeded');
+      expect(r.result!.dimensions).toBe(i % 2 ? 512 : 32);
+      expect(r.result!.data[0]!.embedding).toHaveLength(i % 2 ? 512 : 32);
+    });
+
+    const semantic = await poll(
+      await submit(['A man is eating food.', 'A man is eating a piece of bread.', 'The girl is carrying a baby.'], 'use-lite'),
+    );
+    const [food, bread, baby] = semantic.result!.data.map((d) => d.embedding);
+    const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+    expect(dot(food!, bread!)).toBeGreaterThan(dot(food!, baby!));
+  });
+});
+
+describe('readiness while models load', () => {
+  it('is live at once, 503 not ready until the models are loaded, then 200', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const t = await startTestService({
+      loadModel: async (entry: ModelEntry): Promise<EmbeddingModel> => {
+        await gate;
+        return loadModel(entry, 1);
+      },
+    });
+    try {
+      expect((await t.get('/health/live')).status).toBe(200);
+      const notReady = await t.get('/health/ready');
+      expect(notReady.status).toBe(503);
+      expect(await notReady.json()).toMatchObject({
+        status: 'not_ready',
+        checks: { 'model:tiny-bert': { status: 'failing', detail: 'loading' } },
+      });
+      // A task accepted during loading waits in the queue and is served once the model is up.
+      const { id } = (await (await t.post('/v1/embeddings/tasks', { input: 'early bird' })).json()) as { id: string };
+      release();
+      await t.service.modelsSettled;
+      expect((await t.get('/health/ready')).status).toBe(200);
+      await waitFor(async () => ((await (await t.get(`/v1/embeddings/tasks/${id}`)).json()) as { status: string }).status === 'succeeded');
+    } finally {
+      release();
+      await t.stop();
+    }
+  });
+});
+
+describe('the entry point as a process', () => {
+  const freePort = async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    server.close();
+    return port;
+  };
+  const tsx = (args: string[], env: Record<string, string>) => {
+    // Vitest sets MODE=test in its own environment; the service must not inherit it.
+    const inherited = { ...process.env };
+    delete inherited.MODE;
+    return spawn(process.execPath, ['--import', 'tsx', 'src/bootstrap/main.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...inherited, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  };
+
+  it('starts with the shipped configuration, serves USE-lite, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const child = tsx([], { API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
+          return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200;
+        },
+        20_000,
+        'readiness',
+      );
+      const models = (await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json()) as { data: { id: string }[] };
+      expect(models.data.map((m) => m.id)).toContain('universal-sentence-encoder-lite');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+  });
+
+  it('exits 2 naming every bad setting', async () => {
+    const child = tsx(['--mode', 'sideways'], { API_PORT: 'abc' });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/mode \(from --mode\)/);
+    expect(stderr).toMatch(/api\.port \(from API_PORT\)/);
+  });
+});

@@ -1,0 +1,114 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/bootstrap/config.js';
+import { REPO_ROOT } from '../support/service.js';
+
+const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv, cwd: REPO_ROOT });
+
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('reads the shipped files: embedded mode on port 8000 with USE-lite as the default model', () => {
+    const config = load();
+    expect(config.service.mode).toBe('all');
+    expect(config.service.api).toMatchObject({ host: '0.0.0.0', port: 8000 });
+    expect(config.service.limits).toEqual({ max_inputs: 2048, max_input_chars: 50000 });
+    expect(config.ml.default_model).toBe('universal-sentence-encoder-lite');
+    expect(config.ml.models.map((m) => m.id)).toEqual([
+      'universal-sentence-encoder-lite',
+      'all-MiniLM-L6-v2',
+      'all-MiniLM-L12-v2',
+    ]);
+    // Relative model paths are resolved from the working directory.
+    expect(config.ml.models[1]!.path).toBe(join(REPO_ROOT, 'models/all-MiniLM-L6-v2'));
+  });
+
+  it('lets the original service’s environment variables override the files', () => {
+    const config = load({
+      API_HOST: '127.0.0.1',
+      API_PORT: '9001',
+      RABBITMQ_HOST: 'mq',
+      RABBITMQ_PORT: '5673',
+      RABBITMQ_USER: 'u',
+      RABBITMQ_PASSWORD: 'p',
+      REDIS_HOST: 'cache',
+      REDIS_PORT: '6380',
+      REDIS_PASSWORD: 's3cret',
+      ELASTICSEARCH_HOST: 'es',
+      ELASTICSEARCH_PORT: '9201',
+      LOG_LEVEL: 'debug',
+      WORKER_MODELS: 'all-MiniLM-L6-v2, universal-sentence-encoder-lite',
+    });
+    expect(config.service.api).toMatchObject({ host: '127.0.0.1', port: 9001 });
+    expect(config.service.rabbitmq).toMatchObject({ host: 'mq', port: 5673, user: 'u', password: 'p' });
+    expect(config.service.redis).toMatchObject({ host: 'cache', port: 6380, password: 's3cret' });
+    expect(config.service.elasticsearch).toEqual({ host: 'es', port: 9201 });
+    expect(config.service.logging.level).toBe('debug');
+    expect(config.service.worker.models).toEqual(['all-MiniLM-L6-v2', 'universal-sentence-encoder-lite']);
+  });
+
+  it('takes the mode from --mode over MODE', () => {
+    expect(load({ MODE: 'worker' }).service.mode).toBe('worker');
+    expect(load({ MODE: 'worker' }, ['--mode', 'api']).service.mode).toBe('api');
+    expect(load({}, ['--mode=all']).service.mode).toBe('all');
+  });
+
+  it('names every bad key at once, with the variable it came from', () => {
+    const problems = problemsOf(() => load({ API_PORT: 'eighty', LOG_LEVEL: 'loud', MODE: 'both', MAX_INPUTS: '0' }));
+    expect(problems).toHaveLength(4);
+    expect(problems.join('\n')).toMatch(/api\.port \(from API_PORT\)/);
+    expect(problems.join('\n')).toMatch(/logging\.level \(from LOG_LEVEL\)/);
+    expect(problems.join('\n')).toMatch(/mode \(from MODE\)/);
+    expect(problems.join('\n')).toMatch(/limits\.max_inputs \(from MAX_INPUTS\)/);
+  });
+
+  it('refuses a worker model that is not configured', () => {
+    expect(problemsOf(() => load({ WORKER_MODELS: 'gpt-17' }))[0]).toMatch(/worker\.models.*gpt-17/);
+  });
+
+  it('refuses unknown keys, duplicate models and a default that is not configured', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const ml = join(dir, 'ml.yaml');
+    await writeFile(
+      ml,
+      [
+        'default_model: missing',
+        'models:',
+        '  - { id: a, engine: onnx, path: x }',
+        '  - { id: a, engine: onnx }',
+        '  - { id: b, engine: use-lite, colour: blue }',
+      ].join('\n'),
+    );
+    const problems = problemsOf(() => load({ ML_CONFIG_PATH: ml })).join('\n');
+    expect(problems).toMatch(/models\.1\.path.*needs a path/);
+    expect(problems).toMatch(/models\.2.*colour/);
+
+    await writeFile(ml, 'default_model: missing\nmodels:\n  - { id: a, engine: use-lite }\n  - { id: a, engine: use-lite }\n');
+    const second = problemsOf(() => load({ ML_CONFIG_PATH: ml })).join('\n');
+    expect(second).toMatch(/duplicate model id 'a'/);
+    expect(second).toMatch(/default_model.*'missing' is not a configured model/);
+  });
+
+  it('says which file it cannot read or parse', async () => {
+    expect(problemsOf(() => load({ ML_CONFIG_PATH: '/nonexistent/ml.yaml' }))[0]).toMatch(/cannot read \/nonexistent\/ml\.yaml/);
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    await writeFile(join(dir, 'bad.yaml'), 'models: [unclosed');
+    expect(problemsOf(() => load({ ML_CONFIG_PATH: join(dir, 'bad.yaml') }))[0]).toMatch(/bad\.yaml is not valid YAML/);
+  });
+
+  it('returns a frozen object', () => {
+    const config = load();
+    expect(Object.isFrozen(config.service.api)).toBe(true);
+    expect(Object.isFrozen(config.ml.models[0])).toBe(true);
+  });
+});

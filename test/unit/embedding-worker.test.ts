@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
+import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
+import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
+import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
+import { systemClock } from '../../src/adapters/system/system-clock.js';
+import { EmbeddingWorker } from '../../src/application/embedding-worker.js';
+import { InferenceError, newTask, toMessage, type Embeddings } from '../../src/domain/index.js';
+import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
+import { LogSink } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
+
+/** A model that embeds a text as [its length, 1] and fails on the text "boom". */
+class StubModel implements EmbeddingModel {
+  readonly info = { id: 'stub', engine: 'onnx' as const, dimensions: 2, maxTokens: 8, pooling: 'mean' as const, normalize: false };
+  calls = 0;
+
+  async embed(texts: readonly string[]): Promise<Embeddings> {
+    this.calls++;
+    if (texts.includes('boom')) throw new InferenceError('stub model cannot embed "boom"');
+    return { vectors: texts.map((t) => Float32Array.of(t.length, 1)), tokenCounts: texts.map((t) => t.length) };
+  }
+
+  async countTokens(texts: readonly string[]) {
+    return texts.map((t) => t.length);
+  }
+
+  async close() {}
+}
+
+describe('EmbeddingWorker', () => {
+  const broker = new MemoryBroker();
+  const queue = new MemoryTaskQueue(broker);
+  const store = new MemoryTaskStore({ ttlSeconds: 60, maxTasks: 100 });
+  const model = new StubModel();
+  const metrics = new MemoryMetrics();
+  const logs = new LogSink();
+  const worker = new EmbeddingWorker(
+    new Map([['stub', model]]),
+    queue,
+    store,
+    systemClock,
+    metrics,
+    createPinoLogger({ level: 'debug', destination: logs }),
+    { prefetch: 4 },
+  );
+  let n = 0;
+  const submit = async (inputs: string[]) => {
+    const task = newTask({ id: `t${n++}`, model: 'stub', inputs, priority: 0, now: new Date() });
+    await store.create(task);
+    await queue.publish(toMessage(task));
+    return task.id;
+  };
+  const settled = async (id: string) => {
+    await waitFor(async () => ['succeeded', 'failed'].includes((await store.get(id))?.status ?? ''));
+    return (await store.get(id))!;
+  };
+
+  afterEach(async () => {
+    await worker.stop();
+  });
+
+  it('stores results, fails a task whose model errors with the reason, and goes on', async () => {
+    await worker.start();
+    const good = await submit(['abc', 'de']);
+    const bad = await submit(['fine', 'boom']);
+    const after = await submit(['xyz']);
+
+    const done = await settled(good);
+    expect(done.status).toBe('succeeded');
+    expect(done.result!.vectors.map((v) => Array.from(v))).toEqual([[3, 1], [2, 1]]);
+    expect(done.result!.usage.promptTokens).toBe(5);
+
+    expect(await settled(bad)).toMatchObject({ status: 'failed', error: 'stub model cannot embed "boom"' });
+    expect((await settled(after)).status).toBe('succeeded');
+    // Every message was acknowledged: nothing waits, nothing will be redelivered.
+    expect(await queue.depth('stub')).toBe(0);
+    expect(metrics.summary('task_seconds{model=stub,outcome=failed}').count).toBe(1);
+    expect(logs.lines.some((l) => l.taskId === bad && l.msg === 'task failed')).toBe(true);
+  });
+
+  it('acknowledges a redelivered task that already finished without running the model again', async () => {
+    const id = await submit(['once']);
+    await worker.start();
+    await settled(id);
+    const callsBefore = model.calls;
+    const stored = (await store.get(id))!;
+    // The broker delivers the same message again, as after a worker crash between store and ack.
+    await queue.publish(toMessage(stored));
+    await waitFor(async () => (await queue.depth('stub')) === 0);
+    await waitFor(() => logs.lines.some((l) => l.taskId === id && l.msg === 'task already finished; acknowledging redelivery'));
+    expect(model.calls).toBe(callsBefore);
+    expect(await store.get(id)).toEqual(stored);
+  });
+
+  it('drops a message whose task record has expired', async () => {
+    await worker.start();
+    await queue.publish({ taskId: 'ghost', model: 'stub', inputs: ['x'], priority: 0, enqueuedAt: new Date() });
+    await waitFor(() => logs.lines.some((l) => l.taskId === 'ghost' && l.level === 'warn'));
+    expect(await queue.depth('stub')).toBe(0);
+  });
+});
