@@ -70,6 +70,7 @@ function clampPriority(priority: number): number {
  */
 export class MemoryBroker {
   private readonly queues = new Map<string, ModelQueue>();
+  private readonly dead = new Map<string, TaskMessage[]>();
   private dispatchScheduled = new Set<ModelQueue>();
 
   /** @param maxLength most ready messages per model queue; publish beyond it is refused. */
@@ -98,6 +99,18 @@ export class MemoryBroker {
     const queue = this.queue(model);
     queue.push(entry, true);
     this.scheduleDispatch(queue);
+  }
+
+  /** Keeps a message nacked without requeue, as RabbitMQ's dead-letter queue would; the oldest go first when full. */
+  deadLetter(message: TaskMessage): void {
+    const list = this.dead.get(message.model) ?? [];
+    list.push(message);
+    if (list.length > this.maxLength) list.shift();
+    this.dead.set(message.model, list);
+  }
+
+  deadLetters(model: string): readonly TaskMessage[] {
+    return this.dead.get(model) ?? [];
   }
 
   scheduleDispatch(queue: ModelQueue): void {
@@ -192,6 +205,7 @@ export class MemoryTaskQueue implements TaskQueue {
       if (settled || !consumer.unsettled.delete(entry)) return;
       settled = true;
       if (requeue === true) this.broker.requeue(entry.message.model, entry);
+      else if (requeue === false) this.broker.deadLetter(entry.message);
       this.broker.scheduleDispatch(this.broker.queue(entry.message.model));
     };
     const delivery: Delivery = {

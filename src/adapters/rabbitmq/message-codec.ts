@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { MAX_PRIORITY, MIN_PRIORITY, type TaskMessage } from '../../domain/index.js';
+
+/** The wire format of a task message: JSON, with the date as ISO 8601. */
+const WireMessage = z.strictObject({
+  taskId: z.string().min(1),
+  model: z.string().min(1),
+  inputs: z.array(z.string()).min(1),
+  priority: z.number().int().min(MIN_PRIORITY).max(MAX_PRIORITY),
+  enqueuedAt: z.iso.datetime(),
+});
+
+export function encodeMessage(message: TaskMessage): Buffer {
+  return Buffer.from(JSON.stringify({ ...message, enqueuedAt: message.enqueuedAt.toISOString() }));
+}
+
+export type Decoded = { ok: true; message: TaskMessage } | { ok: false; reason: string };
+
+/** Never throws: a message that is not what we publish is reported, to be dead-lettered. */
+export function decodeMessage(content: Buffer): Decoded {
+  let json: unknown;
+  try {
+    json = JSON.parse(content.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const parsed = WireMessage.safeParse(json);
+  if (!parsed.success) {
+    const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ');
+    return { ok: false, reason };
+  }
+  return { ok: true, message: { ...parsed.data, enqueuedAt: new Date(parsed.data.enqueuedAt) } };
+}

@@ -1,0 +1,158 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import {
+  ServiceUnavailableError,
+  TaskAlreadyExistsError,
+  type EmbeddingResult,
+  type Task,
+} from '../../domain/index.js';
+import type { TaskStore } from '../../ports/task-store.js';
+import { decodeTask, encodeResult, encodeTask, pairs, type Fields } from './task-codec.js';
+
+export interface RedisTaskStoreOptions {
+  /** redis:// or rediss:// URL; the fields below override its parts. */
+  readonly url?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly password?: string;
+  readonly db?: number;
+  readonly tls?: boolean;
+  /** Prepended to every key, so deployments can share a Redis. */
+  readonly keyPrefix: string;
+  /** Records expire this long after creation, and again this long after they finish. */
+  readonly ttlSeconds: number;
+}
+
+/*
+ * Each transition is one Lua script, so it is atomic: the check of the current
+ * status and the write cannot interleave with another worker's. Terminal tasks
+ * are returned unchanged. Every script returns HGETALL of the key afterwards
+ * (empty when the task does not exist).
+ */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+const TERMINAL_GUARD = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {} end
+if status == 'succeeded' or status == 'failed' then return redis.call('HGETALL', KEYS[1]) end`;
+
+const MARK_RUNNING = `${TERMINAL_GUARD}
+redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+return redis.call('HGETALL', KEYS[1])`;
+
+/** ARGV: ttl, then field/value pairs to write (status, finished_at, and result or error). */
+const FINISH = `${TERMINAL_GUARD}
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return redis.call('HGETALL', KEYS[1])`;
+
+type Scripted = Redis & {
+  createTask(key: string, ttl: number, ...fields: (string | Buffer)[]): Promise<number>;
+  markRunningBuffer(key: string, at: string): Promise<Buffer[]>;
+  finishBuffer(key: string, ttl: number, ...fields: (string | Buffer)[]): Promise<Buffer[]>;
+};
+
+/**
+ * `TaskStore` on Redis (ioredis). Commands fail fast while Redis is
+ * unreachable (no offline queue), so a request gets a 503 instead of hanging;
+ * the client reconnects by itself with backoff.
+ */
+export class RedisTaskStore implements TaskStore {
+  private readonly redis: Scripted;
+
+  constructor(private readonly options: RedisTaskStoreOptions) {
+    const connection: RedisOptions = {
+      ...(options.host !== undefined && { host: options.host }),
+      ...(options.port !== undefined && { port: options.port }),
+      ...(options.password && { password: options.password }),
+      ...(options.db !== undefined && { db: options.db }),
+      ...(options.tls && { tls: {} }),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+      lazyConnect: false,
+    };
+    const redis = options.url ? new Redis(options.url, connection) : new Redis(connection);
+    // Connection errors are reported by the commands that fail and by ping(); without a listener ioredis logs them.
+    redis.on('error', () => undefined);
+    redis.defineCommand('createTask', { numberOfKeys: 1, lua: CREATE });
+    redis.defineCommand('markRunning', { numberOfKeys: 1, lua: MARK_RUNNING });
+    redis.defineCommand('finish', { numberOfKeys: 1, lua: FINISH });
+    this.redis = redis as Scripted;
+  }
+
+  async create(task: Task): Promise<void> {
+    const created = await this.call(() =>
+      this.redis.createTask(this.key(task.id), this.options.ttlSeconds, ...flatten(encodeTask(task))),
+    );
+    if (created === 0) throw new TaskAlreadyExistsError(task.id);
+  }
+
+  async get(id: string): Promise<Task | undefined> {
+    const raw = await this.call(() => this.redis.hgetallBuffer(this.key(id)));
+    return decodeTask(id, raw);
+  }
+
+  async markRunning(id: string, at: Date): Promise<Task | undefined> {
+    const reply = await this.call(() => this.redis.markRunningBuffer(this.key(id), String(at.getTime())));
+    return decodeTask(id, pairs(reply));
+  }
+
+  async markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined> {
+    return this.finish(id, { status: 'succeeded', finished_at: String(at.getTime()), ...encodeResult(result) });
+  }
+
+  async markFailed(id: string, reason: string, at: Date): Promise<Task | undefined> {
+    return this.finish(id, { status: 'failed', finished_at: String(at.getTime()), error: reason });
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.redis.ping());
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private async finish(id: string, fields: Fields): Promise<Task | undefined> {
+    const reply = await this.call(() => this.redis.finishBuffer(this.key(id), this.options.ttlSeconds, ...flatten(fields)));
+    return decodeTask(id, pairs(reply));
+  }
+
+  /** Waits a moment for a client that is still (re)connecting; commands are not queued while it is down. */
+  private async ready(timeoutMs = 1_000): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        reject(new Error(`not connected (${this.redis.status})`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.redis.once('ready', onReady);
+    });
+  }
+
+  private key(id: string): string {
+    return `${this.options.keyPrefix}task:${id}`;
+  }
+
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      await this.ready();
+      return await command();
+    } catch (error) {
+      throw new ServiceUnavailableError(`Redis is unavailable: ${(error as Error).message}`, 2, { cause: error });
+    }
+  }
+}
+
+function flatten(fields: Fields): (string | Buffer)[] {
+  return Object.entries(fields).flat();
+}

@@ -1,0 +1,93 @@
+import type { EmbeddingResult, Task, TaskStatus } from '../../domain/index.js';
+
+/*
+ * A task is one Redis hash. Vectors are stored as one field of raw
+ * little-endian float32 bytes (4 bytes a dimension), not as JSON numbers:
+ * a third of the size, and no float formatting on the hot path.
+ */
+
+export type Fields = Record<string, string | Buffer>;
+
+export function encodeTask(task: Task): Fields {
+  const fields: Fields = {
+    model: task.model,
+    inputs: JSON.stringify(task.inputs),
+    priority: String(task.priority),
+    status: task.status,
+    created_at: String(task.createdAt.getTime()),
+    attempts: String(task.attempts),
+  };
+  if (task.startedAt) fields.started_at = String(task.startedAt.getTime());
+  if (task.finishedAt) fields.finished_at = String(task.finishedAt.getTime());
+  if (task.error !== undefined) fields.error = task.error;
+  if (task.result) Object.assign(fields, encodeResult(task.result));
+  return fields;
+}
+
+export function encodeResult(result: EmbeddingResult): Fields {
+  const bytes = Buffer.alloc(result.vectors.length * result.dimensions * 4);
+  result.vectors.forEach((vector, i) => {
+    const offset = i * result.dimensions * 4;
+    for (let d = 0; d < result.dimensions; d++) bytes.writeFloatLE(vector[d]!, offset + d * 4);
+  });
+  return {
+    dimensions: String(result.dimensions),
+    vector_count: String(result.vectors.length),
+    prompt_tokens: String(result.usage.promptTokens),
+    total_tokens: String(result.usage.totalTokens),
+    vectors: bytes,
+  };
+}
+
+/** Decodes HGETALL's reply (buffers), or returns undefined for an empty hash (no such task). */
+export function decodeTask(id: string, raw: Record<string, Buffer>): Task | undefined {
+  if (!raw.status) return undefined;
+  const text = (name: string) => raw[name]?.toString('utf8');
+  const time = (name: string) => {
+    const value = text(name);
+    return value === undefined ? undefined : new Date(Number(value));
+  };
+  const startedAt = time('started_at');
+  const finishedAt = time('finished_at');
+  const error = text('error');
+  const result = decodeResult(raw);
+  return {
+    id,
+    model: text('model')!,
+    inputs: JSON.parse(text('inputs')!) as string[],
+    priority: Number(text('priority')),
+    status: text('status') as TaskStatus,
+    createdAt: time('created_at')!,
+    attempts: Number(text('attempts') ?? 0),
+    ...(startedAt && { startedAt }),
+    ...(finishedAt && { finishedAt }),
+    ...(error !== undefined && { error }),
+    ...(result && { result }),
+  };
+}
+
+function decodeResult(raw: Record<string, Buffer>): EmbeddingResult | undefined {
+  const bytes = raw.vectors;
+  if (!bytes) return undefined;
+  const dimensions = Number(raw.dimensions!.toString());
+  const count = Number(raw.vector_count!.toString());
+  const vectors: Float32Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const vector = new Float32Array(dimensions);
+    const offset = i * dimensions * 4;
+    for (let d = 0; d < dimensions; d++) vector[d] = bytes.readFloatLE(offset + d * 4);
+    vectors.push(vector);
+  }
+  return {
+    vectors,
+    dimensions,
+    usage: { promptTokens: Number(raw.prompt_tokens!.toString()), totalTokens: Number(raw.total_tokens!.toString()) },
+  };
+}
+
+/** HGETALL-shaped flat reply [k1, v1, k2, v2, …] → record. */
+export function pairs(flat: Buffer[]): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!.toString('utf8')] = flat[i + 1]!;
+  return out;
+}

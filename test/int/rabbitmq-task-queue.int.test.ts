@@ -1,0 +1,168 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
+import { RabbitMqTaskQueue } from '../../src/adapters/rabbitmq/rabbitmq-task-queue.js';
+import { CapacityExceededError, type TaskMessage } from '../../src/domain/index.js';
+import type { Delivery } from '../../src/ports/task-queue.js';
+import { taskQueueContract } from '../contracts/task-queue.contract.js';
+import { rabbitmq, requireOrSkip } from '../support/infra.js';
+import { LogSink } from '../support/service.js';
+import { sleep, waitFor } from '../support/wait.js';
+
+const infra = await requireOrSkip('RabbitMQ', await rabbitmq());
+afterAll(async () => {
+  await infra?.stop();
+});
+
+/** Each harness gets its own queue prefix, so tests never see each other's messages. */
+function harness(maxLength?: number) {
+  const prefix = `test.${randomUUID().slice(0, 8)}.`;
+  const logs = new LogSink();
+  const clients: RabbitMqTaskQueue[] = [];
+  const connect = async () => {
+    const client = new RabbitMqTaskQueue({
+      url: infra!.url,
+      queuePrefix: prefix,
+      logger: createPinoLogger({ level: 'debug', destination: logs }),
+      publishTimeoutMs: 3_000,
+      ...(maxLength !== undefined && { maxLength }),
+    });
+    clients.push(client);
+    return client;
+  };
+  const cleanup = async () => {
+    const connection = await amqplib.connect(infra!.url);
+    const channel = await connection.createChannel();
+    for (const client of clients) await client.close();
+    // Delete what the tests declared; the names come from the prefix.
+    for (const client of clients) {
+      for (const name of client.declaredQueues()) await channel.deleteQueue(name).catch(() => undefined);
+    }
+    await connection.close();
+  };
+  return { prefix, logs, connect, cleanup, maxLength };
+}
+
+describe.skipIf(!infra)('RabbitMqTaskQueue', () => {
+  taskQueueContract('rabbitmq', async () => harness(20));
+
+  let h: ReturnType<typeof harness>;
+  let queue: RabbitMqTaskQueue;
+  let model: string;
+  const message = (fields: Partial<TaskMessage> = {}): TaskMessage => ({
+    taskId: randomUUID(),
+    model,
+    inputs: ['a'],
+    priority: 0,
+    enqueuedAt: new Date(),
+    ...fields,
+  });
+  const rawChannel = async () => {
+    const connection = await amqplib.connect(infra!.url);
+    return { connection, channel: await connection.createChannel() };
+  };
+
+  beforeEach(async () => {
+    h = harness();
+    queue = await h.connect();
+    model = `m-${randomUUID().slice(0, 8)}`;
+    return () => h.cleanup();
+  });
+
+  it('declares durable queues with priorities and a dead-letter queue, and persists messages', async () => {
+    await queue.publish(message({ priority: 7 }));
+    const { connection, channel } = await rawChannel();
+    try {
+      const got = await channel.get(queue.queueName(model), { noAck: true });
+      expect(got && got.properties.deliveryMode).toBe(2);
+      expect(got && got.properties.priority).toBe(7);
+      await expect(channel.checkQueue(queue.deadLetterQueueName(model))).resolves.toMatchObject({ messageCount: 0 });
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('dead-letters what it cannot decode, or what sits on the wrong model’s queue, and goes on', async () => {
+    const seen: Delivery[] = [];
+    await queue.consume(model, async (d) => {
+      seen.push(d);
+      await d.ack();
+    }, { prefetch: 5 });
+    // depth() returns once the broker has the queue, so the raw publishes below are routed.
+    await queue.depth(model);
+    const { connection, channel } = await rawChannel();
+    try {
+      const name = queue.queueName(model);
+      channel.sendToQueue(name, Buffer.from('not json at all'));
+      channel.sendToQueue(name, Buffer.from(JSON.stringify({ taskId: 'x', model })));
+      channel.sendToQueue(name, Buffer.from(JSON.stringify({ ...message({ model: 'someone-else' }), enqueuedAt: new Date().toISOString() })));
+      const good = message();
+      await queue.publish(good);
+      await waitFor(() => seen.length === 1);
+      expect(seen[0]!.message.taskId).toBe(good.taskId);
+      await waitFor(async () => (await channel.checkQueue(queue.deadLetterQueueName(model))).messageCount === 3);
+      expect(h.logs.lines.filter((l) => l.msg === 'dead-lettering a malformed message')).toHaveLength(3);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('dead-letters a message nacked without requeue', async () => {
+    await queue.consume(model, (d) => d.nack({ requeue: false }), { prefetch: 1 });
+    await queue.publish(message());
+    const { connection, channel } = await rawChannel();
+    try {
+      await waitFor(async () => (await channel.checkQueue(queue.deadLetterQueueName(model))).messageCount === 1);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('refuses a publish beyond x-max-length with CapacityExceededError', async () => {
+    const bounded = harness(2);
+    const client = await bounded.connect();
+    try {
+      await client.publish(message());
+      await client.publish(message());
+      await expect(client.publish(message())).rejects.toBeInstanceOf(CapacityExceededError);
+    } finally {
+      await bounded.cleanup();
+    }
+  });
+
+  it('reconnects by itself after the broker drops its connections, losing nothing', async (ctx) => {
+    if (!canCloseConnections()) ctx.skip();
+    const seen: string[] = [];
+    await queue.consume(model, async (d) => {
+      seen.push(d.message.taskId);
+      await d.ack();
+    }, { prefetch: 5 });
+    const before = message();
+    await queue.publish(before);
+    await waitFor(() => seen.includes(before.taskId));
+
+    closeAllConnections();
+    await waitFor(async () => queue.ping().then(() => false, () => true), 5_000, 'the drop to be noticed');
+    await waitFor(async () => queue.ping().then(() => true, () => false), 15_000, 'reconnection');
+    const after = message();
+    await queue.publish(after);
+    await waitFor(() => seen.includes(after.taskId), 15_000, 'delivery after reconnection');
+    await sleep(100);
+  });
+});
+
+/** Dropping connections needs rabbitmqctl on this machine (CI's case); elsewhere the test is skipped. */
+function canCloseConnections(): boolean {
+  try {
+    execFileSync('rabbitmqctl', ['-q', 'status'], { stdio: 'ignore', timeout: 15_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function closeAllConnections(): void {
+  execFileSync('rabbitmqctl', ['-q', 'close_all_connections', 'test: simulated network failure'], { stdio: 'ignore', timeout: 15_000 });
+}

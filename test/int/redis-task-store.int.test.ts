@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisTaskStore } from '../../src/adapters/redis/redis-task-store.js';
+import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
+import { taskStoreContract } from '../contracts/task-store.contract.js';
+import { redis, requireOrSkip } from '../support/infra.js';
+
+const infra = await requireOrSkip('Redis', await redis());
+afterAll(async () => {
+  await infra?.stop();
+});
+
+/** Each harness writes under its own key prefix and deletes it afterwards. */
+function harness() {
+  const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
+  const stores: RedisTaskStore[] = [];
+  return {
+    keyPrefix,
+    open: async ({ ttlSeconds }: { ttlSeconds: number }) => {
+      const store = new RedisTaskStore({ url: infra!.url, keyPrefix, ttlSeconds });
+      stores.push(store);
+      return store;
+    },
+    cleanup: async () => {
+      await Promise.all(stores.map((s) => s.close()));
+      const client = new Redis(infra!.url);
+      const keys = await client.keys(`${keyPrefix}*`);
+      if (keys.length > 0) await client.del(...keys);
+      await client.quit();
+    },
+  };
+}
+
+describe.skipIf(!infra)('RedisTaskStore', () => {
+  taskStoreContract('redis', async () => harness());
+
+  it('stores vectors as float32 bytes under the key prefix, and expires records', async () => {
+    const h = harness();
+    const store = await h.open({ ttlSeconds: 600 });
+    const client = new Redis(infra!.url);
+    try {
+      const task = newTask({ id: randomUUID(), model: 'm', inputs: ['x', 'y'], priority: 0, now: new Date() });
+      await store.create(task);
+      await store.markRunning(task.id, new Date());
+      const vectors = [new Float32Array(384).fill(0.5), new Float32Array(384).fill(-0.25)];
+      await store.markSucceeded(task.id, { vectors, dimensions: 384, usage: { promptTokens: 4, totalTokens: 4 } }, new Date());
+
+      const key = `${h.keyPrefix}task:${task.id}`;
+      const raw = await client.hgetBuffer(key, 'vectors');
+      expect(raw!.length).toBe(2 * 384 * 4);
+      expect(raw!.readFloatLE(0)).toBe(0.5);
+      expect(raw!.readFloatLE(384 * 4)).toBe(-0.25);
+      const ttl = await client.ttl(key);
+      expect(ttl).toBeGreaterThan(590);
+      expect(ttl).toBeLessThanOrEqual(600);
+    } finally {
+      await client.quit();
+      await h.cleanup();
+    }
+  });
+
+  it('answers 503-class errors, not hangs, when Redis cannot be reached', async () => {
+    const store = new RedisTaskStore({ host: '127.0.0.1', port: 1, keyPrefix: 'x:', ttlSeconds: 60 });
+    try {
+      await expect(store.ping()).rejects.toBeInstanceOf(ServiceUnavailableError);
+      await expect(store.get('id')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    } finally {
+      await store.close();
+    }
+  });
+});
