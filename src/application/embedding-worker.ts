@@ -1,15 +1,16 @@
-import { isTerminal, type TaskMessage } from '../domain/index.js';
+import { isTerminal, toResult, type Task, type TaskMessage } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { Delivery, Subscription, TaskQueue } from '../ports/task-queue.js';
 import type { TaskStore } from '../ports/task-store.js';
-import { toResult } from '../domain/index.js';
 
 export interface WorkerOptions {
   /** Most tasks a worker holds unacknowledged per model. */
   readonly prefetch: number;
+  /** Attempts a task gets (model failures and worker crashes both count) before it is failed and dead-lettered. */
+  readonly maxAttempts: number;
 }
 
 /**
@@ -17,13 +18,17 @@ export interface WorkerOptions {
  * its inputs, stores the result, and only then acknowledges the message, so a
  * worker that dies mid-task leaves it to be redelivered.
  *
- * A model failure fails the task (with its reason) and the worker goes on. A
- * store failure is thrown, so the queue requeues the message for a later try.
+ * A model failure is retried (the message is requeued) until the task has had
+ * `maxAttempts` attempts; then the task is marked failed with the reason and
+ * the message goes to the dead-letter queue. A task whose workers keep dying
+ * on it ends the same way once its attempts run out. A store failure is
+ * thrown, so the queue requeues the message for a later try.
  */
 export class EmbeddingWorker {
   private readonly subscriptions: Subscription[] = [];
   /** Inference for one model runs one call at a time; its runtime already uses every core. */
   private readonly inferenceChains = new Map<string, Promise<unknown>>();
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly models: ReadonlyMap<string, EmbeddingModel>,
@@ -37,20 +42,23 @@ export class EmbeddingWorker {
 
   async start(): Promise<void> {
     for (const [modelId, model] of this.models) {
-      const subscription = await this.queue.consume(
-        modelId,
-        (delivery) => this.handle(model, delivery),
-        { prefetch: this.options.prefetch },
-      );
+      const subscription = await this.queue.consume(modelId, (delivery) => this.track(this.handle(model, delivery)), {
+        prefetch: this.options.prefetch,
+      });
       this.subscriptions.push(subscription);
       this.logger.info('consuming', { model: modelId });
     }
   }
 
-  /** Stops taking tasks and waits for those in progress to settle. */
+  /** Stops taking tasks and waits for those in progress to be settled. */
   async stop(): Promise<void> {
     await Promise.all(this.subscriptions.splice(0).map((s) => s.cancel()));
-    await Promise.allSettled(this.inferenceChains.values());
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
   }
 
   private async handle(model: EmbeddingModel, delivery: Delivery): Promise<void> {
@@ -68,20 +76,33 @@ export class EmbeddingWorker {
       await delivery.ack();
       return;
     }
+    if (task.attempts > this.options.maxAttempts) {
+      await this.giveUp(task, delivery, `gave up after ${this.options.maxAttempts} attempts`, log);
+      return;
+    }
     this.metrics.taskWaited(message.model, seconds(message.enqueuedAt, task.startedAt ?? this.clock.now()));
 
     const outcome = await this.serialised(message.model, () => this.embed(model, message));
-    const now = this.clock.now();
     if (outcome.ok) {
+      const now = this.clock.now();
       await this.store.markSucceeded(message.taskId, outcome.result, now);
       this.metrics.taskCompleted(message.model, 'succeeded', seconds(message.enqueuedAt, now));
       log.debug('task succeeded');
+      await delivery.ack();
+    } else if (task.attempts < this.options.maxAttempts) {
+      log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.reason });
+      await delivery.nack({ requeue: true });
     } else {
-      await this.store.markFailed(message.taskId, outcome.reason, now);
-      this.metrics.taskCompleted(message.model, 'failed', seconds(message.enqueuedAt, now));
-      log.warn('task failed', { reason: outcome.reason });
+      await this.giveUp(task, delivery, outcome.reason, log);
     }
-    await delivery.ack();
+  }
+
+  private async giveUp(task: Task, delivery: Delivery, reason: string, log: Logger): Promise<void> {
+    const now = this.clock.now();
+    await this.store.markFailed(task.id, reason, now);
+    this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, now));
+    log.warn('task failed', { reason, attempts: task.attempts });
+    await delivery.nack({ requeue: false });
   }
 
   private async embed(model: EmbeddingModel, message: TaskMessage) {

@@ -21,15 +21,40 @@ const ServiceConfigSchema = z.strictObject({
   mode: z.enum(MODES),
   api: z.strictObject({ host: z.string().min(1), port, body_limit_bytes: positiveInt }),
   limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt }),
-  queue: z.strictObject({ driver: z.enum(['memory']), max_length: positiveInt }),
-  store: z.strictObject({ driver: z.enum(['memory']), ttl_seconds: positiveInt, max_tasks: positiveInt }),
+  queue: z.strictObject({
+    driver: z.enum(['auto', 'memory', 'rabbitmq']),
+    max_length: positiveInt,
+    publish_timeout_ms: positiveInt,
+  }),
+  store: z.strictObject({
+    driver: z.enum(['auto', 'memory', 'redis']),
+    ttl_seconds: positiveInt,
+    max_tasks: positiveInt,
+  }),
   worker: z.strictObject({
     models: z.array(z.string().min(1)),
     prefetch: positiveInt,
+    max_attempts: positiveInt,
     intra_op_threads: z.coerce.number().int().min(0),
+    health_port: port,
   }),
-  rabbitmq: z.strictObject({ host: z.string().min(1), port, user: z.string(), password: z.string(), vhost: z.string() }),
-  redis: z.strictObject({ host: z.string().min(1), port, password: z.string(), db: z.coerce.number().int().min(0) }),
+  rabbitmq: z.strictObject({
+    url: z.string(),
+    host: z.string().min(1),
+    port,
+    user: z.string(),
+    password: z.string(),
+    vhost: z.string(),
+  }),
+  redis: z.strictObject({
+    url: z.string(),
+    host: z.string().min(1),
+    port,
+    password: z.string(),
+    db: z.coerce.number().int().min(0),
+    tls: bool,
+    key_prefix: z.string(),
+  }),
   elasticsearch: z.strictObject({ host: z.string(), port }),
   logging: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }),
   ml_config_path: z.string().min(1),
@@ -64,7 +89,13 @@ const MlConfigSchema = z
     }
   });
 
-export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
+type ParsedServiceConfig = z.infer<typeof ServiceConfigSchema>;
+
+/** The service configuration with `auto` drivers resolved for the mode. */
+export type ServiceConfig = Omit<ParsedServiceConfig, 'queue' | 'store'> & {
+  readonly queue: ParsedServiceConfig['queue'] & { readonly driver: 'memory' | 'rabbitmq' };
+  readonly store: ParsedServiceConfig['store'] & { readonly driver: 'memory' | 'redis' };
+};
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 export type MlConfig = z.infer<typeof MlConfigSchema>;
 
@@ -83,21 +114,28 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   MAX_INPUT_CHARS: 'limits.max_input_chars',
   QUEUE_DRIVER: 'queue.driver',
   QUEUE_MAX_LENGTH: 'queue.max_length',
+  QUEUE_PUBLISH_TIMEOUT_MS: 'queue.publish_timeout_ms',
   STORE_DRIVER: 'store.driver',
   TASK_TTL_SECONDS: 'store.ttl_seconds',
   STORE_MAX_TASKS: 'store.max_tasks',
   WORKER_MODELS: 'worker.models',
   WORKER_PREFETCH: 'worker.prefetch',
   WORKER_THREADS: 'worker.intra_op_threads',
+  WORKER_HEALTH_PORT: 'worker.health_port',
+  TASK_MAX_ATTEMPTS: 'worker.max_attempts',
+  AMQP_URL: 'rabbitmq.url',
   RABBITMQ_HOST: 'rabbitmq.host',
   RABBITMQ_PORT: 'rabbitmq.port',
   RABBITMQ_USER: 'rabbitmq.user',
   RABBITMQ_PASSWORD: 'rabbitmq.password',
   RABBITMQ_VHOST: 'rabbitmq.vhost',
+  REDIS_URL: 'redis.url',
   REDIS_HOST: 'redis.host',
   REDIS_PORT: 'redis.port',
   REDIS_PASSWORD: 'redis.password',
   REDIS_DB: 'redis.db',
+  REDIS_TLS: 'redis.tls',
+  REDIS_KEY_PREFIX: 'redis.key_prefix',
   ELASTICSEARCH_HOST: 'elasticsearch.host',
   ELASTICSEARCH_PORT: 'elasticsearch.port',
   LOG_LEVEL: 'logging.level',
@@ -151,7 +189,39 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   if (unknownWorkerModels.length > 0) {
     throw new ConfigError([`worker.models: not configured in ${mlPath}: ${unknownWorkerModels.join(', ')}`]);
   }
-  return deepFreeze({ service: service.data, ml: { ...ml.data, models } });
+  return deepFreeze({ service: resolveDrivers(service.data), ml: { ...ml.data, models } });
+}
+
+/**
+ * `auto` means: in-memory when API and worker share one process (mode `all`),
+ * RabbitMQ and Redis when they run as separate processes, which is the only
+ * way they can reach each other.
+ */
+function resolveDrivers(config: ParsedServiceConfig): ServiceConfig {
+  const shared = config.mode !== 'all';
+  const queueDriver = config.queue.driver === 'auto' ? (shared ? 'rabbitmq' : 'memory') : config.queue.driver;
+  const storeDriver = config.store.driver === 'auto' ? (shared ? 'redis' : 'memory') : config.store.driver;
+  const problems: string[] = [];
+  if (shared && queueDriver === 'memory') {
+    problems.push(`queue.driver: mode '${config.mode}' runs apart from its peers; an in-memory queue cannot reach them`);
+  }
+  if (shared && storeDriver === 'memory') {
+    problems.push(`store.driver: mode '${config.mode}' runs apart from its peers; an in-memory store cannot reach them`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...config,
+    queue: { ...config.queue, driver: queueDriver },
+    store: { ...config.store, driver: storeDriver },
+  };
+}
+
+/** The broker URL: `rabbitmq.url` (AMQP_URL) when set, else one built from its parts. */
+export function amqpUrl(config: ServiceConfig): string {
+  const r = config.rabbitmq;
+  if (r.url) return r.url;
+  const vhost = r.vhost === '/' ? '' : `/${encodeURIComponent(r.vhost)}`;
+  return `amqp://${encodeURIComponent(r.user)}:${encodeURIComponent(r.password)}@${r.host}:${r.port}${vhost}`;
 }
 
 function describe(error: z.ZodError, file: string, origins: ReadonlyMap<string, string>): string[] {

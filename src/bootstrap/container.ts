@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
-import { createHttpApp } from '../adapters/http/app.js';
+import { createHealthApp, createHttpApp } from '../adapters/http/app.js';
 import { MemoryMetrics } from '../adapters/memory/memory-metrics.js';
 import { MemoryBroker, MemoryTaskQueue } from '../adapters/memory/memory-task-queue.js';
 import { MemoryTaskStore } from '../adapters/memory/memory-task-store.js';
+import { RabbitMqTaskQueue } from '../adapters/rabbitmq/rabbitmq-task-queue.js';
+import { RedisTaskStore } from '../adapters/redis/redis-task-store.js';
 import { createPinoLogger } from '../adapters/pino/pino-logger.js';
 import { systemClock, uuidGenerator } from '../adapters/system/system-clock.js';
 import { CheckReadiness } from '../application/check-readiness.js';
@@ -20,7 +22,8 @@ import type { Metrics } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { TaskQueue } from '../ports/task-queue.js';
 import type { TaskStore } from '../ports/task-store.js';
-import type { AppConfig } from './config.js';
+import { amqpUrl, type AppConfig } from './config.js';
+import { toSpec } from './models.js';
 
 /** Service identifiers. Everything is a singleton within one container, and a test can build its own. */
 export const TOKENS = {
@@ -40,6 +43,7 @@ export const TOKENS = {
   GetModel: Symbol('GetModel'),
   CheckReadiness: Symbol('CheckReadiness'),
   HttpApp: Symbol('HttpApp'),
+  HealthApp: Symbol('HealthApp'),
 } as const;
 
 export interface CoreOverrides {
@@ -63,13 +67,43 @@ export function coreModule(config: AppConfig, overrides: CoreOverrides = {}): Co
   });
 }
 
-/** The embedded adapters: queue and store live in this process. */
-export function memoryModule(config: AppConfig): ContainerModule {
+/** The queue adapter the configuration names: in this process, or RabbitMQ. */
+export function queueModule(config: AppConfig): ContainerModule {
+  const { queue } = config.service;
   return new ContainerModule(({ bind }) => {
-    const broker = new MemoryBroker(config.service.queue.max_length);
-    bind<TaskQueue>(TOKENS.TaskQueue).toConstantValue(new MemoryTaskQueue(broker));
+    if (queue.driver === 'memory') {
+      bind<TaskQueue>(TOKENS.TaskQueue).toConstantValue(new MemoryTaskQueue(new MemoryBroker(queue.max_length)));
+      return;
+    }
+    bind<TaskQueue>(TOKENS.TaskQueue).toResolvedValue(
+      (logger: Logger) =>
+        new RabbitMqTaskQueue({
+          url: amqpUrl(config.service),
+          queues: new Map(config.ml.models.map((m) => [m.id, toSpec(m).queue])),
+          maxLength: queue.max_length,
+          publishTimeoutMs: queue.publish_timeout_ms,
+          logger: logger.child({ component: 'rabbitmq' }),
+        }),
+      [TOKENS.Logger],
+    );
+  });
+}
+
+/** The store adapter the configuration names: in this process, or Redis. */
+export function storeModule(config: AppConfig): ContainerModule {
+  const { store, redis } = config.service;
+  return new ContainerModule(({ bind }) => {
+    if (store.driver === 'memory') {
+      bind<TaskStore>(TOKENS.TaskStore).toConstantValue(
+        new MemoryTaskStore({ ttlSeconds: store.ttl_seconds, maxTasks: store.max_tasks }),
+      );
+      return;
+    }
+    const connection = redis.url
+      ? { url: redis.url }
+      : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls };
     bind<TaskStore>(TOKENS.TaskStore).toConstantValue(
-      new MemoryTaskStore({ ttlSeconds: config.service.store.ttl_seconds, maxTasks: config.service.store.max_tasks }),
+      new RedisTaskStore({ ...connection, keyPrefix: redis.key_prefix, ttlSeconds: store.ttl_seconds }),
     );
   });
 }
@@ -139,6 +173,13 @@ export const httpModule = new ContainerModule(({ bind }) => {
       TOKENS.Logger,
       TOKENS.Metrics,
     ],
+  );
+});
+
+export const healthModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.HealthApp).toResolvedValue(
+    (checkReadiness: CheckReadiness, logger: Logger) => createHealthApp(checkReadiness, logger),
+    [TOKENS.CheckReadiness, TOKENS.Logger],
   );
 });
 

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
-import { startEmbeddedService } from './service.js';
+import { startService } from './service.js';
 
 /*
  * The one entry point: `tsx src/bootstrap/main.ts [--mode api|worker|all]`
@@ -19,15 +19,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  if (config.service.mode !== 'all') {
-    process.stderr.write(
-      `Mode '${config.service.mode}' needs a queue and a store shared between processes; ` +
-        `this build has only the in-memory ones (queue.driver=memory, store.driver=memory). Use mode 'all'.\n`,
-    );
-    process.exit(2);
-  }
-
-  const service = await startEmbeddedService(config);
+  const service = await startService(config);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { MemoryModelCatalog } from '../adapters/memory/memory-model-catalog.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
+import type { HttpEnv } from '../adapters/http/types.js';
+import { MemoryModelCatalog } from '../adapters/memory/memory-model-catalog.js';
 import { EmbeddingWorker } from '../application/embedding-worker.js';
 import type { Clock } from '../ports/clock.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
@@ -14,9 +15,11 @@ import {
   applicationModule,
   catalogModule,
   coreModule,
+  healthModule,
   httpModule,
-  memoryModule,
   newContainer,
+  queueModule,
+  storeModule,
   TOKENS,
   type CoreOverrides,
 } from './container.js';
@@ -30,29 +33,37 @@ export interface ServiceOverrides extends CoreOverrides {
 }
 
 export interface RunningService {
-  readonly app: OpenAPIHono<never> | OpenAPIHono<{ Variables: { requestId: string } }>;
+  /** The API in modes `api` and `all`; the health endpoints alone in mode `worker`. */
+  readonly app: OpenAPIHono<HttpEnv>;
   /** Bound port, when listening. */
   readonly port?: number;
-  /** Resolves once every present model has finished loading (or failed to). */
+  /** Resolves once every model this process serves has finished loading (or failed to). */
   readonly modelsSettled: Promise<void>;
   /** Stops taking requests and tasks, lets work in progress finish, closes adapters in reverse order. */
   stop(): Promise<void>;
 }
 
-/**
- * The composition root for mode `all`: API and worker in one process, sharing
- * the in-memory queue and store. The HTTP port opens at once, so liveness
- * answers while models load; readiness turns 200 when they have.
- */
-export async function startEmbeddedService(config: AppConfig, overrides: ServiceOverrides = {}): Promise<RunningService> {
-  const present: ModelEntry[] = [];
-  for (const entry of config.ml.models) if (await isPresent(entry)) present.push(entry);
+type LoadState = { status: 'loading' } | { status: 'failed'; reason: string } | { status: 'loaded' };
 
-  const catalog = new MemoryModelCatalog(present.map(toSpec), config.ml.default_model);
-  const loadState = new Map<string, { status: 'loading' } | { status: 'failed'; reason: string } | { status: 'loaded' }>(
-    present.map((entry) => [entry.id, { status: 'loading' }]),
-  );
-  const modelChecks: HealthCheck[] = present.map((entry) => ({
+/**
+ * The composition root. It builds what the mode needs and nothing else:
+ * - `api`: the HTTP API on the shared queue and store; loads no model;
+ * - `worker`: loads its models, consumes their queues, serves health endpoints
+ *   on `worker.health_port`;
+ * - `all`: both in one process (the embedded default, with in-memory adapters).
+ * The HTTP port opens at once, so liveness answers while models load;
+ * readiness turns 200 when the queue, the store and the models are usable.
+ */
+export async function startService(config: AppConfig, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const { mode } = config.service;
+  const servesApi = mode !== 'worker';
+  const runsWorker = mode !== 'api';
+
+  const { present: served, missing } = runsWorker ? await modelsToServe(config) : { present: [], missing: [] };
+  const catalogEntries = runsWorker ? served : config.ml.models;
+  const catalog = new MemoryModelCatalog(catalogEntries.map(toSpec), config.ml.default_model, runsWorker);
+  const loadState = new Map<string, LoadState>(served.map((entry) => [entry.id, { status: 'loading' }]));
+  const modelChecks: HealthCheck[] = served.map((entry) => ({
     name: `model:${entry.id}`,
     check: async () => {
       const state = loadState.get(entry.id);
@@ -63,25 +74,22 @@ export async function startEmbeddedService(config: AppConfig, overrides: Service
 
   const container = newContainer(
     coreModule(config, overrides),
-    memoryModule(config),
+    queueModule(config),
+    storeModule(config),
     catalogModule(catalog, modelChecks),
     applicationModule,
-    httpModule,
+    servesApi ? httpModule : healthModule,
   );
-  const logger = container.get<Logger>(TOKENS.Logger);
+  const logger = container.get<Logger>(TOKENS.Logger).child({ mode });
   const metrics = container.get<Metrics>(TOKENS.Metrics);
   const queue = container.get<TaskQueue>(TOKENS.TaskQueue);
   const store = container.get<TaskStore>(TOKENS.TaskStore);
-  const app = container.get<RunningService['app']>(TOKENS.HttpApp);
+  const app = container.get<OpenAPIHono<HttpEnv>>(servesApi ? TOKENS.HttpApp : TOKENS.HealthApp);
+  for (const entry of missing) logger.warn('model files are missing; not serving it', { model: entry.id, path: entry.path });
 
-  for (const entry of config.ml.models.filter((e) => !present.includes(e))) {
-    logger.warn('model files are missing; not serving it', { model: entry.id, path: entry.path });
-  }
-
+  const port = servesApi ? config.service.api.port : config.service.worker.health_port;
   const server: HttpServer | undefined =
-    overrides.listen === false
-      ? undefined
-      : await startHttpServer(app.fetch, { host: config.service.api.host, port: config.service.api.port });
+    overrides.listen === false ? undefined : await startHttpServer(app.fetch, { host: config.service.api.host, port });
   if (server) logger.info('listening', { host: config.service.api.host, port: server.port });
 
   const models = new Map<string, EmbeddingModel>();
@@ -90,8 +98,9 @@ export async function startEmbeddedService(config: AppConfig, overrides: Service
   let stopping = false;
 
   const modelsSettled = (async () => {
+    if (!runsWorker) return;
     await Promise.all(
-      present.map(async (entry) => {
+      served.map(async (entry) => {
         const started = performance.now();
         try {
           const model = await load(entry);
@@ -104,7 +113,7 @@ export async function startEmbeddedService(config: AppConfig, overrides: Service
           loadState.set(entry.id, { status: 'loaded' });
           const seconds = (performance.now() - started) / 1000;
           metrics.modelLoaded(entry.id, seconds);
-          logger.info('model loaded', { model: entry.id, engine: entry.engine, seconds: round(seconds) });
+          logger.info('model loaded', { model: entry.id, engine: entry.engine, seconds: Math.round(seconds * 1000) / 1000 });
         } catch (error) {
           loadState.set(entry.id, { status: 'failed', reason: (error as Error).message });
           logger.error('model failed to load', { model: entry.id, err: error });
@@ -119,7 +128,7 @@ export async function startEmbeddedService(config: AppConfig, overrides: Service
       container.get<Clock>(TOKENS.Clock),
       metrics,
       logger.child({ component: 'worker' }),
-      { prefetch: config.service.worker.prefetch },
+      { prefetch: config.service.worker.prefetch, maxAttempts: config.service.worker.max_attempts },
     );
     await worker.start();
   })();
@@ -131,7 +140,7 @@ export async function startEmbeddedService(config: AppConfig, overrides: Service
     async stop() {
       stopping = true;
       await server?.close();
-      await modelsSettled;
+      await modelsSettled.catch(() => undefined);
       await worker?.stop();
       await queue.close();
       await store.close();
@@ -140,8 +149,15 @@ export async function startEmbeddedService(config: AppConfig, overrides: Service
       logger.info('stopped');
     },
   };
+
 }
 
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
+/** The worker's models: those named in worker.models (else all), split by whether their files are here. */
+async function modelsToServe(config: AppConfig): Promise<{ present: ModelEntry[]; missing: ModelEntry[] }> {
+  const wanted = config.service.worker.models;
+  const candidates = config.ml.models.filter((m) => wanted.length === 0 || wanted.includes(m.id));
+  const present: ModelEntry[] = [];
+  const missing: ModelEntry[] = [];
+  for (const entry of candidates) ((await isPresent(entry)) ? present : missing).push(entry);
+  return { present, missing };
 }

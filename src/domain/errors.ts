@@ -51,7 +51,7 @@ export class ModelNotFoundError extends DomainError {
   readonly code = 'model_not_found';
 
   constructor(readonly modelId: string) {
-    super(`Model '${modelId}' is not configured.`);
+    super(`Model '${modelId}' is not available; GET /v1/models lists the models served.`);
   }
 }
 

@@ -28,5 +28,6 @@ export interface ModelInfo {
 
 /** A model as listed to clients: its spec, merged with what loading it revealed. */
 export interface ModelDescriptor extends ModelSpec {
-  readonly loaded: boolean;
+  /** Whether this process has the model loaded; `undefined` where this process loads no models (the API). */
+  readonly loaded?: boolean;
 }

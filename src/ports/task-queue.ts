@@ -7,7 +7,10 @@ export interface Delivery {
   readonly redelivered: boolean;
   /** The message is done with and is removed for good. */
   ack(): Promise<void>;
-  /** Give the message back: requeued for another delivery, or dropped when `requeue` is false. */
+  /**
+   * Give the message back: requeued for another delivery, or, when `requeue`
+   * is false, moved to the model's dead-letter queue for an operator to inspect.
+   */
   nack(options: { requeue: boolean }): Promise<void>;
 }
 

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
 import { loadConfig, type AppConfig, type ModelEntry } from '../../src/bootstrap/config.js';
-import { startEmbeddedService, type RunningService } from '../../src/bootstrap/service.js';
+import { startService, type RunningService } from '../../src/bootstrap/service.js';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 import { writeBertFolder } from './bert-fixture.js';
 
@@ -62,7 +62,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   });
   const logs = new LogSink();
   const metrics = new MemoryMetrics();
-  const service = await startEmbeddedService(
+  const service = await startService(
     options.listen ? { ...config, service: { ...config.service, api: { ...config.service.api, port: 0 } } } : config,
     {
       logger: createPinoLogger({ level: 'debug', destination: logs }),

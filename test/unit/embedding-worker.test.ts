@@ -42,7 +42,7 @@ describe('EmbeddingWorker', () => {
     systemClock,
     metrics,
     createPinoLogger({ level: 'debug', destination: logs }),
-    { prefetch: 4 },
+    { prefetch: 4, maxAttempts: 3 },
   );
   let n = 0;
   const submit = async (inputs: string[]) => {
@@ -60,7 +60,7 @@ describe('EmbeddingWorker', () => {
     await worker.stop();
   });
 
-  it('stores results, fails a task whose model errors with the reason, and goes on', async () => {
+  it('stores results; retries a task whose model errors, then fails it with the reason and dead-letters it; goes on', async () => {
     await worker.start();
     const good = await submit(['abc', 'de']);
     const bad = await submit(['fine', 'boom']);
@@ -71,9 +71,10 @@ describe('EmbeddingWorker', () => {
     expect(done.result!.vectors.map((v) => Array.from(v))).toEqual([[3, 1], [2, 1]]);
     expect(done.result!.usage.promptTokens).toBe(5);
 
-    expect(await settled(bad)).toMatchObject({ status: 'failed', error: 'stub model cannot embed "boom"' });
+    expect(await settled(bad)).toMatchObject({ status: 'failed', error: 'stub model cannot embed "boom"', attempts: 3 });
+    expect(broker.deadLetters('stub').map((m) => m.taskId)).toEqual([bad]);
     expect((await settled(after)).status).toBe('succeeded');
-    // Every message was acknowledged: nothing waits, nothing will be redelivered.
+    // Every message was settled: nothing waits, nothing will be redelivered.
     expect(await queue.depth('stub')).toBe(0);
     expect(metrics.summary('task_seconds{model=stub,outcome=failed}').count).toBe(1);
     expect(logs.lines.some((l) => l.taskId === bad && l.msg === 'task failed')).toBe(true);
@@ -91,6 +92,17 @@ describe('EmbeddingWorker', () => {
     await waitFor(() => logs.lines.some((l) => l.taskId === id && l.msg === 'task already finished; acknowledging redelivery'));
     expect(model.calls).toBe(callsBefore);
     expect(await store.get(id)).toEqual(stored);
+  });
+
+  it('fails and dead-letters a task whose workers kept dying on it, without running it again', async () => {
+    const id = await submit(['poison']);
+    // Three earlier workers started it and crashed before settling.
+    for (let i = 0; i < 3; i++) await store.markRunning(id, new Date());
+    const callsBefore = model.calls;
+    await worker.start();
+    expect(await settled(id)).toMatchObject({ status: 'failed', error: 'gave up after 3 attempts', attempts: 4 });
+    expect(model.calls).toBe(callsBefore);
+    expect(broker.deadLetters('stub').map((m) => m.taskId)).toContain(id);
   });
 
   it('drops a message whose task record has expired', async () => {

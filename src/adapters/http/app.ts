@@ -77,3 +77,14 @@ function formatPath(path: readonly PropertyKey[]): string {
     return out ? `${out}.${String(key)}` : String(key);
   }, '') || '(body)';
 }
+
+/** Liveness and readiness alone, for processes that serve no API (workers). */
+export function createHealthApp(checkReadiness: HttpUseCases['checkReadiness'], logger: Logger): OpenAPIHono<HttpEnv> {
+  const app = new OpenAPIHono<HttpEnv>();
+  app.route('/', healthRoutes({ checkReadiness }));
+  app.notFound((c) =>
+    problemResponse(c, new HTTPException(404, { message: `No route for ${c.req.method} ${c.req.path}.` }), logger),
+  );
+  app.onError((error, c) => problemResponse(c, error, logger));
+  return app;
+}

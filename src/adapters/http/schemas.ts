@@ -74,7 +74,7 @@ export const ModelSchema = z
     max_tokens: z.number().int().nullable(),
     pooling: z.enum(['mean', 'cls', 'max']).nullable(),
     normalized: z.boolean().nullable(),
-    loaded: z.boolean().openapi({ description: 'Whether this deployment has the model loaded and serves it.' }),
+    loaded: z.boolean().nullable().openapi({ description: 'Whether this process has the model loaded; null in the API process, which loads none.' }),
     default: z.boolean(),
   })
   .openapi('Model');

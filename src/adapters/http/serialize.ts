@@ -39,7 +39,7 @@ export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
     max_tokens: model.maxTokens ?? null,
     pooling: model.pooling ?? null,
     normalized: model.normalize ?? null,
-    loaded: model.loaded,
+    loaded: model.loaded ?? null,
     default: model.id === defaultModelId,
   };
 }

@@ -2,15 +2,19 @@ import type { ModelDescriptor, ModelInfo, ModelSpec } from '../../domain/index.j
 import type { ModelCatalog } from '../../ports/model-catalog.js';
 
 /**
- * The configured models, with what this process learnt by loading them. Serves
- * the embedded mode, where the API and the worker share one process.
+ * The configured models, with what this process learnt by loading them.
  */
 export class MemoryModelCatalog implements ModelCatalog {
   private readonly loaded = new Map<string, ModelInfo>();
 
+  /**
+   * @param loadsModels false in a process that loads no models (the API):
+   *   then `loaded` is left unknown rather than reported false.
+   */
   constructor(
     private readonly specs: readonly ModelSpec[],
     readonly defaultModelId: string,
+    private readonly loadsModels = true,
   ) {}
 
   /** Records that this process now serves the model. */
@@ -29,7 +33,7 @@ export class MemoryModelCatalog implements ModelCatalog {
 
   private describe(spec: ModelSpec): ModelDescriptor {
     const info = this.loaded.get(spec.id);
-    if (!info) return { ...spec, loaded: false };
+    if (!info) return this.loadsModels ? { ...spec, loaded: false } : { ...spec };
     return {
       ...spec,
       dimensions: info.dimensions,

@@ -21,7 +21,7 @@ const ready = createRoute({
   },
 });
 
-export function healthRoutes(useCases: HttpUseCases) {
+export function healthRoutes(useCases: Pick<HttpUseCases, 'checkReadiness'>) {
   const app = new OpenAPIHono<HttpEnv>();
 
   app.openapi(live, (c) => c.json({ status: 'alive' as const }, 200));

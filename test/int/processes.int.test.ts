@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
+import { TINY_BERT, writeBertFolder } from '../support/bert-fixture.js';
+import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
+import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
+
+/*
+ * The deployment shape for real: one API process and two worker processes,
+ * on real RabbitMQ and Redis, serving two models. Then one worker is killed
+ * with SIGKILL while tasks are in flight, and nothing may be lost.
+ */
+
+const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
+const store = await requireOrSkip('Redis', await redis());
+
+interface TaskBody {
+  id: string;
+  status: string;
+  model: string;
+  attempts: number;
+  result: { dimensions: number; data: { embedding: number[] }[] } | null;
+}
+
+describe.skipIf(!amqp || !store)('api and two workers as separate processes', () => {
+  const run = randomUUID().slice(0, 8);
+  const queues = { 'bert-a': `e2e.${run}.bert-a`, 'bert-b': `e2e.${run}.bert-b` };
+  let dir: string;
+  let api: ServiceProcess;
+  let workers: ServiceProcess[] = [];
+  let apiPort: number;
+  const references = new Map<string, OnnxEmbeddingModel>();
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'e2e-'));
+    const folderA = await writeBertFolder(join(dir, 'bert-a'), { seed: 1 });
+    const folderB = await writeBertFolder(join(dir, 'bert-b'), {
+      seed: 2,
+      shape: { ...TINY_BERT, hidden: 48, intermediate: 96 },
+    });
+    const mlConfig = join(dir, 'ml_config.yaml');
+    await writeFile(
+      mlConfig,
+      [
+        'default_model: bert-a',
+        'models:',
+        `  - { id: bert-a, engine: onnx, path: ${JSON.stringify(folderA)}, queue: ${queues['bert-a']} }`,
+        `  - { id: bert-b, engine: onnx, path: ${JSON.stringify(folderB)}, queue: ${queues['bert-b']} }`,
+      ].join('\n'),
+    );
+    references.set('bert-a', await OnnxEmbeddingModel.load({ id: 'bert-a', path: folderA, intraOpThreads: 1 }));
+    references.set('bert-b', await OnnxEmbeddingModel.load({ id: 'bert-b', path: folderB, intraOpThreads: 1 }));
+
+    apiPort = await freePort();
+    const common = {
+      ML_CONFIG_PATH: mlConfig,
+      AMQP_URL: amqp!.url,
+      REDIS_URL: store!.url,
+      REDIS_KEY_PREFIX: `e2e:${run}:`,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(apiPort),
+      LOG_LEVEL: 'warn',
+      WORKER_THREADS: '1',
+      WORKER_PREFETCH: '8',
+    };
+    const healthPorts = [await freePort(), await freePort()];
+    api = startProcess(['--mode', 'api'], common);
+    workers = healthPorts.map((port) => startProcess(['--mode', 'worker'], { ...common, WORKER_HEALTH_PORT: String(port) }));
+    await Promise.all([api.ready(apiPort), ...workers.map((w, i) => w.ready(healthPorts[i]!))]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([api, ...workers].filter(Boolean).map((p) => p.stop()));
+    await Promise.all([...references.values()].map((m) => m.close()));
+    const connection = await amqplib.connect(amqp!.url);
+    const channel = await connection.createChannel();
+    for (const q of Object.values(queues)) {
+      await channel.deleteQueue(q).catch(() => undefined);
+      await channel.deleteQueue(`${q}.dead`).catch(() => undefined);
+    }
+    await connection.close();
+    const client = new Redis(store!.url);
+    const keys = await client.keys(`e2e:${run}:*`);
+    if (keys.length > 0) await client.del(...keys);
+    await client.quit();
+    await rm(dir, { recursive: true, force: true });
+    await amqp?.stop();
+    await store?.stop();
+  }, 60_000);
+
+  const base = () => `http://127.0.0.1:${apiPort}`;
+  const submit = async (input: string[], model: string) => {
+    const response = await fetch(`${base()}/v1/embeddings/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input, model }),
+    });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as { id: string }).id;
+  };
+  const fetchTask = async (id: string) => (await (await fetch(`${base()}/v1/embeddings/tasks/${id}`)).json()) as TaskBody;
+  const texts = (i: number, n: number) => Array.from({ length: n }, (_, j) => `task ${i} text ${j} about the number ${i * 7 + j}`);
+
+  /** Every task succeeded, with one vector per input, equal to what the model gives in-process. */
+  const expectCorrect = async (tasks: { id: string; model: string; input: string[] }[]) => {
+    for (const task of tasks) {
+      const body = await fetchTask(task.id);
+      expect(body.status, `task ${task.id}`).toBe('succeeded');
+      expect(body.model).toBe(task.model);
+      const expected = await references.get(task.model)!.embed(task.input);
+      expect(body.result!.dimensions).toBe(task.model === 'bert-a' ? 32 : 48);
+      expect(body.result!.data).toHaveLength(task.input.length);
+      body.result!.data.forEach((d, k) => {
+        expect(d.embedding).toEqual(Array.from(expected.vectors[k]!).map((x) => expect.closeTo(x, 4)));
+      });
+    }
+  };
+
+  const allSettled = async (ids: string[], timeoutMs: number) => {
+    await waitFor(
+      async () => {
+        const bodies = await Promise.all(ids.map(fetchTask));
+        return bodies.every((b) => b.status === 'succeeded' || b.status === 'failed');
+      },
+      timeoutMs,
+      'every task to finish',
+    );
+  };
+
+  it('serves 200 tasks over two models, every one with the right result', async () => {
+    const tasks = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const model = i % 2 ? 'bert-b' : 'bert-a';
+        const input = texts(i, 1 + (i % 3));
+        return { id: await submit(input, model), model, input };
+      }),
+    );
+    await allSettled(tasks.map((t) => t.id), 60_000);
+    await expectCorrect(tasks);
+  }, 120_000);
+
+  it('loses nothing when a worker is killed with SIGKILL mid-flight', async () => {
+    // Heavy enough, and submitted all at once, that a backlog forms and each worker holds a full prefetch.
+    const tasks = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const model = i % 2 ? 'bert-b' : 'bert-a';
+        const input = texts(1000 + i, 64);
+        return { id: await submit(input, model), model, input };
+      }),
+    );
+    await waitFor(async () => {
+      const bodies = await Promise.all(tasks.slice(0, 40).map((t) => fetchTask(t.id)));
+      return bodies.filter((b) => b.status === 'succeeded').length >= 10;
+    }, 30_000);
+    workers[0]!.child.kill('SIGKILL');
+
+    await allSettled(tasks.map((t) => t.id), 90_000);
+    await expectCorrect(tasks);
+    const bodies = await Promise.all(tasks.map((t) => fetchTask(t.id)));
+    // The killed worker held unacknowledged tasks; the broker gave them to the survivor.
+    expect(bodies.some((b) => b.attempts >= 2)).toBe(true);
+  }, 180_000);
+});

@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { REPO_ROOT } from './service.js';
+import { waitFor } from './wait.js';
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  /** Resolves when GET /health/ready on `port` answers 200; rejects if the process exits first. */
+  ready(port: number, timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs the entry point as `npm start` does, with `env` over this process's environment. */
+export function startProcess(args: string[], env: Record<string, string>): ServiceProcess {
+  // Vitest sets MODE=test in its own environment; MODE is the service's mode switch.
+  const inherited = { ...process.env };
+  delete inherited.MODE;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bootstrap/main.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return {
+    child,
+    output: () => output,
+    ready: (port, timeoutMs = 30_000) =>
+      waitFor(
+        async () => {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`process exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+          }
+          return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200;
+        },
+        timeoutMs,
+        `readiness on port ${port}`,
+      ),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
