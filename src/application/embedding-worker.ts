@@ -5,10 +5,12 @@ import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { Delivery, Subscription, TaskQueue } from '../ports/task-queue.js';
 import type { TaskStore } from '../ports/task-store.js';
+import { DynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';
 
 export interface WorkerOptions {
-  /** Most tasks a worker holds unacknowledged per model. */
+  /** Most tasks a worker holds unacknowledged per model; at least the batch size, so batches can fill. */
   readonly prefetch: number;
+  readonly batching: BatchingOptions;
   /** Attempts a task gets (model failures and worker crashes both count) before it is failed and dead-lettered. */
   readonly maxAttempts: number;
 }
@@ -26,8 +28,6 @@ export interface WorkerOptions {
  */
 export class EmbeddingWorker {
   private readonly subscriptions: Subscription[] = [];
-  /** Inference for one model runs one call at a time; its runtime already uses every core. */
-  private readonly inferenceChains = new Map<string, Promise<unknown>>();
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -42,7 +42,11 @@ export class EmbeddingWorker {
 
   async start(): Promise<void> {
     for (const [modelId, model] of this.models) {
-      const subscription = await this.queue.consume(modelId, (delivery) => this.track(this.handle(model, delivery)), {
+      // One batcher per model: it runs one inference at a time, and the runtime uses every core for it.
+      const batcher = new DynamicBatcher(model, this.options.batching, (batch) =>
+        this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds),
+      );
+      const subscription = await this.queue.consume(modelId, (delivery) => this.track(this.handle(batcher, delivery)), {
         prefetch: this.options.prefetch,
       });
       this.subscriptions.push(subscription);
@@ -61,7 +65,7 @@ export class EmbeddingWorker {
     return work.finally(() => this.inFlight.delete(work));
   }
 
-  private async handle(model: EmbeddingModel, delivery: Delivery): Promise<void> {
+  private async handle(batcher: DynamicBatcher, delivery: Delivery): Promise<void> {
     const message = delivery.message;
     const log = this.logger.child({ taskId: message.taskId, model: message.model });
     const task = await this.store.markRunning(message.taskId, this.clock.now());
@@ -82,7 +86,7 @@ export class EmbeddingWorker {
     }
     this.metrics.taskWaited(message.model, seconds(message.enqueuedAt, task.startedAt ?? this.clock.now()));
 
-    const outcome = await this.serialised(message.model, () => this.embed(model, message));
+    const outcome = await this.embed(batcher, message);
     if (outcome.ok) {
       const now = this.clock.now();
       await this.store.markSucceeded(message.taskId, outcome.result, now);
@@ -105,23 +109,12 @@ export class EmbeddingWorker {
     await delivery.nack({ requeue: false });
   }
 
-  private async embed(model: EmbeddingModel, message: TaskMessage) {
-    const started = performance.now();
+  private async embed(batcher: DynamicBatcher, message: TaskMessage) {
     try {
-      const embeddings = await model.embed(message.inputs);
-      const tokens = embeddings.tokenCounts.reduce((a, b) => a + b, 0);
-      this.metrics.inference(message.model, message.inputs.length, tokens, (performance.now() - started) / 1000);
-      return { ok: true as const, result: toResult(embeddings) };
+      return { ok: true as const, result: toResult(await batcher.embed(message.inputs)) };
     } catch (error) {
       return { ok: false as const, reason: error instanceof Error ? error.message : String(error) };
     }
-  }
-
-  private serialised<T>(modelId: string, run: () => Promise<T>): Promise<T> {
-    const previous = this.inferenceChains.get(modelId) ?? Promise.resolve();
-    const next = previous.then(run, run);
-    this.inferenceChains.set(modelId, next.catch(() => undefined));
-    return next;
   }
 }
 

@@ -128,7 +128,16 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
       container.get<Clock>(TOKENS.Clock),
       metrics,
       logger.child({ component: 'worker' }),
-      { prefetch: config.service.worker.prefetch, maxAttempts: config.service.worker.max_attempts },
+      {
+        prefetch: config.service.worker.prefetch,
+        maxAttempts: config.service.worker.max_attempts,
+        batching: {
+          maxBatchSize: config.service.worker.max_batch_size,
+          maxBatchTokens: config.service.worker.max_batch_tokens,
+          lingerMs: config.service.worker.batch_linger_ms,
+          mergeTasks: config.service.worker.batching,
+        },
+      },
     );
     await worker.start();
   })();

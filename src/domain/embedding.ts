@@ -1,3 +1,13 @@
+/**
+ * A text as a model's tokenizer cut it: token ids after truncation, special
+ * tokens included, and segment ids where the model takes them. Its length is
+ * what the text costs in a batch and what usage counts.
+ */
+export interface TokenizedText {
+  readonly ids: readonly number[];
+  readonly typeIds?: readonly number[];
+}
+
 /** Vectors for a list of inputs, in input order, with the tokens each input used. */
 export interface Embeddings {
   readonly vectors: readonly Float32Array[];

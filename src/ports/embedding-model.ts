@@ -1,4 +1,4 @@
-import type { Embeddings, ModelInfo } from '../domain/index.js';
+import type { Embeddings, ModelInfo, TokenizedText } from '../domain/index.js';
 
 /**
  * A loaded sentence-embedding model.
@@ -13,12 +13,18 @@ import type { Embeddings, ModelInfo } from '../domain/index.js';
  * - an empty list or an empty text is rejected with `ValidationError`; any other
  *   failure is an `InferenceError`.
  * Calls may overlap; an adapter serialises them if its runtime needs it.
+ *
+ * `embed(texts)` is `embedTokenized(await tokenize(texts))`. The two halves
+ * exist so that a batcher tokenizes each text once, sizes batches by tokens,
+ * and merges texts of many tasks into one inference.
  */
 export interface EmbeddingModel {
   readonly info: ModelInfo;
   embed(texts: readonly string[]): Promise<Embeddings>;
-  /** Tokens each text would use, after truncation, without running the model. */
-  countTokens(texts: readonly string[]): Promise<readonly number[]>;
+  /** Tokenizes, truncating at `info.maxTokens`, without running the model. */
+  tokenize(texts: readonly string[]): Promise<readonly TokenizedText[]>;
+  /** One vector per tokenized text, in order, from one inference over the batch. */
+  embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]>;
   /** Frees the runtime's memory. The model is unusable afterwards. */
   close(): Promise<void>;
 }

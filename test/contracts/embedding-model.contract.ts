@@ -66,11 +66,13 @@ export function embeddingModelContract(
       expect(Array.from(result.vectors[1]!)).toEqual(expectClose(result.vectors[0]!));
     });
 
-    it('counts tokens the way it embeds them', async () => {
+    it('counts tokens the way it embeds them, and embeds tokenized texts the same', async () => {
       const texts = ['one', 'one two three four five', words(40)];
-      const counted = await model.countTokens(texts);
-      const { tokenCounts } = await model.embed(texts);
-      expect(counted).toEqual(tokenCounts);
+      const tokenized = await model.tokenize(texts);
+      const { tokenCounts, vectors } = await model.embed(texts);
+      expect(tokenized.map((t) => t.ids.length)).toEqual(tokenCounts);
+      const fromTokens = await model.embedTokenized(tokenized);
+      fromTokens.forEach((v, i) => expect(Array.from(v)).toEqual(expectClose(vectors[i]!)));
       expect(tokenCounts[0]!).toBeGreaterThan(0);
       expect(tokenCounts[1]!).toBeGreaterThan(tokenCounts[0]!);
       expect(tokenCounts[2]!).toBe(model.info.maxTokens);
@@ -79,6 +81,7 @@ export function embeddingModelContract(
     it('rejects an empty list and an empty text', async () => {
       await expect(model.embed([])).rejects.toBeInstanceOf(ValidationError);
       await expect(model.embed(['fine', ''])).rejects.toBeInstanceOf(ValidationError);
+      await expect(model.embedTokenized([])).rejects.toBeInstanceOf(ValidationError);
     });
   });
 }

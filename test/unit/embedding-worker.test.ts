@@ -5,28 +5,10 @@ import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js'
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { EmbeddingWorker } from '../../src/application/embedding-worker.js';
-import { InferenceError, newTask, toMessage, type Embeddings } from '../../src/domain/index.js';
-import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
+import { newTask, toMessage } from '../../src/domain/index.js';
+import { StubModel } from '../support/stub-model.js';
 import { LogSink } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
-
-/** A model that embeds a text as [its length, 1] and fails on the text "boom". */
-class StubModel implements EmbeddingModel {
-  readonly info = { id: 'stub', engine: 'onnx' as const, dimensions: 2, maxTokens: 8, pooling: 'mean' as const, normalize: false };
-  calls = 0;
-
-  async embed(texts: readonly string[]): Promise<Embeddings> {
-    this.calls++;
-    if (texts.includes('boom')) throw new InferenceError('stub model cannot embed "boom"');
-    return { vectors: texts.map((t) => Float32Array.of(t.length, 1)), tokenCounts: texts.map((t) => t.length) };
-  }
-
-  async countTokens(texts: readonly string[]) {
-    return texts.map((t) => t.length);
-  }
-
-  async close() {}
-}
 
 describe('EmbeddingWorker', () => {
   const broker = new MemoryBroker();
@@ -42,7 +24,7 @@ describe('EmbeddingWorker', () => {
     systemClock,
     metrics,
     createPinoLogger({ level: 'debug', destination: logs }),
-    { prefetch: 4, maxAttempts: 3 },
+    { prefetch: 4, maxAttempts: 3, batching: { maxBatchSize: 8, maxBatchTokens: 64, lingerMs: 1, mergeTasks: true } },
   );
   let n = 0;
   const submit = async (inputs: string[]) => {
@@ -68,7 +50,7 @@ describe('EmbeddingWorker', () => {
 
     const done = await settled(good);
     expect(done.status).toBe('succeeded');
-    expect(done.result!.vectors.map((v) => Array.from(v))).toEqual([[3, 1], [2, 1]]);
+    expect(done.result!.vectors.map((v) => Array.from(v))).toEqual([[3, 97], [2, 100]]);
     expect(done.result!.usage.promptTokens).toBe(5);
 
     expect(await settled(bad)).toMatchObject({ status: 'failed', error: 'stub model cannot embed "boom"', attempts: 3 });

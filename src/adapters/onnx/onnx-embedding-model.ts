@@ -8,6 +8,7 @@ import {
   type Embeddings,
   type ModelInfo,
   type Pooling,
+  type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import { pool } from './pooling.js';
@@ -23,11 +24,6 @@ export interface OnnxModelOptions {
   readonly normalize?: boolean;
   /** Threads one inference uses; defaults to the cores available. */
   readonly intraOpThreads?: number;
-}
-
-interface Encoded {
-  readonly ids: readonly number[];
-  readonly typeIds: readonly number[];
 }
 
 /** Outputs that hold per-token states, in the names exporters use for them. */
@@ -76,16 +72,22 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     return model;
   }
 
-  async countTokens(texts: readonly string[]): Promise<readonly number[]> {
-    const encoded = await this.encode(texts);
-    return encoded.map((e) => e.ids.length);
+  async embed(texts: readonly string[]): Promise<Embeddings> {
+    const tokenized = await this.tokenize(texts);
+    return { vectors: await this.embedTokenized(tokenized), tokenCounts: tokenized.map((t) => t.ids.length) };
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
-    const encoded = await this.encode(texts);
+  async tokenize(texts: readonly string[]): Promise<readonly TokenizedText[]> {
+    if (texts.length === 0) throw new ValidationError('No texts to embed.');
+    if (texts.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty text.');
+    const encodings = await this.tokenizer.encodeBatch([...texts]);
+    return encodings.map((e) => ({ ids: e.getIds(), typeIds: e.getTypeIds() }));
+  }
+
+  async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
+    if (batch.length === 0) throw new ValidationError('No texts to embed.');
     try {
-      const vectors = await this.run(encoded);
-      return { vectors, tokenCounts: encoded.map((e) => e.ids.length) };
+      return await this.run(batch);
     } catch (error) {
       throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
     }
@@ -95,14 +97,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     await this.session.release();
   }
 
-  private async encode(texts: readonly string[]): Promise<Encoded[]> {
-    if (texts.length === 0) throw new ValidationError('No texts to embed.');
-    if (texts.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty text.');
-    const encodings = await this.tokenizer.encodeBatch([...texts]);
-    return encodings.map((e) => ({ ids: e.getIds(), typeIds: e.getTypeIds() }));
-  }
-
-  private async run(encoded: readonly Encoded[]): Promise<Float32Array[]> {
+  private async run(encoded: readonly TokenizedText[]): Promise<Float32Array[]> {
     const batch = encoded.length;
     const seq = Math.max(...encoded.map((e) => e.ids.length));
     const ids = new BigInt64Array(batch * seq);
@@ -113,7 +108,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       for (let t = 0; t < e.ids.length; t++) {
         ids[row + t] = BigInt(e.ids[t]!);
         mask[row + t] = 1n;
-        types[row + t] = BigInt(e.typeIds[t] ?? 0);
+        types[row + t] = BigInt(e.typeIds?.[t] ?? 0);
       }
     });
     const dims = [batch, seq];

@@ -72,6 +72,8 @@ export class RedisTaskStore implements TaskStore {
       ...(options.db !== undefined && { db: options.db }),
       ...(options.tls && { tls: {} }),
       enableOfflineQueue: false,
+      // Commands issued in the same tick (a batch's results) go out as one pipeline.
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
       lazyConnect: false,

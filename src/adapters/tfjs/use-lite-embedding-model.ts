@@ -7,6 +7,7 @@ import {
   ValidationError,
   type Embeddings,
   type ModelInfo,
+  type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 
@@ -54,12 +55,23 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
     return model;
   }
 
-  async countTokens(texts: readonly string[]): Promise<readonly number[]> {
-    return this.encode(texts).map((ids) => ids.length);
+  async embed(texts: readonly string[]): Promise<Embeddings> {
+    const tokenized = await this.tokenize(texts);
+    return { vectors: await this.embedTokenized(tokenized), tokenCounts: tokenized.map((t) => t.ids.length) };
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
-    const encoded = this.encode(texts);
+  async tokenize(texts: readonly string[]): Promise<readonly TokenizedText[]> {
+    if (texts.length === 0) throw new ValidationError('No texts to embed.');
+    if (texts.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty text.');
+    return texts.map((text) => {
+      const ids = this.model.tokenizer.encode(text).slice(0, this.info.maxTokens);
+      return { ids: ids.length > 0 ? ids : [UNKNOWN_ID] };
+    });
+  }
+
+  async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
+    if (batch.length === 0) throw new ValidationError('No texts to embed.');
+    const encoded = batch.map((t) => t.ids);
     const coordinates: number[] = [];
     const values: number[] = [];
     encoded.forEach((ids, row) => {
@@ -74,11 +86,10 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
     try {
       output = (await this.model.model.executeAsync({ indices: indicesTensor, values: valuesTensor })) as tf.Tensor;
       const data = (await output.data()) as Float32Array;
-      const vectors = encoded.map((_, row) => {
+      return encoded.map((_, row) => {
         const vector = data.slice(row * DIMENSIONS, (row + 1) * DIMENSIONS);
         return this.info.normalize ? l2Normalize(vector) : vector;
       });
-      return { vectors, tokenCounts: encoded.map((ids) => ids.length) };
     } catch (error) {
       throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
     } finally {
@@ -92,12 +103,4 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
     this.model.model.dispose();
   }
 
-  private encode(texts: readonly string[]): number[][] {
-    if (texts.length === 0) throw new ValidationError('No texts to embed.');
-    if (texts.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty text.');
-    return texts.map((text) => {
-      const ids = this.model.tokenizer.encode(text).slice(0, this.info.maxTokens);
-      return ids.length > 0 ? ids : [UNKNOWN_ID];
-    });
-  }
 }

@@ -1,0 +1,186 @@
+import type { Embeddings, TokenizedText } from '../domain/index.js';
+import type { EmbeddingModel } from '../ports/embedding-model.js';
+
+export interface BatchingOptions {
+  /** Most texts in one inference. */
+  readonly maxBatchSize: number;
+  /** Most padded tokens in one inference: texts × the longest text's tokens. */
+  readonly maxBatchTokens: number;
+  /** How long an idle model waits for company before running a lone request. */
+  readonly lingerMs: number;
+  /** false: each task is its own inference, whatever else waits (the baseline batching is measured against). */
+  readonly mergeTasks: boolean;
+}
+
+export interface BatchReport {
+  readonly texts: number;
+  readonly tasks: number;
+  /** Real tokens (what usage counts), not padding. */
+  readonly tokens: number;
+  readonly seconds: number;
+}
+
+interface Job {
+  readonly tokens: readonly TokenizedText[];
+  readonly vectors: (Float32Array | undefined)[];
+  /** Index of the first text not yet taken into a batch. */
+  next: number;
+  remaining: number;
+  failed: boolean;
+  resolve(embeddings: Embeddings): void;
+  reject(error: unknown): void;
+}
+
+interface Unit {
+  readonly job: Job;
+  readonly index: number;
+  readonly tokens: TokenizedText;
+}
+
+/** Texts gathered per round before they are sorted by length and cut into batches. */
+const ROUND_BATCHES = 4;
+
+/**
+ * Merges the texts of many tasks for one model into few inferences.
+ *
+ * Each task's texts are tokenized once, on arrival. When the model is free,
+ * the waiting texts (up to a few batches' worth, oldest tasks first) are
+ * sorted by length, so that texts of similar length share a batch and little
+ * is padded, and cut into batches bounded by `maxBatchSize` texts and
+ * `maxBatchTokens` padded tokens. A large task is spread over several
+ * batches and reassembled in order. While the model runs, new tasks wait for
+ * the next round, so batches grow with load by themselves; an idle model
+ * waits `lingerMs` for company before running a lone task.
+ *
+ * If a batch that mixes tasks fails, each of its tasks is run alone, so one
+ * bad input fails only its own task.
+ */
+export class DynamicBatcher {
+  private readonly jobs: Job[] = [];
+  private running = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly model: EmbeddingModel,
+    private readonly options: BatchingOptions,
+    private readonly onBatch: (report: BatchReport) => void = () => undefined,
+  ) {}
+
+  async embed(texts: readonly string[]): Promise<Embeddings> {
+    const tokens = await this.model.tokenize(texts);
+    return new Promise<Embeddings>((resolve, reject) => {
+      this.jobs.push({
+        tokens,
+        vectors: new Array(tokens.length),
+        next: 0,
+        remaining: tokens.length,
+        failed: false,
+        resolve,
+        reject,
+      });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.timer) return;
+    const waiting = this.jobs.reduce((n, job) => n + job.tokens.length - job.next, 0);
+    const delay = waiting >= this.options.maxBatchSize ? 0 : this.options.lingerMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, delay);
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.jobs.length > 0) {
+        for (const batch of this.nextRound()) await this.execute(batch);
+        this.forgetAnswered();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Takes up to a few batches' worth of waiting texts and cuts them into batches. */
+  private nextRound(): Unit[][] {
+    if (!this.options.mergeTasks) {
+      const job = this.jobs.find((j) => j.next < j.tokens.length && !j.failed);
+      if (!job) return [];
+      const units = job.tokens.map((tokens, index) => ({ job, index, tokens }));
+      job.next = job.tokens.length;
+      return [units];
+    }
+    const limit = this.options.maxBatchSize * ROUND_BATCHES;
+    const pool: Unit[] = [];
+    for (const job of this.jobs) {
+      while (job.next < job.tokens.length && pool.length < limit) {
+        pool.push({ job, index: job.next, tokens: job.tokens[job.next]! });
+        job.next++;
+      }
+      if (pool.length >= limit) break;
+    }
+    pool.sort((a, b) => a.tokens.ids.length - b.tokens.ids.length);
+
+    const batches: Unit[][] = [];
+    let batch: Unit[] = [];
+    for (const unit of pool) {
+      // Sorted ascending, so this unit is the longest of the batch it joins.
+      const padded = (batch.length + 1) * unit.tokens.ids.length;
+      if (batch.length > 0 && (batch.length >= this.options.maxBatchSize || padded > this.options.maxBatchTokens)) {
+        batches.push(batch);
+        batch = [];
+      }
+      batch.push(unit);
+    }
+    if (batch.length > 0) batches.push(batch);
+    return batches;
+  }
+
+  private async execute(batch: Unit[]): Promise<void> {
+    const live = batch.filter((u) => !u.job.failed);
+    if (live.length === 0) return;
+    const started = performance.now();
+    try {
+      const vectors = await this.model.embedTokenized(live.map((u) => u.tokens));
+      this.onBatch({
+        texts: live.length,
+        tasks: new Set(live.map((u) => u.job)).size,
+        tokens: live.reduce((n, u) => n + u.tokens.ids.length, 0),
+        seconds: (performance.now() - started) / 1000,
+      });
+      live.forEach((unit, i) => this.deliver(unit, vectors[i]!));
+    } catch (error) {
+      const jobs = [...new Set(live.map((u) => u.job))];
+      if (jobs.length === 1) {
+        this.fail(jobs[0]!, error);
+        return;
+      }
+      for (const job of jobs) await this.execute(live.filter((u) => u.job === job));
+    }
+  }
+
+  private deliver(unit: Unit, vector: Float32Array): void {
+    const job = unit.job;
+    job.vectors[unit.index] = vector;
+    job.remaining--;
+    if (job.remaining === 0) {
+      job.resolve({ vectors: job.vectors as Float32Array[], tokenCounts: job.tokens.map((t) => t.ids.length) });
+    }
+  }
+
+  private fail(job: Job, error: unknown): void {
+    if (job.failed) return;
+    job.failed = true;
+    job.reject(error);
+  }
+
+  private forgetAnswered(): void {
+    for (let i = this.jobs.length - 1; i >= 0; i--) {
+      const job = this.jobs[i]!;
+      if (job.failed || job.remaining === 0) this.jobs.splice(i, 1);
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { DynamicBatcher, type BatchingOptions, type BatchReport } from '../../src/application/dynamic-batcher.js';
+import { StubModel } from '../support/stub-model.js';
+
+const options = (o: Partial<BatchingOptions> = {}): BatchingOptions => ({
+  maxBatchSize: 8,
+  maxBatchTokens: 1_000,
+  lingerMs: 1,
+  mergeTasks: true,
+  ...o,
+});
+
+function setup(o: Partial<BatchingOptions> = {}) {
+  const model = new StubModel();
+  const reports: BatchReport[] = [];
+  const batcher = new DynamicBatcher(model, options(o), (r) => reports.push(r));
+  return { model, batcher, reports };
+}
+
+describe('DynamicBatcher', () => {
+  it('merges concurrent single-text tasks into shared inferences, each answered with its own vector', async () => {
+    const { model, batcher, reports } = setup();
+    const texts = Array.from({ length: 16 }, (_, i) => `text number ${i}`);
+    const results = await Promise.all(texts.map((t) => batcher.embed([t])));
+    expect(model.calls).toBe(2);
+    expect(reports.map((r) => r.tasks)).toEqual([8, 8]);
+    results.forEach((r, i) => {
+      expect(Array.from(r.vectors[0]!)).toEqual([texts[i]!.length, texts[i]!.charCodeAt(0)]);
+      expect(r.tokenCounts).toEqual([texts[i]!.length]);
+    });
+  });
+
+  it('keeps every batch within the size cap and the padded-token budget', async () => {
+    const { model, batcher } = setup({ maxBatchSize: 4, maxBatchTokens: 60 });
+    const lengths = [3, 50, 7, 20, 20, 20, 5, 30, 11, 2];
+    await Promise.all(lengths.map((n) => batcher.embed(['x'.repeat(n)])));
+    for (const batch of model.batches) {
+      expect(batch.length).toBeLessThanOrEqual(4);
+      const longest = Math.max(...batch.map((t) => t.length));
+      // A text longer than the budget alone still runs, alone.
+      if (batch.length > 1) expect(batch.length * longest).toBeLessThanOrEqual(60);
+    }
+    expect(model.batches.flat().sort()).toEqual(lengths.map((n) => 'x'.repeat(n)).sort());
+  });
+
+  it('sorts waiting texts by length so that short ones are not padded to long ones', async () => {
+    const { model, batcher } = setup({ maxBatchSize: 4 });
+    const lengths = [40, 2, 41, 3, 42, 4, 43, 5];
+    await Promise.all(lengths.map((n) => batcher.embed(['y'.repeat(n)])));
+    expect(model.batches.map((b) => b.map((t) => t.length))).toEqual([
+      [2, 3, 4, 5],
+      [40, 41, 42, 43],
+    ]);
+  });
+
+  it('splits a large task across batches and reassembles it in order', async () => {
+    const { model, batcher } = setup({ maxBatchSize: 4 });
+    const texts = Array.from({ length: 10 }, (_, i) => String.fromCharCode(65 + i).repeat(1 + (i % 3)));
+    const result = await batcher.embed(texts);
+    expect(model.calls).toBeGreaterThanOrEqual(3);
+    expect(result.vectors.map((v) => v[1])).toEqual(texts.map((t) => t.charCodeAt(0)));
+    expect(result.tokenCounts).toEqual(texts.map((t) => t.length));
+  });
+
+  it('runs each task alone when merging is off', async () => {
+    const { model, batcher } = setup({ mergeTasks: false });
+    await Promise.all([batcher.embed(['a1', 'a2']), batcher.embed(['b1']), batcher.embed(['c1', 'c2', 'c3'])]);
+    expect(model.batches).toEqual([['a1', 'a2'], ['b1'], ['c1', 'c2', 'c3']]);
+  });
+
+  it('fails only the task with the bad input when a mixed batch fails', async () => {
+    const { batcher } = setup();
+    const [good, bad, alsoGood] = await Promise.allSettled([
+      batcher.embed(['fine']),
+      batcher.embed(['ok', 'boom']),
+      batcher.embed(['also fine']),
+    ]);
+    expect(good.status).toBe('fulfilled');
+    expect(alsoGood.status).toBe('fulfilled');
+    expect(bad).toMatchObject({ status: 'rejected', reason: { message: 'stub model cannot embed "boom"' } });
+  });
+
+  it('lingers on an idle model so that tasks arriving close together share an inference', async () => {
+    const { model, batcher } = setup({ lingerMs: 40 });
+    const first = batcher.embed(['first']);
+    await new Promise((r) => setTimeout(r, 10));
+    const second = batcher.embed(['second']);
+    await Promise.all([first, second]);
+    expect(model.batches).toEqual([['first', 'second']]);
+  });
+
+  it('rejects empty input before queueing it', async () => {
+    const model = new StubModel();
+    model.tokenize = async () => {
+      throw new Error('empty');
+    };
+    await expect(new DynamicBatcher(model, options()).embed([])).rejects.toThrow('empty');
+  });
+});
