@@ -4,6 +4,7 @@ import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { Delivery, Subscription, TaskQueue } from '../ports/task-queue.js';
+import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
 import { DynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';
 
@@ -34,6 +35,7 @@ export class EmbeddingWorker {
     private readonly models: ReadonlyMap<string, EmbeddingModel>,
     private readonly queue: TaskQueue,
     private readonly store: TaskStore,
+    private readonly events: TaskEvents,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -93,6 +95,7 @@ export class EmbeddingWorker {
       this.metrics.taskCompleted(message.model, 'succeeded', seconds(message.enqueuedAt, now));
       log.debug('task succeeded');
       await delivery.ack();
+      this.announce(message.taskId, log);
     } else if (task.attempts < this.options.maxAttempts) {
       log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.reason });
       await delivery.nack({ requeue: true });
@@ -107,6 +110,12 @@ export class EmbeddingWorker {
     this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, now));
     log.warn('task failed', { reason, attempts: task.attempts });
     await delivery.nack({ requeue: false });
+    this.announce(task.id, log);
+  }
+
+  /** Best-effort: a waiter that misses it still sees the stored result when its wait ends. */
+  private announce(taskId: string, log: Logger): void {
+    this.events.announceFinished(taskId).catch((error: unknown) => log.warn('could not announce a finished task', { err: error }));
   }
 
   private async embed(batcher: DynamicBatcher, message: TaskMessage) {

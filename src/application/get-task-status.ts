@@ -1,10 +1,35 @@
-import { TaskNotFoundError, type Task } from '../domain/index.js';
+import { isTerminal, TaskNotFoundError, type Task } from '../domain/index.js';
+import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
 
 export class GetTaskStatus {
-  constructor(private readonly store: TaskStore) {}
+  constructor(
+    private readonly store: TaskStore,
+    private readonly events: TaskEvents,
+  ) {}
 
-  async execute(taskId: string): Promise<Task> {
+  /**
+   * The task as stored. With `waitMs`, an unfinished task is held until it
+   * finishes or the time is up, whichever comes first (a long poll), and then
+   * returned as it is.
+   */
+  async execute(taskId: string, waitMs = 0): Promise<Task> {
+    if (waitMs <= 0) return this.read(taskId);
+    // Watch before reading, so an announcement between the read and the wait is not missed.
+    const watch = this.events.watch(taskId);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const task = await this.read(taskId);
+      if (isTerminal(task)) return task;
+      await Promise.race([watch.finished, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      return await this.read(taskId);
+    } finally {
+      clearTimeout(timer);
+      watch.cancel();
+    }
+  }
+
+  private async read(taskId: string): Promise<Task> {
     const task = await this.store.get(taskId);
     if (!task) throw new TaskNotFoundError(taskId);
     return task;

@@ -3,8 +3,10 @@ import { Container, ContainerModule } from 'inversify';
 import { createHealthApp, createHttpApp } from '../adapters/http/app.js';
 import { MemoryMetrics } from '../adapters/memory/memory-metrics.js';
 import { MemoryBroker, MemoryTaskQueue } from '../adapters/memory/memory-task-queue.js';
+import { MemoryTaskEvents } from '../adapters/memory/memory-task-events.js';
 import { MemoryTaskStore } from '../adapters/memory/memory-task-store.js';
 import { RabbitMqTaskQueue } from '../adapters/rabbitmq/rabbitmq-task-queue.js';
+import { RedisTaskEvents } from '../adapters/redis/redis-task-events.js';
 import { RedisTaskStore } from '../adapters/redis/redis-task-store.js';
 import { createPinoLogger } from '../adapters/pino/pino-logger.js';
 import { systemClock, uuidGenerator } from '../adapters/system/system-clock.js';
@@ -21,6 +23,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { TaskQueue } from '../ports/task-queue.js';
+import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
 import { amqpUrl, type AppConfig } from './config.js';
 import { toSpec } from './models.js';
@@ -35,6 +38,7 @@ export const TOKENS = {
   Limits: Symbol('Limits'),
   TaskQueue: Symbol('TaskQueue'),
   TaskStore: Symbol('TaskStore'),
+  TaskEvents: Symbol('TaskEvents'),
   ModelCatalog: Symbol('ModelCatalog'),
   HealthChecks: Symbol('HealthChecks'),
   SubmitEmbedding: Symbol('SubmitEmbedding'),
@@ -89,7 +93,7 @@ export function queueModule(config: AppConfig): ContainerModule {
   });
 }
 
-/** The store adapter the configuration names: in this process, or Redis. */
+/** The store, and the announcements of finished tasks that go with it: in this process, or Redis. */
 export function storeModule(config: AppConfig): ContainerModule {
   const { store, redis } = config.service;
   return new ContainerModule(({ bind }) => {
@@ -97,6 +101,7 @@ export function storeModule(config: AppConfig): ContainerModule {
       bind<TaskStore>(TOKENS.TaskStore).toConstantValue(
         new MemoryTaskStore({ ttlSeconds: store.ttl_seconds, maxTasks: store.max_tasks }),
       );
+      bind<TaskEvents>(TOKENS.TaskEvents).toConstantValue(new MemoryTaskEvents());
       return;
     }
     const connection = redis.url
@@ -105,6 +110,7 @@ export function storeModule(config: AppConfig): ContainerModule {
     bind<TaskStore>(TOKENS.TaskStore).toConstantValue(
       new RedisTaskStore({ ...connection, keyPrefix: redis.key_prefix, ttlSeconds: store.ttl_seconds }),
     );
+    bind<TaskEvents>(TOKENS.TaskEvents).toConstantValue(new RedisTaskEvents({ ...connection, keyPrefix: redis.key_prefix }));
   });
 }
 
@@ -136,7 +142,10 @@ export const applicationModule = new ContainerModule(({ bind }) => {
       TOKENS.Logger,
     ],
   );
-  bind(TOKENS.GetTaskStatus).toResolvedValue((store: TaskStore) => new GetTaskStatus(store), [TOKENS.TaskStore]);
+  bind(TOKENS.GetTaskStatus).toResolvedValue(
+    (store: TaskStore, events: TaskEvents) => new GetTaskStatus(store, events),
+    [TOKENS.TaskStore, TOKENS.TaskEvents],
+  );
   bind(TOKENS.ListModels).toResolvedValue((catalog: ModelCatalog) => new ListModels(catalog), [TOKENS.ModelCatalog]);
   bind(TOKENS.GetModel).toResolvedValue((catalog: ModelCatalog) => new GetModel(catalog), [TOKENS.ModelCatalog]);
   bind(TOKENS.CheckReadiness).toResolvedValue(

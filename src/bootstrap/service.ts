@@ -9,6 +9,7 @@ import type { HealthCheck } from '../ports/health-check.js';
 import type { Logger } from '../ports/logger.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { TaskQueue } from '../ports/task-queue.js';
+import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { AppConfig, ModelEntry } from './config.js';
 import {
@@ -84,6 +85,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
   const metrics = container.get<Metrics>(TOKENS.Metrics);
   const queue = container.get<TaskQueue>(TOKENS.TaskQueue);
   const store = container.get<TaskStore>(TOKENS.TaskStore);
+  const events = container.get<TaskEvents>(TOKENS.TaskEvents);
   const app = container.get<OpenAPIHono<HttpEnv>>(servesApi ? TOKENS.HttpApp : TOKENS.HealthApp);
   for (const entry of missing) logger.warn('model files are missing; not serving it', { model: entry.id, path: entry.path });
 
@@ -125,6 +127,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
       models,
       queue,
       store,
+      events,
       container.get<Clock>(TOKENS.Clock),
       metrics,
       logger.child({ component: 'worker' }),
@@ -152,6 +155,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
       await modelsSettled.catch(() => undefined);
       await worker?.stop();
       await queue.close();
+      await events.close();
       await store.close();
       await Promise.all([...models.values()].map((m) => m.close()));
       await container.unbindAllAsync();

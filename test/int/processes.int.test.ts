@@ -67,7 +67,8 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
       API_PORT: String(apiPort),
       LOG_LEVEL: 'warn',
       WORKER_THREADS: '1',
-      WORKER_PREFETCH: '8',
+      WORKER_PREFETCH: '16',
+      WORKER_MAX_BATCH_SIZE: '8',
     };
     const healthPorts = [await freePort(), await freePort()];
     api = startProcess(['--mode', 'api'], common);

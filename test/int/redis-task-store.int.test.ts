@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RedisTaskEvents } from '../../src/adapters/redis/redis-task-events.js';
 import { RedisTaskStore } from '../../src/adapters/redis/redis-task-store.js';
 import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
+import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
 import { redis, requireOrSkip } from '../support/infra.js';
 
@@ -34,6 +36,18 @@ function harness() {
 
 describe.skipIf(!infra)('RedisTaskStore', () => {
   taskStoreContract('redis', async () => harness());
+
+  taskEventsContract('redis', async () => {
+    const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
+    return {
+      connect: async () => {
+        const events = new RedisTaskEvents({ url: infra!.url, keyPrefix });
+        await events.ready();
+        return events;
+      },
+      cleanup: async () => {},
+    };
+  });
 
   it('stores vectors as float32 bytes under the key prefix, and expires records', async () => {
     const h = harness();

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
+import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.js';
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
@@ -21,6 +22,7 @@ describe('EmbeddingWorker', () => {
     new Map([['stub', model]]),
     queue,
     store,
+    new MemoryTaskEvents(),
     systemClock,
     metrics,
     createPinoLogger({ level: 'debug', destination: logs }),

@@ -69,6 +69,12 @@ describe('POST /v1/embeddings/tasks', () => {
     expect((done.result as { data: unknown[] }).data).toHaveLength(1);
   });
 
+  it('holds GET ?wait=N until the task finishes, instead of polling', async () => {
+    const { id } = (await (await t.post('/v1/embeddings/tasks', { input: 'long poll' })).json()) as { id: string };
+    const done = (await (await t.get(`/v1/embeddings/tasks/${id}?wait=10`)).json()) as { status: string };
+    expect(done.status).toBe('succeeded');
+  });
+
   it('keeps an incoming x-request-id and returns it', async () => {
     const response = await t.post('/v1/embeddings/tasks', { input: 'x' }, { 'x-request-id': 'req-123' });
     expect(response.headers.get('x-request-id')).toBe('req-123');
@@ -103,6 +109,9 @@ describe('bad input gets a clear 4xx problem, never a 500', () => {
     ['a configured model whose files are absent', () => t.post('/v1/embeddings/tasks', { input: 'a', model: 'absent-model' }), 404, 'model_not_found'],
     ['an unknown task id', () => t.get('/v1/embeddings/tasks/00000000-0000-0000-0000-000000000000'), 404, 'task_not_found'],
     ['an unknown model id', () => t.get('/v1/models/nope'), 404, 'model_not_found'],
+    ['a wait over 60 seconds', () => t.get('/v1/embeddings/tasks/x?wait=61'), 422, 'validation_failed', 'wait'],
+    ['a wait that is not a number', () => t.get('/v1/embeddings/tasks/x?wait=soon'), 422, 'validation_failed', 'wait'],
+    ['a wait on an unknown task', () => t.get('/v1/embeddings/tasks/nope?wait=30'), 404, 'task_not_found'],
     ['an unknown route', () => t.get('/v1/nothing'), 404, 'not_found'],
   ];
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { newTask } from '../../src/domain/index.js';
+import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
 
@@ -15,6 +17,23 @@ taskStoreContract('memory', async () => ({
   maxTasks: 10,
   cleanup: async () => {},
 }));
+
+taskEventsContract('memory', async () => {
+  // One process: the API and the worker share the same instance.
+  const events = new MemoryTaskEvents();
+  return { connect: async () => events, cleanup: async () => {} };
+});
+
+describe('MemoryTaskEvents', () => {
+  it('forgets cancelled watches', () => {
+    const events = new MemoryTaskEvents();
+    const a = events.watch('a');
+    const b = events.watch('a');
+    a.cancel();
+    b.cancel();
+    expect(events.watched).toBe(0);
+  });
+});
 
 describe('MemoryTaskStore', () => {
   it('makes room by dropping expired tasks before refusing new ones', async () => {

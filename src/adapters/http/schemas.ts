@@ -64,6 +64,19 @@ export const TaskIdParamSchema = z.object({
   id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }),
 });
 
+export const WaitQuerySchema = z.object({
+  wait: z.coerce
+    .number()
+    .min(0)
+    .max(60)
+    .optional()
+    .openapi({
+      param: { name: 'wait', in: 'query' },
+      description: 'Seconds to hold the request until the task finishes (a long poll), at most 60.',
+      example: 10,
+    }),
+});
+
 export const ModelSchema = z
   .object({
     id: z.string(),

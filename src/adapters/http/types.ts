@@ -3,7 +3,7 @@ import type { EmbeddingRequest, ModelDescriptor, ReadinessReport, Task } from '.
 /** The use cases the HTTP adapter drives, typed by what it needs of them. */
 export interface HttpUseCases {
   readonly submitEmbedding: { execute(request: EmbeddingRequest): Promise<Task> };
-  readonly getTaskStatus: { execute(taskId: string): Promise<Task> };
+  readonly getTaskStatus: { execute(taskId: string, waitMs?: number): Promise<Task> };
   readonly listModels: { execute(): Promise<readonly ModelDescriptor[]> };
   readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };
   readonly checkReadiness: { execute(): Promise<ReadinessReport> };

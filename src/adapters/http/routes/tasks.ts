@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema } from '../schemas.js';
+import { problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema, WaitQuerySchema } from '../schemas.js';
 import { serializeTask } from '../serialize.js';
 
 const submit = createRoute({
@@ -26,10 +26,10 @@ const status = createRoute({
   path: '/v1/embeddings/tasks/{id}',
   tags: ['Tasks'],
   summary: 'A task’s status, and its embeddings once it has succeeded',
-  request: { params: TaskIdParamSchema },
+  request: { params: TaskIdParamSchema, query: WaitQuerySchema },
   responses: {
     200: { description: 'The task', content: { 'application/json': { schema: TaskSchema } } },
-    ...problems(404),
+    ...problems(404, 422),
   },
 });
 
@@ -47,7 +47,8 @@ export function taskRoutes(useCases: HttpUseCases) {
   });
 
   app.openapi(status, async (c) => {
-    const task = await useCases.getTaskStatus.execute(c.req.valid('param').id);
+    const wait = c.req.valid('query').wait ?? 0;
+    const task = await useCases.getTaskStatus.execute(c.req.valid('param').id, wait * 1000);
     return c.json(serializeTask(task), 200);
   });
 
