@@ -1,8 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { ModelSpec } from '../domain/index.js';
 import { isSentenceTransformersFolder } from '../adapters/onnx/sentence-transformers-folder.js';
-import { OnnxEmbeddingModel } from '../adapters/onnx/onnx-embedding-model.js';
-import { UseLiteEmbeddingModel } from '../adapters/tfjs/use-lite-embedding-model.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { ModelEntry } from './config.js';
 
@@ -25,16 +23,23 @@ export async function isPresent(entry: ModelEntry): Promise<boolean> {
   return entry.path !== undefined && isSentenceTransformersFolder(entry.path);
 }
 
-/** Loads a model with the adapter for its engine. */
+/**
+ * Loads a model with the adapter for its engine. The engines are imported
+ * here, on first use, so that a process that loads no model (the API) never
+ * maps onnxruntime's or TensorFlow.js's code and memory.
+ */
 export async function loadModel(entry: ModelEntry, intraOpThreads: number): Promise<EmbeddingModel> {
   switch (entry.engine) {
-    case 'use-lite':
+    case 'use-lite': {
+      const { UseLiteEmbeddingModel } = await import('../adapters/tfjs/use-lite-embedding-model.js');
       return UseLiteEmbeddingModel.load({
         id: entry.id,
         ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
         ...(entry.normalize !== undefined && { normalize: entry.normalize }),
       });
-    case 'onnx':
+    }
+    case 'onnx': {
+      const { OnnxEmbeddingModel } = await import('../adapters/onnx/onnx-embedding-model.js');
       return OnnxEmbeddingModel.load({
         id: entry.id,
         path: entry.path!,
@@ -43,5 +48,6 @@ export async function loadModel(entry: ModelEntry, intraOpThreads: number): Prom
         ...(entry.pooling !== undefined && { pooling: entry.pooling }),
         ...(entry.normalize !== undefined && { normalize: entry.normalize }),
       });
+    }
   }
 }

@@ -1,0 +1,49 @@
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { Tokenizer } from 'tokenizers';
+import { readSentenceTransformersFolder } from '../src/adapters/onnx/sentence-transformers-folder.js';
+
+/**
+ * The ceiling: onnxruntime-node in this process, with the service's session
+ * options, tokenizing and running batches back to back. No queue, no HTTP,
+ * no pooling: what the hardware gives.
+ */
+export async function rawThroughput(dir: string, texts: readonly string[], batchSize: number, seconds: number) {
+  const folder = await readSentenceTransformersFolder(dir);
+  const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
+  tokenizer.setTruncation(folder.maxSeqLength);
+  tokenizer.setPadding({ padToken: '[PAD]', padId: 0 });
+  const session = await ort.InferenceSession.create(folder.modelFile, {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: availableParallelism(),
+    interOpNumThreads: 1,
+  });
+  const runBatch = async (offset: number) => {
+    const batch = Array.from({ length: batchSize }, (_, i) => texts[(offset + i) % texts.length]!);
+    const encodings = await tokenizer.encodeBatch(batch);
+    const seq = encodings[0]!.getIds().length;
+    const tensor = (pick: (e: (typeof encodings)[number]) => number[]) =>
+      new ort.Tensor('int64', BigInt64Array.from(encodings.flatMap(pick), BigInt), [batchSize, seq]);
+    const feeds = {
+      input_ids: tensor((e) => e.getIds()),
+      attention_mask: tensor((e) => e.getAttentionMask()),
+      token_type_ids: tensor((e) => e.getTypeIds()),
+    };
+    await session.run(feeds);
+  };
+  await runBatch(0);
+  let done = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    const t = performance.now();
+    await runBatch(done);
+    latencies.push(performance.now() - t);
+    done += batchSize;
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  await session.release();
+  latencies.sort((a, b) => a - b);
+  return { perSecond: done / elapsed, batchMs: latencies[Math.floor(latencies.length / 2)]! };
+}
