@@ -23,7 +23,7 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
-    files: ['src/bootstrap/**', 'test/**', 'scripts/**', 'vitest.config.ts'],
+    files: ['src/bootstrap/**', 'test/**', 'bench/**', 'scripts/**', 'vitest.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );
