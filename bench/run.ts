@@ -4,6 +4,7 @@
  * exact all-MiniLM-L6-v2 and L12-v2 shapes. Writes bench/results/<time>.json
  * and .md. See BENCHMARKS.md.
  */
+import { execFileSync } from 'node:child_process';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -86,14 +87,14 @@ async function withService(
   if (rr) {
     const healthPort = await freePort();
     const shared = { ...common, AMQP_URL, REDIS_URL, REDIS_KEY_PREFIX: `bench:${Date.now()}:` };
-    processes.push({ name: 'api', process: startProcess(['--mode', 'api'], shared), port: apiPort });
+    processes.push({ name: 'api', process: startProcess(['--mode', 'api'], shared, true), port: apiPort });
     processes.push({
       name: 'worker',
-      process: startProcess(['--mode', 'worker'], { ...shared, WORKER_HEALTH_PORT: String(healthPort) }),
+      process: startProcess(['--mode', 'worker'], { ...shared, WORKER_HEALTH_PORT: String(healthPort) }, true),
       port: healthPort,
     });
   } else {
-    processes.push({ name: 'all', process: startProcess(['--mode', 'all'], common), port: apiPort });
+    processes.push({ name: 'all', process: startProcess(['--mode', 'all'], common, true), port: apiPort });
   }
   try {
     await Promise.all(processes.map((p) => p.process.ready(p.port, 60_000)));
@@ -112,6 +113,9 @@ async function load(base: string, model: string, scenario: string, clients: numb
 
 async function main(): Promise<void> {
   await mkdir(CACHE, { recursive: true });
+  // The service runs as it does in production: compiled JavaScript, not through tsx.
+  log('building dist/…');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
   const l6 = await modelFolder('all-MiniLM-L6-v2-shape', MINILM_L6);
   const l12 = await modelFolder('all-MiniLM-L12-v2-shape', MINILM_L12);
 
@@ -169,6 +173,7 @@ async function report(ceilings: Record<string, number>, rawSingleMs: Record<stri
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
     `Each load runs ${SECONDS} s after ${WARMUP} s of warm-up; clients send one text and wait for its result (long poll).`,
+    'The service runs compiled (`npm run build`, `node dist/…`) in its own processes; the clients run in the benchmark process, on the same cores.',
     '',
     '| Model | Scenario | Clients | Texts/s | × raw ceiling | p50 ms | p95 ms | p99 ms |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -21,12 +21,17 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs the entry point as `npm start` does, with `env` over this process's environment. */
-export function startProcess(args: string[], env: Record<string, string>): ServiceProcess {
+/**
+ * Runs the entry point with `env` over this process's environment: from the
+ * TypeScript sources through tsx, as `npm start` does, or, with `compiled`,
+ * from `dist/` as a production image does (`npm run build` first).
+ */
+export function startProcess(args: string[], env: Record<string, string>, compiled = false): ServiceProcess {
   // Vitest sets MODE=test in its own environment; MODE is the service's mode switch.
   const inherited = { ...process.env };
   delete inherited.MODE;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bootstrap/main.ts', ...args], {
+  const entry = compiled ? ['dist/bootstrap/main.js'] : ['--import', 'tsx', 'src/bootstrap/main.ts'];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: REPO_ROOT,
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

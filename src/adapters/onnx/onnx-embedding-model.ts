@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
 import {
   InferenceError,
@@ -11,7 +10,7 @@ import {
   type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
-import { pool } from './pooling.js';
+import { InferenceThread, type PaddedBatch } from './inference-thread.js';
 import { readSentenceTransformersFolder } from './sentence-transformers-folder.js';
 
 export interface OnnxModelOptions {
@@ -26,15 +25,16 @@ export interface OnnxModelOptions {
   readonly intraOpThreads?: number;
 }
 
-/** Outputs that hold per-token states, in the names exporters use for them. */
-const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
-
+/**
+ * A sentence-transformers ONNX export, run with onnxruntime-node on its own
+ * thread so that inference never blocks the event loop. Tokenization (Hugging
+ * Face tokenizers) happens here; padding is per batch, to its longest text.
+ */
 export class OnnxEmbeddingModel implements EmbeddingModel {
   private constructor(
     readonly info: ModelInfo,
-    private readonly session: ort.InferenceSession,
+    private readonly thread: InferenceThread,
     private readonly tokenizer: Tokenizer,
-    private readonly output: string,
   ) {}
 
   static async load(options: OnnxModelOptions): Promise<OnnxEmbeddingModel> {
@@ -42,30 +42,24 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     const maxTokens = Math.min(options.maxTokens ?? folder.maxSeqLength, folder.maxSeqLength);
     const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
     tokenizer.setTruncation(maxTokens);
-    // Padding is done per batch here, to the batch's longest text.
     tokenizer.disablePadding();
-
-    const session = await ort.InferenceSession.create(folder.modelFile, {
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
-      interOpNumThreads: 1,
+    const pooling = options.pooling ?? folder.pooling;
+    const thread = await InferenceThread.start({
+      modelFile: folder.modelFile,
+      pooling,
+      intraOpThreads: options.intraOpThreads ?? availableParallelism(),
     });
-    const output = session.outputNames.find((name) => TOKEN_OUTPUTS.includes(name)) ?? session.outputNames[0];
-    if (!output) throw new Error(`${folder.modelFile} has no outputs`);
-
     const model = new OnnxEmbeddingModel(
       {
         id: options.id,
         engine: 'onnx',
         dimensions: folder.hiddenSize,
         maxTokens,
-        pooling: options.pooling ?? folder.pooling,
+        pooling,
         normalize: options.normalize ?? folder.normalize,
       },
-      session,
+      thread,
       tokenizer,
-      output,
     );
     // The first run allocates and plans; pay for it at load, not on a client's request.
     await model.embed(['warm-up']);
@@ -86,55 +80,38 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
 
   async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
     if (batch.length === 0) throw new ValidationError('No texts to embed.');
+    let result: { vectors: Float32Array; dim: number };
     try {
-      return await this.run(batch);
+      result = await this.thread.run(pad(batch));
     } catch (error) {
       throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
     }
+    const { vectors, dim } = result;
+    return batch.map((_, b) => {
+      // A copy, so that a stored result does not keep the whole batch's buffer alive.
+      const vector = vectors.slice(b * dim, (b + 1) * dim);
+      return this.info.normalize ? l2Normalize(vector) : vector;
+    });
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.thread.close();
   }
+}
 
-  private async run(encoded: readonly TokenizedText[]): Promise<Float32Array[]> {
-    const batch = encoded.length;
-    const seq = Math.max(...encoded.map((e) => e.ids.length));
-    const ids = new BigInt64Array(batch * seq);
-    const mask = new BigInt64Array(batch * seq);
-    const types = new BigInt64Array(batch * seq);
-    encoded.forEach((e, b) => {
-      const row = b * seq;
-      for (let t = 0; t < e.ids.length; t++) {
-        ids[row + t] = BigInt(e.ids[t]!);
-        mask[row + t] = 1n;
-        types[row + t] = BigInt(e.typeIds?.[t] ?? 0);
-      }
-    });
-    const dims = [batch, seq];
-    const inputs: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, dims),
-      attention_mask: new ort.Tensor('int64', mask, dims),
-      token_type_ids: new ort.Tensor('int64', types, dims),
-    };
-    const feeds = Object.fromEntries(this.session.inputNames.map((name) => [name, inputs[name]!]));
-    const results = await this.session.run(feeds, [this.output]);
-    const out = results[this.output]!;
-    try {
-      if (out.dims.length === 2) {
-        // The export already pools (a `sentence_embedding` output).
-        const data = out.data as Float32Array;
-        const dim = out.dims[1]!;
-        return encoded.map((_, b) => this.finish(data.slice(b * dim, (b + 1) * dim)));
-      }
-      const pooled = pool(out.data as Float32Array, mask, batch, seq, out.dims[2]!, this.info.pooling);
-      return pooled.map((v) => this.finish(v));
-    } finally {
-      out.dispose();
+/** Right-pads every text to the batch's longest, with attention mask 0 on the padding. */
+function pad(batch: readonly TokenizedText[]): PaddedBatch {
+  const seq = Math.max(...batch.map((t) => t.ids.length));
+  const ids = new BigInt64Array(batch.length * seq);
+  const mask = new BigInt64Array(batch.length * seq);
+  const types = new BigInt64Array(batch.length * seq);
+  batch.forEach((text, b) => {
+    const row = b * seq;
+    for (let t = 0; t < text.ids.length; t++) {
+      ids[row + t] = BigInt(text.ids[t]!);
+      mask[row + t] = 1n;
+      types[row + t] = BigInt(text.typeIds?.[t] ?? 0);
     }
-  }
-
-  private finish(vector: Float32Array): Float32Array {
-    return this.info.normalize ? l2Normalize(vector) : vector;
-  }
+  });
+  return { batch: batch.length, seq, ids, mask, types };
 }
