@@ -58,7 +58,7 @@ const ROUND_BATCHES = 4;
 export class DynamicBatcher {
   private readonly jobs: Job[] = [];
   private running = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private scheduled = false;
 
   constructor(
     private readonly model: EmbeddingModel,
@@ -83,13 +83,16 @@ export class DynamicBatcher {
   }
 
   private schedule(): void {
-    if (this.running || this.timer) return;
-    const waiting = this.jobs.reduce((n, job) => n + job.tokens.length - job.next, 0);
-    const delay = waiting >= this.options.maxBatchSize ? 0 : this.options.lingerMs;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    const start = () => {
+      this.scheduled = false;
       void this.run();
-    }, delay);
+    };
+    const waiting = this.jobs.reduce((n, job) => n + job.tokens.length - job.next, 0);
+    // setImmediate still gathers what arrived in the same turn of the event loop; a timer costs a millisecond at least.
+    if (waiting >= this.options.maxBatchSize || this.options.lingerMs === 0) setImmediate(start);
+    else setTimeout(start, this.options.lingerMs);
   }
 
   private async run(): Promise<void> {

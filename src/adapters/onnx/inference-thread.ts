@@ -65,7 +65,8 @@ export class InferenceThread {
           intraOpNumThreads: settings.intraOpThreads,
           interOpNumThreads: 1,
           // Idle pool threads sleep instead of spinning: the cores are shared with the event loop,
-          // which parses requests and writes results while a batch runs (about 10% more throughput here).
+          // which parses requests and writes results while a batch runs. Measured on 2 cores with
+          // 64 clients: 406 texts/s without spinning, 279 with; a lone batch-1 inference pays ~1 ms.
           extra: { session: { intra_op: { allow_spinning: '0' } } },
         },
       });
