@@ -1,4 +1,4 @@
-import type { Embeddings, TokenizedText } from '../domain/index.js';
+import type { Embeddings, TextInput, TokenizedText } from '../domain/index.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 
 export interface BatchingOptions {
@@ -66,8 +66,8 @@ export class DynamicBatcher {
     private readonly onBatch: (report: BatchReport) => void = () => undefined,
   ) {}
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
-    const tokens = await this.model.tokenize(texts);
+  async embed(inputs: readonly TextInput[]): Promise<Embeddings> {
+    const tokens = await this.model.tokenize(inputs);
     return new Promise<Embeddings>((resolve, reject) => {
       this.jobs.push({
         tokens,

@@ -1,4 +1,4 @@
-import { isTerminal, toResult, type Task, type TaskMessage } from '../domain/index.js';
+import { isTerminal, toResult, ValidationError, type FailureKind, type Task, type TaskMessage } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { Logger } from '../ports/logger.js';
@@ -83,7 +83,7 @@ export class EmbeddingWorker {
       return;
     }
     if (task.attempts > this.options.maxAttempts) {
-      await this.giveUp(task, delivery, `gave up after ${this.options.maxAttempts} attempts`, log);
+      await this.giveUp(task, delivery, `gave up after ${this.options.maxAttempts} attempts`, 'attempts_exhausted', log);
       return;
     }
     this.metrics.taskWaited(message.model, seconds(message.enqueuedAt, task.startedAt ?? this.clock.now()));
@@ -96,17 +96,20 @@ export class EmbeddingWorker {
       log.debug('task succeeded');
       await delivery.ack();
       this.announce(message.taskId, log);
+    } else if (outcome.invalidInput) {
+      // The input itself is wrong (an unknown token id): another attempt would fail the same way.
+      await this.giveUp(task, delivery, outcome.reason, 'invalid_input', log);
     } else if (task.attempts < this.options.maxAttempts) {
       log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.reason });
       await delivery.nack({ requeue: true });
     } else {
-      await this.giveUp(task, delivery, outcome.reason, log);
+      await this.giveUp(task, delivery, outcome.reason, 'inference_failed', log);
     }
   }
 
-  private async giveUp(task: Task, delivery: Delivery, reason: string, log: Logger): Promise<void> {
+  private async giveUp(task: Task, delivery: Delivery, reason: string, failure: FailureKind, log: Logger): Promise<void> {
     const now = this.clock.now();
-    await this.store.markFailed(task.id, reason, now);
+    await this.store.markFailed(task.id, reason, now, failure);
     this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, now));
     log.warn('task failed', { reason, attempts: task.attempts });
     await delivery.nack({ requeue: false });
@@ -122,7 +125,11 @@ export class EmbeddingWorker {
     try {
       return { ok: true as const, result: toResult(await batcher.embed(message.inputs)) };
     } catch (error) {
-      return { ok: false as const, reason: error instanceof Error ? error.message : String(error) };
+      return {
+        ok: false as const,
+        reason: error instanceof Error ? error.message : String(error),
+        invalidInput: error instanceof ValidationError,
+      };
     }
   }
 }

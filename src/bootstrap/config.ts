@@ -19,7 +19,12 @@ export type Mode = (typeof MODES)[number];
 
 const ServiceConfigSchema = z.strictObject({
   mode: z.enum(MODES),
-  api: z.strictObject({ host: z.string().min(1), port, body_limit_bytes: positiveInt }),
+  api: z.strictObject({
+    host: z.string().min(1),
+    port,
+    body_limit_bytes: positiveInt,
+    sync_timeout_seconds: positiveInt,
+  }),
   limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt }),
   queue: z.strictObject({
     driver: z.enum(['auto', 'memory', 'rabbitmq']),
@@ -78,6 +83,7 @@ const ModelEntrySchema = z
     max_tokens: positiveInt.optional(),
     pooling: z.enum(['mean', 'cls', 'max']).optional(),
     normalize: bool.optional(),
+    output_dimensions: z.array(positiveInt).optional(),
   })
   .refine((m) => m.engine !== 'onnx' || m.path !== undefined, { message: 'an onnx model needs a path', path: ['path'] });
 
@@ -117,6 +123,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   API_HOST: 'api.host',
   API_PORT: 'api.port',
   API_BODY_LIMIT_BYTES: 'api.body_limit_bytes',
+  EMBEDDINGS_TIMEOUT_SECONDS: 'api.sync_timeout_seconds',
   MAX_INPUTS: 'limits.max_inputs',
   MAX_INPUT_CHARS: 'limits.max_input_chars',
   QUEUE_DRIVER: 'queue.driver',

@@ -11,6 +11,7 @@ import { RedisTaskStore } from '../adapters/redis/redis-task-store.js';
 import { createPinoLogger } from '../adapters/pino/pino-logger.js';
 import { systemClock, uuidGenerator } from '../adapters/system/system-clock.js';
 import { CheckReadiness } from '../application/check-readiness.js';
+import { CreateEmbeddings } from '../application/create-embeddings.js';
 import { GetModel } from '../application/get-model.js';
 import { GetTaskStatus } from '../application/get-task-status.js';
 import { ListModels } from '../application/list-models.js';
@@ -46,6 +47,7 @@ export const TOKENS = {
   ListModels: Symbol('ListModels'),
   GetModel: Symbol('GetModel'),
   CheckReadiness: Symbol('CheckReadiness'),
+  CreateEmbeddings: Symbol('CreateEmbeddings'),
   HttpApp: Symbol('HttpApp'),
   HealthApp: Symbol('HealthApp'),
 } as const;
@@ -148,6 +150,11 @@ export const applicationModule = new ContainerModule(({ bind }) => {
   );
   bind(TOKENS.ListModels).toResolvedValue((catalog: ModelCatalog) => new ListModels(catalog), [TOKENS.ModelCatalog]);
   bind(TOKENS.GetModel).toResolvedValue((catalog: ModelCatalog) => new GetModel(catalog), [TOKENS.ModelCatalog]);
+  bind(TOKENS.CreateEmbeddings).toResolvedValue(
+    (config: AppConfig, catalog: ModelCatalog, submit: SubmitEmbedding, status: GetTaskStatus) =>
+      new CreateEmbeddings(catalog, submit, status, config.service.api.sync_timeout_seconds * 1000),
+    [TOKENS.Config, TOKENS.ModelCatalog, TOKENS.SubmitEmbedding, TOKENS.GetTaskStatus],
+  );
   bind(TOKENS.CheckReadiness).toResolvedValue(
     (checks: readonly HealthCheck[]) => new CheckReadiness(checks),
     [TOKENS.HealthChecks],
@@ -163,11 +170,12 @@ export const httpModule = new ContainerModule(({ bind }) => {
       listModels: ListModels,
       getModel: GetModel,
       checkReadiness: CheckReadiness,
+      createEmbeddings: CreateEmbeddings,
       logger: Logger,
       metrics: Metrics,
     ) =>
       createHttpApp(
-        { submitEmbedding, getTaskStatus, listModels, getModel, checkReadiness },
+        { submitEmbedding, getTaskStatus, listModels, getModel, checkReadiness, createEmbeddings },
         { bodyLimitBytes: config.service.api.body_limit_bytes, defaultModelId: config.ml.default_model },
         logger,
         metrics,
@@ -179,6 +187,7 @@ export const httpModule = new ContainerModule(({ bind }) => {
       TOKENS.ListModels,
       TOKENS.GetModel,
       TOKENS.CheckReadiness,
+      TOKENS.CreateEmbeddings,
       TOKENS.Logger,
       TOKENS.Metrics,
     ],

@@ -14,6 +14,7 @@ export function toSpec(entry: ModelEntry): ModelSpec {
     ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
     ...(entry.pooling !== undefined && { pooling: entry.pooling }),
     ...(entry.normalize !== undefined && { normalize: entry.normalize }),
+    ...(entry.output_dimensions !== undefined && { outputDimensions: entry.output_dimensions }),
   };
 }
 

@@ -105,3 +105,27 @@ export class InferenceError extends DomainError {
 export class InvalidTransitionError extends DomainError {
   readonly code = 'invalid_transition';
 }
+
+/** A parameter the request may carry, with a value this model or service does not support (400). */
+export class InvalidParameterError extends DomainError {
+  readonly code = 'invalid_parameter';
+
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A synchronous request whose task did not finish in time; the task itself goes on. */
+export class TaskTimeoutError extends DomainError {
+  readonly code = 'timeout';
+
+  constructor(
+    readonly taskId: string,
+    seconds: number,
+  ) {
+    super(`The embeddings were not ready within ${seconds} s. The task goes on: GET /v1/embeddings/tasks/${taskId}.`);
+  }
+}

@@ -1,9 +1,10 @@
 import { PayloadTooLargeError, ValidationError, type FieldIssue } from './errors.js';
+import type { TextInput } from './task.js';
 
 export interface InputLimits {
   /** Most texts in one request. */
   readonly maxInputs: number;
-  /** Most characters (UTF-16 code units) in one text. */
+  /** Most characters (UTF-16 code units) in one text, and most token ids in one token input. */
   readonly maxInputChars: number;
 }
 
@@ -12,7 +13,7 @@ export interface InputLimits {
  * one input, no empty text, no more inputs or characters than the limits.
  * Size breaches are `PayloadTooLargeError` (413); the rest `ValidationError` (422).
  */
-export function checkInputs(inputs: readonly string[], limits: InputLimits): void {
+export function checkInputs(inputs: readonly TextInput[], limits: InputLimits): void {
   if (inputs.length === 0) {
     throw new ValidationError('input must hold at least one text.', [
       { path: 'input', message: 'must not be empty' },

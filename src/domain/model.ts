@@ -13,6 +13,8 @@ export interface ModelSpec {
   readonly maxTokens?: number;
   readonly pooling?: Pooling;
   readonly normalize?: boolean;
+  /** Shorter output sizes the model supports (Matryoshka-trained); empty when it supports none. */
+  readonly outputDimensions?: readonly number[];
 }
 
 /** What a loaded model reports about itself. */

@@ -1,6 +1,15 @@
 import type { EmbeddingResult } from './embedding.js';
 import { InvalidTransitionError } from './errors.js';
 
+/**
+ * One input to embed: a text, or token ids of the model's own vocabulary
+ * (as OpenAI's API accepts), which the model wraps in its special tokens.
+ */
+export type TextInput = string | readonly number[];
+
+/** Why a task failed, for callers that answer differently (a bad input is the client's fault). */
+export type FailureKind = 'invalid_input' | 'inference_failed' | 'attempts_exhausted';
+
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed']);
@@ -8,7 +17,7 @@ export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 
 export interface Task {
   readonly id: string;
   readonly model: string;
-  readonly inputs: readonly string[];
+  readonly inputs: readonly TextInput[];
   /** 0 (lowest) to 9 (highest); higher-priority tasks of a model are served first. */
   readonly priority: number;
   readonly status: TaskStatus;
@@ -17,6 +26,7 @@ export interface Task {
   readonly finishedAt?: Date;
   /** Why the task failed; set only when status is `failed`. */
   readonly error?: string;
+  readonly failure?: FailureKind;
   /** Set only when status is `succeeded`. */
   readonly result?: EmbeddingResult;
   /** How many times a worker has started it (more than 1 means it was redelivered). */
@@ -27,14 +37,14 @@ export interface Task {
 export interface TaskMessage {
   readonly taskId: string;
   readonly model: string;
-  readonly inputs: readonly string[];
+  readonly inputs: readonly TextInput[];
   readonly priority: number;
   readonly enqueuedAt: Date;
 }
 
 /** What a client asks for; `model` and `priority` fall back to the defaults. */
 export interface EmbeddingRequest {
-  readonly inputs: readonly string[];
+  readonly inputs: readonly TextInput[];
   readonly model?: string;
   readonly priority?: number;
 }
@@ -46,7 +56,7 @@ export const DEFAULT_PRIORITY = 0;
 export function newTask(fields: {
   id: string;
   model: string;
-  inputs: readonly string[];
+  inputs: readonly TextInput[];
   priority: number;
   now: Date;
 }): Task {
@@ -95,9 +105,9 @@ export function succeedTask(task: Task, result: EmbeddingResult, now: Date): Tas
   return { ...task, status: 'succeeded', finishedAt: now, result };
 }
 
-export function failTask(task: Task, reason: string, now: Date): Task {
+export function failTask(task: Task, reason: string, now: Date, failure: FailureKind = 'inference_failed'): Task {
   if (isTerminal(task)) {
     throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
   }
-  return { ...task, status: 'failed', finishedAt: now, error: reason };
+  return { ...task, status: 'failed', finishedAt: now, error: reason, failure };
 }

@@ -1,3 +1,11 @@
+/**
+ * The first `dimensions` components, scaled back to unit length: how models
+ * trained for it (Matryoshka embeddings) are shortened.
+ */
+export function shorten(vector: Float32Array, dimensions: number): Float32Array {
+  return l2Normalize(vector.slice(0, dimensions));
+}
+
 /** Scales the vector to unit length in place (a zero vector stays zero). */
 export function l2Normalize(vector: Float32Array): Float32Array {
   let sum = 0;

@@ -1,4 +1,4 @@
-import type { Embeddings, ModelInfo, TokenizedText } from '../domain/index.js';
+import type { Embeddings, ModelInfo, TextInput, TokenizedText } from '../domain/index.js';
 
 /**
  * A loaded sentence-embedding model.
@@ -10,8 +10,10 @@ import type { Embeddings, ModelInfo, TokenizedText } from '../domain/index.js';
  *   padding are invisible up to float rounding), and the same text always gives
  *   the same vector;
  * - texts longer than `info.maxTokens` tokens are truncated, never rejected;
- * - an empty list or an empty text is rejected with `ValidationError`; any other
- *   failure is an `InferenceError`.
+ * - token-id inputs are ids of the model's own vocabulary; the model adds its
+ *   special tokens around them, as it does for a text;
+ * - an empty list, an empty text or an unknown token id is rejected with
+ *   `ValidationError`; any other failure is an `InferenceError`.
  * Calls may overlap; an adapter serialises them if its runtime needs it.
  *
  * `embed(texts)` is `embedTokenized(await tokenize(texts))`. The two halves
@@ -20,9 +22,9 @@ import type { Embeddings, ModelInfo, TokenizedText } from '../domain/index.js';
  */
 export interface EmbeddingModel {
   readonly info: ModelInfo;
-  embed(texts: readonly string[]): Promise<Embeddings>;
+  embed(inputs: readonly TextInput[]): Promise<Embeddings>;
   /** Tokenizes, truncating at `info.maxTokens`, without running the model. */
-  tokenize(texts: readonly string[]): Promise<readonly TokenizedText[]>;
+  tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]>;
   /** One vector per tokenized text, in order, from one inference over the batch. */
   embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]>;
   /** Frees the runtime's memory. The model is unusable afterwards. */

@@ -49,7 +49,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const dir = await mkdtemp(join(tmpdir(), 'embedding-service-'));
   const bert = await writeBertFolder(join(dir, 'tiny-bert'), { maxSeqLength: 32 });
   const models = [
-    `  - { id: tiny-bert, engine: onnx, path: ${JSON.stringify(bert)} }`,
+    `  - { id: tiny-bert, engine: onnx, path: ${JSON.stringify(bert)}, output_dimensions: [16, 8] }`,
     `  - { id: absent-model, engine: onnx, path: ${JSON.stringify(join(dir, 'nothing-here'))} }`,
   ];
   if (options.withUseLite) models.push('  - { id: use-lite, engine: use-lite, max_tokens: 128 }');

@@ -84,38 +84,37 @@ describe('POST /v1/embeddings/tasks', () => {
 });
 
 describe('bad input gets a clear 4xx problem, never a 500', () => {
-  const cases: Array<[string, () => Promise<Response>, number, string, string?]> = [
-    ['invalid JSON', () => t.post('/v1/embeddings/tasks', '{"input": '), 400, 'malformed_request'],
+  const cases: Array<[string, number, string, () => Promise<Response>, string?]> = [
+    ['invalid JSON', 400, 'malformed_request', () => t.post('/v1/embeddings/tasks', '{"input": ')],
     [
       'a body that is not JSON',
-      () => t.post('/v1/embeddings/tasks', 'input=hi', { 'content-type': 'application/x-www-form-urlencoded' }),
       415,
       'unsupported_media_type',
+      () => t.post('/v1/embeddings/tasks', 'input=hi', { 'content-type': 'application/x-www-form-urlencoded' }),
     ],
-    ['no input field', () => t.post('/v1/embeddings/tasks', { model: 'tiny-bert' }), 422, 'validation_failed', 'input'],
-    ['input of the wrong type', () => t.post('/v1/embeddings/tasks', { input: 42 }), 422, 'validation_failed', 'input'],
-    ['a non-string in the list', () => t.post('/v1/embeddings/tasks', { input: ['ok', 7] }), 422, 'validation_failed', 'input'],
-    ['a JSON array body', () => t.post('/v1/embeddings/tasks', ['a']), 422, 'validation_failed'],
-    ['priority above 9', () => t.post('/v1/embeddings/tasks', { input: 'a', priority: 10 }), 422, 'validation_failed', 'priority'],
-    ['a fractional priority', () => t.post('/v1/embeddings/tasks', { input: 'a', priority: 1.5 }), 422, 'validation_failed', 'priority'],
-    ['an empty model name', () => t.post('/v1/embeddings/tasks', { input: 'a', model: '' }), 422, 'validation_failed', 'model'],
-    ['an empty input list', () => t.post('/v1/embeddings/tasks', { input: [] }), 422, 'validation_failed', 'input'],
-    ['an empty string', () => t.post('/v1/embeddings/tasks', { input: '' }), 422, 'validation_failed', 'input'],
-    ['an empty string in a list', () => t.post('/v1/embeddings/tasks', { input: ['a', ''] }), 422, 'validation_failed', 'input[1]'],
-    ['more inputs than the limit', () => t.post('/v1/embeddings/tasks', { input: ['a', 'b', 'c', 'd'] }), 413, 'payload_too_large', 'input'],
-    ['a text over the character limit', () => t.post('/v1/embeddings/tasks', { input: ['a', 'x'.repeat(51)] }), 413, 'payload_too_large', 'input[1]'],
-    ['a body over the size limit', () => t.post('/v1/embeddings/tasks', { input: 'y'.repeat(3000) }), 413, 'payload_too_large'],
-    ['an unknown model', () => t.post('/v1/embeddings/tasks', { input: 'a', model: 'no-such-model' }), 404, 'model_not_found'],
-    ['a configured model whose files are absent', () => t.post('/v1/embeddings/tasks', { input: 'a', model: 'absent-model' }), 404, 'model_not_found'],
-    ['an unknown task id', () => t.get('/v1/embeddings/tasks/00000000-0000-0000-0000-000000000000'), 404, 'task_not_found'],
-    ['an unknown model id', () => t.get('/v1/models/nope'), 404, 'model_not_found'],
-    ['a wait over 60 seconds', () => t.get('/v1/embeddings/tasks/x?wait=61'), 422, 'validation_failed', 'wait'],
-    ['a wait that is not a number', () => t.get('/v1/embeddings/tasks/x?wait=soon'), 422, 'validation_failed', 'wait'],
-    ['a wait on an unknown task', () => t.get('/v1/embeddings/tasks/nope?wait=30'), 404, 'task_not_found'],
-    ['an unknown route', () => t.get('/v1/nothing'), 404, 'not_found'],
+    ['no input field', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { model: 'tiny-bert' }), 'input'],
+    ['input of the wrong type', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { input: 42 }), 'input'],
+    ['a non-string in the list', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { input: ['ok', 7] }), 'input'],
+    ['a JSON array body', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', ['a'])],
+    ['priority above 9', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { input: 'a', priority: 10 }), 'priority'],
+    ['a fractional priority', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { input: 'a', priority: 1.5 }), 'priority'],
+    ['an empty model name', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { input: 'a', model: '' }), 'model'],
+    ['an empty input list', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { input: [] }), 'input'],
+    ['an empty string', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { input: '' }), 'input'],
+    ['an empty string in a list', 422, 'validation_failed', () => t.post('/v1/embeddings/tasks', { input: ['a', ''] }), 'input[1]'],
+    ['more inputs than the limit', 413, 'payload_too_large', () => t.post('/v1/embeddings/tasks', { input: ['a', 'b', 'c', 'd'] }), 'input'],
+    ['a text over the character limit', 413, 'payload_too_large', () => t.post('/v1/embeddings/tasks', { input: ['a', 'x'.repeat(51)] }), 'input[1]'],
+    ['a body over the size limit', 413, 'payload_too_large', () => t.post('/v1/embeddings/tasks', { input: 'y'.repeat(3000) })],
+    ['an unknown model', 404, 'model_not_found', () => t.post('/v1/embeddings/tasks', { input: 'a', model: 'no-such-model' })],
+    ['a configured model whose files are absent', 404, 'model_not_found', () => t.post('/v1/embeddings/tasks', { input: 'a', model: 'absent-model' })],
+    ['an unknown task id', 404, 'task_not_found', () => t.get('/v1/embeddings/tasks/00000000-0000-0000-0000-000000000000')],
+    ['a wait over 60 seconds', 422, 'validation_failed', () => t.get('/v1/embeddings/tasks/x?wait=61'), 'wait'],
+    ['a wait that is not a number', 422, 'validation_failed', () => t.get('/v1/embeddings/tasks/x?wait=soon'), 'wait'],
+    ['a wait on an unknown task', 404, 'task_not_found', () => t.get('/v1/embeddings/tasks/nope?wait=30')],
+    ['an unknown route', 404, 'not_found', () => t.get('/v1/nothing')],
   ];
 
-  it.each(cases)('%s → %i %s', async (_name, send, status, code, path) => {
+  it.each(cases)('%s → %i %s', async (_name, status, code, send, path) => {
     const response = await send();
     expect(response.status).toBe(status);
     const body = await problem(response);
@@ -125,7 +124,7 @@ describe('bad input gets a clear 4xx problem, never a 500', () => {
 
   it('loses nothing and stays up: a task queued before the barrage and one after both succeed', async () => {
     const before = (await (await t.post('/v1/embeddings/tasks', { input: 'before' })).json()) as { id: string };
-    for (const [, send] of cases) await send();
+    for (const [, , , send] of cases) await send();
     const after = (await (await t.post('/v1/embeddings/tasks', { input: 'after' })).json()) as { id: string };
     expect((await result(before.id)).status).toBe('succeeded');
     expect((await result(after.id)).status).toBe('succeeded');
@@ -148,8 +147,11 @@ describe('models', () => {
           max_tokens: 32,
           pooling: 'mean',
           normalized: true,
+          output_dimensions: [16, 8],
           loaded: true,
           default: true,
+          created: expect.any(Number),
+          owned_by: 'embedding-service',
         },
       ],
     });

@@ -15,6 +15,7 @@ function appFailingWith(error: unknown) {
     listModels: { execute: fail },
     getModel: { execute: fail },
     checkReadiness: { execute: async () => ({ ready: false, checks: { queue: { status: 'failing', detail: 'down' } } }) },
+    createEmbeddings: { execute: fail },
   };
   const logs = new LogSink();
   const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm' }, createPinoLogger({ level: 'info', destination: logs }), new MemoryMetrics());

@@ -9,6 +9,7 @@ import type { Metrics } from '../../ports/metrics.js';
 import { problemResponse } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
+import { openAiRoutes } from './routes/openai.js';
 import { taskRoutes } from './routes/tasks.js';
 import type { HttpEnv, HttpOptions, HttpUseCases } from './types.js';
 
@@ -51,6 +52,7 @@ export function createHttpApp(
   );
 
   app.route('/', taskRoutes(useCases));
+  app.route('/', openAiRoutes(useCases));
   app.route('/', modelRoutes(useCases, options.defaultModelId));
   app.route('/', healthRoutes(useCases));
 

@@ -4,11 +4,14 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
   CapacityExceededError,
   DomainError,
+  InferenceError,
+  InvalidParameterError,
   MalformedRequestError,
   ModelNotFoundError,
   PayloadTooLargeError,
   ServiceUnavailableError,
   TaskNotFoundError,
+  TaskTimeoutError,
   ValidationError,
   type FieldIssue,
 } from '../../domain/index.js';
@@ -27,12 +30,15 @@ export interface Problem {
 
 const STATUS_BY_ERROR: ReadonlyArray<[abstract new (...args: never[]) => DomainError, ContentfulStatusCode]> = [
   [MalformedRequestError, 400],
+  [InvalidParameterError, 400],
   [TaskNotFoundError, 404],
   [ModelNotFoundError, 404],
   [PayloadTooLargeError, 413],
   [ValidationError, 422],
+  [InferenceError, 500],
   [CapacityExceededError, 503],
   [ServiceUnavailableError, 503],
+  [TaskTimeoutError, 504],
 ];
 
 const TITLES: Readonly<Record<number, string>> = {
@@ -44,6 +50,7 @@ const TITLES: Readonly<Record<number, string>> = {
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 const HTTP_EXCEPTION_CODES: Readonly<Record<number, string>> = {
@@ -62,7 +69,12 @@ export function problemType(code: string): string {
 export function toProblem(error: unknown, instance: string): { problem: Problem; retryAfter?: number } {
   if (error instanceof DomainError) {
     const status = STATUS_BY_ERROR.find(([type]) => error instanceof type)?.[1] ?? 422;
-    const issues = error instanceof ValidationError || error instanceof PayloadTooLargeError ? error.issues : [];
+    const issues =
+      error instanceof ValidationError || error instanceof PayloadTooLargeError
+        ? error.issues
+        : error instanceof InvalidParameterError
+          ? [{ path: error.param, message: error.message }]
+          : [];
     const retryAfter =
       error instanceof CapacityExceededError || error instanceof ServiceUnavailableError
         ? error.retryAfterSeconds
@@ -91,13 +103,34 @@ function build(status: number, code: string, detail: string, instance: string, i
   };
 }
 
+/**
+ * The routes OpenAI's clients call answer errors in OpenAI's shape,
+ * `{ error: { message, type, param, code } }`, with the same statuses.
+ */
+function isOpenAiRoute(path: string): boolean {
+  return path === '/v1/embeddings' || path === '/v1/models' || path.startsWith('/v1/models/');
+}
+
+function openAiBody(problem: Problem): string {
+  const details = problem.errors?.map((e) => `${e.path}: ${e.message}`).join('; ');
+  return JSON.stringify({
+    error: {
+      message: details ? `${problem.detail} (${details})` : problem.detail,
+      type: problem.status >= 500 ? 'server_error' : 'invalid_request_error',
+      param: problem.errors?.[0]?.path ?? null,
+      code: problem.code,
+    },
+  });
+}
+
 export function problemResponse(c: Context, error: unknown, logger: Logger): Response {
   const { problem, retryAfter } = toProblem(error, c.req.path);
   if (problem.status >= 500 && !(error instanceof DomainError)) {
     // The message may hold internals; it goes to the log, never to the client.
     logger.error('unhandled error', { err: error, path: c.req.path, requestId: c.get('requestId') });
   }
-  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  const openAi = isOpenAiRoute(c.req.path);
+  const headers: Record<string, string> = { 'content-type': openAi ? 'application/json' : 'application/problem+json' };
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
-  return new Response(JSON.stringify(problem), { status: problem.status, headers });
+  return new Response(openAi ? openAiBody(problem) : JSON.stringify(problem), { status: problem.status, headers });
 }

@@ -87,8 +87,11 @@ export const ModelSchema = z
     max_tokens: z.number().int().nullable(),
     pooling: z.enum(['mean', 'cls', 'max']).nullable(),
     normalized: z.boolean().nullable(),
+    output_dimensions: z.array(z.number().int()).openapi({ description: 'Sizes `dimensions` may ask for.' }),
     loaded: z.boolean().nullable().openapi({ description: 'Whether this process has the model loaded; null in the API process, which loads none.' }),
     default: z.boolean(),
+    created: z.number().int(),
+    owned_by: z.string(),
   })
   .openapi('Model');
 
@@ -127,6 +130,68 @@ export function problems(...statuses: number[]) {
     statuses.map((status) => [
       status,
       { description: 'A problem document', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
+  );
+}
+
+/* OpenAI-compatible embeddings: https://platform.openai.com/docs/api-reference/embeddings */
+
+const TokenIds = z.array(z.number().int().min(0));
+
+export const OpenAiEmbeddingRequestSchema = z
+  .object({
+    input: z
+      .union([z.string(), z.array(z.string()), TokenIds, z.array(TokenIds)], {
+        error: 'must be a string, an array of strings, an array of token ids, or an array of token-id arrays',
+      })
+      .openapi({ description: 'Text or token ids (of the model’s own vocabulary) to embed.', example: 'Hello world' }),
+    model: z.string().min(1).optional().openapi({ description: 'A model id from GET /v1/models.' }),
+    encoding_format: z
+      .enum(['float', 'base64'])
+      .optional()
+      .openapi({ description: 'float (default) or base64 of little-endian float32, as OpenAI encodes it.' }),
+    dimensions: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: 'Shorten the vectors to this size; only for models that list it in output_dimensions.' }),
+    user: z.string().optional().openapi({ description: 'Accepted and ignored.' }),
+  })
+  .openapi('EmbeddingRequest');
+
+export const OpenAiEmbeddingResponseSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(
+      z.object({
+        object: z.literal('embedding'),
+        index: z.number().int(),
+        embedding: z.union([z.array(z.number()), z.string()]),
+      }),
+    ),
+    model: z.string(),
+    usage: UsageSchema,
+  })
+  .openapi('EmbeddingResponse');
+
+export const OpenAiErrorSchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string(),
+      param: z.string().nullable(),
+      code: z.string().nullable(),
+    }),
+  })
+  .openapi('OpenAIError');
+
+/** OpenAI-shaped error responses a route can return, for the OpenAPI document. */
+export function openAiErrors(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: 'An error, in OpenAI’s shape', content: { 'application/json': { schema: OpenAiErrorSchema } } },
     ]),
   );
 }

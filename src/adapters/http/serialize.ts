@@ -29,6 +29,16 @@ export function serializeTask(task: Task) {
   };
 }
 
+/** OpenAI's model objects carry a creation time; this service's models are as old as the process. */
+const CREATED = Math.floor(Date.now() / 1000);
+
+/** Little-endian float32 bytes in base64, as OpenAI's `encoding_format: "base64"` returns them. */
+export function base64Vector(vector: Float32Array): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  for (let i = 0; i < vector.length; i++) bytes.writeFloatLE(vector[i]!, i * 4);
+  return bytes.toString('base64');
+}
+
 export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
   return {
     id: model.id,
@@ -39,7 +49,10 @@ export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
     max_tokens: model.maxTokens ?? null,
     pooling: model.pooling ?? null,
     normalized: model.normalize ?? null,
+    output_dimensions: [...(model.outputDimensions ?? [])],
     loaded: model.loaded ?? null,
     default: model.id === defaultModelId,
+    created: CREATED,
+    owned_by: 'embedding-service',
   };
 }

@@ -7,6 +7,7 @@ import {
   succeedTask,
   TaskAlreadyExistsError,
   type EmbeddingResult,
+  type FailureKind,
   type Task,
 } from '../../domain/index.js';
 import type { TaskStore } from '../../ports/task-store.js';
@@ -63,8 +64,8 @@ export class MemoryTaskStore implements TaskStore {
     return this.transition(id, (task) => succeedTask(task, result, at));
   }
 
-  async markFailed(id: string, reason: string, at: Date): Promise<Task | undefined> {
-    return this.transition(id, (task) => failTask(task, reason, at));
+  async markFailed(id: string, reason: string, at: Date, failure?: FailureKind): Promise<Task | undefined> {
+    return this.transition(id, (task) => failTask(task, reason, at, failure));
   }
 
   async ping(): Promise<void> {

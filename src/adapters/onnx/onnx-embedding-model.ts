@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from 'tokenizers';
 import {
@@ -7,6 +8,7 @@ import {
   type Embeddings,
   type ModelInfo,
   type Pooling,
+  type TextInput,
   type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
@@ -35,12 +37,14 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     readonly info: ModelInfo,
     private readonly thread: InferenceThread,
     private readonly tokenizer: Tokenizer,
+    private readonly specials: SpecialTokens,
   ) {}
 
   static async load(options: OnnxModelOptions): Promise<OnnxEmbeddingModel> {
     const folder = await readSentenceTransformersFolder(options.path);
     const maxTokens = Math.min(options.maxTokens ?? folder.maxSeqLength, folder.maxSeqLength);
     const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
+    const specials = specialTokens(JSON.parse(await readFile(folder.tokenizerFile, 'utf8')), tokenizer.getVocabSize(true));
     tokenizer.setTruncation(maxTokens);
     tokenizer.disablePadding();
     const pooling = options.pooling ?? folder.pooling;
@@ -60,22 +64,40 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       },
       thread,
       tokenizer,
+      specials,
     );
     // The first run allocates and plans; pay for it at load, not on a client's request.
     await model.embed(['warm-up']);
     return model;
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
-    const tokenized = await this.tokenize(texts);
+  async embed(inputs: readonly TextInput[]): Promise<Embeddings> {
+    const tokenized = await this.tokenize(inputs);
     return { vectors: await this.embedTokenized(tokenized), tokenCounts: tokenized.map((t) => t.ids.length) };
   }
 
-  async tokenize(texts: readonly string[]): Promise<readonly TokenizedText[]> {
-    if (texts.length === 0) throw new ValidationError('No texts to embed.');
-    if (texts.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty text.');
-    const encodings = await this.tokenizer.encodeBatch([...texts]);
-    return encodings.map((e) => ({ ids: e.getIds(), typeIds: e.getTypeIds() }));
+  async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
+    if (inputs.length === 0) throw new ValidationError('No texts to embed.');
+    if (inputs.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty input.');
+    const texts = inputs.filter((input): input is string => typeof input === 'string');
+    const encodings = texts.length > 0 ? await this.tokenizer.encodeBatch(texts) : [];
+    let next = 0;
+    return inputs.map((input) => {
+      if (typeof input !== 'string') return this.wrapTokenIds(input);
+      const encoding = encodings[next++]!;
+      return { ids: encoding.getIds(), typeIds: encoding.getTypeIds() };
+    });
+  }
+
+  /** Token ids from the client get the special tokens a text would get, and the same truncation. */
+  private wrapTokenIds(ids: readonly number[]): TokenizedText {
+    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= this.specials.vocabularySize);
+    if (bad !== undefined) {
+      throw new ValidationError(`Token id ${bad} is not in the vocabulary of model '${this.info.id}' (0–${this.specials.vocabularySize - 1}).`);
+    }
+    const room = this.info.maxTokens - this.specials.prefix.length - this.specials.suffix.length;
+    const wrapped = [...this.specials.prefix, ...ids.slice(0, Math.max(0, room)), ...this.specials.suffix];
+    return { ids: wrapped, typeIds: wrapped.map(() => 0) };
   }
 
   async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
@@ -114,4 +136,40 @@ function pad(batch: readonly TokenizedText[]): PaddedBatch {
     }
   });
   return { batch: batch.length, seq, ids, mask, types };
+}
+
+interface SpecialTokens {
+  readonly prefix: readonly number[];
+  readonly suffix: readonly number[];
+  readonly vocabularySize: number;
+}
+
+interface TokenizerJson {
+  readonly post_processor?: {
+    readonly type?: string;
+    readonly single?: ReadonlyArray<{ SpecialToken?: { id: string }; Sequence?: unknown }>;
+    readonly special_tokens?: Readonly<Record<string, { ids: number[] }>>;
+    readonly cls?: [string, number];
+    readonly sep?: [string, number];
+  } | null;
+}
+
+/**
+ * The special tokens the tokenizer puts around a single text ([CLS] … [SEP]
+ * for BERT, <s> … </s> for RoBERTa), read from tokenizer.json's post-processor.
+ */
+function specialTokens(json: TokenizerJson, vocabularySize: number): SpecialTokens {
+  const processor = json.post_processor;
+  if (processor?.type === 'TemplateProcessing' && processor.single) {
+    const prefix: number[] = [];
+    const suffix: number[] = [];
+    let seenSequence = false;
+    for (const piece of processor.single) {
+      if (piece.Sequence) seenSequence = true;
+      else if (piece.SpecialToken) (seenSequence ? suffix : prefix).push(...(processor.special_tokens?.[piece.SpecialToken.id]?.ids ?? []));
+    }
+    return { prefix, suffix, vocabularySize };
+  }
+  if (processor?.cls && processor.sep) return { prefix: [processor.cls[1]], suffix: [processor.sep[1]], vocabularySize };
+  return { prefix: [], suffix: [], vocabularySize };
 }

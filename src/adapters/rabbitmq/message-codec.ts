@@ -5,7 +5,7 @@ import { MAX_PRIORITY, MIN_PRIORITY, type TaskMessage } from '../../domain/index
 const WireMessage = z.strictObject({
   taskId: z.string().min(1),
   model: z.string().min(1),
-  inputs: z.array(z.string()).min(1),
+  inputs: z.array(z.union([z.string(), z.array(z.number().int().min(0))])).min(1),
   priority: z.number().int().min(MIN_PRIORITY).max(MAX_PRIORITY),
   enqueuedAt: z.iso.datetime(),
 });

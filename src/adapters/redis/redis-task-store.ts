@@ -3,6 +3,7 @@ import {
   ServiceUnavailableError,
   TaskAlreadyExistsError,
   type EmbeddingResult,
+  type FailureKind,
   type Task,
 } from '../../domain/index.js';
 import type { TaskStore } from '../../ports/task-store.js';
@@ -108,8 +109,8 @@ export class RedisTaskStore implements TaskStore {
     return this.finish(id, { status: 'succeeded', finished_at: String(at.getTime()), ...encodeResult(result) });
   }
 
-  async markFailed(id: string, reason: string, at: Date): Promise<Task | undefined> {
-    return this.finish(id, { status: 'failed', finished_at: String(at.getTime()), error: reason });
+  async markFailed(id: string, reason: string, at: Date, failure: FailureKind = 'inference_failed'): Promise<Task | undefined> {
+    return this.finish(id, { status: 'failed', finished_at: String(at.getTime()), error: reason, failure });
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { EmbeddingResult, Task, TaskStatus } from '../../domain/index.js';
+import type { EmbeddingResult, FailureKind, Task, TaskStatus, TextInput } from '../../domain/index.js';
 
 /*
  * A task is one Redis hash. Vectors are stored as one field of raw
@@ -20,6 +20,7 @@ export function encodeTask(task: Task): Fields {
   if (task.startedAt) fields.started_at = String(task.startedAt.getTime());
   if (task.finishedAt) fields.finished_at = String(task.finishedAt.getTime());
   if (task.error !== undefined) fields.error = task.error;
+  if (task.failure !== undefined) fields.failure = task.failure;
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
 }
@@ -50,11 +51,12 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   const startedAt = time('started_at');
   const finishedAt = time('finished_at');
   const error = text('error');
+  const failure = text('failure') as FailureKind | undefined;
   const result = decodeResult(raw);
   return {
     id,
     model: text('model')!,
-    inputs: JSON.parse(text('inputs')!) as string[],
+    inputs: JSON.parse(text('inputs')!) as TextInput[],
     priority: Number(text('priority')),
     status: text('status') as TaskStatus,
     createdAt: time('created_at')!,
@@ -62,6 +64,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(startedAt && { startedAt }),
     ...(finishedAt && { finishedAt }),
     ...(error !== undefined && { error }),
+    ...(failure !== undefined && { failure }),
     ...(result && { result }),
   };
 }

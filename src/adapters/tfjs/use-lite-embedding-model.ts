@@ -7,6 +7,7 @@ import {
   ValidationError,
   type Embeddings,
   type ModelInfo,
+  type TextInput,
   type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
@@ -36,6 +37,7 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
   private constructor(
     readonly info: ModelInfo,
     private readonly model: EmbeddingsModel,
+    private readonly vocabularySize: number,
   ) {}
 
   static async load(options: UseLiteOptions): Promise<UseLiteEmbeddingModel> {
@@ -50,21 +52,30 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
         normalize: options.normalize ?? true,
       },
       new EmbeddingsModel(data),
+      data.vocabulary.length,
     );
     await model.embed(['warm-up']);
     return model;
   }
 
-  async embed(texts: readonly string[]): Promise<Embeddings> {
-    const tokenized = await this.tokenize(texts);
+  async embed(inputs: readonly TextInput[]): Promise<Embeddings> {
+    const tokenized = await this.tokenize(inputs);
     return { vectors: await this.embedTokenized(tokenized), tokenCounts: tokenized.map((t) => t.ids.length) };
   }
 
-  async tokenize(texts: readonly string[]): Promise<readonly TokenizedText[]> {
-    if (texts.length === 0) throw new ValidationError('No texts to embed.');
-    if (texts.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty text.');
-    return texts.map((text) => {
-      const ids = this.model.tokenizer.encode(text).slice(0, this.info.maxTokens);
+  /** Token-id inputs are SentencePiece ids of USE-lite's own vocabulary; the model adds no special tokens. */
+  async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
+    if (inputs.length === 0) throw new ValidationError('No texts to embed.');
+    if (inputs.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty input.');
+    return inputs.map((input) => {
+      if (typeof input !== 'string') {
+        const bad = input.find((id) => !Number.isInteger(id) || id < 0 || id >= this.vocabularySize);
+        if (bad !== undefined) {
+          throw new ValidationError(`Token id ${bad} is not in the vocabulary of model '${this.info.id}' (0–${this.vocabularySize - 1}).`);
+        }
+        return { ids: input.slice(0, this.info.maxTokens) };
+      }
+      const ids = this.model.tokenizer.encode(input).slice(0, this.info.maxTokens);
       return { ids: ids.length > 0 ? ids : [UNKNOWN_ID] };
     });
   }

@@ -1,0 +1,57 @@
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { HttpEnv, HttpUseCases } from '../types.js';
+import { OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, openAiErrors } from '../schemas.js';
+import { base64Vector } from '../serialize.js';
+
+const create = createRoute({
+  method: 'post',
+  path: '/v1/embeddings',
+  tags: ['OpenAI-compatible'],
+  summary: 'Embeddings, synchronously, in OpenAI’s request and response shapes',
+  description:
+    'Travels the same path as a task (queue, worker, store) and returns when it is done; 504 past the configured timeout. Errors use OpenAI’s error shape.',
+  request: {
+    body: { required: true, content: { 'application/json': { schema: OpenAiEmbeddingRequestSchema } } },
+  },
+  responses: {
+    200: { description: 'The embeddings', content: { 'application/json': { schema: OpenAiEmbeddingResponseSchema } } },
+    ...openAiErrors(400, 404, 413, 415, 422, 500, 503, 504),
+  },
+});
+
+export function openAiRoutes(useCases: HttpUseCases) {
+  const app = new OpenAPIHono<HttpEnv>();
+
+  app.openapi(create, async (c) => {
+    const body = c.req.valid('json');
+    const { task, vectors } = await useCases.createEmbeddings.execute({
+      inputs: toInputs(body.input),
+      ...(body.model !== undefined && { model: body.model }),
+      ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
+    });
+    const base64 = body.encoding_format === 'base64';
+    const usage = task.result!.usage;
+    return c.json(
+      {
+        object: 'list' as const,
+        data: vectors.map((vector, index) => ({
+          object: 'embedding' as const,
+          index,
+          embedding: base64 ? base64Vector(vector) : Array.from(vector),
+        })),
+        model: task.model,
+        usage: { prompt_tokens: usage.promptTokens, total_tokens: usage.totalTokens },
+      },
+      200,
+    );
+  });
+
+  return app;
+}
+
+/** OpenAI's four input forms as a list of inputs: one text or token array is a list of one. */
+function toInputs(input: string | string[] | number[] | number[][]): (string | number[])[] {
+  if (typeof input === 'string') return [input];
+  if (input.length > 0 && typeof input[0] === 'number') return [input as number[]];
+  return input as (string | number[])[];
+}

@@ -1,0 +1,157 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
+import { startTestService, type TestService } from '../support/service.js';
+
+/*
+ * POST /v1/embeddings and /v1/models through the official `openai` package,
+ * against the service listening on a real port.
+ */
+
+let t: TestService;
+let client: OpenAI;
+let base: string;
+beforeAll(async () => {
+  t = await startTestService({ listen: true });
+  base = `http://127.0.0.1:${t.service.port}`;
+  client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'not-checked', maxRetries: 0 });
+  await t.service.modelsSettled;
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
+const raw = (body: unknown) =>
+  fetch(`${base}/v1/embeddings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+describe('POST /v1/embeddings with the openai SDK', () => {
+  it('embeds a string (the SDK asks for base64 by default and decodes it)', async () => {
+    const response = await client.embeddings.create({ model: 'tiny-bert', input: 'Hello world' });
+    expect(response.object).toBe('list');
+    expect(response.model).toBe('tiny-bert');
+    expect(response.data).toHaveLength(1);
+    expect(response.data[0]!.object).toBe('embedding');
+    expect(response.data[0]!.embedding).toHaveLength(32);
+    expect(norm(response.data[0]!.embedding)).toBeCloseTo(1, 5);
+    // [CLS] hello world [SEP], counted by the real tokenizer.
+    expect(response.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
+  });
+
+  it('embeds an array in order, the same in float and base64', async () => {
+    const input = ['first text', 'a second text', 'third'];
+    const floats = await client.embeddings.create({ model: 'tiny-bert', input, encoding_format: 'float' });
+    const decoded = await client.embeddings.create({ model: 'tiny-bert', input });
+    expect(floats.data.map((d) => d.index)).toEqual([0, 1, 2]);
+    floats.data.forEach((d, i) => {
+      expect(typeof d.embedding[0]).toBe('number');
+      expect(Array.from(decoded.data[i]!.embedding)).toEqual(d.embedding.map((x) => Math.fround(x)));
+    });
+    const single = await client.embeddings.create({ model: 'tiny-bert', input: 'a second text', encoding_format: 'float' });
+    expect(floats.data[1]!.embedding).toEqual(single.data[0]!.embedding);
+  });
+
+  it('returns base64 of little-endian float32 when asked explicitly', async () => {
+    const response = await client.embeddings.create({ model: 'tiny-bert', input: 'bytes', encoding_format: 'base64' });
+    const encoded = response.data[0]!.embedding as unknown as string;
+    const bytes = Buffer.from(encoded, 'base64');
+    expect(bytes.length).toBe(32 * 4);
+    expect(norm(Array.from({ length: 32 }, (_, i) => bytes.readFloatLE(i * 4)))).toBeCloseTo(1, 5);
+  });
+
+  it('takes token ids of the model’s vocabulary, wrapped in its special tokens', async () => {
+    const fromIds = await client.embeddings.create({ model: 'tiny-bert', input: [7592, 2088], encoding_format: 'float' });
+    const fromText = await client.embeddings.create({ model: 'tiny-bert', input: 'Hello world', encoding_format: 'float' });
+    expect(fromIds.data[0]!.embedding).toEqual(fromText.data[0]!.embedding);
+    expect(fromIds.usage.prompt_tokens).toBe(4);
+    const many = await client.embeddings.create({ model: 'tiny-bert', input: [[7592], [2088, 7592]], encoding_format: 'float' });
+    expect(many.data).toHaveLength(2);
+  });
+
+  it('shortens to a declared size and renormalises', async () => {
+    const response = await client.embeddings.create({ model: 'tiny-bert', input: 'short', dimensions: 16, encoding_format: 'float' });
+    expect(response.data[0]!.embedding).toHaveLength(16);
+    expect(norm(response.data[0]!.embedding)).toBeCloseTo(1, 5);
+  });
+
+  it('raises the SDK’s errors: not found, bad request, unprocessable', async () => {
+    const missing = await client.embeddings.create({ model: 'no-such-model', input: 'x' }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(missing).toMatchObject({ status: 404, code: 'model_not_found', type: 'invalid_request_error' });
+
+    const size = await client.embeddings.create({ model: 'tiny-bert', input: 'x', dimensions: 10 }).catch((e: unknown) => e);
+    expect(size).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(size).toMatchObject({ status: 400, param: 'dimensions', code: 'invalid_parameter' });
+
+    const badId = await client.embeddings.create({ model: 'tiny-bert', input: [99999999] }).catch((e: unknown) => e);
+    expect(badId).toBeInstanceOf(OpenAI.UnprocessableEntityError);
+    expect((badId as Error).message).toMatch(/not in the vocabulary/);
+  });
+});
+
+describe('errors on the OpenAI routes are in OpenAI’s shape', () => {
+  const cases: Array<[string, number, string, string | null, unknown]> = [
+    ['invalid JSON', 400, 'malformed_request', null, '{"input": '],
+    ['no input', 422, 'validation_failed', 'input', { model: 'tiny-bert' }],
+    ['an empty list', 422, 'validation_failed', 'input', { model: 'tiny-bert', input: [] }],
+    ['an empty string', 422, 'validation_failed', 'input', { model: 'tiny-bert', input: '' }],
+    ['mixed strings and ids', 422, 'validation_failed', 'input', { model: 'tiny-bert', input: ['a', 1] }],
+    ['an unknown encoding_format', 422, 'validation_failed', 'encoding_format', { model: 'tiny-bert', input: 'a', encoding_format: 'hex' }],
+    ['a negative token id', 422, 'validation_failed', 'input[0]', { model: 'tiny-bert', input: [-1] }],
+  ];
+
+  it.each(cases)('%s → %i %s', async (_name, status, code, param, body) => {
+    const response = await raw(body);
+    expect(response.status).toBe(status);
+    const json = (await response.json()) as { error: { message: string; type: string; param: string | null; code: string } };
+    expect(json.error).toMatchObject({ type: 'invalid_request_error', code });
+    expect(json.error.message.length).toBeGreaterThan(0);
+    if (param) expect(json.error.param).toBe(param);
+  });
+
+  it('ignores `user`', async () => {
+    expect((await raw({ model: 'tiny-bert', input: 'a', user: 'someone' })).status).toBe(200);
+  });
+});
+
+describe('GET /v1/models in OpenAI’s shapes', () => {
+  it('lists models with OpenAI’s fields and this service’s', async () => {
+    const page = await client.models.list();
+    const model = page.data.find((m) => m.id === 'tiny-bert')!;
+    expect(model).toMatchObject({ object: 'model', owned_by: 'embedding-service', dimensions: 32, engine: 'onnx', output_dimensions: [16, 8] });
+    expect(typeof model.created).toBe('number');
+  });
+
+  it('retrieves one, and raises NotFoundError for an unknown id', async () => {
+    expect((await client.models.retrieve('tiny-bert')).id).toBe('tiny-bert');
+    await expect(client.models.retrieve('nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+});
+
+describe('a request not done in time', () => {
+  it('gets 504 in OpenAI’s shape, naming the task that goes on', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = await startTestService({
+      env: { EMBEDDINGS_TIMEOUT_SECONDS: '1' },
+      loadModel: async (): Promise<EmbeddingModel> => {
+        await gate;
+        throw new Error('never loads');
+      },
+    });
+    try {
+      const response = await slow.post('/v1/embeddings', { model: 'tiny-bert', input: 'late' });
+      expect(response.status).toBe(504);
+      const json = (await response.json()) as { error: { code: string; type: string; message: string } };
+      expect(json.error).toMatchObject({ code: 'timeout', type: 'server_error' });
+      expect(json.error.message).toMatch(/GET \/v1\/embeddings\/tasks\//);
+    } finally {
+      release();
+      await slow.stop();
+    }
+  });
+});
