@@ -38,7 +38,7 @@ export class CreateEmbeddings {
 
   async execute(request: CreateEmbeddingsRequest): Promise<CreatedEmbeddings> {
     if (request.dimensions !== undefined) await this.checkDimensions(request.model ?? this.catalog.defaultModelId, request.dimensions);
-    const submitted = await this.submit.execute(request);
+    const { task: submitted } = await this.submit.execute(request);
     const task = await this.status.execute(submitted.id, this.timeoutMs);
     if (task.status === 'failed') {
       const reason = task.error ?? 'The task failed.';

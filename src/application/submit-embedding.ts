@@ -15,6 +15,13 @@ import type { Metrics } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { TaskQueue } from '../ports/task-queue.js';
 import type { TaskStore } from '../ports/task-store.js';
+import type { LiveWorkers } from './live-workers.js';
+
+export interface Submission {
+  readonly task: Task;
+  /** Workers serving the model when the task was queued (0: it waits for one); undefined if unknown. */
+  readonly liveWorkers: number | undefined;
+}
 
 /**
  * Accepts a request for embeddings: checks it, records a queued task, then
@@ -30,9 +37,10 @@ export class SubmitEmbedding {
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly live: LiveWorkers,
   ) {}
 
-  async execute(command: EmbeddingRequest): Promise<Task> {
+  async execute(command: EmbeddingRequest): Promise<Submission> {
     checkInputs(command.inputs, this.limits);
     const modelId = command.model ?? this.catalog.defaultModelId;
     if (!(await this.catalog.find(modelId))) throw new ModelNotFoundError(modelId);
@@ -60,6 +68,6 @@ export class SubmitEmbedding {
       throw error;
     }
     this.metrics.taskSubmitted(modelId);
-    return task;
+    return { task, liveWorkers: await this.live.count(modelId) };
   }
 }

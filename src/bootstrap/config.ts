@@ -46,6 +46,7 @@ const ServiceConfigSchema = z.strictObject({
     batch_linger_ms: z.coerce.number().min(0).max(1_000),
     intra_op_threads: z.coerce.number().int().min(0),
     health_port: port,
+    heartbeat_seconds: positiveInt,
   }).refine((w) => w.prefetch >= w.max_batch_size, {
     message: 'worker.prefetch must be at least worker.max_batch_size, or batches of single-text tasks can never fill',
     path: ['prefetch'],
@@ -136,6 +137,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   WORKER_PREFETCH: 'worker.prefetch',
   WORKER_THREADS: 'worker.intra_op_threads',
   WORKER_HEALTH_PORT: 'worker.health_port',
+  WORKER_HEARTBEAT_SECONDS: 'worker.heartbeat_seconds',
   TASK_MAX_ATTEMPTS: 'worker.max_attempts',
   WORKER_BATCHING: 'worker.batching',
   WORKER_MAX_BATCH_SIZE: 'worker.max_batch_size',

@@ -5,9 +5,11 @@ import { MemoryMetrics } from '../adapters/memory/memory-metrics.js';
 import { MemoryBroker, MemoryTaskQueue } from '../adapters/memory/memory-task-queue.js';
 import { MemoryTaskEvents } from '../adapters/memory/memory-task-events.js';
 import { MemoryTaskStore } from '../adapters/memory/memory-task-store.js';
+import { MemoryWorkerRegistry } from '../adapters/memory/memory-worker-registry.js';
 import { RabbitMqTaskQueue } from '../adapters/rabbitmq/rabbitmq-task-queue.js';
 import { RedisTaskEvents } from '../adapters/redis/redis-task-events.js';
 import { RedisTaskStore } from '../adapters/redis/redis-task-store.js';
+import { RedisWorkerRegistry } from '../adapters/redis/redis-worker-registry.js';
 import { createPinoLogger } from '../adapters/pino/pino-logger.js';
 import { systemClock, uuidGenerator } from '../adapters/system/system-clock.js';
 import { CheckReadiness } from '../application/check-readiness.js';
@@ -15,6 +17,7 @@ import { CreateEmbeddings } from '../application/create-embeddings.js';
 import { GetModel } from '../application/get-model.js';
 import { GetTaskStatus } from '../application/get-task-status.js';
 import { ListModels } from '../application/list-models.js';
+import { LiveWorkers } from '../application/live-workers.js';
 import { SubmitEmbedding } from '../application/submit-embedding.js';
 import type { InputLimits } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
@@ -26,6 +29,7 @@ import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { TaskQueue } from '../ports/task-queue.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
+import type { WorkerRegistry } from '../ports/worker-registry.js';
 import { amqpUrl, type AppConfig } from './config.js';
 import { toSpec } from './models.js';
 
@@ -40,6 +44,8 @@ export const TOKENS = {
   TaskQueue: Symbol('TaskQueue'),
   TaskStore: Symbol('TaskStore'),
   TaskEvents: Symbol('TaskEvents'),
+  WorkerRegistry: Symbol('WorkerRegistry'),
+  LiveWorkers: Symbol('LiveWorkers'),
   ModelCatalog: Symbol('ModelCatalog'),
   HealthChecks: Symbol('HealthChecks'),
   SubmitEmbedding: Symbol('SubmitEmbedding'),
@@ -104,6 +110,7 @@ export function storeModule(config: AppConfig): ContainerModule {
         new MemoryTaskStore({ ttlSeconds: store.ttl_seconds, maxTasks: store.max_tasks }),
       );
       bind<TaskEvents>(TOKENS.TaskEvents).toConstantValue(new MemoryTaskEvents());
+      bind<WorkerRegistry>(TOKENS.WorkerRegistry).toConstantValue(new MemoryWorkerRegistry());
       return;
     }
     const connection = redis.url
@@ -113,6 +120,9 @@ export function storeModule(config: AppConfig): ContainerModule {
       new RedisTaskStore({ ...connection, keyPrefix: redis.key_prefix, ttlSeconds: store.ttl_seconds }),
     );
     bind<TaskEvents>(TOKENS.TaskEvents).toConstantValue(new RedisTaskEvents({ ...connection, keyPrefix: redis.key_prefix }));
+    bind<WorkerRegistry>(TOKENS.WorkerRegistry).toConstantValue(
+      new RedisWorkerRegistry({ ...connection, keyPrefix: redis.key_prefix }),
+    );
   });
 }
 
@@ -131,6 +141,10 @@ export function catalogModule(catalog: ModelCatalog, extraChecks: readonly Healt
 }
 
 export const applicationModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.LiveWorkers).toResolvedValue(
+    (registry: WorkerRegistry) => new LiveWorkers(registry),
+    [TOKENS.WorkerRegistry],
+  );
   bind(TOKENS.SubmitEmbedding).toResolvedValue(
     (...deps: ConstructorParameters<typeof SubmitEmbedding>) => new SubmitEmbedding(...deps),
     [
@@ -142,14 +156,21 @@ export const applicationModule = new ContainerModule(({ bind }) => {
       TOKENS.Clock,
       TOKENS.Metrics,
       TOKENS.Logger,
+      TOKENS.LiveWorkers,
     ],
   );
   bind(TOKENS.GetTaskStatus).toResolvedValue(
     (store: TaskStore, events: TaskEvents) => new GetTaskStatus(store, events),
     [TOKENS.TaskStore, TOKENS.TaskEvents],
   );
-  bind(TOKENS.ListModels).toResolvedValue((catalog: ModelCatalog) => new ListModels(catalog), [TOKENS.ModelCatalog]);
-  bind(TOKENS.GetModel).toResolvedValue((catalog: ModelCatalog) => new GetModel(catalog), [TOKENS.ModelCatalog]);
+  bind(TOKENS.ListModels).toResolvedValue(
+    (catalog: ModelCatalog, live: LiveWorkers) => new ListModels(catalog, live),
+    [TOKENS.ModelCatalog, TOKENS.LiveWorkers],
+  );
+  bind(TOKENS.GetModel).toResolvedValue(
+    (catalog: ModelCatalog, live: LiveWorkers) => new GetModel(catalog, live),
+    [TOKENS.ModelCatalog, TOKENS.LiveWorkers],
+  );
   bind(TOKENS.CreateEmbeddings).toResolvedValue(
     (config: AppConfig, catalog: ModelCatalog, submit: SubmitEmbedding, status: GetTaskStatus) =>
       new CreateEmbeddings(catalog, submit, status, config.service.api.sync_timeout_seconds * 1000),

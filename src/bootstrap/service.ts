@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
 import type { HttpEnv } from '../adapters/http/types.js';
 import { MemoryModelCatalog } from '../adapters/memory/memory-model-catalog.js';
 import { EmbeddingWorker } from '../application/embedding-worker.js';
+import { WorkerPresence } from '../application/worker-presence.js';
 import type { Clock } from '../ports/clock.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { HealthCheck } from '../ports/health-check.js';
@@ -11,6 +14,7 @@ import type { Metrics } from '../ports/metrics.js';
 import type { TaskQueue } from '../ports/task-queue.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
+import type { WorkerRegistry } from '../ports/worker-registry.js';
 import type { AppConfig, ModelEntry } from './config.js';
 import {
   applicationModule,
@@ -86,6 +90,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
   const queue = container.get<TaskQueue>(TOKENS.TaskQueue);
   const store = container.get<TaskStore>(TOKENS.TaskStore);
   const events = container.get<TaskEvents>(TOKENS.TaskEvents);
+  const registry = container.get<WorkerRegistry>(TOKENS.WorkerRegistry);
   const app = container.get<OpenAPIHono<HttpEnv>>(servesApi ? TOKENS.HttpApp : TOKENS.HealthApp);
   for (const entry of missing) logger.warn('model files are missing; not serving it', { model: entry.id, path: entry.path });
 
@@ -97,6 +102,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
   const models = new Map<string, EmbeddingModel>();
   const load = overrides.loadModel ?? ((entry: ModelEntry) => loadModel(entry, config.service.worker.intra_op_threads));
   let worker: EmbeddingWorker | undefined;
+  let presence: WorkerPresence | undefined;
   let stopping = false;
 
   const modelsSettled = (async () => {
@@ -143,6 +149,14 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
       },
     );
     await worker.start();
+    if (models.size === 0) return;
+    presence = new WorkerPresence(
+      registry,
+      { workerId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, host: hostname(), models: [...models.keys()], startedAt: new Date() },
+      config.service.worker.heartbeat_seconds,
+      logger,
+    );
+    await presence.start();
   })();
 
   return {
@@ -153,9 +167,11 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
       stopping = true;
       await server?.close();
       await modelsSettled.catch(() => undefined);
+      await presence?.stop();
       await worker?.stop();
       await queue.close();
       await events.close();
+      await registry.close();
       await store.close();
       await Promise.all([...models.values()].map((m) => m.close()));
       await container.unbindAllAsync();

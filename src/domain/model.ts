@@ -32,4 +32,6 @@ export interface ModelInfo {
 export interface ModelDescriptor extends ModelSpec {
   /** Whether this process has the model loaded; `undefined` where this process loads no models (the API). */
   readonly loaded?: boolean;
+  /** Workers that report serving it; `undefined` when the registry cannot be read. */
+  readonly liveWorkers?: number;
 }

@@ -76,8 +76,13 @@ describe('readiness while models load', () => {
         status: 'not_ready',
         checks: { 'model:tiny-bert': { status: 'failing', detail: 'loading' } },
       });
-      // A task accepted during loading waits in the queue and is served once the model is up.
-      const { id } = (await (await t.post('/v1/embeddings/tasks', { input: 'early bird' })).json()) as { id: string };
+      // A task accepted while no worker serves its model says so, waits in the queue, and is served once the model is up.
+      const accepted = await t.post('/v1/embeddings/tasks', { input: 'early bird' });
+      expect(accepted.status).toBe(202);
+      const { id, live_workers, notice } = (await accepted.json()) as { id: string; live_workers: number; notice: string };
+      expect(live_workers).toBe(0);
+      expect(notice).toMatch(/No live worker serves model 'tiny-bert'/);
+      expect((await (await t.get('/v1/models/tiny-bert')).json()) as object).toMatchObject({ live_workers: 0, loaded: false });
       release();
       await t.service.modelsSettled;
       expect((await t.get('/health/ready')).status).toBe(200);

@@ -134,6 +134,14 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
     );
   };
 
+  it('lists both models as served by two live workers, from their heartbeats', async () => {
+    const body = (await (await fetch(`${base()}/v1/models`)).json()) as { data: { id: string; live_workers: number; loaded: null }[] };
+    expect(body.data.map((m) => [m.id, m.live_workers, m.loaded])).toEqual([
+      ['bert-a', 2, null],
+      ['bert-b', 2, null],
+    ]);
+  });
+
   it('serves 200 tasks over two models, every one with the right result', async () => {
     const tasks = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {

@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisTaskEvents } from '../../src/adapters/redis/redis-task-events.js';
 import { RedisTaskStore } from '../../src/adapters/redis/redis-task-store.js';
+import { RedisWorkerRegistry } from '../../src/adapters/redis/redis-worker-registry.js';
+import { workerRegistryContract } from '../contracts/worker-registry.contract.js';
 import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
@@ -36,6 +38,19 @@ function harness() {
 
 describe.skipIf(!infra)('RedisTaskStore', () => {
   taskStoreContract('redis', async () => harness());
+
+  workerRegistryContract('redis', async () => {
+    const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
+    return {
+      connect: async () => new RedisWorkerRegistry({ url: infra!.url, keyPrefix }),
+      cleanup: async () => {
+        const client = new Redis(infra!.url);
+        const keys = await client.keys(`${keyPrefix}*`);
+        if (keys.length > 0) await client.del(...keys);
+        await client.quit();
+      },
+    };
+  });
 
   taskEventsContract('redis', async () => {
     const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;

@@ -48,7 +48,9 @@ describe('POST /v1/embeddings/tasks', () => {
       input_count: 2,
       result: null,
       error: null,
+      live_workers: 1,
     });
+    expect(task.notice).toBeUndefined();
 
     const done = await result(task.id as string);
     expect(done.status).toBe('succeeded');
@@ -149,6 +151,7 @@ describe('models', () => {
           normalized: true,
           output_dimensions: [16, 8],
           loaded: true,
+          live_workers: 1,
           default: true,
           created: expect.any(Number),
           owned_by: 'embedding-service',

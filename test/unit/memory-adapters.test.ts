@@ -6,6 +6,8 @@ import { newTask } from '../../src/domain/index.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
+import { workerRegistryContract } from '../contracts/worker-registry.contract.js';
+import { MemoryWorkerRegistry } from '../../src/adapters/memory/memory-worker-registry.js';
 
 taskQueueContract('memory', async () => {
   const broker = new MemoryBroker(20);
@@ -22,6 +24,11 @@ taskEventsContract('memory', async () => {
   // One process: the API and the worker share the same instance.
   const events = new MemoryTaskEvents();
   return { connect: async () => events, cleanup: async () => {} };
+});
+
+workerRegistryContract('memory', async () => {
+  const registry = new MemoryWorkerRegistry();
+  return { connect: async () => registry, cleanup: async () => {} };
 });
 
 describe('MemoryTaskEvents', () => {

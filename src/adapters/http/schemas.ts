@@ -60,6 +60,15 @@ export const TaskSchema = z
   })
   .openapi('Task');
 
+export const AcceptedTaskSchema = TaskSchema.extend({
+  live_workers: z
+    .number()
+    .int()
+    .nullable()
+    .openapi({ description: 'Workers serving the model when the task was queued; null when unknown.' }),
+  notice: z.string().optional().openapi({ description: 'Present when no worker serves the model: the task waits.' }),
+}).openapi('AcceptedTask');
+
 export const TaskIdParamSchema = z.object({
   id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }),
 });
@@ -89,6 +98,7 @@ export const ModelSchema = z
     normalized: z.boolean().nullable(),
     output_dimensions: z.array(z.number().int()).openapi({ description: 'Sizes `dimensions` may ask for.' }),
     loaded: z.boolean().nullable().openapi({ description: 'Whether this process has the model loaded; null in the API process, which loads none.' }),
+    live_workers: z.number().int().nullable().openapi({ description: 'Workers serving the model now; null when unknown.' }),
     default: z.boolean(),
     created: z.number().int(),
     owned_by: z.string(),

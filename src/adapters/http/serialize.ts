@@ -51,6 +51,7 @@ export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
     normalized: model.normalize ?? null,
     output_dimensions: [...(model.outputDimensions ?? [])],
     loaded: model.loaded ?? null,
+    live_workers: model.liveWorkers ?? null,
     default: model.id === defaultModelId,
     created: CREATED,
     owned_by: 'embedding-service',

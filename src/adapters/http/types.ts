@@ -6,7 +6,9 @@ export interface SyncEmbeddingRequest extends EmbeddingRequest {
 
 /** The use cases the HTTP adapter drives, typed by what it needs of them. */
 export interface HttpUseCases {
-  readonly submitEmbedding: { execute(request: EmbeddingRequest): Promise<Task> };
+  readonly submitEmbedding: {
+    execute(request: EmbeddingRequest): Promise<{ task: Task; liveWorkers: number | undefined }>;
+  };
   readonly getTaskStatus: { execute(taskId: string, waitMs?: number): Promise<Task> };
   readonly listModels: { execute(): Promise<readonly ModelDescriptor[]> };
   readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };

@@ -1,13 +1,8 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { TaskEvents, TaskWatch } from '../../ports/task-events.js';
+import { connectRedis, type RedisConnectionOptions } from './connection.js';
 
-export interface RedisTaskEventsOptions {
-  readonly url?: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly password?: string;
-  readonly db?: number;
-  readonly tls?: boolean;
+export interface RedisTaskEventsOptions extends RedisConnectionOptions {
   /** The channel is `<keyPrefix>finished`. */
   readonly keyPrefix: string;
 }
@@ -27,7 +22,7 @@ export class RedisTaskEvents implements TaskEvents {
 
   constructor(private readonly options: RedisTaskEventsOptions) {
     this.channel = `${options.keyPrefix}finished`;
-    this.publisher = this.connect();
+    this.publisher = connectRedis(options, { failFast: true });
   }
 
   async announceFinished(taskId: string): Promise<void> {
@@ -63,7 +58,8 @@ export class RedisTaskEvents implements TaskEvents {
 
   private ensureSubscribed(): void {
     if (this.subscriber) return;
-    const subscriber = this.connect();
+    // A subscriber keeps its subscription across reconnections, so it queues rather than fails.
+    const subscriber = connectRedis(this.options, { failFast: false });
     subscriber.on('message', (_channel: string, taskId: string) => {
       const set = this.watchers.get(taskId);
       if (!set) return;
@@ -73,20 +69,5 @@ export class RedisTaskEvents implements TaskEvents {
     // ioredis resubscribes by itself after a reconnection.
     this.subscribed = subscriber.subscribe(this.channel).catch(() => undefined);
     this.subscriber = subscriber;
-  }
-
-  private connect(): Redis {
-    const o = this.options;
-    const connection = {
-      ...(o.host !== undefined && { host: o.host }),
-      ...(o.port !== undefined && { port: o.port }),
-      ...(o.password && { password: o.password }),
-      ...(o.db !== undefined && { db: o.db }),
-      ...(o.tls && { tls: {} }),
-      retryStrategy: (attempt: number) => Math.min(attempt * 200, 5_000),
-    };
-    const redis = o.url ? new Redis(o.url, connection) : new Redis(connection);
-    redis.on('error', () => undefined);
-    return redis;
   }
 }

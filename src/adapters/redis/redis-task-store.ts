@@ -1,22 +1,15 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
-  ServiceUnavailableError,
   TaskAlreadyExistsError,
   type EmbeddingResult,
   type FailureKind,
   type Task,
 } from '../../domain/index.js';
 import type { TaskStore } from '../../ports/task-store.js';
+import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
 import { decodeTask, encodeResult, encodeTask, pairs, type Fields } from './task-codec.js';
 
-export interface RedisTaskStoreOptions {
-  /** redis:// or rediss:// URL; the fields below override its parts. */
-  readonly url?: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly password?: string;
-  readonly db?: number;
-  readonly tls?: boolean;
+export interface RedisTaskStoreOptions extends RedisConnectionOptions {
   /** Prepended to every key, so deployments can share a Redis. */
   readonly keyPrefix: string;
   /** Records expire this long after creation, and again this long after they finish. */
@@ -66,22 +59,8 @@ export class RedisTaskStore implements TaskStore {
   private readonly redis: Scripted;
 
   constructor(private readonly options: RedisTaskStoreOptions) {
-    const connection: RedisOptions = {
-      ...(options.host !== undefined && { host: options.host }),
-      ...(options.port !== undefined && { port: options.port }),
-      ...(options.password && { password: options.password }),
-      ...(options.db !== undefined && { db: options.db }),
-      ...(options.tls && { tls: {} }),
-      enableOfflineQueue: false,
-      // Commands issued in the same tick (a batch's results) go out as one pipeline.
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
-      lazyConnect: false,
-    };
-    const redis = options.url ? new Redis(options.url, connection) : new Redis(connection);
-    // Connection errors are reported by the commands that fail and by ping(); without a listener ioredis logs them.
-    redis.on('error', () => undefined);
+    // Auto-pipelining: a batch's result writes, issued in the same tick, go out together.
+    const redis = connectRedis(options, { failFast: true, autoPipelining: true });
     redis.defineCommand('createTask', { numberOfKeys: 1, lua: CREATE });
     redis.defineCommand('markRunning', { numberOfKeys: 1, lua: MARK_RUNNING });
     redis.defineCommand('finish', { numberOfKeys: 1, lua: FINISH });
@@ -126,33 +105,12 @@ export class RedisTaskStore implements TaskStore {
     return decodeTask(id, pairs(reply));
   }
 
-  /** Waits a moment for a client that is still (re)connecting; commands are not queued while it is down. */
-  private async ready(timeoutMs = 1_000): Promise<void> {
-    if (this.redis.status === 'ready') return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.redis.off('ready', onReady);
-        reject(new Error(`not connected (${this.redis.status})`));
-      }, timeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.redis.once('ready', onReady);
-    });
-  }
-
   private key(id: string): string {
     return `${this.options.keyPrefix}task:${id}`;
   }
 
-  private async call<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      await this.ready();
-      return await command();
-    } catch (error) {
-      throw new ServiceUnavailableError(`Redis is unavailable: ${(error as Error).message}`, 2, { cause: error });
-    }
+  private call<T>(run: () => Promise<T>): Promise<T> {
+    return command(this.redis, run);
   }
 }
 

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema, WaitQuerySchema } from '../schemas.js';
+import { AcceptedTaskSchema, problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema, WaitQuerySchema } from '../schemas.js';
 import { serializeTask } from '../serialize.js';
 
 const submit = createRoute({
@@ -15,7 +15,7 @@ const submit = createRoute({
     202: {
       description: 'Accepted and queued. Poll the Location header for the result.',
       headers: { Location: { schema: { type: 'string' }, description: 'The task resource' } },
-      content: { 'application/json': { schema: TaskSchema } },
+      content: { 'application/json': { schema: AcceptedTaskSchema } },
     },
     ...problems(400, 404, 413, 415, 422, 503),
   },
@@ -38,12 +38,19 @@ export function taskRoutes(useCases: HttpUseCases) {
 
   app.openapi(submit, async (c) => {
     const body = c.req.valid('json');
-    const task = await useCases.submitEmbedding.execute({
+    const { task, liveWorkers } = await useCases.submitEmbedding.execute({
       inputs: typeof body.input === 'string' ? [body.input] : body.input,
       ...(body.model !== undefined && { model: body.model }),
       ...(body.priority !== undefined && { priority: body.priority }),
     });
-    return c.json(serializeTask(task), 202, { Location: `/v1/embeddings/tasks/${task.id}` });
+    const accepted = {
+      ...serializeTask(task),
+      live_workers: liveWorkers ?? null,
+      ...(liveWorkers === 0 && {
+        notice: `No live worker serves model '${task.model}' now; the task waits in its queue until one does.`,
+      }),
+    };
+    return c.json(accepted, 202, { Location: `/v1/embeddings/tasks/${task.id}` });
   });
 
   app.openapi(status, async (c) => {

@@ -1,0 +1,65 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { ServiceUnavailableError } from '../../domain/index.js';
+
+/** Where Redis is: a redis:// or rediss:// URL, or its parts. */
+export interface RedisConnectionOptions {
+  readonly url?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly password?: string;
+  readonly db?: number;
+  readonly tls?: boolean;
+}
+
+/**
+ * A client that reconnects by itself with growing delays. With `failFast`,
+ * commands are not queued while Redis is away: they fail, so callers answer
+ * 503 instead of hanging (a subscriber wants the opposite). With
+ * `autoPipelining`, commands issued in the same tick go out as one pipeline.
+ */
+export function connectRedis(
+  options: RedisConnectionOptions,
+  { failFast, autoPipelining = false }: { failFast: boolean; autoPipelining?: boolean },
+): Redis {
+  const settings: RedisOptions = {
+    ...(options.host !== undefined && { host: options.host }),
+    ...(options.port !== undefined && { port: options.port }),
+    ...(options.password && { password: options.password }),
+    ...(options.db !== undefined && { db: options.db }),
+    ...(options.tls && { tls: {} }),
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+    ...(failFast && { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
+    enableAutoPipelining: autoPipelining,
+  };
+  const redis = options.url ? new Redis(options.url, settings) : new Redis(settings);
+  // Failures surface through the commands that fail and through ping(); unheard, ioredis would log them.
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/**
+ * Runs a command, first giving a client that is still (re)connecting a moment
+ * to get there. Any failure is a `ServiceUnavailableError`.
+ */
+export async function command<T>(redis: Redis, run: () => Promise<T>, waitMs = 1_000): Promise<T> {
+  try {
+    if (redis.status !== 'ready') await whenReady(redis, waitMs);
+    return await run();
+  } catch (error) {
+    throw new ServiceUnavailableError(`Redis is unavailable: ${(error as Error).message}`, 2, { cause: error });
+  }
+}
+
+function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`not connected (${redis.status})`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WorkerBeat, WorkerRegistry } from '../../src/ports/worker-registry.js';
+import { sleep } from '../support/wait.js';
+
+export interface RegistryHarness {
+  /** A client of the same registry, as another process would open. */
+  connect(): Promise<WorkerRegistry>;
+  cleanup(): Promise<void>;
+}
+
+/** What every `WorkerRegistry` adapter promises, run against each one. */
+export function workerRegistryContract(name: string, makeHarness: () => Promise<RegistryHarness>): void {
+  describe(`WorkerRegistry contract: ${name}`, () => {
+    let harness: RegistryHarness;
+    let worker: WorkerRegistry;
+    let api: WorkerRegistry;
+    const beat = (models: string[]): WorkerBeat => ({
+      workerId: randomUUID(),
+      host: 'host-a',
+      models,
+      startedAt: new Date('2026-05-06T07:08:09.000Z'),
+    });
+
+    beforeEach(async () => {
+      harness = await makeHarness();
+      worker = await harness.connect();
+      api = await harness.connect();
+    });
+    afterEach(async () => {
+      await worker.close();
+      if (api !== worker) await api.close();
+      await harness.cleanup();
+    });
+
+    it('shows a heartbeat to every client, as it was sent', async () => {
+      const b = beat(['m1', 'm2']);
+      await worker.heartbeat(b, 30);
+      expect(await api.live()).toEqual([b]);
+    });
+
+    it('keeps the latest heartbeat of a worker', async () => {
+      const b = beat(['m1']);
+      await worker.heartbeat(b, 30);
+      await worker.heartbeat({ ...b, models: ['m1', 'm3'] }, 30);
+      expect((await api.live()).map((x) => x.models)).toEqual([['m1', 'm3']]);
+    });
+
+    it('forgets a worker whose heartbeat expired', async () => {
+      await worker.heartbeat(beat(['m1']), 1);
+      await sleep(1_100);
+      expect(await api.live()).toEqual([]);
+    });
+
+    it('forgets a worker that leaves', async () => {
+      const b = beat(['m1']);
+      await worker.heartbeat(b, 30);
+      await worker.remove(b.workerId);
+      expect(await api.live()).toEqual([]);
+    });
+  });
+}
