@@ -69,7 +69,11 @@ export class EmbeddingWorker {
 
   private async handle(batcher: DynamicBatcher, delivery: Delivery): Promise<void> {
     const message = delivery.message;
-    const log = this.logger.child({ taskId: message.taskId, model: message.model });
+    const log = this.logger.child({
+      taskId: message.taskId,
+      model: message.model,
+      ...(message.requestId !== undefined && { requestId: message.requestId }),
+    });
     const task = await this.store.markRunning(message.taskId, this.clock.now());
     if (!task) {
       log.warn('task record is missing or expired; dropping its message');
@@ -87,7 +91,16 @@ export class EmbeddingWorker {
       return;
     }
     this.metrics.taskWaited(message.model, seconds(message.enqueuedAt, task.startedAt ?? this.clock.now()));
+    this.metrics.taskInFlight(message.model, 1);
+    try {
+      await this.finish(task, batcher, delivery, log);
+    } finally {
+      this.metrics.taskInFlight(message.model, -1);
+    }
+  }
 
+  private async finish(task: Task, batcher: DynamicBatcher, delivery: Delivery, log: Logger): Promise<void> {
+    const message = delivery.message;
     const outcome = await this.embed(batcher, message);
     if (outcome.ok) {
       const now = this.clock.now();

@@ -51,6 +51,7 @@ export class SubmitEmbedding {
       inputs: command.inputs,
       priority: command.priority ?? DEFAULT_PRIORITY,
       now: this.clock.now(),
+      ...(command.requestId !== undefined && { requestId: command.requestId }),
     });
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.

@@ -68,8 +68,19 @@ const ServiceConfigSchema = z.strictObject({
     tls: bool,
     key_prefix: z.string(),
   }),
-  elasticsearch: z.strictObject({ host: z.string(), port }),
-  logging: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }),
+  elasticsearch: z.strictObject({
+    scheme: z.enum(['http', 'https']),
+    host: z.string(),
+    port,
+    data_stream: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, and . _ -'),
+    batch_size: positiveInt,
+    flush_interval_ms: positiveInt,
+    max_buffered: positiveInt,
+  }),
+  logging: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    handler: z.enum(['stdout', 'elasticsearch']),
+  }),
   ml_config_path: z.string().min(1),
 });
 
@@ -156,9 +167,12 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   REDIS_DB: 'redis.db',
   REDIS_TLS: 'redis.tls',
   REDIS_KEY_PREFIX: 'redis.key_prefix',
+  ELASTICSEARCH_SCHEME: 'elasticsearch.scheme',
   ELASTICSEARCH_HOST: 'elasticsearch.host',
   ELASTICSEARCH_PORT: 'elasticsearch.port',
+  ELASTICSEARCH_DATA_STREAM: 'elasticsearch.data_stream',
   LOG_LEVEL: 'logging.level',
+  LOGGER_HANDLER: 'logging.handler',
   ML_CONFIG_PATH: 'ml_config_path',
 };
 
@@ -228,12 +242,20 @@ function resolveDrivers(config: ParsedServiceConfig): ServiceConfig {
   if (shared && storeDriver === 'memory') {
     problems.push(`store.driver: mode '${config.mode}' runs apart from its peers; an in-memory store cannot reach them`);
   }
+  if (config.logging.handler === 'elasticsearch' && !config.elasticsearch.host) {
+    problems.push('elasticsearch.host: LOGGER_HANDLER=elasticsearch needs ELASTICSEARCH_HOST');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...config,
     queue: { ...config.queue, driver: queueDriver },
     store: { ...config.store, driver: storeDriver },
   };
+}
+
+export function elasticsearchNode(config: ServiceConfig): string {
+  const e = config.elasticsearch;
+  return `${e.scheme}://${e.host}:${e.port}`;
 }
 
 /** The broker URL: `rabbitmq.url` (AMQP_URL) when set, else one built from its parts. */

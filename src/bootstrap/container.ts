@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
 import { createHealthApp, createHttpApp } from '../adapters/http/app.js';
-import { MemoryMetrics } from '../adapters/memory/memory-metrics.js';
+import { ElasticsearchLogStream } from '../adapters/elasticsearch/elasticsearch-log-stream.js';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
 import { MemoryBroker, MemoryTaskQueue } from '../adapters/memory/memory-task-queue.js';
 import { MemoryTaskEvents } from '../adapters/memory/memory-task-events.js';
 import { MemoryTaskStore } from '../adapters/memory/memory-task-store.js';
@@ -30,7 +31,7 @@ import type { TaskQueue } from '../ports/task-queue.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { WorkerRegistry } from '../ports/worker-registry.js';
-import { amqpUrl, type AppConfig } from './config.js';
+import { amqpUrl, elasticsearchNode, type AppConfig } from './config.js';
 import { toSpec } from './models.js';
 
 /** Service identifiers. Everything is a singleton within one container, and a test can build its own. */
@@ -56,20 +57,48 @@ export const TOKENS = {
   CreateEmbeddings: Symbol('CreateEmbeddings'),
   HttpApp: Symbol('HttpApp'),
   HealthApp: Symbol('HealthApp'),
+  RenderMetrics: Symbol('RenderMetrics'),
+  LogShipper: Symbol('LogShipper'),
 } as const;
+
+/** The Prometheus exposition when metrics are Prometheus's, else null (no /metrics route). */
+export type RenderMetrics = (() => Promise<{ contentType: string; body: string }>) | null;
 
 export interface CoreOverrides {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
 
+/**
+ * Metrics (Prometheus unless a test brings its own) and logs: JSON lines on
+ * stdout, and with LOGGER_HANDLER=elasticsearch also shipped to Elasticsearch,
+ * whose drops are counted in the metrics.
+ */
 export function coreModule(config: AppConfig, overrides: CoreOverrides = {}): ContainerModule {
+  const metrics = overrides.metrics ?? new PrometheusMetrics();
+  const { logging, elasticsearch } = config.service;
+  const shipper =
+    !overrides.logger && logging.handler === 'elasticsearch'
+      ? new ElasticsearchLogStream({
+          node: elasticsearchNode(config.service),
+          dataStream: elasticsearch.data_stream,
+          batchSize: elasticsearch.batch_size,
+          flushIntervalMs: elasticsearch.flush_interval_ms,
+          maxBuffered: elasticsearch.max_buffered,
+          onDropped: (count) => metrics.logsDropped(count),
+        })
+      : null;
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.Config).toConstantValue(config);
     bind<Logger>(TOKENS.Logger).toConstantValue(
-      overrides.logger ?? createPinoLogger({ level: config.service.logging.level, name: 'embedding-service' }),
+      overrides.logger ??
+        createPinoLogger({ level: logging.level, name: 'embedding-service', ...(shipper && { alsoTo: shipper }) }),
     );
-    bind<Metrics>(TOKENS.Metrics).toConstantValue(overrides.metrics ?? new MemoryMetrics());
+    bind(TOKENS.LogShipper).toConstantValue(shipper);
+    bind<Metrics>(TOKENS.Metrics).toConstantValue(metrics);
+    bind<RenderMetrics>(TOKENS.RenderMetrics).toConstantValue(
+      metrics instanceof PrometheusMetrics ? () => metrics.render() : null,
+    );
     bind<Clock>(TOKENS.Clock).toConstantValue(systemClock);
     bind<IdGenerator>(TOKENS.Ids).toConstantValue(uuidGenerator);
     bind<InputLimits>(TOKENS.Limits).toConstantValue({
@@ -194,10 +223,15 @@ export const httpModule = new ContainerModule(({ bind }) => {
       createEmbeddings: CreateEmbeddings,
       logger: Logger,
       metrics: Metrics,
+      render: RenderMetrics,
     ) =>
       createHttpApp(
         { submitEmbedding, getTaskStatus, listModels, getModel, checkReadiness, createEmbeddings },
-        { bodyLimitBytes: config.service.api.body_limit_bytes, defaultModelId: config.ml.default_model },
+        {
+          bodyLimitBytes: config.service.api.body_limit_bytes,
+          defaultModelId: config.ml.default_model,
+          ...(render && { renderMetrics: render }),
+        },
         logger,
         metrics,
       ),
@@ -211,14 +245,16 @@ export const httpModule = new ContainerModule(({ bind }) => {
       TOKENS.CreateEmbeddings,
       TOKENS.Logger,
       TOKENS.Metrics,
+      TOKENS.RenderMetrics,
     ],
   );
 });
 
 export const healthModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.HealthApp).toResolvedValue(
-    (checkReadiness: CheckReadiness, logger: Logger) => createHealthApp(checkReadiness, logger),
-    [TOKENS.CheckReadiness, TOKENS.Logger],
+    (checkReadiness: CheckReadiness, logger: Logger, metrics: Metrics, render: RenderMetrics) =>
+      createHealthApp(checkReadiness, logger, metrics, render ?? undefined),
+    [TOKENS.CheckReadiness, TOKENS.Logger, TOKENS.Metrics, TOKENS.RenderMetrics],
   );
 });
 

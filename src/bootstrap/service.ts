@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
 import type { HttpEnv } from '../adapters/http/types.js';
@@ -91,6 +92,11 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
   const store = container.get<TaskStore>(TOKENS.TaskStore);
   const events = container.get<TaskEvents>(TOKENS.TaskEvents);
   const registry = container.get<WorkerRegistry>(TOKENS.WorkerRegistry);
+  const shipper = container.get<Writable | null>(TOKENS.LogShipper);
+  metrics.watchQueueDepth(
+    catalogEntries.map((entry) => entry.id),
+    (model) => queue.depth(model),
+  );
   const app = container.get<OpenAPIHono<HttpEnv>>(servesApi ? TOKENS.HttpApp : TOKENS.HealthApp);
   for (const entry of missing) logger.warn('model files are missing; not serving it', { model: entry.id, path: entry.path });
 
@@ -174,8 +180,9 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
       await registry.close();
       await store.close();
       await Promise.all([...models.values()].map((m) => m.close()));
-      await container.unbindAllAsync();
       logger.info('stopped');
+      if (shipper) await new Promise<void>((resolve) => shipper.end(resolve));
+      await container.unbindAllAsync();
     },
   };
 

@@ -31,6 +31,8 @@ export interface Task {
   readonly result?: EmbeddingResult;
   /** How many times a worker has started it (more than 1 means it was redelivered). */
   readonly attempts: number;
+  /** The HTTP request that created it, so that the worker's log lines can be joined to the API's. */
+  readonly requestId?: string;
 }
 
 /** What travels on a model's queue: everything a worker needs, so it never reads the store first. */
@@ -40,6 +42,7 @@ export interface TaskMessage {
   readonly inputs: readonly TextInput[];
   readonly priority: number;
   readonly enqueuedAt: Date;
+  readonly requestId?: string;
 }
 
 /** What a client asks for; `model` and `priority` fall back to the defaults. */
@@ -47,6 +50,7 @@ export interface EmbeddingRequest {
   readonly inputs: readonly TextInput[];
   readonly model?: string;
   readonly priority?: number;
+  readonly requestId?: string;
 }
 
 export const MIN_PRIORITY = 0;
@@ -59,6 +63,7 @@ export function newTask(fields: {
   inputs: readonly TextInput[];
   priority: number;
   now: Date;
+  requestId?: string;
 }): Task {
   return {
     id: fields.id,
@@ -68,6 +73,7 @@ export function newTask(fields: {
     status: 'queued',
     createdAt: fields.now,
     attempts: 0,
+    ...(fields.requestId !== undefined && { requestId: fields.requestId }),
   };
 }
 
@@ -82,6 +88,7 @@ export function toMessage(task: Task): TaskMessage {
     inputs: task.inputs,
     priority: task.priority,
     enqueuedAt: task.createdAt,
+    ...(task.requestId !== undefined && { requestId: task.requestId }),
   };
 }
 

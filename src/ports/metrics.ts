@@ -1,13 +1,22 @@
 /**
  * The service's measurements, named by what happened rather than by metric
- * type. Recording never throws and does no I/O on the caller's path.
+ * type. Recording never throws and does no I/O on the caller's path; an
+ * adapter that fails drops the observation, never the request.
  */
 export interface Metrics {
+  /** `route` is the matched pattern (`/v1/embeddings/tasks/:id`), never the raw path. */
   httpRequest(route: string, method: string, status: number, seconds: number): void;
   taskSubmitted(model: string): void;
   taskCompleted(model: string, outcome: 'succeeded' | 'failed', seconds: number): void;
   /** Time between enqueue and a worker starting the task. */
   taskWaited(model: string, seconds: number): void;
+  /** A worker took (+1) or let go of (-1) a task. */
+  taskInFlight(model: string, delta: 1 | -1): void;
+  /** One inference: texts in the batch, real tokens in it, and how long it ran. */
   inference(model: string, batchSize: number, tokens: number, seconds: number): void;
   modelLoaded(model: string, seconds: number): void;
+  /** Log records that could not be shipped and were dropped (they still went to stdout). */
+  logsDropped(count: number): void;
+  /** Reads each model's queue depth when metrics are collected, not on any request's path. */
+  watchQueueDepth(models: readonly string[], depth: (model: string) => Promise<number>): void;
 }

@@ -52,7 +52,7 @@ describe('loadConfig', () => {
     expect(config.service.api).toMatchObject({ host: '127.0.0.1', port: 9001 });
     expect(config.service.rabbitmq).toMatchObject({ host: 'mq', port: 5673, user: 'u', password: 'p' });
     expect(config.service.redis).toMatchObject({ host: 'cache', port: 6380, password: 's3cret' });
-    expect(config.service.elasticsearch).toEqual({ host: 'es', port: 9201 });
+    expect(config.service.elasticsearch).toMatchObject({ host: 'es', port: 9201 });
     expect(config.service.logging.level).toBe('debug');
     expect(config.service.worker.models).toEqual(['all-MiniLM-L6-v2', 'universal-sentence-encoder-lite']);
   });

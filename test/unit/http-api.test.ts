@@ -202,7 +202,11 @@ describe('logs', () => {
   it('writes JSON lines that carry the task id and model', async () => {
     const { id } = (await (await t.post('/v1/embeddings/tasks', { input: 'logged' })).json()) as { id: string };
     await result(id);
-    await waitFor(() => t.logs.lines.some((l) => l.taskId === id));
-    expect(t.logs.lines.find((l) => l.taskId === id)).toMatchObject({ model: 'tiny-bert', level: 'debug', msg: 'task succeeded' });
+    await waitFor(() => t.logs.lines.some((l) => l.taskId === id && l.msg === 'task succeeded'));
+    expect(t.logs.lines.find((l) => l.taskId === id && l.msg === 'task succeeded')).toMatchObject({ model: 'tiny-bert', level: 'debug' });
+    // The API's access line for the submission carries the same task, with the request id the worker's line also has.
+    const access = t.logs.lines.find((l) => l.taskId === id && l.msg === 'request' && l.method === 'POST')!;
+    expect(access).toMatchObject({ model: 'tiny-bert', status: 202, level: 'info' });
+    expect(t.logs.lines.find((l) => l.taskId === id && l.msg === 'task succeeded')!.requestId).toBe(access.requestId);
   });
 });

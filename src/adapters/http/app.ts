@@ -33,14 +33,7 @@ export function createHttpApp(
     },
   });
 
-  // An incoming x-request-id is kept (when sane) and echoed; otherwise one is made.
-  app.use(requestId({ limitLength: 128 }));
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    // routePath is the matched pattern (`/v1/embeddings/tasks/:id`), so ids do not explode the label set.
-    metrics.httpRequest(c.req.routePath, c.req.method, c.res.status, (performance.now() - started) / 1000);
-  });
+  instrument(app, logger, metrics, options.renderMetrics);
   app.use(
     '/v1/*',
     bodyLimit({
@@ -66,11 +59,53 @@ export function createHttpApp(
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
 
+  answerErrors(app, logger);
+  return app;
+}
+
+/**
+ * What every app of this service does: keep or make the request id (an
+ * incoming x-request-id is kept when sane, and echoed), count and time the
+ * request, write one access log line with the request id (and the task and
+ * model, when a handler set them), and serve /metrics.
+ */
+function instrument(
+  app: OpenAPIHono<HttpEnv>,
+  logger: Logger,
+  metrics: Metrics,
+  renderMetrics: HttpOptions['renderMetrics'],
+): void {
+  app.use(requestId({ limitLength: 128 }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    // routePath is the matched pattern (`/v1/embeddings/tasks/:id`), so ids do not explode the label set.
+    metrics.httpRequest(c.req.routePath, c.req.method, c.res.status, seconds);
+    const quiet = c.req.path.startsWith('/health/') || c.req.path === '/metrics';
+    logger[quiet ? 'debug' : 'info']('request', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(seconds * 10_000) / 10,
+      ...(c.get('taskId') && { taskId: c.get('taskId') }),
+      ...(c.get('model') && { model: c.get('model') }),
+    });
+  });
+  if (renderMetrics) {
+    app.get('/metrics', async (c) => {
+      const { contentType, body } = await renderMetrics();
+      return c.body(body, 200, { 'content-type': contentType });
+    });
+  }
+}
+
+function answerErrors(app: OpenAPIHono<HttpEnv>, logger: Logger): void {
   app.notFound((c) =>
     problemResponse(c, new HTTPException(404, { message: `No route for ${c.req.method} ${c.req.path}.` }), logger),
   );
   app.onError((error, c) => problemResponse(c, error, logger));
-  return app;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -80,13 +115,16 @@ function formatPath(path: readonly PropertyKey[]): string {
   }, '') || '(body)';
 }
 
-/** Liveness and readiness alone, for processes that serve no API (workers). */
-export function createHealthApp(checkReadiness: HttpUseCases['checkReadiness'], logger: Logger): OpenAPIHono<HttpEnv> {
+/** Liveness, readiness and metrics alone, for processes that serve no API (workers). */
+export function createHealthApp(
+  checkReadiness: HttpUseCases['checkReadiness'],
+  logger: Logger,
+  metrics: Metrics,
+  renderMetrics?: HttpOptions['renderMetrics'],
+): OpenAPIHono<HttpEnv> {
   const app = new OpenAPIHono<HttpEnv>();
+  instrument(app, logger, metrics, renderMetrics);
   app.route('/', healthRoutes({ checkReadiness }));
-  app.notFound((c) =>
-    problemResponse(c, new HTTPException(404, { message: `No route for ${c.req.method} ${c.req.path}.` }), logger),
-  );
-  app.onError((error, c) => problemResponse(c, error, logger));
+  answerErrors(app, logger);
   return app;
 }

@@ -21,6 +21,9 @@ export interface HttpUseCases {
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly defaultModelId: string;
+  /** The Prometheus exposition, served at GET /metrics when given. */
+  readonly renderMetrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
-export type HttpEnv = { Variables: { requestId: string } };
+/** Handlers set `taskId` and `model` so that the access log line carries them. */
+export type HttpEnv = { Variables: { requestId: string; taskId?: string; model?: string } };

@@ -12,6 +12,7 @@ interface Summary {
 export class MemoryMetrics implements Metrics {
   private readonly counters = new Map<string, number>();
   private readonly summaries = new Map<string, Summary>();
+  private readonly depthReaders: { models: readonly string[]; depth: (model: string) => Promise<number> }[] = [];
 
   httpRequest(route: string, method: string, status: number, seconds: number): void {
     this.observe(`http_request_seconds{method=${method},route=${route},status=${status}}`, seconds);
@@ -37,6 +38,25 @@ export class MemoryMetrics implements Metrics {
 
   modelLoaded(model: string, seconds: number): void {
     this.observe(`model_load_seconds{model=${model}}`, seconds);
+  }
+
+  taskInFlight(model: string, delta: 1 | -1): void {
+    this.count(`tasks_in_flight{model=${model}}`, delta);
+  }
+
+  logsDropped(count: number): void {
+    this.count('logs_dropped', count);
+  }
+
+  /** Queue depth is read on demand by `queueDepths()`. */
+  watchQueueDepth(models: readonly string[], depth: (model: string) => Promise<number>): void {
+    this.depthReaders.push({ models, depth });
+  }
+
+  async queueDepths(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const { models, depth } of this.depthReaders) for (const m of models) out[m] = await depth(m);
+    return out;
   }
 
   counter(key: string): number {

@@ -6,6 +6,8 @@ export interface PinoLoggerOptions {
   readonly name?: string;
   /** Where the JSON lines go; stdout when omitted. Tests pass a stream and read the lines back. */
   readonly destination?: DestinationStream;
+  /** A second destination that gets every line too (log shipping). */
+  readonly alsoTo?: DestinationStream;
 }
 
 class PinoLogger implements Logger {
@@ -43,7 +45,12 @@ export function createPinoLogger(options: PinoLoggerOptions): Logger {
       // Level names, not numbers, so log stores can filter on them without a lookup table.
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination,
+    options.alsoTo
+      ? pino.multistream([
+          { level: options.level as pino.Level, stream: options.destination ?? process.stdout },
+          { level: options.level as pino.Level, stream: options.alsoTo },
+        ])
+      : options.destination,
   );
   return new PinoLogger(base);
 }

@@ -8,6 +8,7 @@ const WireMessage = z.strictObject({
   inputs: z.array(z.union([z.string(), z.array(z.number().int().min(0))])).min(1),
   priority: z.number().int().min(MIN_PRIORITY).max(MAX_PRIORITY),
   enqueuedAt: z.iso.datetime(),
+  requestId: z.string().optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {

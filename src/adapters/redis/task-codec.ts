@@ -21,6 +21,7 @@ export function encodeTask(task: Task): Fields {
   if (task.finishedAt) fields.finished_at = String(task.finishedAt.getTime());
   if (task.error !== undefined) fields.error = task.error;
   if (task.failure !== undefined) fields.failure = task.failure;
+  if (task.requestId !== undefined) fields.request_id = task.requestId;
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
 }
@@ -52,6 +53,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   const finishedAt = time('finished_at');
   const error = text('error');
   const failure = text('failure') as FailureKind | undefined;
+  const requestId = text('request_id');
   const result = decodeResult(raw);
   return {
     id,
@@ -65,6 +67,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(finishedAt && { finishedAt }),
     ...(error !== undefined && { error }),
     ...(failure !== undefined && { failure }),
+    ...(requestId !== undefined && { requestId }),
     ...(result && { result }),
   };
 }

@@ -39,10 +39,13 @@ export function taskRoutes(useCases: HttpUseCases) {
   app.openapi(submit, async (c) => {
     const body = c.req.valid('json');
     const { task, liveWorkers } = await useCases.submitEmbedding.execute({
+      requestId: c.get('requestId'),
       inputs: typeof body.input === 'string' ? [body.input] : body.input,
       ...(body.model !== undefined && { model: body.model }),
       ...(body.priority !== undefined && { priority: body.priority }),
     });
+    c.set('taskId', task.id);
+    c.set('model', task.model);
     const accepted = {
       ...serializeTask(task),
       live_workers: liveWorkers ?? null,
@@ -56,6 +59,8 @@ export function taskRoutes(useCases: HttpUseCases) {
   app.openapi(status, async (c) => {
     const wait = c.req.valid('query').wait ?? 0;
     const task = await useCases.getTaskStatus.execute(c.req.valid('param').id, wait * 1000);
+    c.set('taskId', task.id);
+    c.set('model', task.model);
     return c.json(serializeTask(task), 200);
   });
 

@@ -1,0 +1,127 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Metrics } from '../../ports/metrics.js';
+
+/** Every metric name starts with this, so dashboards and alerts can find the service's series. */
+export const METRIC_PREFIX = 'embedding_';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+const TOKEN_BUCKETS = [16, 64, 256, 1024, 4096, 16384, 65536];
+
+/**
+ * `Metrics` as Prometheus series (prom-client), with Node's process and
+ * runtime metrics beside them. Each process has its own registry; `/metrics`
+ * renders it. Observations are in-memory increments: nothing here does I/O
+ * or throws on a request's path.
+ */
+export class PrometheusMetrics implements Metrics {
+  readonly registry = new Registry();
+  private readonly httpRequests: Counter;
+  private readonly httpDuration: Histogram;
+  private readonly submitted: Counter;
+  private readonly completed: Counter;
+  private readonly taskDuration: Histogram;
+  private readonly queueWait: Histogram;
+  private readonly inFlight: Gauge;
+  private readonly inferenceDuration: Histogram;
+  private readonly batchSize: Histogram;
+  private readonly batchTokens: Histogram;
+  private readonly tokens: Counter;
+  private readonly modelLoad: Gauge;
+  private readonly dropped: Counter;
+  private readonly depthReaders: { models: readonly string[]; depth: (model: string) => Promise<number> }[] = [];
+
+  constructor(labels: Readonly<Record<string, string>> = {}) {
+    this.registry.setDefaultLabels(labels);
+    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    const registers = [this.registry];
+    const name = (n: string) => `${METRIC_PREFIX}${n}`;
+
+    this.httpRequests = new Counter({ name: name('http_requests_total'), help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers });
+    this.httpDuration = new Histogram({ name: name('http_request_duration_seconds'), help: 'Time to answer an HTTP request', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS, registers });
+    this.submitted = new Counter({ name: name('tasks_submitted_total'), help: 'Tasks accepted and queued', labelNames: ['model'], registers });
+    this.completed = new Counter({ name: name('tasks_completed_total'), help: 'Tasks finished, by outcome', labelNames: ['model', 'outcome'], registers });
+    this.taskDuration = new Histogram({ name: name('task_duration_seconds'), help: 'From enqueue to finish, end to end', labelNames: ['model', 'outcome'], buckets: LATENCY_BUCKETS, registers });
+    this.queueWait = new Histogram({ name: name('task_queue_wait_seconds'), help: 'From enqueue to a worker starting the task', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
+    this.inFlight = new Gauge({ name: name('tasks_in_flight'), help: 'Tasks a worker holds right now', labelNames: ['model'], registers });
+    this.inferenceDuration = new Histogram({ name: name('inference_duration_seconds'), help: 'Time of one inference (one batch)', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
+    this.batchSize = new Histogram({ name: name('inference_batch_size'), help: 'Texts per inference', labelNames: ['model'], buckets: SIZE_BUCKETS, registers });
+    this.batchTokens = new Histogram({ name: name('inference_batch_tokens'), help: 'Tokens per inference (not counting padding)', labelNames: ['model'], buckets: TOKEN_BUCKETS, registers });
+    this.tokens = new Counter({ name: name('tokens_processed_total'), help: 'Tokens embedded', labelNames: ['model'], registers });
+    this.modelLoad = new Gauge({ name: name('model_load_seconds'), help: 'How long the model took to load', labelNames: ['model'], registers });
+    this.dropped = new Counter({ name: name('log_records_dropped_total'), help: 'Log records not shipped to Elasticsearch (they still went to stdout)', registers });
+    const readers = this.depthReaders;
+    new Gauge({
+      name: name('queue_depth'),
+      help: 'Tasks waiting in a model’s queue',
+      labelNames: ['model'],
+      registers,
+      // Read when scraped: a broker round trip per model, off every request's path.
+      async collect() {
+        for (const { models, depth } of readers) {
+          await Promise.all(models.map(async (model) => this.set({ model }, await depth(model).catch(() => Number.NaN))));
+        }
+      },
+    });
+  }
+
+  httpRequest(route: string, method: string, status: number, seconds: number): void {
+    safely(() => {
+      this.httpRequests.inc({ method, route, status: String(status) });
+      this.httpDuration.observe({ method, route }, seconds);
+    });
+  }
+
+  taskSubmitted(model: string): void {
+    safely(() => this.submitted.inc({ model }));
+  }
+
+  taskCompleted(model: string, outcome: 'succeeded' | 'failed', seconds: number): void {
+    safely(() => {
+      this.completed.inc({ model, outcome });
+      this.taskDuration.observe({ model, outcome }, seconds);
+    });
+  }
+
+  taskWaited(model: string, seconds: number): void {
+    safely(() => this.queueWait.observe({ model }, seconds));
+  }
+
+  taskInFlight(model: string, delta: 1 | -1): void {
+    safely(() => this.inFlight.inc({ model }, delta));
+  }
+
+  inference(model: string, batchSize: number, tokens: number, seconds: number): void {
+    safely(() => {
+      this.inferenceDuration.observe({ model }, seconds);
+      this.batchSize.observe({ model }, batchSize);
+      this.batchTokens.observe({ model }, tokens);
+      this.tokens.inc({ model }, tokens);
+    });
+  }
+
+  modelLoaded(model: string, seconds: number): void {
+    safely(() => this.modelLoad.set({ model }, seconds));
+  }
+
+  logsDropped(count: number): void {
+    safely(() => this.dropped.inc(count));
+  }
+
+  watchQueueDepth(models: readonly string[], depth: (model: string) => Promise<number>): void {
+    this.depthReaders.push({ models, depth });
+  }
+
+  /** The text exposition format, for GET /metrics. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+function safely(record: () => void): void {
+  try {
+    record();
+  } catch {
+    // A metric that cannot be recorded is lost; the request it measures goes on.
+  }
+}
