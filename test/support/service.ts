@@ -25,7 +25,8 @@ export interface TestService {
   readonly service: RunningService;
   readonly config: AppConfig;
   readonly logs: LogSink;
-  readonly metrics: MemoryMetrics;
+  /** The in-memory metrics, unless `prometheus` was asked for. */
+  readonly metrics: MemoryMetrics | undefined;
   /** app.request() with a JSON body. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   get(path: string, headers?: Record<string, string>): Promise<Response>;
@@ -38,6 +39,10 @@ export interface TestServiceOptions {
   /** Also configure USE-lite (slower to load). */
   readonly withUseLite?: boolean;
   readonly loadModel?: (entry: ModelEntry) => Promise<EmbeddingModel>;
+  /** Record metrics with the production Prometheus adapter (and serve /metrics) instead of the in-memory one. */
+  readonly prometheus?: boolean;
+  /** Log as configured (stdout, and Elasticsearch with LOGGER_HANDLER) instead of to `logs`. */
+  readonly shipLogs?: boolean;
 }
 
 /**
@@ -61,12 +66,12 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     cwd: REPO_ROOT,
   });
   const logs = new LogSink();
-  const metrics = new MemoryMetrics();
+  const metrics = options.prometheus ? undefined : new MemoryMetrics();
   const service = await startService(
     options.listen ? { ...config, service: { ...config.service, api: { ...config.service.api, port: 0 } } } : config,
     {
-      logger: createPinoLogger({ level: 'debug', destination: logs }),
-      metrics,
+      ...(!options.shipLogs && { logger: createPinoLogger({ level: 'debug', destination: logs }) }),
+      ...(metrics && { metrics }),
       listen: options.listen ?? false,
       ...(options.loadModel && { loadModel: options.loadModel }),
     },
