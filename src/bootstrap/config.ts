@@ -19,6 +19,7 @@ export type Mode = (typeof MODES)[number];
 
 const ServiceConfigSchema = z.strictObject({
   mode: z.enum(MODES),
+  shutdown_grace_seconds: positiveInt,
   api: z.strictObject({
     host: z.string().min(1),
     port,
@@ -132,6 +133,7 @@ export interface AppConfig {
 /** Environment variable → config key. Values are strings; the schema coerces them. */
 export const ENV_KEYS: Readonly<Record<string, string>> = {
   MODE: 'mode',
+  SHUTDOWN_GRACE_SECONDS: 'shutdown_grace_seconds',
   API_HOST: 'api.host',
   API_PORT: 'api.port',
   API_BODY_LIMIT_BYTES: 'api.body_limit_bytes',

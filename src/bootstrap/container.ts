@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
 import { createHealthApp, createHttpApp } from '../adapters/http/app.js';
+import { HttpLifecycle } from '../adapters/http/lifecycle.js';
 import { ElasticsearchLogStream } from '../adapters/elasticsearch/elasticsearch-log-stream.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
 import { MemoryBroker, MemoryTaskQueue } from '../adapters/memory/memory-task-queue.js';
@@ -58,6 +59,7 @@ export const TOKENS = {
   HttpApp: Symbol('HttpApp'),
   HealthApp: Symbol('HealthApp'),
   RenderMetrics: Symbol('RenderMetrics'),
+  HttpLifecycle: Symbol('HttpLifecycle'),
   LogShipper: Symbol('LogShipper'),
 } as const;
 
@@ -90,6 +92,7 @@ export function coreModule(config: AppConfig, overrides: CoreOverrides = {}): Co
       : null;
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.Config).toConstantValue(config);
+    bind(TOKENS.HttpLifecycle).toConstantValue(new HttpLifecycle(5));
     bind<Logger>(TOKENS.Logger).toConstantValue(
       overrides.logger ??
         createPinoLogger({ level: logging.level, name: 'embedding-service', ...(shipper && { alsoTo: shipper }) }),
@@ -224,6 +227,7 @@ export const httpModule = new ContainerModule(({ bind }) => {
       logger: Logger,
       metrics: Metrics,
       render: RenderMetrics,
+      lifecycle: HttpLifecycle,
     ) =>
       createHttpApp(
         { submitEmbedding, getTaskStatus, listModels, getModel, checkReadiness, createEmbeddings },
@@ -231,6 +235,7 @@ export const httpModule = new ContainerModule(({ bind }) => {
           bodyLimitBytes: config.service.api.body_limit_bytes,
           defaultModelId: config.ml.default_model,
           ...(render && { renderMetrics: render }),
+          lifecycle,
         },
         logger,
         metrics,
@@ -246,15 +251,16 @@ export const httpModule = new ContainerModule(({ bind }) => {
       TOKENS.Logger,
       TOKENS.Metrics,
       TOKENS.RenderMetrics,
+      TOKENS.HttpLifecycle,
     ],
   );
 });
 
 export const healthModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.HealthApp).toResolvedValue(
-    (checkReadiness: CheckReadiness, logger: Logger, metrics: Metrics, render: RenderMetrics) =>
-      createHealthApp(checkReadiness, logger, metrics, render ?? undefined),
-    [TOKENS.CheckReadiness, TOKENS.Logger, TOKENS.Metrics, TOKENS.RenderMetrics],
+    (checkReadiness: CheckReadiness, logger: Logger, metrics: Metrics, render: RenderMetrics, lifecycle: HttpLifecycle) =>
+      createHealthApp(checkReadiness, logger, metrics, render ?? undefined, lifecycle),
+    [TOKENS.CheckReadiness, TOKENS.Logger, TOKENS.Metrics, TOKENS.RenderMetrics, TOKENS.HttpLifecycle],
   );
 });
 

@@ -22,7 +22,11 @@ async function main(): Promise<void> {
   const service = await startService(config);
   let stopping = false;
   const shutdown = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the operator does not want to wait for the grace period.
+      process.stderr.write(`${signal} received again; exiting now\n`);
+      process.exit(1);
+    }
     stopping = true;
     process.stderr.write(`${signal} received; shutting down\n`);
     service.stop().then(

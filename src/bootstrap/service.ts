@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { HttpLifecycle } from '../adapters/http/lifecycle.js';
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
 import type { HttpEnv } from '../adapters/http/types.js';
 import { MemoryModelCatalog } from '../adapters/memory/memory-model-catalog.js';
@@ -98,6 +99,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
     (model) => queue.depth(model),
   );
   const app = container.get<OpenAPIHono<HttpEnv>>(servesApi ? TOKENS.HttpApp : TOKENS.HealthApp);
+  const lifecycle = container.get<HttpLifecycle>(TOKENS.HttpLifecycle);
   for (const entry of missing) logger.warn('model files are missing; not serving it', { model: entry.id, path: entry.path });
 
   const port = servesApi ? config.service.api.port : config.service.worker.health_port;
@@ -169,12 +171,24 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
     app,
     ...(server && { port: server.port }),
     modelsSettled,
+    /**
+     * Graceful shutdown, within `shutdown_grace_seconds`: new requests get 503
+     * with Retry-After while those in flight finish (in mode all the worker
+     * keeps serving them), then the worker stops consuming and settles what it
+     * holds. Past the grace period, connections are closed with work still in
+     * progress: unacknowledged tasks go back to the queue for another worker.
+     */
     async stop() {
       stopping = true;
-      await server?.close();
-      await modelsSettled.catch(() => undefined);
-      await presence?.stop();
-      await worker?.stop();
+      lifecycle.startDraining();
+      const drained = await within(config.service.shutdown_grace_seconds * 1000, async () => {
+        await lifecycle.idle();
+        await modelsSettled.catch(() => undefined);
+        await presence?.stop();
+        await worker?.stop();
+      });
+      if (!drained) logger.warn('grace period over; closing with work in progress, which returns to the queue');
+      await server?.close(!drained);
       await queue.close();
       await events.close();
       await registry.close();
@@ -186,6 +200,19 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
     },
   };
 
+}
+
+/** Runs `work`; false if it was still running after `ms` (it is left to finish or fail on its own). */
+async function within(ms: number, work: () => Promise<void>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  const done = work().then(
+    () => true as const,
+    () => true as const,
+  );
+  const result = await Promise.race([done, timeout]);
+  clearTimeout(timer);
+  return result;
 }
 
 /** The worker's models: those named in worker.models (else all), split by whether their files are here. */

@@ -33,7 +33,7 @@ export function createHttpApp(
     },
   });
 
-  instrument(app, logger, metrics, options.renderMetrics);
+  instrument(app, logger, metrics, options.renderMetrics, options.lifecycle);
   app.use(
     '/v1/*',
     bodyLimit({
@@ -74,6 +74,7 @@ function instrument(
   logger: Logger,
   metrics: Metrics,
   renderMetrics: HttpOptions['renderMetrics'],
+  lifecycle: HttpOptions['lifecycle'],
 ): void {
   app.use(requestId({ limitLength: 128 }));
   app.use(async (c, next) => {
@@ -93,6 +94,7 @@ function instrument(
       ...(c.get('model') && { model: c.get('model') }),
     });
   });
+  if (lifecycle) app.use(lifecycle.middleware);
   if (renderMetrics) {
     app.get('/metrics', async (c) => {
       const { contentType, body } = await renderMetrics();
@@ -121,9 +123,10 @@ export function createHealthApp(
   logger: Logger,
   metrics: Metrics,
   renderMetrics?: HttpOptions['renderMetrics'],
+  lifecycle?: HttpOptions['lifecycle'],
 ): OpenAPIHono<HttpEnv> {
   const app = new OpenAPIHono<HttpEnv>();
-  instrument(app, logger, metrics, renderMetrics);
+  instrument(app, logger, metrics, renderMetrics, lifecycle);
   app.route('/', healthRoutes({ checkReadiness }));
   answerErrors(app, logger);
   return app;

@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 export interface HttpServer {
   /** The port actually bound (useful when 0 was asked for). */
   readonly port: number;
-  /** Stops accepting connections and resolves once open ones have finished. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections and resolves once open ones have closed.
+   * Idle keep-alive connections are closed at once; `force` also cuts busy ones.
+   */
+  close(force?: boolean): Promise<void>;
 }
 
 export function startHttpServer(
@@ -16,11 +19,12 @@ export function startHttpServer(
     const server = serve({ fetch, hostname: options.host, port: options.port }, (info: AddressInfo) => {
       resolve({
         port: info.port,
-        close: () =>
+        close: (force = false) =>
           new Promise<void>((done) => {
             server.close(() => done());
             // Idle keep-alive sockets would hold close() open until they time out.
             if ('closeIdleConnections' in server) server.closeIdleConnections();
+            if (force && 'closeAllConnections' in server) server.closeAllConnections();
           }),
       });
     });

@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from 'hono';
 import type { EmbeddingRequest, ModelDescriptor, ReadinessReport, Task } from '../../domain/index.js';
 
 export interface SyncEmbeddingRequest extends EmbeddingRequest {
@@ -23,6 +24,8 @@ export interface HttpOptions {
   readonly defaultModelId: string;
   /** The Prometheus exposition, served at GET /metrics when given. */
   readonly renderMetrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Drains the app on shutdown (503 to new requests, in-flight ones finish). */
+  readonly lifecycle?: { readonly middleware: MiddlewareHandler<HttpEnv> };
 }
 
 /** Handlers set `taskId` and `model` so that the access log line carries them. */

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeBertFolder } from '../support/bert-fixture.js';
+import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
+import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { sleep, waitFor } from '../support/wait.js';
+
+/*
+ * SIGTERM, as Kubernetes and compose send it, to real API and worker
+ * processes on real RabbitMQ and Redis.
+ */
+
+const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
+const store = await requireOrSkip('Redis', await redis());
+
+describe.skipIf(!amqp || !store)('graceful shutdown', () => {
+  let run: string;
+  let dir: string;
+  let env: Record<string, string>;
+  let apiPort: number;
+  const processes: ServiceProcess[] = [];
+
+  beforeEach(async () => {
+    run = randomUUID().slice(0, 8);
+    dir = await mkdtemp(join(tmpdir(), 'shutdown-'));
+    const folder = await writeBertFolder(join(dir, 'bert'), { maxSeqLength: 128 });
+    const mlConfig = join(dir, 'ml_config.yaml');
+    await writeFile(mlConfig, `default_model: bert\nmodels:\n  - { id: bert, engine: onnx, path: ${JSON.stringify(folder)}, queue: shutdown.${run}.bert }\n`);
+    apiPort = await freePort();
+    env = {
+      ML_CONFIG_PATH: mlConfig,
+      AMQP_URL: amqp!.url,
+      REDIS_URL: store!.url,
+      REDIS_KEY_PREFIX: `shutdown:${run}:`,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(apiPort),
+      LOG_LEVEL: 'warn',
+      WORKER_THREADS: '1',
+      SHUTDOWN_GRACE_SECONDS: '20',
+    };
+  });
+
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((p) => p.stop()));
+    const connection = await amqplib.connect(amqp!.url);
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(`shutdown.${run}.bert`).catch(() => undefined);
+    await channel.deleteQueue(`shutdown.${run}.bert.dead`).catch(() => undefined);
+    await connection.close();
+    const client = new Redis(store!.url);
+    const keys = await client.keys(`shutdown:${run}:*`);
+    if (keys.length > 0) await client.del(...keys);
+    await client.quit();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const start = async (mode: 'api' | 'worker', extra: Record<string, string> = {}) => {
+    const port = mode === 'api' ? apiPort : await freePort();
+    const process = startProcess(['--mode', mode], { ...env, ...extra, ...(mode === 'worker' && { WORKER_HEALTH_PORT: String(port) }) });
+    processes.push(process);
+    await process.ready(port);
+    return process;
+  };
+  const texts = (i: number, n: number) => Array.from({ length: n }, (_, j) => `request ${i} sentence ${j} with a few more words in it`);
+  const post = (path: string, body: unknown) =>
+    fetch(`http://127.0.0.1:${apiPort}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('the API answers 503 with Retry-After to new work, finishes what is in flight, and exits 0', async () => {
+    const api = await start('api');
+    await start('worker');
+    const inFlight = Array.from({ length: 20 }, (_, i) => post('/v1/embeddings', { model: 'bert', input: texts(i, 128) }));
+    await sleep(150);
+    api.child.kill('SIGTERM');
+
+    // While in-flight requests drain, a newcomer is turned away, with a hint when to come back.
+    let turnedAway: Response | undefined;
+    await waitFor(async () => {
+      const response = await post('/v1/embeddings/tasks', { input: 'late' }).catch(() => undefined);
+      if (response?.status === 503) turnedAway = response;
+      return turnedAway !== undefined || api.child.exitCode !== null;
+    }, 10_000);
+    expect(turnedAway?.headers.get('retry-after')).toBe('5');
+
+    const statuses = await Promise.all(inFlight.map(async (r) => (await r).status));
+    expect(statuses).toEqual(Array(20).fill(200));
+    const [code] = api.child.exitCode !== null ? [api.child.exitCode] : ((await once(api.child, 'exit')) as [number]);
+    expect(code).toBe(0);
+  }, 60_000);
+
+  it('a worker stops consuming, settles what it holds and exits 0 in the grace period; every task still finishes', async () => {
+    await start('api');
+    const leaving = await start('worker', { WORKER_PREFETCH: '16', WORKER_MAX_BATCH_SIZE: '8' });
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const response = await post('/v1/embeddings/tasks', { input: texts(i, 32) });
+      ids.push(((await response.json()) as { id: string }).id);
+    }
+    const status = async (id: string) =>
+      ((await (await fetch(`http://127.0.0.1:${apiPort}/v1/embeddings/tasks/${id}`)).json()) as { status: string }).status;
+    await waitFor(async () => (await Promise.all(ids.slice(0, 10).map(status))).some((s) => s === 'succeeded'), 20_000);
+
+    const signalled = Date.now();
+    leaving.child.kill('SIGTERM');
+    const [code] = (await once(leaving.child, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(20_000);
+
+    // A second worker takes what is left; nothing is lost or stuck as running.
+    await start('worker');
+    await waitFor(async () => (await Promise.all(ids.map(status))).every((s) => s === 'succeeded'), 60_000, 'every task to succeed');
+  }, 120_000);
+});
