@@ -26,13 +26,13 @@ export interface ServiceProcess {
  * TypeScript sources through tsx, as `npm start` does, or, with `compiled`,
  * from `dist/` as a production image does (`npm run build` first).
  */
-export function startProcess(args: string[], env: Record<string, string>, compiled = false): ServiceProcess {
+export function startProcess(args: string[], env: Record<string, string>, compiled = false, cwd = REPO_ROOT): ServiceProcess {
   // Vitest sets MODE=test in its own environment; MODE is the service's mode switch.
   const inherited = { ...process.env };
   delete inherited.MODE;
   const entry = compiled ? ['dist/bootstrap/main.js'] : ['--import', 'tsx', 'src/bootstrap/main.ts'];
   const child = spawn(process.execPath, [...entry, ...args], {
-    cwd: REPO_ROOT,
+    cwd,
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

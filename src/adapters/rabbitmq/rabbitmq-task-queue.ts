@@ -60,11 +60,26 @@ export class RabbitMqTaskQueue implements TaskQueue {
     this.connection.on('connectFailed', ({ err }) =>
       options.logger.warn('cannot reach RabbitMQ; retrying', { reason: err?.message }),
     );
-    this.publisher = this.connection.createChannel({
-      name: 'publisher',
-      confirm: true,
-      publishTimeout: options.publishTimeoutMs ?? 5_000,
+    this.publisher = this.watch(
+      this.connection.createChannel({
+        name: 'publisher',
+        confirm: true,
+        publishTimeout: options.publishTimeoutMs ?? 5_000,
+      }),
+    );
+  }
+
+  /**
+   * A channel wrapper emits 'error' when setting up a (re)connected channel
+   * fails, for example when the connection closes mid-setup; unheard, that
+   * event would crash the process. It is logged, and the wrapper retries on
+   * the next connection.
+   */
+  private watch(channel: ChannelWrapper): ChannelWrapper {
+    channel.on('error', (error: Error, context?: { name?: string }) => {
+      if (!this.closed) this.options.logger.warn('RabbitMQ channel setup failed', { channel: context?.name, reason: error.message });
     });
+    return channel;
   }
 
   queueName(model: string): string {
@@ -105,14 +120,16 @@ export class RabbitMqTaskQueue implements TaskQueue {
     // One channel per consumer, so that prefetch applies to it alone and a
     // channel error in one model's consumer does not stop the others.
     const generation = { value: 0 };
-    const channel = this.connection.createChannel({
-      name: `consumer:${model}`,
-      confirm: false,
-      setup: async (ch: ConfirmChannel) => {
-        generation.value++;
-        await ch.prefetch(options.prefetch);
-      },
-    });
+    const channel = this.watch(
+      this.connection.createChannel({
+        name: `consumer:${model}`,
+        confirm: false,
+        setup: async (ch: ConfirmChannel) => {
+          generation.value++;
+          await ch.prefetch(options.prefetch);
+        },
+      }),
+    );
     this.generations.set(channel, generation);
     this.consumerChannels.add(channel);
     await this.declare(channel, model);

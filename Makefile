@@ -1,0 +1,44 @@
+# Familiar entry points. The compose targets need Docker; the rest only Node.
+COMPOSE ?= docker compose
+MODEL ?= sentence-transformers/all-MiniLM-L6-v2
+
+.PHONY: start start-api start-redis-mq start-monitor stop logs test bench models-pull lint build k8s-render
+
+start: .env ## the whole stack: broker, store, API, workers, monitoring
+	$(COMPOSE) -f compose.yaml up -d --build
+
+start-api: .env ## API and workers (expects RabbitMQ and Redis)
+	$(COMPOSE) -f compose.rr.yaml -f compose.api.yaml up -d --build api worker-use-lite worker-minilm-l6 worker-minilm-l12
+
+start-redis-mq: .env ## RabbitMQ and Redis only
+	$(COMPOSE) -f compose.rr.yaml up -d
+
+start-monitor: .env ## Prometheus, Grafana and Elasticsearch
+	$(COMPOSE) -f compose.mo.yaml up -d
+
+stop:
+	$(COMPOSE) -f compose.yaml down
+
+logs:
+	$(COMPOSE) -f compose.yaml logs -f --tail=100
+
+test:
+	npm test
+
+bench:
+	npm run bench
+
+models-pull: ## make models-pull MODEL=owner/name
+	npm run models:pull -- $(MODEL)
+
+lint:
+	npm run typecheck && npm run lint
+
+build:
+	npm run build
+
+k8s-render: ## the example overlay, as kubectl would apply it
+	kubectl kustomize --load-restrictor LoadRestrictionsNone deploy/k8s/overlays/example
+
+.env:
+	@echo "Copy .env.example to .env and set the passwords first." >&2; exit 1

@@ -1,0 +1,183 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { ENV_KEYS, loadConfig } from '../../src/bootstrap/config.js';
+import { toSpec } from '../../src/bootstrap/models.js';
+import { REPO_ROOT } from '../support/service.js';
+
+/*
+ * Checks of the deployment files that run without a container engine: they
+ * parse, every variable they give the service is one its configuration
+ * knows, and the ports, health paths and queue names they name are the
+ * service's.
+ */
+
+/** Variables the service reads: the configuration's, and the few read outside it. */
+const KNOWN = new Set([...Object.keys(ENV_KEYS), 'CONFIG_PATH', 'HF_ENDPOINT', 'HF_TOKEN', 'NODE_ENV']);
+/** Variables only compose itself interpolates (image name, third-party services' secrets). */
+const COMPOSE_ONLY = new Set(['IMAGE', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD']);
+const config = loadConfig({ env: {}, cwd: REPO_ROOT });
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  environment?: Record<string, unknown>;
+  ports?: string[];
+  healthcheck?: { test: string[] };
+}
+const read = (file: string) => readFile(join(REPO_ROOT, file), 'utf8');
+const compose = async (file: string) => parse(await read(file), { merge: true }) as { services: Record<string, ComposeService> };
+/** The services built from this repository's image. */
+const ours = (services: Record<string, ComposeService>) =>
+  Object.entries(services).filter(([, s]) => s.build !== undefined || s.image?.includes('embedding-service'));
+
+/** The variables a set of services sets that the service does not know. */
+function unknownVariables(services: Record<string, ComposeService>): string[] {
+  return ours(services).flatMap(([name, s]) => Object.keys(s.environment ?? {}).filter((v) => !KNOWN.has(v)).map((v) => `${name}: ${v}`));
+}
+
+describe('compose files', () => {
+  it('parse, and compose.yaml includes the three parts', async () => {
+    const root = parse(await read('compose.yaml')) as { include: string[] };
+    expect(root.include).toEqual(['compose.rr.yaml', 'compose.api.yaml', 'compose.mo.yaml']);
+    for (const file of root.include) expect(Object.keys((await compose(file)).services).length).toBeGreaterThan(0);
+  });
+
+  it('set no variable the service does not know, and a misspelt one is caught', async () => {
+    const api = await compose('compose.api.yaml');
+    expect(ours(api.services).map(([name]) => name)).toEqual(['api', 'worker-use-lite', 'worker-minilm-l6', 'worker-minilm-l12']);
+    expect(unknownVariables(api.services)).toEqual([]);
+    const misspelt = (await read('compose.api.yaml')).replace('REDIS_HOST:', 'REDIS_HOTS:');
+    expect(unknownVariables((parse(misspelt, { merge: true }) as { services: Record<string, ComposeService> }).services)).toContain(
+      'api: REDIS_HOTS',
+    );
+  });
+
+  it('give every service a health check, and wait on health before starting the service', async () => {
+    for (const file of ['compose.rr.yaml', 'compose.api.yaml', 'compose.mo.yaml']) {
+      for (const [name, service] of Object.entries((await compose(file)).services)) {
+        expect(service.healthcheck?.test, `${file}: ${name}`).toBeDefined();
+      }
+    }
+    const api = (await compose('compose.api.yaml')).services.api as ComposeService & { depends_on: Record<string, { condition: string }> };
+    expect(api.depends_on.rabbitmq!.condition).toBe('service_healthy');
+    expect(api.depends_on.redis!.condition).toBe('service_healthy');
+  });
+
+  it('probe the ports and health paths the service serves, and write no secret', async () => {
+    const { services } = await compose('compose.api.yaml');
+    expect(services.api!.healthcheck!.test.join(' ')).toContain(`127.0.0.1:${config.service.api.port}/health/ready`);
+    expect(services.api!.ports).toEqual([`\${API_PORT:-8000}:${config.service.api.port}`]);
+    for (const [name, worker] of ours(services).filter(([n]) => n.startsWith('worker-'))) {
+      expect(worker.healthcheck!.test.join(' '), name).toContain(`127.0.0.1:${config.service.worker.health_port}/health/ready`);
+      expect(worker.environment!.WORKER_HEALTH_PORT).toBe(config.service.worker.health_port);
+      expect(config.ml.models.map((m) => m.id)).toContain(worker.environment!.WORKER_MODELS);
+    }
+    for (const file of ['compose.rr.yaml', 'compose.api.yaml', 'compose.mo.yaml']) {
+      expect(await read(file)).not.toMatch(/PASSWORD:\s+[^$\s{]/);
+    }
+  });
+
+  it('have Prometheus scrape the ports the service serves metrics on', async () => {
+    const prometheus = parse(await read('mlops/prometheus/prometheus.yml')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    const targets = Object.fromEntries(prometheus.scrape_configs.map((j) => [j.job_name, j.static_configs[0]!.targets]));
+    expect(targets['embedding-api']).toEqual([`api:${config.service.api.port}`]);
+    const workers = ours((await compose('compose.api.yaml')).services).filter(([n]) => n.startsWith('worker-'));
+    expect(targets['embedding-worker']).toEqual(workers.map(([n]) => `${n}:${config.service.worker.health_port}`));
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every variable the configuration knows, and no other but compose’s own', async () => {
+    const names = (await read('.env.example'))
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => l.split('=')[0]!);
+    for (const key of Object.keys(ENV_KEYS)) expect(names, key).toContain(key);
+    expect(names.filter((n) => !KNOWN.has(n) && !COMPOSE_ONLY.has(n))).toEqual([]);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('runs as a non-root user under an init process, with a health check on the mode’s port', async () => {
+    const dockerfile = await read('Dockerfile');
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "dist\/bootstrap\/main.js"\]/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/live/);
+    expect(dockerfile).toContain(`API_PORT=${config.service.api.port}`);
+    expect(dockerfile).toContain(`WORKER_HEALTH_PORT=${config.service.worker.health_port}`);
+  });
+});
+
+const kubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
+if (!kubectl) console.warn('skipping the kustomize rendering tests: no kubectl (Debian: kubernetes-client)');
+
+describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
+  interface K8sObject {
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    spec?: Record<string, unknown>;
+    data?: Record<string, string>;
+  }
+  interface Container {
+    env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
+    ports?: { name: string; containerPort: number }[];
+    livenessProbe?: { httpGet: { path: string; port: string } };
+    readinessProbe?: { httpGet: { path: string; port: string } };
+  }
+  const render = () =>
+    parseAllDocuments(
+      execFileSync('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', join(REPO_ROOT, 'deploy/k8s/overlays/example')], {
+        encoding: 'utf8',
+      }),
+    ).map((d) => d.toJSON() as K8sObject);
+  const containerOf = (o: K8sObject) =>
+    (o.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
+
+  it('renders the overlay: the API with its Service, HPA and PDB; a worker Deployment, ScaledObject and PDB per model', () => {
+    const objects = render();
+    const names = (kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+    expect(names('Deployment')).toEqual(['embedding-api', 'worker-minilm-l12', 'worker-minilm-l6', 'worker-use-lite']);
+    expect(names('ScaledObject')).toEqual(['worker-minilm-l12', 'worker-minilm-l6', 'worker-use-lite']);
+    expect(names('PodDisruptionBudget')).toHaveLength(4);
+    expect(names('HorizontalPodAutoscaler')).toEqual(['embedding-api']);
+    expect(objects.every((o) => o.metadata.namespace === undefined || o.metadata.namespace === 'embeddings')).toBe(true);
+  });
+
+  it('builds the ConfigMap from config/ and inlines no secret', () => {
+    const objects = render();
+    const configMap = objects.find((o) => o.kind === 'ConfigMap')!;
+    expect(Object.keys(configMap.data!).sort()).toEqual(['config.yaml', 'ml_config.yaml']);
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      for (const variable of containerOf(deployment).env ?? []) {
+        if (/PASSWORD|TOKEN/.test(variable.name)) expect(variable.valueFrom?.secretKeyRef?.name, variable.name).toBe('embedding-secrets');
+      }
+    }
+  });
+
+  it('sets only known variables, probes the service’s health paths and ports, and scales each worker on its model’s queue', () => {
+    const objects = render();
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      const container = containerOf(deployment);
+      for (const variable of container.env ?? []) expect(KNOWN.has(variable.name), `${deployment.metadata.name}: ${variable.name}`).toBe(true);
+      expect(container.livenessProbe!.httpGet.path).toBe('/health/live');
+      expect(container.readinessProbe!.httpGet.path).toBe('/health/ready');
+      const port = container.ports!.find((p) => p.name === container.readinessProbe!.httpGet.port)!.containerPort;
+      const isApi = deployment.metadata.name === 'embedding-api';
+      expect(port).toBe(isApi ? config.service.api.port : config.service.worker.health_port);
+    }
+    for (const scaled of objects.filter((o) => o.kind === 'ScaledObject')) {
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === scaled.metadata.name)!;
+      const model = containerOf(deployment).env!.find((v) => v.name === 'WORKER_MODELS')!.value!;
+      const queue = toSpec(config.ml.models.find((m) => m.id === model)!).queue;
+      const trigger = (scaled.spec as { triggers: { type: string; metadata: { queueName: string } }[] }).triggers[0]!;
+      expect(trigger).toMatchObject({ type: 'rabbitmq', metadata: { queueName: queue } });
+    }
+  });
+});
