@@ -38,3 +38,9 @@ export function checkInputs(inputs: readonly TextInput[], limits: InputLimits): 
     throw new PayloadTooLargeError(`A text is longer than ${limits.maxInputChars} characters.`, long);
   }
 }
+
+/** What every model refuses: nothing to embed, or an empty text or token list. */
+export function requireEmbeddable(inputs: readonly TextInput[]): void {
+  if (inputs.length === 0) throw new ValidationError('No texts to embed.');
+  if (inputs.some((input) => input.length === 0)) throw new ValidationError('Cannot embed an empty input.');
+}

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import amqplib from 'amqplib';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
 import { TINY_BERT, writeBertFolder } from '../support/bert-fixture.js';
-import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
+import { cleanUp, rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -79,17 +77,7 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
   afterAll(async () => {
     await Promise.all([api, ...workers].filter(Boolean).map((p) => p.stop()));
     await Promise.all([...references.values()].map((m) => m.close()));
-    const connection = await amqplib.connect(amqp!.url);
-    const channel = await connection.createChannel();
-    for (const q of Object.values(queues)) {
-      await channel.deleteQueue(q).catch(() => undefined);
-      await channel.deleteQueue(`${q}.dead`).catch(() => undefined);
-    }
-    await connection.close();
-    const client = new Redis(store!.url);
-    const keys = await client.keys(`e2e:${run}:*`);
-    if (keys.length > 0) await client.del(...keys);
-    await client.quit();
+    await cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url }, Object.values(queues), `e2e:${run}:`);
     await rm(dir, { recursive: true, force: true });
     await amqp?.stop();
     await store?.stop();

