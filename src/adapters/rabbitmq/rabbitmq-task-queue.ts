@@ -26,6 +26,8 @@ export interface RabbitMqOptions {
   readonly logger: Logger;
 }
 
+const MAX_RECONNECT_SECONDS = 30;
+
 /**
  * `TaskQueue` on RabbitMQ. One durable queue per model, with priorities 0–9
  * and a dead-letter queue (`<queue>.dead`) that receives messages nacked
@@ -34,7 +36,8 @@ export interface RabbitMqOptions {
  * `publish` resolves on the broker's confirm.
  *
  * amqp-connection-manager reconnects after a broker restart or a dropped
- * connection, declares the topology again and resumes the consumers.
+ * connection (with a delay that doubles while the broker stays away),
+ * declares the topology again and resumes the consumers.
  * Deliveries from a channel that has since died are not settled (the broker
  * has already requeued them): settling them on the new channel would be a
  * protocol error.
@@ -53,13 +56,22 @@ export class RabbitMqTaskQueue implements TaskQueue {
       heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
       connectionOptions: { clientProperties: { connection_name: 'embedding-service' } },
     });
-    this.connection.on('connect', () => options.logger.info('connected to RabbitMQ'));
+    // Reconnection backs off: each failed attempt doubles the delay (up to 30 s); a success resets it.
+    const firstDelay = options.reconnectSeconds ?? 1;
+    this.connection.on('connect', () => {
+      this.connection.reconnectTimeInSeconds = firstDelay;
+      options.logger.info('connected to RabbitMQ');
+    });
     this.connection.on('disconnect', ({ err }) =>
       options.logger.warn('disconnected from RabbitMQ; reconnecting', { reason: err?.message }),
     );
-    this.connection.on('connectFailed', ({ err }) =>
-      options.logger.warn('cannot reach RabbitMQ; retrying', { reason: err?.message }),
-    );
+    this.connection.on('connectFailed', ({ err }) => {
+      this.connection.reconnectTimeInSeconds = Math.min(this.connection.reconnectTimeInSeconds * 2, MAX_RECONNECT_SECONDS);
+      options.logger.warn('cannot reach RabbitMQ; retrying', {
+        reason: err?.message,
+        retryInSeconds: this.connection.reconnectTimeInSeconds,
+      });
+    });
     this.publisher = this.watch(
       this.connection.createChannel({
         name: 'publisher',
