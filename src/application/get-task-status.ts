@@ -15,10 +15,11 @@ export class GetTaskStatus {
    */
   async execute(taskId: string, waitMs = 0): Promise<Task> {
     if (waitMs <= 0) return this.read(taskId);
-    // Watch before reading, so an announcement between the read and the wait is not missed.
+    // Watch (and let the watch take hold) before reading, so an announcement between the read and the wait is not missed.
     const watch = this.events.watch(taskId);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
+      await watch.ready;
       const task = await this.read(taskId);
       if (isTerminal(task)) return task;
       await Promise.race([watch.finished, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);

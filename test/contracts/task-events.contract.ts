@@ -35,6 +35,7 @@ export function taskEventsContract(name: string, makeHarness: () => Promise<Even
       const id = randomUUID();
       const first = api.watch(id);
       const second = api.watch(id);
+      await Promise.all([first.ready, second.ready]);
       await worker.announceFinished(id);
       expect(await settledWithin(first.finished, 2_000)).toBe('finished');
       expect(await settledWithin(second.finished, 2_000)).toBe('finished');
@@ -42,6 +43,7 @@ export function taskEventsContract(name: string, makeHarness: () => Promise<Even
 
     it('does not wake the watch of another task', async () => {
       const watch = api.watch(randomUUID());
+      await watch.ready;
       await worker.announceFinished(randomUUID());
       expect(await settledWithin(watch.finished, 200)).toBe(pending);
       watch.cancel();

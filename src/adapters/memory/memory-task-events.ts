@@ -18,6 +18,7 @@ export class MemoryTaskEvents implements TaskEvents {
     set.add(wake);
     this.watchers.set(taskId, set);
     return {
+      ready: Promise.resolve(),
       finished,
       cancel: () => {
         set.delete(wake);

@@ -16,7 +16,7 @@ export interface RedisTaskEventsOptions extends RedisConnectionOptions {
 export class RedisTaskEvents implements TaskEvents {
   private readonly publisher: Redis;
   private subscriber: Redis | undefined;
-  private subscribed: Promise<unknown> | undefined;
+  private subscribed: Promise<void> | undefined;
   private readonly channel: string;
   private readonly watchers = new Map<string, Set<() => void>>();
 
@@ -37,6 +37,7 @@ export class RedisTaskEvents implements TaskEvents {
     set.add(wake);
     this.watchers.set(taskId, set);
     return {
+      ready: this.subscribed!,
       finished,
       cancel: () => {
         set.delete(wake);
@@ -67,7 +68,10 @@ export class RedisTaskEvents implements TaskEvents {
       for (const wake of set) wake();
     });
     // ioredis resubscribes by itself after a reconnection.
-    this.subscribed = subscriber.subscribe(this.channel).catch(() => undefined);
+    this.subscribed = subscriber.subscribe(this.channel).then(
+      () => undefined,
+      () => undefined,
+    );
     this.subscriber = subscriber;
   }
 }
