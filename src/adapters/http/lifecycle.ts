@@ -24,10 +24,6 @@ export class HttpLifecycle {
     this.draining = true;
   }
 
-  get isDraining(): boolean {
-    return this.draining;
-  }
-
   async idle(): Promise<void> {
     for (;;) {
       const quietFor = Date.now() - this.lastArrival;

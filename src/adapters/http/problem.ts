@@ -61,12 +61,12 @@ const HTTP_EXCEPTION_CODES: Readonly<Record<number, string>> = {
   415: 'unsupported_media_type',
 };
 
-export function problemType(code: string): string {
+function problemType(code: string): string {
   return `urn:embedding-service:problem:${code}`;
 }
 
 /** Turns any thrown value into a problem document and its status. */
-export function toProblem(error: unknown, instance: string): { problem: Problem; retryAfter?: number } {
+function toProblem(error: unknown, instance: string): { problem: Problem; retryAfter?: number } {
   if (error instanceof DomainError) {
     const status = STATUS_BY_ERROR.find(([type]) => error instanceof type)?.[1] ?? 422;
     const issues =

@@ -12,7 +12,6 @@ interface Summary {
 export class MemoryMetrics implements Metrics {
   private readonly counters = new Map<string, number>();
   private readonly summaries = new Map<string, Summary>();
-  private readonly depthReaders: { models: readonly string[]; depth: (model: string) => Promise<number> }[] = [];
 
   httpRequest(route: string, method: string, status: number, seconds: number): void {
     this.observe(`http_request_seconds{method=${method},route=${route},status=${status}}`, seconds);
@@ -48,16 +47,8 @@ export class MemoryMetrics implements Metrics {
     this.count('logs_dropped', count);
   }
 
-  /** Queue depth is read on demand by `queueDepths()`. */
-  watchQueueDepth(models: readonly string[], depth: (model: string) => Promise<number>): void {
-    this.depthReaders.push({ models, depth });
-  }
-
-  async queueDepths(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const { models, depth } of this.depthReaders) for (const m of models) out[m] = await depth(m);
-    return out;
-  }
+  /** Nothing scrapes these metrics, so there is no moment at which to read queue depths. */
+  watchQueueDepth(): void {}
 
   counter(key: string): number {
     return this.counters.get(key) ?? 0;
