@@ -30,9 +30,16 @@ module.exports = {
     {
       name: 'adapters-are-independent',
       severity: 'error',
-      comment: 'An adapter imports ports and domain (and its own library), never another adapter.',
+      comment: 'An adapter imports ports and domain (and its own library), never another adapter; code two adapters need lives in src/adapters/shared.',
       from: { path: '^src/adapters/([^/]+)/' },
-      to: { path: '^src/adapters/', pathNot: '^src/adapters/$1/' },
+      to: { path: '^src/adapters/', pathNot: ['^src/adapters/$1/', '^src/adapters/shared/'] },
+    },
+    {
+      name: 'shared-is-technology-free',
+      severity: 'error',
+      comment: 'src/adapters/shared serves every adapter, so it depends on no adapter and no package: domain, ports and Node built-ins only.',
+      from: { path: '^src/adapters/shared/' },
+      to: { pathNot: '^src/(domain|ports|adapters/shared)/', dependencyTypesNot: ['core'] },
     },
     {
       name: 'adapters-not-application',

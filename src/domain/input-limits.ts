@@ -27,7 +27,7 @@ export function checkInputs(inputs: readonly TextInput[], limits: InputLimits): 
   const empty: FieldIssue[] = [];
   const long: FieldIssue[] = [];
   inputs.forEach((text, i) => {
-    const path = inputs.length === 1 ? 'input' : `input[${i}]`;
+    const path = inputPath(i, inputs.length);
     if (text.length === 0) empty.push({ path, message: 'must not be empty' });
     else if (text.length > limits.maxInputChars) {
       long.push({ path, message: `${text.length} characters; the limit is ${limits.maxInputChars}` });
@@ -43,4 +43,9 @@ export function checkInputs(inputs: readonly TextInput[], limits: InputLimits): 
 export function requireEmbeddable(inputs: readonly TextInput[]): void {
   if (inputs.length === 0) throw new ValidationError('No texts to embed.');
   if (inputs.some((input) => input.length === 0)) throw new ValidationError('Cannot embed an empty input.');
+}
+
+/** The JSON path of one input as the client sent it: `input` when it sent one, else `input[i]`. */
+export function inputPath(index: number, count: number): string {
+  return count === 1 ? 'input' : `input[${index}]`;
 }

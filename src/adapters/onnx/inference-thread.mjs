@@ -5,34 +5,22 @@
  * the broker and the store for the whole inference. Plain JavaScript, so the
  * same file loads under tsx, vitest and compiled builds alike.
  *
- * Protocol (each request carries an id; each answer echoes it):
+ * Protocol (ids and errors are handled by serveRequests):
  *   { type: 'load', modelFile, options, pooling } → { ok, inputNames, outputNames }
  *   { type: 'run', batch, seq, ids, mask, types }  (BigInt64Array, transferred)
  *     → { ok, vectors: Float32Array [batch × dim], pooled, not normalised; dim }
  *   { type: 'close' } → { ok }
  * A failure answers { ok: false, error }.
  */
-import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { serveRequests } from '../shared/thread-server.mjs';
 
 /** @type {ort.InferenceSession | undefined} */
 let session;
 /** @type {{ output: string, pooling: 'mean' | 'cls' | 'max' }} */
 let settings = { output: '', pooling: 'mean' };
 
-if (!parentPort) throw new Error('inference-thread.mjs runs as a worker thread');
-const port = parentPort;
-
-port.on('message', async (message) => {
-  try {
-    const answer = await handle(message);
-    // Vectors move to the main thread without a copy.
-    const transfer = 'vectors' in answer ? [answer.vectors.buffer] : [];
-    port.postMessage({ id: message.id, ok: true, ...answer }, transfer);
-  } catch (error) {
-    port.postMessage({ id: message.id, ok: false, error: error instanceof Error ? error.message : String(error) });
-  }
-});
+serveRequests(handle);
 
 /** @param {any} message */
 async function handle(message) {

@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
 import type { Pooling } from '../../domain/index.js';
+import { ThreadClient } from '../shared/thread-client.js';
 
 export interface SessionSettings {
   readonly modelFile: string;
@@ -15,45 +15,15 @@ export interface PaddedBatch {
   readonly types: BigInt64Array<ArrayBuffer>;
 }
 
-interface Answer {
-  readonly id: number;
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly vectors?: Float32Array;
-  readonly dim?: number;
-}
-
 /**
- * An ONNX session on its own thread (see inference-thread.mjs). Requests are
- * answered in order; the session runs one at a time. If the thread dies,
- * pending requests fail and later ones fail at once.
+ * An ONNX session on its own thread (see inference-thread.mjs): the session
+ * runs one batch at a time, and the event loop stays free meanwhile.
  */
 export class InferenceThread {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve(answer: Answer): void; reject(error: Error): void }>();
-  private nextId = 0;
-  private dead: Error | undefined;
-
-  private constructor() {
-    this.worker = new Worker(new URL('./inference-thread.mjs', import.meta.url));
-    this.worker.on('message', (answer: Answer) => {
-      const waiter = this.pending.get(answer.id);
-      this.pending.delete(answer.id);
-      if (!waiter) return;
-      if (answer.ok) waiter.resolve(answer);
-      else waiter.reject(new Error(answer.error));
-    });
-    const die = (error: Error) => {
-      this.dead ??= error;
-      for (const waiter of this.pending.values()) waiter.reject(error);
-      this.pending.clear();
-    };
-    this.worker.on('error', die);
-    this.worker.on('exit', (code) => die(new Error(`the inference thread exited (${code})`)));
-  }
+  private constructor(private readonly thread: ThreadClient) {}
 
   static async start(settings: SessionSettings): Promise<InferenceThread> {
-    const thread = new InferenceThread();
+    const thread = new ThreadClient(new URL('./inference-thread.mjs', import.meta.url), 'inference');
     try {
       await thread.request({
         type: 'load',
@@ -74,26 +44,15 @@ export class InferenceThread {
       await thread.close();
       throw error;
     }
-    return thread;
+    return new InferenceThread(thread);
   }
 
   /** Pooled vectors, one per row of the batch, concatenated. */
-  async run(batch: PaddedBatch): Promise<{ vectors: Float32Array; dim: number }> {
-    const answer = await this.request({ type: 'run', ...batch }, [batch.ids.buffer, batch.mask.buffer, batch.types.buffer]);
-    return { vectors: answer.vectors!, dim: answer.dim! };
+  run(batch: PaddedBatch): Promise<{ vectors: Float32Array; dim: number }> {
+    return this.thread.request({ type: 'run', ...batch }, [batch.ids.buffer, batch.mask.buffer, batch.types.buffer]);
   }
 
-  async close(): Promise<void> {
-    if (!this.dead) await this.request({ type: 'close' }).catch(() => undefined);
-    await this.worker.terminate();
-  }
-
-  private request(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Answer> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
-    return new Promise<Answer>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...message, id }, transfer);
-    });
+  close(): Promise<void> {
+    return this.thread.close();
   }
 }

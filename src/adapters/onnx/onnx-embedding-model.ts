@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Tokenizer } from 'tokenizers';
 import {
   InferenceError,
-  l2Normalize,
+  inputPath,
   requireEmbeddable,
   ValidationError,
   type Embeddings,
@@ -13,6 +13,7 @@ import {
   type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
+import { splitRows } from '../shared/vectors.js';
 import { InferenceThread, type PaddedBatch } from './inference-thread.js';
 import { readSentenceTransformersFolder } from './sentence-transformers-folder.js';
 
@@ -82,18 +83,19 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     const texts = inputs.filter((input): input is string => typeof input === 'string');
     const encodings = texts.length > 0 ? await this.tokenizer.encodeBatch(texts) : [];
     let next = 0;
-    return inputs.map((input) => {
-      if (typeof input !== 'string') return this.wrapTokenIds(input);
+    return inputs.map((input, index) => {
+      if (typeof input !== 'string') return this.wrapTokenIds(input, inputPath(index, inputs.length));
       const encoding = encodings[next++]!;
       return { ids: encoding.getIds(), typeIds: encoding.getTypeIds() };
     });
   }
 
   /** Token ids from the client get the special tokens a text would get, and the same truncation. */
-  private wrapTokenIds(ids: readonly number[]): TokenizedText {
+  private wrapTokenIds(ids: readonly number[], path: string): TokenizedText {
     const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= this.specials.vocabularySize);
     if (bad !== undefined) {
-      throw new ValidationError(`Token id ${bad} is not in the vocabulary of model '${this.info.id}' (0–${this.specials.vocabularySize - 1}).`);
+      const message = `Token id ${bad} is not in the vocabulary of model '${this.info.id}' (0–${this.specials.vocabularySize - 1}).`;
+      throw new ValidationError(message, [{ path, message }]);
     }
     const room = this.info.maxTokens - this.specials.prefix.length - this.specials.suffix.length;
     const wrapped = [...this.specials.prefix, ...ids.slice(0, Math.max(0, room)), ...this.specials.suffix];
@@ -108,12 +110,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     } catch (error) {
       throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
     }
-    const { vectors, dim } = result;
-    return batch.map((_, b) => {
-      // A copy, so that a stored result does not keep the whole batch's buffer alive.
-      const vector = vectors.slice(b * dim, (b + 1) * dim);
-      return this.info.normalize ? l2Normalize(vector) : vector;
-    });
+    return splitRows(result.vectors, batch.length, result.dim, this.info.normalize);
   }
 
   async close(): Promise<void> {

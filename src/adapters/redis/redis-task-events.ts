@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { TaskEvents, TaskWatch } from '../../ports/task-events.js';
+import { TaskWatchers } from '../shared/task-watchers.js';
 import { connectRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisTaskEventsOptions extends RedisConnectionOptions {
@@ -18,7 +19,7 @@ export class RedisTaskEvents implements TaskEvents {
   private subscriber: Redis | undefined;
   private subscribed: Promise<void> | undefined;
   private readonly channel: string;
-  private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly watchers = new TaskWatchers();
 
   constructor(private readonly options: RedisTaskEventsOptions) {
     this.channel = `${options.keyPrefix}finished`;
@@ -30,26 +31,12 @@ export class RedisTaskEvents implements TaskEvents {
   }
 
   watch(taskId: string): TaskWatch {
-    this.ensureSubscribed();
-    let wake!: () => void;
-    const finished = new Promise<void>((resolve) => (wake = resolve));
-    const set = this.watchers.get(taskId) ?? new Set();
-    set.add(wake);
-    this.watchers.set(taskId, set);
-    return {
-      ready: this.subscribed!,
-      finished,
-      cancel: () => {
-        set.delete(wake);
-        if (set.size === 0 && this.watchers.get(taskId) === set) this.watchers.delete(taskId);
-      },
-    };
+    return this.watchers.watch(taskId, this.ensureSubscribed());
   }
 
   /** Resolves once the subscription is in place (watches made before it may miss announcements). */
   async ready(): Promise<void> {
-    this.ensureSubscribed();
-    await this.subscribed;
+    await this.ensureSubscribed();
   }
 
   async close(): Promise<void> {
@@ -57,21 +44,17 @@ export class RedisTaskEvents implements TaskEvents {
     await Promise.allSettled([this.publisher.quit(), this.subscriber?.quit()]);
   }
 
-  private ensureSubscribed(): void {
-    if (this.subscriber) return;
+  private ensureSubscribed(): Promise<void> {
+    if (this.subscribed) return this.subscribed;
     // A subscriber keeps its subscription across reconnections, so it queues rather than fails.
     const subscriber = connectRedis(this.options, { failFast: false });
-    subscriber.on('message', (_channel: string, taskId: string) => {
-      const set = this.watchers.get(taskId);
-      if (!set) return;
-      this.watchers.delete(taskId);
-      for (const wake of set) wake();
-    });
+    subscriber.on('message', (_channel: string, taskId: string) => this.watchers.wake(taskId));
     // ioredis resubscribes by itself after a reconnection.
     this.subscribed = subscriber.subscribe(this.channel).then(
       () => undefined,
       () => undefined,
     );
     this.subscriber = subscriber;
+    return this.subscribed;
   }
 }

