@@ -42,7 +42,7 @@ export class CreateEmbeddings {
     const task = await this.status.execute(submitted.id, this.timeoutMs);
     if (task.status === 'failed') {
       const reason = task.error ?? 'The task failed.';
-      throw task.failure === 'invalid_input' ? new ValidationError(reason, [{ path: 'input', message: reason }]) : new InferenceError(reason);
+      throw task.failure === 'invalid_input' ? new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]) : new InferenceError(reason);
     }
     if (task.status !== 'succeeded' || !task.result) throw new TaskTimeoutError(task.id, this.timeoutMs / 1000);
     const dimensions = request.dimensions;

@@ -1,4 +1,4 @@
-import { isTerminal, toResult, ValidationError, type FailureKind, type Task, type TaskMessage } from '../domain/index.js';
+import { isTerminal, toResult, ValidationError, type Task, type TaskFailure, type TaskMessage } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { Logger } from '../ports/logger.js';
@@ -87,7 +87,7 @@ export class EmbeddingWorker {
       return;
     }
     if (task.attempts > this.options.maxAttempts) {
-      await this.giveUp(task, delivery, `gave up after ${this.options.maxAttempts} attempts`, 'attempts_exhausted', log);
+      await this.giveUp(task, delivery, { reason: `gave up after ${this.options.maxAttempts} attempts`, kind: 'attempts_exhausted' }, log);
       return;
     }
     this.metrics.taskWaited(message.model, seconds(message.enqueuedAt, task.startedAt ?? this.clock.now()));
@@ -109,22 +109,22 @@ export class EmbeddingWorker {
       log.debug('task succeeded');
       await delivery.ack();
       this.announce(message.taskId, log);
-    } else if (outcome.invalidInput) {
+    } else if (outcome.failure.kind === 'invalid_input') {
       // The input itself is wrong (an unknown token id): another attempt would fail the same way.
-      await this.giveUp(task, delivery, outcome.reason, 'invalid_input', log);
+      await this.giveUp(task, delivery, outcome.failure, log);
     } else if (task.attempts < this.options.maxAttempts) {
-      log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.reason });
+      log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.failure.reason });
       await delivery.nack({ requeue: true });
     } else {
-      await this.giveUp(task, delivery, outcome.reason, 'inference_failed', log);
+      await this.giveUp(task, delivery, outcome.failure, log);
     }
   }
 
-  private async giveUp(task: Task, delivery: Delivery, reason: string, failure: FailureKind, log: Logger): Promise<void> {
+  private async giveUp(task: Task, delivery: Delivery, failure: TaskFailure, log: Logger): Promise<void> {
     const now = this.clock.now();
-    await this.store.markFailed(task.id, reason, now, failure);
+    await this.store.markFailed(task.id, failure, now);
     this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, now));
-    log.warn('task failed', { reason, attempts: task.attempts });
+    log.warn('task failed', { reason: failure.reason, kind: failure.kind, attempts: task.attempts });
     await delivery.nack({ requeue: false });
     this.announce(task.id, log);
   }
@@ -138,11 +138,12 @@ export class EmbeddingWorker {
     try {
       return { ok: true as const, result: toResult(await batcher.embed(message.inputs)) };
     } catch (error) {
-      return {
-        ok: false as const,
-        reason: error instanceof Error ? error.message : String(error),
-        invalidInput: error instanceof ValidationError,
-      };
+      const reason = error instanceof Error ? error.message : String(error);
+      const failure: TaskFailure =
+        error instanceof ValidationError
+          ? { reason, kind: 'invalid_input', issues: error.issues }
+          : { reason, kind: 'inference_failed' };
+      return { ok: false as const, failure };
     }
   }
 }

@@ -62,7 +62,7 @@ export class SubmitEmbedding {
       // The client gets an error and will not poll this id; leave no task
       // that looks queued but never runs.
       await this.store
-        .markFailed(task.id, 'The task could not be queued.', this.clock.now())
+        .markFailed(task.id, { reason: 'The task could not be queued.', kind: 'not_queued' }, this.clock.now())
         .catch((storeError: unknown) =>
           this.logger.error('could not mark an unqueued task failed', { taskId: task.id, err: storeError }),
         );

@@ -1,16 +1,23 @@
 /**
  * Every failure a caller can cause or observe has a typed error with a stable
- * `code`. Codes are part of the public API (clients switch on them); the HTTP
- * adapter maps each class to a status in one place.
+ * `code`. Codes are part of the public API (clients switch on them). The
+ * `ErrorCode` union lists them all, so an adapter that maps codes to its own
+ * vocabulary (HTTP statuses) with a `Record<ErrorCode, …>` is told by the
+ * compiler when a code is added.
  */
-export abstract class DomainError extends Error {
-  abstract readonly code: string;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export type ErrorCode =
+  | 'validation_failed'
+  | 'malformed_request'
+  | 'payload_too_large'
+  | 'invalid_parameter'
+  | 'model_not_found'
+  | 'task_not_found'
+  | 'task_already_exists'
+  | 'invalid_transition'
+  | 'capacity_exceeded'
+  | 'service_unavailable'
+  | 'inference_failed'
+  | 'timeout';
 
 /** One offending field of a request: `path` is the JSON path, e.g. `input[3]`. */
 export interface FieldIssue {
@@ -18,15 +25,33 @@ export interface FieldIssue {
   readonly message: string;
 }
 
+export interface DomainErrorOptions {
+  readonly cause?: unknown;
+  readonly issues?: readonly FieldIssue[];
+  readonly retryAfterSeconds?: number;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+  /** The request's fields at fault; empty when the error is not about a field. */
+  readonly issues: readonly FieldIssue[];
+  /** Set when the same request may succeed if retried after this many seconds. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message: string, options: DomainErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.issues = options.issues ?? [];
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
 /** The request is well-formed JSON but breaks the schema or a rule. */
 export class ValidationError extends DomainError {
   readonly code = 'validation_failed';
 
-  constructor(
-    message: string,
-    readonly issues: readonly FieldIssue[] = [],
-  ) {
-    super(message);
+  constructor(message: string, issues: readonly FieldIssue[] = []) {
+    super(message, { issues });
   }
 }
 
@@ -39,11 +64,17 @@ export class MalformedRequestError extends DomainError {
 export class PayloadTooLargeError extends DomainError {
   readonly code = 'payload_too_large';
 
-  constructor(
-    message: string,
-    readonly issues: readonly FieldIssue[] = [],
-  ) {
-    super(message);
+  constructor(message: string, issues: readonly FieldIssue[] = []) {
+    super(message, { issues });
+  }
+}
+
+/** A parameter the request may carry, with a value this model or service does not support. */
+export class InvalidParameterError extends DomainError {
+  readonly code = 'invalid_parameter';
+
+  constructor(param: string, message: string) {
+    super(message, { issues: [{ path: param, message }] });
   }
 }
 
@@ -71,15 +102,17 @@ export class TaskAlreadyExistsError extends DomainError {
   }
 }
 
+/** A state change that the task's lifecycle forbids, e.g. succeeded → running. */
+export class InvalidTransitionError extends DomainError {
+  readonly code = 'invalid_transition';
+}
+
 /** A bounded queue or store is full; the caller may retry later. */
 export class CapacityExceededError extends DomainError {
   readonly code = 'capacity_exceeded';
 
-  constructor(
-    message: string,
-    readonly retryAfterSeconds = 1,
-  ) {
-    super(message);
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message, { retryAfterSeconds });
   }
 }
 
@@ -87,35 +120,14 @@ export class CapacityExceededError extends DomainError {
 export class ServiceUnavailableError extends DomainError {
   readonly code = 'service_unavailable';
 
-  constructor(
-    message: string,
-    readonly retryAfterSeconds = 1,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(message: string, retryAfterSeconds = 1, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retryAfterSeconds });
   }
 }
 
 /** A model could not embed the inputs it was given (the task fails, the worker goes on). */
 export class InferenceError extends DomainError {
   readonly code = 'inference_failed';
-}
-
-/** A state change that the task's lifecycle forbids, e.g. succeeded → running. */
-export class InvalidTransitionError extends DomainError {
-  readonly code = 'invalid_transition';
-}
-
-/** A parameter the request may carry, with a value this model or service does not support (400). */
-export class InvalidParameterError extends DomainError {
-  readonly code = 'invalid_parameter';
-
-  constructor(
-    readonly param: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** A synchronous request whose task did not finish in time; the task itself goes on. */

@@ -1,5 +1,5 @@
 import type { EmbeddingResult } from './embedding.js';
-import { InvalidTransitionError } from './errors.js';
+import { InvalidTransitionError, type FieldIssue } from './errors.js';
 
 /**
  * One input to embed: a text, or token ids of the model's own vocabulary
@@ -8,7 +8,14 @@ import { InvalidTransitionError } from './errors.js';
 export type TextInput = string | readonly number[];
 
 /** Why a task failed, for callers that answer differently (a bad input is the client's fault). */
-export type FailureKind = 'invalid_input' | 'inference_failed' | 'attempts_exhausted';
+export type FailureKind = 'invalid_input' | 'inference_failed' | 'attempts_exhausted' | 'not_queued';
+
+/** Why a task failed: the reason, its kind, and for bad input the fields at fault. */
+export interface TaskFailure {
+  readonly reason: string;
+  readonly kind: FailureKind;
+  readonly issues?: readonly FieldIssue[];
+}
 
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -27,6 +34,8 @@ export interface Task {
   /** Why the task failed; set only when status is `failed`. */
   readonly error?: string;
   readonly failure?: FailureKind;
+  /** For a task failed for its input: the inputs at fault (`input[3]`), as the client sent them. */
+  readonly issues?: readonly FieldIssue[];
   /** Set only when status is `succeeded`. */
   readonly result?: EmbeddingResult;
   /** How many times a worker has started it (more than 1 means it was redelivered). */
@@ -112,9 +121,16 @@ export function succeedTask(task: Task, result: EmbeddingResult, now: Date): Tas
   return { ...task, status: 'succeeded', finishedAt: now, result };
 }
 
-export function failTask(task: Task, reason: string, now: Date, failure: FailureKind = 'inference_failed'): Task {
+export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
   if (isTerminal(task)) {
     throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
   }
-  return { ...task, status: 'failed', finishedAt: now, error: reason, failure };
+  return {
+    ...task,
+    status: 'failed',
+    finishedAt: now,
+    error: failure.reason,
+    failure: failure.kind,
+    ...(failure.issues && failure.issues.length > 0 && { issues: failure.issues }),
+  };
 }

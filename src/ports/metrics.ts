@@ -17,6 +17,12 @@ export interface Metrics {
   modelLoaded(model: string, seconds: number): void;
   /** Log records that could not be shipped and were dropped (they still went to stdout). */
   logsDropped(count: number): void;
-  /** Reads each model's queue depth when metrics are collected, not on any request's path. */
-  watchQueueDepth(models: readonly string[], depth: (model: string) => Promise<number>): void;
+}
+
+/**
+ * Metrics that a scraper pulls: the adapters that have an exposition format
+ * offer this beside `Metrics`, and the HTTP adapter serves it at /metrics.
+ */
+export interface MetricsExposition {
+  render(): Promise<{ readonly contentType: string; readonly body: string }>;
 }

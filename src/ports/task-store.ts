@@ -1,4 +1,4 @@
-import type { EmbeddingResult, FailureKind, Task } from '../domain/index.js';
+import type { EmbeddingResult, Task, TaskFailure } from '../domain/index.js';
 
 /**
  * Task records and their results, kept for a configured time to live.
@@ -19,7 +19,7 @@ export interface TaskStore {
   /** queued|running → running, counting an attempt. */
   markRunning(id: string, at: Date): Promise<Task | undefined>;
   markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined>;
-  markFailed(id: string, reason: string, at: Date, failure?: FailureKind): Promise<Task | undefined>;
+  markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined>;
   /** Resolves when the store can be read and written; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

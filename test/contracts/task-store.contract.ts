@@ -55,7 +55,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.get(id)).toBeUndefined();
       expect(await store.markRunning(id, t0)).toBeUndefined();
       expect(await store.markSucceeded(id, result, t0)).toBeUndefined();
-      expect(await store.markFailed(id, 'x', t0)).toBeUndefined();
+      expect(await store.markFailed(id, { reason: 'x', kind: 'inference_failed' }, t0)).toBeUndefined();
     });
 
     it('refuses to create a task twice', async () => {
@@ -94,7 +94,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       await store.markRunning(created.id, later(1));
       const done = await store.markSucceeded(created.id, result, later(2));
       expect(await store.markRunning(created.id, later(3))).toEqual(done);
-      expect(await store.markFailed(created.id, 'late failure', later(4))).toEqual(done);
+      expect(await store.markFailed(created.id, { reason: 'late failure', kind: 'inference_failed' }, later(4))).toEqual(done);
       expect(await store.markSucceeded(created.id, { ...result, dimensions: 9 }, later(5))).toEqual(done);
       expect(await store.get(created.id)).toEqual(done);
     });
@@ -103,7 +103,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       const created = task();
       await store.create(created);
       await store.markRunning(created.id, later(1));
-      const failed = await store.markFailed(created.id, 'model exploded', later(2));
+      const failed = await store.markFailed(created.id, { reason: 'model exploded', kind: 'inference_failed' }, later(2));
       expect(failed).toMatchObject({ status: 'failed', error: 'model exploded', finishedAt: later(2) });
       expect(failed!.result).toBeUndefined();
       expect(await store.markSucceeded(created.id, result, later(3))).toEqual(failed);
@@ -113,7 +113,18 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     it('can fail a task that never started (it could not be queued)', async () => {
       const created = task();
       await store.create(created);
-      expect(await store.markFailed(created.id, 'not queued', later(1))).toMatchObject({ status: 'failed' });
+      expect(await store.markFailed(created.id, { reason: 'not queued', kind: 'not_queued' }, later(1))).toMatchObject({
+        status: 'failed',
+        failure: 'not_queued',
+      });
+    });
+
+    it('keeps the fields at fault of a task failed for its input', async () => {
+      const created = task();
+      await store.create(created);
+      const issues = [{ path: 'input[1]', message: 'Token id 99999 is not in the vocabulary' }];
+      await store.markFailed(created.id, { reason: 'bad token id', kind: 'invalid_input', issues }, later(1));
+      expect(await store.get(created.id)).toMatchObject({ failure: 'invalid_input', issues });
     });
 
     it('lets exactly one of two racing completions win', async () => {
@@ -122,7 +133,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       await store.markRunning(created.id, later(1));
       await Promise.all([
         store.markSucceeded(created.id, result, later(2)),
-        store.markFailed(created.id, 'lost the race', later(2)),
+        store.markFailed(created.id, { reason: 'lost the race', kind: 'inference_failed' }, later(2)),
       ]);
       const final = (await store.get(created.id))!;
       if (final.status === 'succeeded') expect(final.error).toBeUndefined();

@@ -4,23 +4,22 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
-import type { Logger } from '../../ports/logger.js';
-import type { Metrics } from '../../ports/metrics.js';
-import { problemResponse } from './problem.js';
+import { errorResponse } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { openAiRoutes } from './routes/openai.js';
 import { taskRoutes } from './routes/tasks.js';
-import type { HttpEnv, HttpOptions, HttpUseCases } from './types.js';
+import type { ErrorDialect, HttpEnv, HttpObservers, HttpOptions, HttpUseCases } from './types.js';
 
-export type { HttpEnv, HttpOptions, HttpUseCases };
+export type { HttpEnv, HttpObservers, HttpOptions, HttpUseCases };
 
-export function createHttpApp(
-  useCases: HttpUseCases,
-  options: HttpOptions,
-  logger: Logger,
-  metrics: Metrics,
-): OpenAPIHono<HttpEnv> {
+/** Routes that belong together, and the error shape their clients expect. */
+interface RouteGroup {
+  readonly routes: OpenAPIHono<HttpEnv>;
+  readonly errors: ErrorDialect;
+}
+
+export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, observers: HttpObservers): OpenAPIHono<HttpEnv> {
   const app = new OpenAPIHono<HttpEnv>({
     // A body that parses but breaks the schema: 422 naming each bad field.
     defaultHook: (result) => {
@@ -32,8 +31,25 @@ export function createHttpApp(
       }
     },
   });
+  instrument(app, observers);
 
-  instrument(app, logger, metrics, options.renderMetrics, options.lifecycle);
+  // The routes OpenAI's clients call answer errors in OpenAI's shape, with the same statuses.
+  const groups: readonly RouteGroup[] = [
+    { routes: taskRoutes(useCases), errors: 'problem' },
+    { routes: openAiRoutes(useCases), errors: 'openai' },
+    { routes: modelRoutes(useCases, options.defaultModelId), errors: 'openai' },
+    { routes: healthRoutes(useCases), errors: 'problem' },
+  ];
+  // Before every other middleware, so that an error anywhere on the way is answered in the group's shape.
+  for (const group of groups) {
+    if (group.errors === 'problem') continue;
+    for (const path of new Set(group.routes.routes.map((r) => r.path))) {
+      app.use(path, async (c, next) => {
+        c.set('errorDialect', group.errors);
+        await next();
+      });
+    }
+  }
   app.use(
     '/v1/*',
     bodyLimit({
@@ -43,11 +59,7 @@ export function createHttpApp(
       },
     }),
   );
-
-  app.route('/', taskRoutes(useCases));
-  app.route('/', openAiRoutes(useCases));
-  app.route('/', modelRoutes(useCases, options.defaultModelId));
-  app.route('/', healthRoutes(useCases));
+  for (const group of groups) app.route('/', group.routes);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -59,7 +71,16 @@ export function createHttpApp(
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
 
-  answerErrors(app, logger);
+  answerErrors(app, observers);
+  return app;
+}
+
+/** Liveness, readiness and metrics alone, for processes that serve no API (workers). */
+export function createHealthApp(checkReadiness: HttpUseCases['checkReadiness'], observers: HttpObservers): OpenAPIHono<HttpEnv> {
+  const app = new OpenAPIHono<HttpEnv>();
+  instrument(app, observers);
+  app.route('/', healthRoutes({ checkReadiness }));
+  answerErrors(app, observers);
   return app;
 }
 
@@ -69,13 +90,7 @@ export function createHttpApp(
  * request, write one access log line with the request id (and the task and
  * model, when a handler set them), and serve /metrics.
  */
-function instrument(
-  app: OpenAPIHono<HttpEnv>,
-  logger: Logger,
-  metrics: Metrics,
-  renderMetrics: HttpOptions['renderMetrics'],
-  lifecycle: HttpOptions['lifecycle'],
-): void {
+function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, lifecycle }: HttpObservers): void {
   app.use(requestId({ limitLength: 128 }));
   app.use(async (c, next) => {
     const started = performance.now();
@@ -95,39 +110,24 @@ function instrument(
     });
   });
   if (lifecycle) app.use(lifecycle.middleware);
-  if (renderMetrics) {
+  if (exposition) {
     app.get('/metrics', async (c) => {
-      const { contentType, body } = await renderMetrics();
+      const { contentType, body } = await exposition.render();
       return c.body(body, 200, { 'content-type': contentType });
     });
   }
 }
 
-function answerErrors(app: OpenAPIHono<HttpEnv>, logger: Logger): void {
-  app.notFound((c) =>
-    problemResponse(c, new HTTPException(404, { message: `No route for ${c.req.method} ${c.req.path}.` }), logger),
-  );
-  app.onError((error, c) => problemResponse(c, error, logger));
+function answerErrors(app: OpenAPIHono<HttpEnv>, { logger }: HttpObservers): void {
+  app.notFound((c) => errorResponse(c, new HTTPException(404, { message: `No route for ${c.req.method} ${c.req.path}.` }), logger));
+  app.onError((error, c) => errorResponse(c, error, logger));
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => {
-    if (typeof key === 'number') return `${out}[${key}]`;
-    return out ? `${out}.${String(key)}` : String(key);
-  }, '') || '(body)';
-}
-
-/** Liveness, readiness and metrics alone, for processes that serve no API (workers). */
-export function createHealthApp(
-  checkReadiness: HttpUseCases['checkReadiness'],
-  logger: Logger,
-  metrics: Metrics,
-  renderMetrics?: HttpOptions['renderMetrics'],
-  lifecycle?: HttpOptions['lifecycle'],
-): OpenAPIHono<HttpEnv> {
-  const app = new OpenAPIHono<HttpEnv>();
-  instrument(app, logger, metrics, renderMetrics, lifecycle);
-  app.route('/', healthRoutes({ checkReadiness }));
-  answerErrors(app, logger);
-  return app;
+  return (
+    path.reduce<string>((out, key) => {
+      if (typeof key === 'number') return `${out}[${key}]`;
+      return out ? `${out}.${String(key)}` : String(key);
+    }, '') || '(body)'
+  );
 }

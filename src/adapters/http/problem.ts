@@ -1,21 +1,9 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import {
-  CapacityExceededError,
-  DomainError,
-  InferenceError,
-  InvalidParameterError,
-  MalformedRequestError,
-  ModelNotFoundError,
-  PayloadTooLargeError,
-  ServiceUnavailableError,
-  TaskNotFoundError,
-  TaskTimeoutError,
-  ValidationError,
-  type FieldIssue,
-} from '../../domain/index.js';
+import { DomainError, type ErrorCode, type FieldIssue } from '../../domain/index.js';
 import type { Logger } from '../../ports/logger.js';
+import type { HttpEnv } from './types.js';
 
 /** An RFC 9457 problem document, with this service's stable `code`. */
 export interface Problem {
@@ -28,31 +16,25 @@ export interface Problem {
   readonly errors?: readonly FieldIssue[];
 }
 
-const STATUS_BY_ERROR: ReadonlyArray<[abstract new (...args: never[]) => DomainError, ContentfulStatusCode]> = [
-  [MalformedRequestError, 400],
-  [InvalidParameterError, 400],
-  [TaskNotFoundError, 404],
-  [ModelNotFoundError, 404],
-  [PayloadTooLargeError, 413],
-  [ValidationError, 422],
-  [InferenceError, 500],
-  [CapacityExceededError, 503],
-  [ServiceUnavailableError, 503],
-  [TaskTimeoutError, 504],
-];
+type OpenAiErrorType = 'invalid_request_error' | 'server_error';
 
-const TITLES: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
+/** How each domain error is answered. The compiler demands a row for every code. */
+const ERROR_HTTP: Readonly<Record<ErrorCode, { readonly status: ContentfulStatusCode; readonly openAiType: OpenAiErrorType }>> = {
+  malformed_request: { status: 400, openAiType: 'invalid_request_error' },
+  invalid_parameter: { status: 400, openAiType: 'invalid_request_error' },
+  model_not_found: { status: 404, openAiType: 'invalid_request_error' },
+  task_not_found: { status: 404, openAiType: 'invalid_request_error' },
+  task_already_exists: { status: 409, openAiType: 'invalid_request_error' },
+  invalid_transition: { status: 409, openAiType: 'invalid_request_error' },
+  payload_too_large: { status: 413, openAiType: 'invalid_request_error' },
+  validation_failed: { status: 422, openAiType: 'invalid_request_error' },
+  inference_failed: { status: 500, openAiType: 'server_error' },
+  capacity_exceeded: { status: 503, openAiType: 'server_error' },
+  service_unavailable: { status: 503, openAiType: 'server_error' },
+  timeout: { status: 504, openAiType: 'server_error' },
 };
 
+/** Codes for what Hono itself rejects before any handler runs (no route, wrong method, unreadable body). */
 const HTTP_EXCEPTION_CODES: Readonly<Record<number, string>> = {
   400: 'malformed_request',
   404: 'not_found',
@@ -61,39 +43,49 @@ const HTTP_EXCEPTION_CODES: Readonly<Record<number, string>> = {
   415: 'unsupported_media_type',
 };
 
-function problemType(code: string): string {
-  return `urn:embedding-service:problem:${code}`;
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+interface Answer {
+  readonly problem: Problem;
+  readonly openAiType: OpenAiErrorType;
+  readonly retryAfter?: number;
 }
 
-/** Turns any thrown value into a problem document and its status. */
-function toProblem(error: unknown, instance: string): { problem: Problem; retryAfter?: number } {
+/** Turns any thrown value into what the client is told. */
+function toAnswer(error: unknown, instance: string): Answer {
   if (error instanceof DomainError) {
-    const status = STATUS_BY_ERROR.find(([type]) => error instanceof type)?.[1] ?? 422;
-    const issues =
-      error instanceof ValidationError || error instanceof PayloadTooLargeError
-        ? error.issues
-        : error instanceof InvalidParameterError
-          ? [{ path: error.param, message: error.message }]
-          : [];
-    const retryAfter =
-      error instanceof CapacityExceededError || error instanceof ServiceUnavailableError
-        ? error.retryAfterSeconds
-        : undefined;
+    const { status, openAiType } = ERROR_HTTP[error.code];
     return {
-      problem: build(status, error.code, error.message, instance, issues),
-      ...(retryAfter !== undefined && { retryAfter }),
+      problem: build(status, error.code, error.message, instance, error.issues),
+      openAiType,
+      ...(error.retryAfterSeconds !== undefined && { retryAfter: error.retryAfterSeconds }),
     };
   }
   if (error instanceof HTTPException && error.status < 500) {
     const code = HTTP_EXCEPTION_CODES[error.status] ?? 'bad_request';
-    return { problem: build(error.status, code, error.message || TITLES[error.status] || 'Bad request', instance, []) };
+    const detail = error.message || TITLES[error.status] || 'Bad request';
+    return { problem: build(error.status, code, detail, instance, []), openAiType: 'invalid_request_error' };
   }
-  return { problem: build(500, 'internal_error', 'The server failed to handle the request.', instance, []) };
+  return {
+    problem: build(500, 'internal_error', 'The server failed to handle the request.', instance, []),
+    openAiType: 'server_error',
+  };
 }
 
 function build(status: number, code: string, detail: string, instance: string, issues: readonly FieldIssue[]): Problem {
   return {
-    type: problemType(code),
+    type: `urn:embedding-service:problem:${code}`,
     title: TITLES[status] ?? 'Error',
     status,
     detail,
@@ -103,34 +95,27 @@ function build(status: number, code: string, detail: string, instance: string, i
   };
 }
 
-/**
- * The routes OpenAI's clients call answer errors in OpenAI's shape,
- * `{ error: { message, type, param, code } }`, with the same statuses.
- */
-function isOpenAiRoute(path: string): boolean {
-  return path === '/v1/embeddings' || path === '/v1/models' || path.startsWith('/v1/models/');
-}
-
-function openAiBody(problem: Problem): string {
+function openAiBody({ problem, openAiType }: Answer): string {
   const details = problem.errors?.map((e) => `${e.path}: ${e.message}`).join('; ');
   return JSON.stringify({
     error: {
       message: details ? `${problem.detail} (${details})` : problem.detail,
-      type: problem.status >= 500 ? 'server_error' : 'invalid_request_error',
+      type: openAiType,
       param: problem.errors?.[0]?.path ?? null,
       code: problem.code,
     },
   });
 }
 
-export function problemResponse(c: Context, error: unknown, logger: Logger): Response {
-  const { problem, retryAfter } = toProblem(error, c.req.path);
-  if (problem.status >= 500 && !(error instanceof DomainError)) {
+/** The one error path of every app: a problem document, or OpenAI's shape where the route group speaks it. */
+export function errorResponse(c: Context<HttpEnv>, error: unknown, logger: Logger): Response {
+  const answer = toAnswer(error, c.req.path);
+  if (answer.problem.status >= 500 && !(error instanceof DomainError)) {
     // The message may hold internals; it goes to the log, never to the client.
     logger.error('unhandled error', { err: error, path: c.req.path, requestId: c.get('requestId') });
   }
-  const openAi = isOpenAiRoute(c.req.path);
+  const openAi = c.get('errorDialect') === 'openai';
   const headers: Record<string, string> = { 'content-type': openAi ? 'application/json' : 'application/problem+json' };
-  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
-  return new Response(openAi ? openAiBody(problem) : JSON.stringify(problem), { status: problem.status, headers });
+  if (answer.retryAfter !== undefined) headers['retry-after'] = String(answer.retryAfter);
+  return new Response(openAi ? openAiBody(answer) : JSON.stringify(answer.problem), { status: answer.problem.status, headers });
 }

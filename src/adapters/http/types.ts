@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { EmbeddingRequest, ModelDescriptor, ReadinessReport, Task } from '../../domain/index.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
 
 export interface SyncEmbeddingRequest extends EmbeddingRequest {
   readonly dimensions?: number;
@@ -22,11 +24,23 @@ export interface HttpUseCases {
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly defaultModelId: string;
-  /** The Prometheus exposition, served at GET /metrics when given. */
-  readonly renderMetrics?: () => Promise<{ contentType: string; body: string }>;
+}
+
+/** What watches every app: logs, metrics, and how the app drains on shutdown. */
+export interface HttpObservers {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Served at GET /metrics when given. */
+  readonly exposition?: MetricsExposition;
   /** Drains the app on shutdown (503 to new requests, in-flight ones finish). */
   readonly lifecycle?: { readonly middleware: MiddlewareHandler<HttpEnv> };
 }
 
-/** Handlers set `taskId` and `model` so that the access log line carries them. */
-export type HttpEnv = { Variables: { requestId: string; taskId?: string; model?: string } };
+/** The error body a route group speaks: RFC 9457 problems, or OpenAI's `{ error: {…} }`. */
+export type ErrorDialect = 'problem' | 'openai';
+
+/**
+ * Handlers set `taskId` and `model` so that the access log line carries them;
+ * `errorDialect` is set for the route groups that answer errors in OpenAI's shape.
+ */
+export type HttpEnv = { Variables: { requestId: string; taskId?: string; model?: string; errorDialect?: ErrorDialect } };

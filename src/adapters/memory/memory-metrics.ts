@@ -47,9 +47,6 @@ export class MemoryMetrics implements Metrics {
     this.count('logs_dropped', count);
   }
 
-  /** Nothing scrapes these metrics, so there is no moment at which to read queue depths. */
-  watchQueueDepth(): void {}
-
   counter(key: string): number {
     return this.counters.get(key) ?? 0;
   }

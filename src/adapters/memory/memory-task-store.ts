@@ -7,7 +7,7 @@ import {
   succeedTask,
   TaskAlreadyExistsError,
   type EmbeddingResult,
-  type FailureKind,
+  type TaskFailure,
   type Task,
 } from '../../domain/index.js';
 import type { TaskStore } from '../../ports/task-store.js';
@@ -64,8 +64,8 @@ export class MemoryTaskStore implements TaskStore {
     return this.transition(id, (task) => succeedTask(task, result, at));
   }
 
-  async markFailed(id: string, reason: string, at: Date, failure?: FailureKind): Promise<Task | undefined> {
-    return this.transition(id, (task) => failTask(task, reason, at, failure));
+  async markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined> {
+    return this.transition(id, (task) => failTask(task, failure, at));
   }
 
   async ping(): Promise<void> {

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Metrics } from '../../ports/metrics.js';
+import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
 
 /** Every metric name starts with this, so dashboards and alerts can find the service's series. */
 export const METRIC_PREFIX = 'embedding_';
@@ -8,13 +8,24 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 const TOKEN_BUCKETS = [16, 64, 256, 1024, 4096, 16384, 65536];
 
+export interface PrometheusMetricsOptions {
+  /** Labels on every series (e.g. the process's role). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * The models whose queue depth `embedding_queue_depth` reports, and how to
+   * read it. Read when scraped: a broker round trip per model, off every
+   * request's path. A depth that cannot be read is reported as NaN.
+   */
+  readonly queueDepth?: { readonly models: readonly string[]; read(model: string): Promise<number> };
+}
+
 /**
  * `Metrics` as Prometheus series (prom-client), with Node's process and
  * runtime metrics beside them. Each process has its own registry; `/metrics`
  * renders it. Observations are in-memory increments: nothing here does I/O
  * or throws on a request's path.
  */
-export class PrometheusMetrics implements Metrics {
+export class PrometheusMetrics implements Metrics, MetricsExposition {
   readonly registry = new Registry();
   private readonly httpRequests: Counter;
   private readonly httpDuration: Histogram;
@@ -29,10 +40,9 @@ export class PrometheusMetrics implements Metrics {
   private readonly tokens: Counter;
   private readonly modelLoad: Gauge;
   private readonly dropped: Counter;
-  private readonly depthReaders: { models: readonly string[]; depth: (model: string) => Promise<number> }[] = [];
 
-  constructor(labels: Readonly<Record<string, string>> = {}) {
-    this.registry.setDefaultLabels(labels);
+  constructor(options: PrometheusMetricsOptions = {}) {
+    this.registry.setDefaultLabels(options.labels ?? {});
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
     const registers = [this.registry];
     const name = (n: string) => `${METRIC_PREFIX}${n}`;
@@ -50,17 +60,15 @@ export class PrometheusMetrics implements Metrics {
     this.tokens = new Counter({ name: name('tokens_processed_total'), help: 'Tokens embedded', labelNames: ['model'], registers });
     this.modelLoad = new Gauge({ name: name('model_load_seconds'), help: 'How long the model took to load', labelNames: ['model'], registers });
     this.dropped = new Counter({ name: name('log_records_dropped_total'), help: 'Log records not shipped to Elasticsearch (they still went to stdout)', registers });
-    const readers = this.depthReaders;
+    const depth = options.queueDepth;
     new Gauge({
       name: name('queue_depth'),
       help: 'Tasks waiting in a model’s queue',
       labelNames: ['model'],
       registers,
-      // Read when scraped: a broker round trip per model, off every request's path.
       async collect() {
-        for (const { models, depth } of readers) {
-          await Promise.all(models.map(async (model) => this.set({ model }, await depth(model).catch(() => Number.NaN))));
-        }
+        if (!depth) return;
+        await Promise.all(depth.models.map(async (model) => this.set({ model }, await depth.read(model).catch(() => Number.NaN))));
       },
     });
   }
@@ -106,10 +114,6 @@ export class PrometheusMetrics implements Metrics {
 
   logsDropped(count: number): void {
     safely(() => this.dropped.inc(count));
-  }
-
-  watchQueueDepth(models: readonly string[], depth: (model: string) => Promise<number>): void {
-    this.depthReaders.push({ models, depth });
   }
 
   /** The text exposition format, for GET /metrics. */

@@ -2,12 +2,12 @@ import type { Redis } from 'ioredis';
 import {
   TaskAlreadyExistsError,
   type EmbeddingResult,
-  type FailureKind,
+  type TaskFailure,
   type Task,
 } from '../../domain/index.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
-import { decodeTask, encodeResult, encodeTask, pairs, type Fields } from './task-codec.js';
+import { decodeTask, encodeFailure, encodeResult, encodeTask, pairs, type Fields } from './task-codec.js';
 
 export interface RedisTaskStoreOptions extends RedisConnectionOptions {
   /** Prepended to every key, so deployments can share a Redis. */
@@ -88,8 +88,8 @@ export class RedisTaskStore implements TaskStore {
     return this.finish(id, { status: 'succeeded', finished_at: String(at.getTime()), ...encodeResult(result) });
   }
 
-  async markFailed(id: string, reason: string, at: Date, failure: FailureKind = 'inference_failed'): Promise<Task | undefined> {
-    return this.finish(id, { status: 'failed', finished_at: String(at.getTime()), error: reason, failure });
+  async markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined> {
+    return this.finish(id, { status: 'failed', finished_at: String(at.getTime()), ...encodeFailure(failure) });
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { EmbeddingResult, FailureKind, Task, TaskStatus, TextInput } from '../../domain/index.js';
+import type { EmbeddingResult, FailureKind, FieldIssue, Task, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
 
 /*
  * A task is one Redis hash. Vectors are stored as one field of raw
@@ -21,9 +21,18 @@ export function encodeTask(task: Task): Fields {
   if (task.finishedAt) fields.finished_at = String(task.finishedAt.getTime());
   if (task.error !== undefined) fields.error = task.error;
   if (task.failure !== undefined) fields.failure = task.failure;
+  if (task.issues !== undefined) fields.issues = JSON.stringify(task.issues);
   if (task.requestId !== undefined) fields.request_id = task.requestId;
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
+}
+
+export function encodeFailure(failure: TaskFailure): Fields {
+  return {
+    error: failure.reason,
+    failure: failure.kind,
+    ...(failure.issues && failure.issues.length > 0 && { issues: JSON.stringify(failure.issues) }),
+  };
 }
 
 export function encodeResult(result: EmbeddingResult): Fields {
@@ -54,6 +63,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   const error = text('error');
   const failure = text('failure') as FailureKind | undefined;
   const requestId = text('request_id');
+  const issues = text('issues');
   const result = decodeResult(raw);
   return {
     id,
@@ -67,6 +77,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(finishedAt && { finishedAt }),
     ...(error !== undefined && { error }),
     ...(failure !== undefined && { failure }),
+    ...(issues !== undefined && { issues: JSON.parse(issues) as FieldIssue[] }),
     ...(requestId !== undefined && { requestId }),
     ...(result && { result }),
   };
