@@ -10,7 +10,8 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { MINILM_L12, MINILM_L6, writeBertFolder, type BertShape } from '../test/support/bert-fixture.js';
 import { freePort, startProcess, type ServiceProcess } from '../test/support/processes.js';
-import { REPO_ROOT } from '../test/support/service.js';
+import { writeMlConfig } from '../test/support/ml-config.js';
+import { REPO_ROOT } from '../test/support/paths.js';
 import { mixedText, SHORT_TEXTS } from './corpus.js';
 import { drive, type LoadResult } from './load.js';
 import { rawThroughput } from './raw.js';
@@ -49,13 +50,9 @@ async function modelFolder(name: string, shape: BertShape): Promise<string> {
 }
 
 async function mlConfig(models: Record<string, string>): Promise<string> {
-  const file = join(CACHE, `ml_config.${Date.now()}.yaml`);
   const run = Date.now().toString(36);
-  const entries = Object.entries(models).map(
-    ([id, path]) => `  - { id: ${id}, engine: onnx, path: ${JSON.stringify(path)}, queue: bench.${run}.${id} }`,
-  );
-  await writeFile(file, `default_model: ${Object.keys(models)[0]}\nmodels:\n${entries.join('\n')}\n`);
-  return file;
+  const entries = Object.entries(models).map(([id, path]) => ({ id, engine: 'onnx' as const, path, queue: `bench.${run}.${id}` }));
+  return writeMlConfig(join(CACHE, `ml_config.${run}.yaml`), entries[0]!.id, entries);
 }
 
 /** Peak resident memory of a process so far, in MB (Linux). */

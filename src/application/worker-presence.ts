@@ -8,15 +8,18 @@ import type { WorkerBeat, WorkerRegistry } from '../ports/worker-registry.js';
  */
 export class WorkerPresence {
   private timer: ReturnType<typeof setInterval> | undefined;
+  private beat: WorkerBeat | undefined;
 
   constructor(
     private readonly registry: WorkerRegistry,
-    private readonly beat: WorkerBeat,
+    private readonly identity: Omit<WorkerBeat, 'models'>,
     private readonly intervalSeconds: number,
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  /** Reports in as serving `models`, and keeps doing so until `stop`. */
+  async start(models: readonly string[]): Promise<void> {
+    this.beat = { ...this.identity, models };
     await this.send();
     this.timer = setInterval(() => void this.send(), this.intervalSeconds * 1000);
     this.timer.unref();
@@ -24,14 +27,15 @@ export class WorkerPresence {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.registry.remove(this.beat.workerId).catch(() => undefined);
+    if (this.beat) await this.registry.remove(this.identity.workerId).catch(() => undefined);
   }
 
   private async send(): Promise<void> {
+    if (!this.beat) return;
     try {
       await this.registry.heartbeat(this.beat, this.intervalSeconds * 3);
     } catch (error) {
-      this.logger.warn('heartbeat failed', { err: error, workerId: this.beat.workerId });
+      this.logger.warn('heartbeat failed', { err: error, workerId: this.identity.workerId });
     }
   }
 }

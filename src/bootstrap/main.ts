@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/load.js';
 import { startService } from './service.js';
 
 /*
@@ -20,6 +20,10 @@ async function main(): Promise<void> {
   }
 
   const service = await startService(config);
+  service.modelsSettled.catch((error: unknown) => {
+    process.stderr.write(`the worker failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {

@@ -2,8 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { HubClient, type DownloadProgress, type HubFile } from '../adapters/hf-hub/hub-client.js';
-import type { AppConfig } from './config.js';
-import { isPresent } from './models.js';
+import type { AppConfig } from './config/schema.js';
+import { isPresent } from './engines.js';
 
 /*
  * `npm run models:pull` and `npm run models:list`: fetching sentence-

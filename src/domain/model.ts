@@ -5,8 +5,6 @@ export type Pooling = 'mean' | 'cls' | 'max';
 export interface ModelSpec {
   readonly id: string;
   readonly engine: Engine;
-  /** Name of the queue its tasks travel on. */
-  readonly queue: string;
   readonly description?: string;
   /** Known before loading when configured; otherwise learnt from the loaded model. */
   readonly dimensions?: number;

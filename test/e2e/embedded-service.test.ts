@@ -3,9 +3,10 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
-import type { ModelEntry } from '../../src/bootstrap/config.js';
-import { loadModel } from '../../src/bootstrap/models.js';
-import { REPO_ROOT, startTestService, type TestService } from '../support/service.js';
+import type { ModelEntry } from '../../src/bootstrap/config/schema.js';
+import { loadModel } from '../../src/bootstrap/engines.js';
+import { REPO_ROOT } from '../support/paths.js';
+import { startTestService, type TestService } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
 
 describe('embedded service over TCP: submit, poll, result', () => {

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElasticsearchLogStream } from '../../src/adapters/elasticsearch/elasticsearch-log-stream.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { startFakeElasticsearch, type FakeElasticsearch } from '../support/fake-elasticsearch.js';
-import { REPO_ROOT, startTestService, type TestService } from '../support/service.js';
+import { REPO_ROOT } from '../support/paths.js';
+import { startTestService, type TestService } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
 
 /** Metric names the dashboards' Prometheus queries use, read from the dashboard files themselves. */

@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
 import { TINY_BERT, writeBertFolder } from '../support/bert-fixture.js';
-import { cleanUp, rabbitmq, redis, requireOrSkip } from '../support/infra.js';
-import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
+import { writeMlConfig } from '../support/ml-config.js';
+import { testNamespace } from '../support/namespace.js';
+import { distributedEnv, freePort, startProcess, type ServiceProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -27,8 +28,7 @@ interface TaskBody {
 }
 
 describe.skipIf(!amqp || !store)('api and two workers as separate processes', () => {
-  const run = randomUUID().slice(0, 8);
-  const queues = { 'bert-a': `e2e.${run}.bert-a`, 'bert-b': `e2e.${run}.bert-b` };
+  const namespace = testNamespace('e2e');
   let dir: string;
   let api: ServiceProcess;
   let workers: ServiceProcess[] = [];
@@ -42,29 +42,16 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
       seed: 2,
       shape: { ...TINY_BERT, hidden: 48, intermediate: 96 },
     });
-    const mlConfig = join(dir, 'ml_config.yaml');
-    await writeFile(
-      mlConfig,
-      [
-        'default_model: bert-a',
-        'models:',
-        `  - { id: bert-a, engine: onnx, path: ${JSON.stringify(folderA)}, queue: ${queues['bert-a']} }`,
-        `  - { id: bert-b, engine: onnx, path: ${JSON.stringify(folderB)}, queue: ${queues['bert-b']} }`,
-      ].join('\n'),
-    );
+    const mlConfig = await writeMlConfig(join(dir, 'ml_config.yaml'), 'bert-a', [
+      { id: 'bert-a', engine: 'onnx', path: folderA, queue: namespace.queue('bert-a') },
+      { id: 'bert-b', engine: 'onnx', path: folderB, queue: namespace.queue('bert-b') },
+    ]);
     references.set('bert-a', await OnnxEmbeddingModel.load({ id: 'bert-a', path: folderA, intraOpThreads: 1 }));
     references.set('bert-b', await OnnxEmbeddingModel.load({ id: 'bert-b', path: folderB, intraOpThreads: 1 }));
 
     apiPort = await freePort();
     const common = {
-      ML_CONFIG_PATH: mlConfig,
-      AMQP_URL: amqp!.url,
-      REDIS_URL: store!.url,
-      REDIS_KEY_PREFIX: `e2e:${run}:`,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(apiPort),
-      LOG_LEVEL: 'warn',
-      WORKER_THREADS: '1',
+      ...distributedEnv({ mlConfig, amqpUrl: amqp!.url, redisUrl: store!.url, namespace, apiPort }),
       WORKER_PREFETCH: '16',
       WORKER_MAX_BATCH_SIZE: '8',
     };
@@ -77,7 +64,7 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
   afterAll(async () => {
     await Promise.all([api, ...workers].filter(Boolean).map((p) => p.stop()));
     await Promise.all([...references.values()].map((m) => m.close()));
-    await cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url }, Object.values(queues), `e2e:${run}:`);
+    await namespace.cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url });
     await rm(dir, { recursive: true, force: true });
     await amqp?.stop();
     await store?.stop();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { freePort, startProcess } from '../support/processes.js';
-import { REPO_ROOT } from '../support/service.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 /*
  * What the image does, without Docker: production dependencies only

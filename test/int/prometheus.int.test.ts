@@ -1,14 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { writeBertFolder } from '../support/bert-fixture.js';
-import { cleanUp, rabbitmq, redis, requireOrSkip } from '../support/infra.js';
-import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
-import { REPO_ROOT } from '../support/service.js';
+import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
+import { writeMlConfig } from '../support/ml-config.js';
+import { testNamespace } from '../support/namespace.js';
+import { distributedEnv, freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { REPO_ROOT } from '../support/paths.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -26,7 +27,7 @@ if (!prometheusBinary) {
 }
 
 describe.skipIf(!amqp || !store || !prometheusBinary)('Prometheus scraping the API and a worker', () => {
-  const run = randomUUID().slice(0, 8);
+  const namespace = testNamespace('prom');
   let dir: string;
   let api: ServiceProcess;
   let worker: ServiceProcess;
@@ -36,18 +37,13 @@ describe.skipIf(!amqp || !store || !prometheusBinary)('Prometheus scraping the A
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'prom-'));
     const folder = await writeBertFolder(join(dir, 'bert'));
-    const mlConfig = join(dir, 'ml_config.yaml');
-    await writeFile(mlConfig, `default_model: bert\nmodels:\n  - { id: bert, engine: onnx, path: ${JSON.stringify(folder)}, queue: prom.${run}.bert }\n`);
+    const mlConfig = await writeMlConfig(join(dir, 'ml_config.yaml'), 'bert', [
+      { id: 'bert', engine: 'onnx', path: folder, queue: namespace.queue('bert') },
+    ]);
     const [apiPort, workerPort, promPort] = [await freePort(), await freePort(), await freePort()];
     const env = {
-      ML_CONFIG_PATH: mlConfig,
-      AMQP_URL: amqp!.url,
-      REDIS_URL: store!.url,
-      REDIS_KEY_PREFIX: `prom:${run}:`,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(apiPort),
+      ...distributedEnv({ mlConfig, amqpUrl: amqp!.url, redisUrl: store!.url, namespace, apiPort }),
       WORKER_HEALTH_PORT: String(workerPort),
-      LOG_LEVEL: 'warn',
     };
     api = startProcess(['--mode', 'api'], env);
     worker = startProcess(['--mode', 'worker'], env);
@@ -85,7 +81,7 @@ describe.skipIf(!amqp || !store || !prometheusBinary)('Prometheus scraping the A
   afterAll(async () => {
     prometheus?.kill('SIGTERM');
     await Promise.all([api?.stop(), worker?.stop()]);
-    await cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url }, [`prom.${run}.bert`], `prom:${run}:`);
+    await namespace.cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url });
     await rm(dir, { recursive: true, force: true });
   });
 

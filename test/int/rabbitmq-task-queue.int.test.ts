@@ -8,7 +8,7 @@ import { CapacityExceededError, type TaskMessage } from '../../src/domain/index.
 import type { Delivery } from '../../src/ports/task-queue.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
 import { rabbitmq, requireOrSkip } from '../support/infra.js';
-import { LogSink } from '../support/service.js';
+import { LogSink } from '../support/log-sink.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const infra = await requireOrSkip('RabbitMQ', await rabbitmq());

@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeBertFolder } from '../support/bert-fixture.js';
-import { cleanUp, rabbitmq, redis, requireOrSkip } from '../support/infra.js';
-import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
+import { writeMlConfig } from '../support/ml-config.js';
+import { testNamespace, type TestNamespace } from '../support/namespace.js';
+import { distributedEnv, freePort, startProcess, type ServiceProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -18,35 +19,29 @@ const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
 const store = await requireOrSkip('Redis', await redis());
 
 describe.skipIf(!amqp || !store)('graceful shutdown', () => {
-  let run: string;
+  let namespace: TestNamespace;
   let dir: string;
   let env: Record<string, string>;
   let apiPort: number;
   const processes: ServiceProcess[] = [];
 
   beforeEach(async () => {
-    run = randomUUID().slice(0, 8);
+    namespace = testNamespace('shutdown');
     dir = await mkdtemp(join(tmpdir(), 'shutdown-'));
     const folder = await writeBertFolder(join(dir, 'bert'), { maxSeqLength: 128 });
-    const mlConfig = join(dir, 'ml_config.yaml');
-    await writeFile(mlConfig, `default_model: bert\nmodels:\n  - { id: bert, engine: onnx, path: ${JSON.stringify(folder)}, queue: shutdown.${run}.bert }\n`);
+    const mlConfig = await writeMlConfig(join(dir, 'ml_config.yaml'), 'bert', [
+      { id: 'bert', engine: 'onnx', path: folder, queue: namespace.queue('bert') },
+    ]);
     apiPort = await freePort();
     env = {
-      ML_CONFIG_PATH: mlConfig,
-      AMQP_URL: amqp!.url,
-      REDIS_URL: store!.url,
-      REDIS_KEY_PREFIX: `shutdown:${run}:`,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(apiPort),
-      LOG_LEVEL: 'warn',
-      WORKER_THREADS: '1',
+      ...distributedEnv({ mlConfig, amqpUrl: amqp!.url, redisUrl: store!.url, namespace, apiPort }),
       SHUTDOWN_GRACE_SECONDS: '20',
     };
   });
 
   afterEach(async () => {
     await Promise.all(processes.splice(0).map((p) => p.stop()));
-    await cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url }, [`shutdown.${run}.bert`], `shutdown:${run}:`);
+    await namespace.cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url });
     await rm(dir, { recursive: true, force: true });
   });
 

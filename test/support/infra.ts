@@ -1,6 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import amqplib from 'amqplib';
-import { Redis } from 'ioredis';
 
 /*
  * Real servers for integration tests, in this order: the URLs in the
@@ -84,19 +82,4 @@ export async function requireOrSkip(name: string, result: InfraResult): Promise<
   if (env.REQUIRE_INFRA === '1') throw new Error(`REQUIRE_INFRA=1 but ${name} is not available: ${result.reason}`);
   console.warn(`skipping ${name} tests: ${result.reason}`);
   return undefined;
-}
-
-/** Deletes what a test run left on real servers: its queues (and their dead-letter queues) and its Redis keys. */
-export async function cleanUp(servers: { amqpUrl: string; redisUrl: string }, queues: readonly string[], keyPrefix: string): Promise<void> {
-  const connection = await amqplib.connect(servers.amqpUrl);
-  const channel = await connection.createChannel();
-  for (const queue of queues) {
-    await channel.deleteQueue(queue).catch(() => undefined);
-    await channel.deleteQueue(`${queue}.dead`).catch(() => undefined);
-  }
-  await connection.close();
-  const client = new Redis(servers.redisUrl);
-  const keys = await client.keys(`${keyPrefix}*`);
-  if (keys.length > 0) await client.del(...keys);
-  await client.quit();
 }

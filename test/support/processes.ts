@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { REPO_ROOT } from './service.js';
+import { REPO_ROOT } from './paths.js';
+import type { TestNamespace } from './namespace.js';
 import { waitFor } from './wait.js';
 
 export async function freePort(): Promise<number> {
@@ -59,5 +60,25 @@ export function startProcess(args: string[], env: Record<string, string>, compil
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;
     },
+  };
+}
+
+/** The environment of an API or worker process on the shared RabbitMQ and Redis, inside a test's namespace. */
+export function distributedEnv(options: {
+  mlConfig: string;
+  amqpUrl: string;
+  redisUrl: string;
+  namespace: TestNamespace;
+  apiPort: number;
+}): Record<string, string> {
+  return {
+    ML_CONFIG_PATH: options.mlConfig,
+    AMQP_URL: options.amqpUrl,
+    REDIS_URL: options.redisUrl,
+    REDIS_KEY_PREFIX: options.namespace.keyPrefix,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(options.apiPort),
+    LOG_LEVEL: 'warn',
+    WORKER_THREADS: '1',
   };
 }

@@ -1,25 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
-import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
+import { join } from 'node:path';
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
-import { loadConfig, type AppConfig, type ModelEntry } from '../../src/bootstrap/config.js';
+import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
+import { loadConfig } from '../../src/bootstrap/config/load.js';
+import type { AppConfig, ModelEntry } from '../../src/bootstrap/config/schema.js';
 import { startService, type RunningService } from '../../src/bootstrap/service.js';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 import { writeBertFolder } from './bert-fixture.js';
-
-export const REPO_ROOT = resolve(import.meta.dirname, '../..');
-
-/** A pino destination that keeps every JSON line, so tests can read the logs back. */
-export class LogSink extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(JSON.parse(line));
-    done();
-  }
-}
+import { LogSink } from './log-sink.js';
+import { writeMlConfig } from './ml-config.js';
+import { REPO_ROOT } from './paths.js';
 
 export interface TestService {
   readonly service: RunningService;
@@ -38,6 +29,8 @@ export interface TestServiceOptions {
   readonly listen?: boolean;
   /** Also configure USE-lite (slower to load). */
   readonly withUseLite?: boolean;
+  /** Gives each model a `queue` name (a test namespace's, on a shared broker). */
+  readonly queueName?: (model: string) => string;
   readonly loadModel?: (entry: ModelEntry) => Promise<EmbeddingModel>;
   /** Record metrics with the production Prometheus adapter (and serve /metrics) instead of the in-memory one. */
   readonly prometheus?: boolean;
@@ -46,36 +39,36 @@ export interface TestServiceOptions {
 }
 
 /**
- * The embedded service as `npm start` builds it, with a generated BERT model
- * (`tiny-bert`, the default), a configured model whose files are absent
- * (`absent-model`), and optionally USE-lite.
+ * The service as `npm start` builds it (the embedded mode, unless `env` says
+ * otherwise), with a generated BERT model (`tiny-bert`, the default), a
+ * configured model whose files are absent (`absent-model`), and optionally
+ * USE-lite.
  */
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dir = await mkdtemp(join(tmpdir(), 'embedding-service-'));
   const bert = await writeBertFolder(join(dir, 'tiny-bert'), { maxSeqLength: 32 });
-  const models = [
-    `  - { id: tiny-bert, engine: onnx, path: ${JSON.stringify(bert)}, output_dimensions: [16, 8] }`,
-    `  - { id: absent-model, engine: onnx, path: ${JSON.stringify(join(dir, 'nothing-here'))} }`,
+  const configured: ModelEntry[] = [
+    { id: 'tiny-bert', engine: 'onnx', path: bert, output_dimensions: [16, 8] },
+    { id: 'absent-model', engine: 'onnx', path: join(dir, 'nothing-here') },
   ];
-  if (options.withUseLite) models.push('  - { id: use-lite, engine: use-lite, max_tokens: 128 }');
-  const mlConfig = join(dir, 'ml_config.yaml');
-  await writeFile(mlConfig, `default_model: tiny-bert\nmodels:\n${models.join('\n')}\n`);
+  if (options.withUseLite) configured.push({ id: 'use-lite', engine: 'use-lite', max_tokens: 128 });
+  const models = configured.map((m) => (options.queueName ? { ...m, queue: options.queueName(m.id) } : m));
+  const mlConfig = await writeMlConfig(join(dir, 'ml_config.yaml'), 'tiny-bert', models);
 
-  const config = loadConfig({
+  const loaded = loadConfig({
     env: { ML_CONFIG_PATH: mlConfig, API_HOST: '127.0.0.1', API_PORT: '8000', WORKER_THREADS: '1', ...options.env },
     cwd: REPO_ROOT,
   });
+  // Listening tests take any free port, which the configuration cannot say.
+  const config = options.listen ? { ...loaded, service: { ...loaded.service, api: { ...loaded.service.api, port: 0 } } } : loaded;
   const logs = new LogSink();
   const metrics = options.prometheus ? undefined : new MemoryMetrics();
-  const service = await startService(
-    options.listen ? { ...config, service: { ...config.service, api: { ...config.service.api, port: 0 } } } : config,
-    {
-      ...(!options.shipLogs && { logger: createPinoLogger({ level: 'debug', destination: logs }) }),
-      ...(metrics && { metrics }),
-      listen: options.listen ?? false,
-      ...(options.loadModel && { loadModel: options.loadModel }),
-    },
-  );
+  const service = await startService(config, {
+    ...(!options.shipLogs && { logger: createPinoLogger({ level: 'debug', destination: logs }) }),
+    ...(metrics && { metrics }),
+    listen: options.listen ?? false,
+    ...(options.loadModel && { loadModel: options.loadModel }),
+  });
   const request = (path: string, init: RequestInit) => Promise.resolve(service.app.request(path, init));
   return {
     service,

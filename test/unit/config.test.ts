@@ -2,8 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/bootstrap/config.js';
-import { REPO_ROOT } from '../support/service.js';
+import { ConfigError, loadConfig } from '../../src/bootstrap/config/load.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv, cwd: REPO_ROOT });
 

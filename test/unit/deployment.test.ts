@@ -3,9 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { ENV_KEYS, loadConfig } from '../../src/bootstrap/config.js';
-import { toSpec } from '../../src/bootstrap/models.js';
-import { REPO_ROOT } from '../support/service.js';
+import { queueNameOf } from '../../src/adapters/rabbitmq/rabbitmq-task-queue.js';
+import { CONFIG_KEYS, ENV_VARIABLES } from '../../src/bootstrap/config/environment.js';
+import { loadConfig } from '../../src/bootstrap/config/load.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 /*
  * Checks of the deployment files that run without a container engine: they
@@ -15,7 +16,7 @@ import { REPO_ROOT } from '../support/service.js';
  */
 
 /** Variables the service reads: the configuration's, and the few read outside it. */
-const KNOWN = new Set([...Object.keys(ENV_KEYS), 'CONFIG_PATH', 'HF_ENDPOINT', 'HF_TOKEN', 'NODE_ENV']);
+const KNOWN = new Set([...ENV_VARIABLES, 'HF_ENDPOINT', 'HF_TOKEN', 'NODE_ENV']);
 /** Variables only compose itself interpolates (image name, third-party services' secrets). */
 const COMPOSE_ONLY = new Set(['IMAGE', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD']);
 const config = loadConfig({ env: {}, cwd: REPO_ROOT });
@@ -97,7 +98,7 @@ describe('.env.example', () => {
       .split('\n')
       .filter((l) => /^[A-Z_]+=/.test(l))
       .map((l) => l.split('=')[0]!);
-    for (const key of Object.keys(ENV_KEYS)) expect(names, key).toContain(key);
+    for (const key of CONFIG_KEYS) expect(names.filter((n) => [key.env, ...key.aliases].includes(n)), key.path).toHaveLength(1);
     expect(names.filter((n) => !KNOWN.has(n) && !COMPOSE_ONLY.has(n))).toEqual([]);
   });
 });
@@ -175,7 +176,8 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
     for (const scaled of objects.filter((o) => o.kind === 'ScaledObject')) {
       const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === scaled.metadata.name)!;
       const model = containerOf(deployment).env!.find((v) => v.name === 'WORKER_MODELS')!.value!;
-      const queue = toSpec(config.ml.models.find((m) => m.id === model)!).queue;
+      const entry = config.ml.models.find((m) => m.id === model)!;
+      const queue = queueNameOf(model, { queueNames: new Map(entry.queue ? [[model, entry.queue]] : []) });
       const trigger = (scaled.spec as { triggers: { type: string; metadata: { queueName: string } }[] }).triggers[0]!;
       expect(trigger).toMatchObject({ type: 'rabbitmq', metadata: { queueName: queue } });
     }

@@ -8,7 +8,7 @@ import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { EmbeddingWorker } from '../../src/application/embedding-worker.js';
 import { newTask, toMessage } from '../../src/domain/index.js';
 import { StubModel } from '../support/stub-model.js';
-import { LogSink } from '../support/service.js';
+import { LogSink } from '../support/log-sink.js';
 import { waitFor } from '../support/wait.js';
 
 describe('EmbeddingWorker', () => {

@@ -3,7 +3,7 @@ import { createHttpApp, type HttpUseCases } from '../../src/adapters/http/app.js
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { CapacityExceededError, ServiceUnavailableError } from '../../src/domain/index.js';
-import { LogSink } from '../support/service.js';
+import { LogSink } from '../support/log-sink.js';
 
 function appFailingWith(error: unknown) {
   const fail = async (): Promise<never> => {
@@ -18,7 +18,10 @@ function appFailingWith(error: unknown) {
     createEmbeddings: { execute: fail },
   };
   const logs = new LogSink();
-  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm' }, createPinoLogger({ level: 'info', destination: logs }), new MemoryMetrics());
+  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm' }, {
+    logger: createPinoLogger({ level: 'info', destination: logs }),
+    metrics: new MemoryMetrics(),
+  });
   const submit = () =>
     Promise.resolve(app.request('/v1/embeddings/tasks', { method: 'POST', body: '{"input":"x"}', headers: { 'content-type': 'application/json' } }));
   return { app, logs, submit };

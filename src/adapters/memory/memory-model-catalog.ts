@@ -5,22 +5,16 @@ import type { ModelCatalog } from '../../ports/model-catalog.js';
  * The configured models, with what this process learnt by loading them.
  */
 export class MemoryModelCatalog implements ModelCatalog {
-  private readonly loaded = new Map<string, ModelInfo>();
-
   /**
-   * @param loadsModels false in a process that loads no models (the API):
-   *   then `loaded` is left unknown rather than reported false.
+   * @param loaded what a model this process has loaded reports about itself;
+   *   absent in a process that loads no models (the API), where `loaded` is
+   *   left unknown rather than reported false.
    */
   constructor(
     private readonly specs: readonly ModelSpec[],
     readonly defaultModelId: string,
-    private readonly loadsModels = true,
+    private readonly loaded?: (modelId: string) => ModelInfo | undefined,
   ) {}
-
-  /** Records that this process now serves the model. */
-  markLoaded(info: ModelInfo): void {
-    this.loaded.set(info.id, info);
-  }
 
   async list(): Promise<readonly ModelDescriptor[]> {
     return this.specs.map((spec) => this.describe(spec));
@@ -32,8 +26,9 @@ export class MemoryModelCatalog implements ModelCatalog {
   }
 
   private describe(spec: ModelSpec): ModelDescriptor {
-    const info = this.loaded.get(spec.id);
-    if (!info) return this.loadsModels ? { ...spec, loaded: false } : { ...spec };
+    if (!this.loaded) return { ...spec };
+    const info = this.loaded(spec.id);
+    if (!info) return { ...spec, loaded: false };
     return {
       ...spec,
       dimensions: info.dimensions,

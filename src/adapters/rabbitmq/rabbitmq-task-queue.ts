@@ -13,8 +13,9 @@ import { decodeMessage, encodeMessage } from './message-codec.js';
 export interface RabbitMqOptions {
   /** amqp:// or amqps:// URL, credentials and vhost included. */
   readonly url: string;
-  /** Queue name of each known model; other models get `queuePrefix + model`. */
-  readonly queues?: ReadonlyMap<string, string>;
+  /** Queue names chosen for some models; the others get `queuePrefix + model`. */
+  readonly queueNames?: ReadonlyMap<string, string>;
+  /** Default `embeddings.`. */
   readonly queuePrefix?: string;
   /** Waiting messages per queue before the broker refuses publishes (x-max-length, reject-publish). */
   readonly maxLength?: number;
@@ -27,6 +28,11 @@ export interface RabbitMqOptions {
 }
 
 const MAX_RECONNECT_SECONDS = 30;
+
+/** A model's queue: the name chosen for it, else `queuePrefix` (default `embeddings.`) and the model id. */
+export function queueNameOf(model: string, options: Pick<RabbitMqOptions, 'queueNames' | 'queuePrefix'>): string {
+  return options.queueNames?.get(model) ?? `${options.queuePrefix ?? 'embeddings.'}${model}`;
+}
 
 /**
  * `TaskQueue` on RabbitMQ. One durable queue per model, with priorities 0–9
@@ -95,7 +101,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
   }
 
   queueName(model: string): string {
-    return this.options.queues?.get(model) ?? `${this.options.queuePrefix ?? 'embeddings.'}${model}`;
+    return queueNameOf(model, this.options);
   }
 
   deadLetterQueueName(model: string): string {

@@ -2,13 +2,12 @@ import { availableParallelism } from 'node:os';
 import type { ModelSpec } from '../domain/index.js';
 import { isSentenceTransformersFolder } from '../adapters/onnx/sentence-transformers-folder.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
-import type { ModelEntry } from './config.js';
+import type { AppConfig, ModelEntry } from './config/schema.js';
 
 export function toSpec(entry: ModelEntry): ModelSpec {
   return {
     id: entry.id,
     engine: entry.engine,
-    queue: entry.queue ?? `embeddings.${entry.id}`,
     ...(entry.description !== undefined && { description: entry.description }),
     ...(entry.dimensions !== undefined && { dimensions: entry.dimensions }),
     ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
@@ -51,4 +50,14 @@ export async function loadModel(entry: ModelEntry, intraOpThreads: number): Prom
       });
     }
   }
+}
+
+/** The models a worker process serves: those named in worker.models (else all), split by whether their files are here. */
+export async function modelsToServe(config: AppConfig): Promise<{ present: ModelEntry[]; missing: ModelEntry[] }> {
+  const wanted = config.service.worker.models;
+  const candidates = config.ml.models.filter((m) => wanted.length === 0 || wanted.includes(m.id));
+  const present: ModelEntry[] = [];
+  const missing: ModelEntry[] = [];
+  for (const entry of candidates) ((await isPresent(entry)) ? present : missing).push(entry);
+  return { present, missing };
 }

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+/*
+ * What the configuration may say, in one place: the service's keys (from
+ * config/config.yaml, overridden by the environment) and the models file.
+ * Environment variable names are derived from these key paths (see
+ * environment.ts), so a key added here is configurable at once.
+ */
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().min(1);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+export const MODES = ['api', 'worker', 'all'] as const;
+export type Mode = (typeof MODES)[number];
+
+export const ServiceConfigSchema = z.strictObject({
+  mode: z.enum(MODES),
+  shutdown_grace_seconds: positiveInt,
+  api: z.strictObject({
+    host: z.string().min(1),
+    port,
+    body_limit_bytes: positiveInt,
+    sync_timeout_seconds: positiveInt,
+  }),
+  limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt }),
+  queue: z.strictObject({
+    driver: z.enum(['auto', 'memory', 'rabbitmq']),
+    max_length: positiveInt,
+    publish_timeout_ms: positiveInt,
+  }),
+  store: z.strictObject({
+    driver: z.enum(['auto', 'memory', 'redis']),
+    ttl_seconds: positiveInt,
+    max_tasks: positiveInt,
+  }),
+  worker: z.strictObject({
+    models: z.array(z.string().min(1)),
+    prefetch: positiveInt,
+    max_attempts: positiveInt,
+    batching: bool,
+    max_batch_size: positiveInt,
+    max_batch_tokens: positiveInt,
+    batch_linger_ms: z.coerce.number().min(0).max(1_000),
+    intra_op_threads: z.coerce.number().int().min(0),
+    health_port: port,
+    heartbeat_seconds: positiveInt,
+  }).refine((w) => w.prefetch >= w.max_batch_size, {
+    message: 'worker.prefetch must be at least worker.max_batch_size, or batches of single-text tasks can never fill',
+    path: ['prefetch'],
+  }),
+  rabbitmq: z.strictObject({
+    url: z.string(),
+    host: z.string().min(1),
+    port,
+    user: z.string(),
+    password: z.string(),
+    vhost: z.string(),
+  }),
+  redis: z.strictObject({
+    url: z.string(),
+    host: z.string().min(1),
+    port,
+    password: z.string(),
+    db: z.coerce.number().int().min(0),
+    tls: bool,
+    key_prefix: z.string(),
+  }),
+  elasticsearch: z.strictObject({
+    scheme: z.enum(['http', 'https']),
+    host: z.string(),
+    port,
+    data_stream: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, and . _ -'),
+    batch_size: positiveInt,
+    flush_interval_ms: positiveInt,
+    max_buffered: positiveInt,
+  }),
+  logging: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    handler: z.enum(['stdout', 'elasticsearch']),
+  }),
+  ml_config_path: z.string().min(1),
+});
+
+const ModelEntrySchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9][\w.:-]*$/, 'letters, digits, and . _ : - only'),
+    engine: z.enum(['onnx', 'use-lite']),
+    path: z.string().min(1).optional(),
+    queue: z.string().min(1).optional(),
+    description: z.string().optional(),
+    dimensions: positiveInt.optional(),
+    max_tokens: positiveInt.optional(),
+    pooling: z.enum(['mean', 'cls', 'max']).optional(),
+    normalize: bool.optional(),
+    output_dimensions: z.array(positiveInt).optional(),
+  })
+  .refine((m) => m.engine !== 'onnx' || m.path !== undefined, { message: 'an onnx model needs a path', path: ['path'] });
+
+export const MlConfigSchema = z
+  .strictObject({
+    default_model: z.string().min(1),
+    models: z.array(ModelEntrySchema).min(1),
+  })
+  .superRefine((config, ctx) => {
+    const ids = config.models.map((m) => m.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', message: `duplicate model id '${id}'`, path: ['models', i, 'id'] });
+    });
+    if (!ids.includes(config.default_model)) {
+      ctx.addIssue({ code: 'custom', message: `'${config.default_model}' is not a configured model`, path: ['default_model'] });
+    }
+  });
+
+export type ParsedServiceConfig = z.infer<typeof ServiceConfigSchema>;
+
+/** The service configuration with `auto` drivers resolved for the mode. */
+export type ServiceConfig = Omit<ParsedServiceConfig, 'queue' | 'store'> & {
+  readonly queue: ParsedServiceConfig['queue'] & { readonly driver: 'memory' | 'rabbitmq' };
+  readonly store: ParsedServiceConfig['store'] & { readonly driver: 'memory' | 'redis' };
+};
+export type ModelEntry = z.infer<typeof ModelEntrySchema>;
+export type MlConfig = z.infer<typeof MlConfigSchema>;
+
+export interface AppConfig {
+  readonly service: ServiceConfig;
+  readonly ml: MlConfig;
+}
+

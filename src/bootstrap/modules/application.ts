@@ -1,0 +1,61 @@
+import { ContainerModule } from 'inversify';
+import { CheckReadiness } from '../../application/check-readiness.js';
+import { CreateEmbeddings } from '../../application/create-embeddings.js';
+import { GetModel } from '../../application/get-model.js';
+import { GetTaskStatus } from '../../application/get-task-status.js';
+import { ListModels } from '../../application/list-models.js';
+import { LiveWorkers } from '../../application/live-workers.js';
+import { SubmitEmbedding } from '../../application/submit-embedding.js';
+import type { HealthCheck } from '../../ports/health-check.js';
+import type { AppConfig } from '../config/schema.js';
+import { TOKENS } from '../identifiers.js';
+import { provide } from '../tokens.js';
+
+/** The use cases, and the readiness checks: queue and store, and each served model when the process runs a worker. */
+export function applicationModule(config: AppConfig, runsWorker: boolean): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    provide(bind, TOKENS.LiveWorkers, { registry: TOKENS.WorkerRegistry }, ({ registry }) => new LiveWorkers(registry));
+    provide(
+      bind,
+      TOKENS.SubmitEmbedding,
+      {
+        catalog: TOKENS.ModelCatalog,
+        store: TOKENS.TaskStore,
+        queue: TOKENS.TaskQueue,
+        limits: TOKENS.Limits,
+        ids: TOKENS.Ids,
+        clock: TOKENS.Clock,
+        metrics: TOKENS.Metrics,
+        logger: TOKENS.Logger,
+        live: TOKENS.LiveWorkers,
+      },
+      (d) => new SubmitEmbedding(d.catalog, d.store, d.queue, d.limits, d.ids, d.clock, d.metrics, d.logger, d.live),
+    );
+    provide(
+      bind,
+      TOKENS.GetTaskStatus,
+      { store: TOKENS.TaskStore, events: TOKENS.TaskEvents },
+      ({ store, events }) => new GetTaskStatus(store, events),
+    );
+    provide(bind, TOKENS.ListModels, { catalog: TOKENS.ModelCatalog, live: TOKENS.LiveWorkers }, ({ catalog, live }) => new ListModels(catalog, live));
+    provide(bind, TOKENS.GetModel, { catalog: TOKENS.ModelCatalog, live: TOKENS.LiveWorkers }, ({ catalog, live }) => new GetModel(catalog, live));
+    provide(
+      bind,
+      TOKENS.CreateEmbeddings,
+      { catalog: TOKENS.ModelCatalog, submit: TOKENS.SubmitEmbedding, status: TOKENS.GetTaskStatus },
+      ({ catalog, submit, status }) => new CreateEmbeddings(catalog, submit, status, config.service.api.sync_timeout_seconds * 1000),
+    );
+
+    const dependencies = { queue: TOKENS.TaskQueue, store: TOKENS.TaskStore };
+    const checks = ({ queue, store }: { queue: { ping(): Promise<void> }; store: { ping(): Promise<void> } }): HealthCheck[] => [
+      { name: 'queue', check: () => queue.ping() },
+      { name: 'store', check: () => store.ping() },
+    ];
+    if (runsWorker) {
+      provide(bind, TOKENS.HealthChecks, { ...dependencies, host: TOKENS.ModelHost }, (d) => [...checks(d), ...d.host.healthChecks()]);
+    } else {
+      provide(bind, TOKENS.HealthChecks, dependencies, checks);
+    }
+    provide(bind, TOKENS.CheckReadiness, { checks: TOKENS.HealthChecks }, ({ checks }) => new CheckReadiness(checks));
+  });
+}

@@ -1,0 +1,100 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { ContainerModule } from 'inversify';
+import { createHealthApp, createHttpApp, type HttpEnv, type HttpObservers } from '../../adapters/http/app.js';
+import { HttpLifecycle } from '../../adapters/http/lifecycle.js';
+import { startHttpServer, type HttpServer } from '../../adapters/http/server.js';
+import type { Logger } from '../../ports/logger.js';
+import type { AppConfig } from '../config/schema.js';
+import { TOKENS } from '../identifiers.js';
+import { untilAborted, type Component } from '../lifecycle.js';
+import { provide } from '../tokens.js';
+
+/** Seconds a client is told to wait before retrying against a draining process. */
+const DRAINING_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The HTTP side of a process: the whole API in modes `api` and `all`, the
+ * health endpoints alone (on `worker.health_port`) in mode `worker`; and the
+ * server that serves it, unless `listen` is false (tests drive
+ * `app.request()` themselves).
+ */
+export function httpModule(config: AppConfig, options: { servesApi: boolean; listen: boolean }): ContainerModule {
+  const { api, worker } = config.service;
+  return new ContainerModule(({ bind }) => {
+    provide(bind, TOKENS.HttpLifecycle, {}, () => new HttpLifecycle(DRAINING_RETRY_AFTER_SECONDS));
+    const observed = {
+      logger: TOKENS.Logger,
+      metrics: TOKENS.Metrics,
+      exposition: TOKENS.MetricsExposition,
+      lifecycle: TOKENS.HttpLifecycle,
+    };
+    const observers = ({ logger, metrics, exposition, lifecycle }: HttpObservers): HttpObservers => ({
+      logger,
+      metrics,
+      lifecycle,
+      ...(exposition && { exposition }),
+    });
+    if (options.servesApi) {
+      provide(
+        bind,
+        TOKENS.HttpApp,
+        {
+          ...observed,
+          submitEmbedding: TOKENS.SubmitEmbedding,
+          getTaskStatus: TOKENS.GetTaskStatus,
+          listModels: TOKENS.ListModels,
+          getModel: TOKENS.GetModel,
+          checkReadiness: TOKENS.CheckReadiness,
+          createEmbeddings: TOKENS.CreateEmbeddings,
+        },
+        (d) => createHttpApp(d, { bodyLimitBytes: api.body_limit_bytes, defaultModelId: config.ml.default_model }, observers(d)),
+      );
+    } else {
+      provide(bind, TOKENS.HttpApp, { ...observed, checkReadiness: TOKENS.CheckReadiness }, (d) =>
+        createHealthApp(d.checkReadiness, observers(d)),
+      );
+    }
+    const port = options.servesApi ? api.port : worker.health_port;
+    provide(
+      bind,
+      TOKENS.HttpServing,
+      { app: TOKENS.HttpApp, drain: TOKENS.HttpLifecycle, logger: TOKENS.Logger },
+      ({ app, drain, logger }) => new HttpServing(app, drain, logger, options.listen ? { host: api.host, port } : undefined),
+    );
+  });
+}
+
+/**
+ * Serving HTTP. It starts last, so the port opens once everything behind it
+ * is there (models may still be loading: liveness answers, readiness says
+ * so), and stops first: new requests get 503 with Retry-After while those in
+ * flight finish, then the server closes. Past the grace period, connections
+ * still busy are cut.
+ */
+class HttpServing implements Component {
+  readonly name = 'http';
+  private server: HttpServer | undefined;
+
+  constructor(
+    private readonly app: OpenAPIHono<HttpEnv>,
+    private readonly drain: HttpLifecycle,
+    private readonly logger: Logger,
+    private readonly address: { host: string; port: number } | undefined,
+  ) {}
+
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+
+  async start(): Promise<void> {
+    if (!this.address) return;
+    this.server = await startHttpServer(this.app.fetch, this.address);
+    this.logger.info('listening', { host: this.address.host, port: this.server.port });
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    this.drain.startDraining();
+    const drained = await untilAborted(this.drain.idle(), deadline);
+    await this.server?.close(!drained);
+  }
+}

@@ -1,0 +1,70 @@
+import { ContainerModule } from 'inversify';
+import { MemoryBroker, MemoryTaskQueue } from '../../adapters/memory/memory-task-queue.js';
+import { MemoryTaskEvents } from '../../adapters/memory/memory-task-events.js';
+import { MemoryTaskStore } from '../../adapters/memory/memory-task-store.js';
+import { MemoryWorkerRegistry } from '../../adapters/memory/memory-worker-registry.js';
+import { RabbitMqTaskQueue } from '../../adapters/rabbitmq/rabbitmq-task-queue.js';
+import type { RedisConnectionOptions } from '../../adapters/redis/connection.js';
+import { RedisTaskEvents } from '../../adapters/redis/redis-task-events.js';
+import { RedisTaskStore } from '../../adapters/redis/redis-task-store.js';
+import { RedisWorkerRegistry } from '../../adapters/redis/redis-worker-registry.js';
+import type { AppConfig, ServiceConfig } from '../config/schema.js';
+import { TOKENS } from '../identifiers.js';
+import { lazy, provide } from '../tokens.js';
+
+/** The queue the configuration names: in this process, or RabbitMQ. */
+export function queueModule(config: AppConfig): ContainerModule {
+  const { queue } = config.service;
+  return new ContainerModule(({ bind }) => {
+    lazy(bind, TOKENS.LazyTaskQueue, TOKENS.TaskQueue);
+    if (queue.driver === 'memory') {
+      provide(bind, TOKENS.TaskQueue, {}, () => new MemoryTaskQueue(new MemoryBroker(queue.max_length)));
+      return;
+    }
+    // A model's `queue` in ml_config.yaml names its queue; the others get the adapter's default name.
+    const queueNames = new Map(config.ml.models.flatMap((m) => (m.queue === undefined ? [] : [[m.id, m.queue] as const])));
+    provide(
+      bind,
+      TOKENS.TaskQueue,
+      { logger: TOKENS.Logger },
+      ({ logger }) =>
+        new RabbitMqTaskQueue({
+          url: amqpUrl(config.service),
+          queueNames,
+          maxLength: queue.max_length,
+          publishTimeoutMs: queue.publish_timeout_ms,
+          logger: logger.child({ component: 'rabbitmq' }),
+        }),
+    );
+  });
+}
+
+/** The store, the announcements of finished tasks and the worker registry: in this process, or Redis. */
+export function storeModule(config: AppConfig): ContainerModule {
+  const { store, redis } = config.service;
+  return new ContainerModule(({ bind }) => {
+    if (store.driver === 'memory') {
+      provide(bind, TOKENS.TaskStore, {}, () => new MemoryTaskStore({ ttlSeconds: store.ttl_seconds, maxTasks: store.max_tasks }));
+      provide(bind, TOKENS.TaskEvents, {}, () => new MemoryTaskEvents());
+      provide(bind, TOKENS.WorkerRegistry, {}, () => new MemoryWorkerRegistry());
+      return;
+    }
+    const connection: RedisConnectionOptions & { keyPrefix: string } = {
+      ...(redis.url
+        ? { url: redis.url }
+        : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls }),
+      keyPrefix: redis.key_prefix,
+    };
+    provide(bind, TOKENS.TaskStore, {}, () => new RedisTaskStore({ ...connection, ttlSeconds: store.ttl_seconds }));
+    provide(bind, TOKENS.TaskEvents, {}, () => new RedisTaskEvents(connection));
+    provide(bind, TOKENS.WorkerRegistry, {}, () => new RedisWorkerRegistry(connection));
+  });
+}
+
+/** The broker URL: `rabbitmq.url` (AMQP_URL) when set, else one built from its parts. */
+export function amqpUrl(config: ServiceConfig): string {
+  const r = config.rabbitmq;
+  if (r.url) return r.url;
+  const vhost = r.vhost === '/' ? '' : `/${encodeURIComponent(r.vhost)}`;
+  return `amqp://${encodeURIComponent(r.user)}:${encodeURIComponent(r.password)}@${r.host}:${r.port}${vhost}`;
+}

@@ -1,0 +1,45 @@
+import { ContainerModule } from 'inversify';
+import { MemoryModelCatalog } from '../../adapters/memory/memory-model-catalog.js';
+import { ModelHost } from '../../application/model-host.js';
+import type { EmbeddingModel } from '../../ports/embedding-model.js';
+import type { AppConfig, ModelEntry } from '../config/schema.js';
+import { loadModel, toSpec } from '../engines.js';
+import { TOKENS } from '../identifiers.js';
+import { constant, provide } from '../tokens.js';
+
+export type LoadModel = (entry: ModelEntry) => Promise<EmbeddingModel>;
+
+/**
+ * The models a process knows and, when it runs a worker, the ones it serves.
+ * An API process describes every configured model and loads none; a worker
+ * process describes and loads the ones it serves.
+ */
+export function modelsModule(config: AppConfig, served: readonly ModelEntry[] | undefined, load?: LoadModel): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    if (!served) {
+      constant(bind, TOKENS.ModelCatalog, new MemoryModelCatalog(config.ml.models.map(toSpec), config.ml.default_model));
+      return;
+    }
+    const byId = new Map(served.map((entry) => [entry.id, entry]));
+    const loadEntry = load ?? ((entry: ModelEntry) => loadModel(entry, config.service.worker.intra_op_threads));
+    constant(bind, TOKENS.ModelLoader, {
+      load: async (modelId) => {
+        const entry = byId.get(modelId);
+        if (!entry) throw new Error(`model '${modelId}' is not served by this process`);
+        return loadEntry(entry);
+      },
+    });
+    provide(
+      bind,
+      TOKENS.ModelHost,
+      { loader: TOKENS.ModelLoader, metrics: TOKENS.Metrics, logger: TOKENS.Logger },
+      ({ loader, metrics, logger }) => new ModelHost([...byId.keys()], loader, metrics, logger),
+    );
+    provide(
+      bind,
+      TOKENS.ModelCatalog,
+      { host: TOKENS.ModelHost },
+      ({ host }) => new MemoryModelCatalog(served.map(toSpec), config.ml.default_model, (id) => host.info(id)),
+    );
+  });
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ContainerModule } from 'inversify';
+import { EmbeddingWorker } from '../../application/embedding-worker.js';
+import type { ModelHost } from '../../application/model-host.js';
+import { WorkerPresence } from '../../application/worker-presence.js';
+import type { AppConfig } from '../config/schema.js';
+import { TOKENS } from '../identifiers.js';
+import { untilAborted, type Component } from '../lifecycle.js';
+import { provide } from '../tokens.js';
+
+/** The worker of a process that serves models: it consumes their queues once they have loaded, and reports in. */
+export function workerModule(config: AppConfig): ContainerModule {
+  const { worker } = config.service;
+  return new ContainerModule(({ bind }) => {
+    provide(
+      bind,
+      TOKENS.EmbeddingWorker,
+      {
+        host: TOKENS.ModelHost,
+        queue: TOKENS.TaskQueue,
+        store: TOKENS.TaskStore,
+        events: TOKENS.TaskEvents,
+        clock: TOKENS.Clock,
+        metrics: TOKENS.Metrics,
+        logger: TOKENS.Logger,
+      },
+      (d) =>
+        new EmbeddingWorker(d.host.models, d.queue, d.store, d.events, d.clock, d.metrics, d.logger.child({ component: 'worker' }), {
+          prefetch: worker.prefetch,
+          maxAttempts: worker.max_attempts,
+          batching: {
+            maxBatchSize: worker.max_batch_size,
+            maxBatchTokens: worker.max_batch_tokens,
+            lingerMs: worker.batch_linger_ms,
+            mergeTasks: worker.batching,
+          },
+        }),
+    );
+    provide(bind, TOKENS.WorkerPresence, { registry: TOKENS.WorkerRegistry, logger: TOKENS.Logger }, ({ registry, logger }) => {
+      const host = hostname();
+      const identity = { workerId: `${host}-${process.pid}-${randomUUID().slice(0, 8)}`, host, startedAt: new Date() };
+      return new WorkerPresence(registry, identity, worker.heartbeat_seconds, logger);
+    });
+    provide(
+      bind,
+      TOKENS.WorkerRuntime,
+      { host: TOKENS.ModelHost, worker: TOKENS.EmbeddingWorker, presence: TOKENS.WorkerPresence },
+      ({ host, worker, presence }) => new WorkerRuntime(host, worker, presence),
+    );
+  });
+}
+
+/**
+ * Loads the models in the background, then consumes their queues and reports
+ * in. On stop it leaves the registry, stops consuming, lets the tasks it holds
+ * settle, and frees the models; past the grace period it stops waiting, and
+ * unacknowledged tasks return to the queue when the queue closes.
+ */
+class WorkerRuntime implements Component {
+  readonly name = 'worker';
+  private stopping = false;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: ModelHost,
+    private readonly worker: EmbeddingWorker,
+    private readonly presence: WorkerPresence,
+  ) {}
+
+  /** Resolves once the models have loaded (or failed to) and the worker consumes; rejects if it could not start. */
+  get settled(): Promise<void> {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    this.running = this.host.load().then(async () => {
+      if (this.stopping) return;
+      await this.worker.start();
+      if (this.host.models.size > 0) await this.presence.start([...this.host.models.keys()]);
+    });
+  }
+
+  async stop(deadline: AbortSignal): Promise<void> {
+    this.stopping = true;
+    await untilAborted(this.running, deadline);
+    await this.presence.stop();
+    await untilAborted(this.worker.stop(), deadline);
+    await untilAborted(this.host.close(), deadline);
+  }
+}
