@@ -1,4 +1,4 @@
-import type { Embeddings, TextInput, TokenizedText } from '../domain/index.js';
+import { requireEmbeddable, type Embeddings, type TextInput, type TokenizedText } from '../domain/index.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 
 export interface BatchingOptions {
@@ -66,7 +66,9 @@ export class DynamicBatcher {
     private readonly onBatch: (report: BatchReport) => void = () => undefined,
   ) {}
 
+  /** Rejects with `ValidationError`, before anything is queued, when there is nothing to embed. */
   async embed(inputs: readonly TextInput[]): Promise<Embeddings> {
+    requireEmbeddable(inputs);
     const tokens = await this.model.tokenize(inputs);
     return new Promise<Embeddings>((resolve, reject) => {
       this.jobs.push({

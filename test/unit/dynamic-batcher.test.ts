@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from '../../src/application/dynamic-batcher.js';
+import { ValidationError } from '../../src/domain/index.js';
 import { StubModel } from '../support/stub-model.js';
 
 const options = (o: Partial<BatchingOptions> = {}): BatchingOptions => ({
@@ -80,20 +81,45 @@ describe('DynamicBatcher', () => {
     expect(bad).toMatchObject({ status: 'rejected', reason: { message: 'stub model cannot embed "boom"' } });
   });
 
-  it('lingers on an idle model so that tasks arriving close together share an inference', async () => {
-    const { model, batcher } = setup({ lingerMs: 40 });
-    const first = batcher.embed(['first']);
-    await new Promise((r) => setTimeout(r, 10));
-    const second = batcher.embed(['second']);
-    await Promise.all([first, second]);
-    expect(model.batches).toEqual([['first', 'second']]);
+  describe('lingering', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    // The clock is the test's: the linger timer fires only when the test moves time past it.
+    it('holds a lone task for lingerMs, so that a task arriving meanwhile shares its inference', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const { model, batcher } = setup({ lingerMs: 40 });
+      const first = batcher.embed(['first']);
+      await vi.advanceTimersByTimeAsync(39);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(model.calls).toBe(0);
+      const second = batcher.embed(['second']);
+      await vi.advanceTimersByTimeAsync(1);
+      await vi.runAllTimersAsync();
+      await Promise.all([first, second]);
+      expect(model.batches).toEqual([['first', 'second']]);
+    });
+
+    it('runs the lone task once lingerMs has passed, without the one that comes later', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const { model, batcher } = setup({ lingerMs: 40 });
+      const first = batcher.embed(['first']);
+      await vi.advanceTimersByTimeAsync(40);
+      expect(model.batches).toEqual([['first']]);
+      const second = batcher.embed(['second']);
+      await vi.runAllTimersAsync();
+      await Promise.all([first, second]);
+      expect(model.batches).toEqual([['first'], ['second']]);
+    });
   });
 
-  it('rejects empty input before queueing it', async () => {
-    const model = new StubModel();
-    model.tokenize = async () => {
-      throw new Error('empty');
-    };
-    await expect(new DynamicBatcher(model, options()).embed([])).rejects.toThrow('empty');
+  it('rejects an empty input list or an empty text before queueing it, and the model never sees it', async () => {
+    const { model, batcher } = setup();
+    await expect(batcher.embed([])).rejects.toBeInstanceOf(ValidationError);
+    await expect(batcher.embed(['fine', ''])).rejects.toBeInstanceOf(ValidationError);
+    expect(model.calls).toBe(0);
+    await expect(batcher.embed(['fine'])).resolves.toMatchObject({ tokenCounts: [4] });
+    expect(model.batches).toEqual([['fine']]);
   });
 });
