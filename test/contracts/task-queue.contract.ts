@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CapacityExceededError, type TaskMessage } from '../../src/domain/index.js';
 import type { Delivery, TaskQueue } from '../../src/ports/task-queue.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 export interface QueueHarness {
   /** A new client of the same broker, as another process would open. */
@@ -76,10 +76,11 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       const first = await collect(queue, (d) => d.ack());
       await waitFor(() => first.seen.length === 1);
       await first.subscription.cancel();
-      await sleep(50);
+      const marker = message();
+      await queue.publish(marker);
       const second = await collect(await connect(), (d) => d.ack());
-      await sleep(200);
-      expect(second.seen).toHaveLength(0);
+      await waitFor(() => second.seen.length >= 1);
+      expect(second.seen.map((d) => d.message.taskId)).toEqual([marker.taskId]);
       expect(await queue.depth(model)).toBe(0);
     });
 
@@ -98,12 +99,16 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       expect(seen[1]!.redelivered).toBe(true);
     });
 
+    // A requeued message goes back ahead of later ones, so a marker published afterwards comes after any redelivery.
     it('drops a message nacked without requeue', async () => {
-      await queue.publish(message());
-      const { seen } = await collect(queue, (d) => d.nack({ requeue: false }));
+      const dropped = message();
+      const marker = message();
+      await queue.publish(dropped);
+      const { seen } = await collect(queue, (d) => (d.message.taskId === dropped.taskId ? d.nack({ requeue: false }) : d.ack()));
       await waitFor(() => seen.length === 1);
-      await sleep(200);
-      expect(seen).toHaveLength(1);
+      await queue.publish(marker);
+      await waitFor(() => seen.some((d) => d.message.taskId === marker.taskId));
+      expect(seen.map((d) => d.message.taskId)).toEqual([dropped.taskId, marker.taskId]);
       expect(await queue.depth(model)).toBe(0);
     });
 
@@ -135,12 +140,17 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       expect(survivor.seen[0]!.redelivered).toBe(true);
     });
 
+    // A consumer that took more than its prefetch would leave a later consumer less than the rest.
     it('holds at most `prefetch` unsettled deliveries per consumer', async () => {
       for (let i = 0; i < 5; i++) await queue.publish(message());
       const { seen } = await collect(queue, undefined, 2);
       await waitFor(() => seen.length === 2);
-      await sleep(200);
+      const other = await collect(await connect(), undefined, 10);
+      await waitFor(() => other.seen.length === 3);
       expect(seen).toHaveLength(2);
+      await Promise.all(other.seen.map((d) => d.ack()));
+      await other.subscription.cancel();
+      await queue.publish(message());
       await seen[0]!.ack();
       await waitFor(() => seen.length === 3);
     });
@@ -163,8 +173,10 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       await queue.publish(message());
       const mine = await collect(queue, (d) => d.ack());
       await waitFor(() => mine.seen.length === 1);
-      await sleep(100);
-      expect(mine.seen.map((d) => d.message.model)).toEqual([model]);
+      const marker = message();
+      await queue.publish(marker);
+      await waitFor(() => mine.seen.length === 2);
+      expect(mine.seen.map((d) => d.message.model)).toEqual([model, model]);
       expect(await queue.depth(otherModel)).toBe(1);
       const theirs = await collect(queue, (d) => d.ack(), 10, otherModel);
       await waitFor(() => theirs.seen.length === 1);
@@ -176,13 +188,17 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       await waitFor(async () => (await queue.depth(model)) === 3);
     });
 
+    // While the cancelled consumer is the only one, a message it still took would never reach a later consumer.
     it('stops delivering after cancel', async () => {
       const { seen, subscription } = await collect(queue, (d) => d.ack());
       await subscription.cancel();
-      await queue.publish(message());
-      await sleep(200);
-      expect(seen).toHaveLength(0);
+      const sent = message();
+      await queue.publish(sent);
       await waitFor(async () => (await queue.depth(model)) === 1);
+      const later = await collect(await connect(), (d) => d.ack());
+      await waitFor(() => later.seen.length === 1);
+      expect(later.seen[0]!.message.taskId).toBe(sent.taskId);
+      expect(seen).toHaveLength(0);
     });
 
     it('ignores a second settlement of the same delivery', async () => {
@@ -194,8 +210,11 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
         await d.nack({ requeue: true });
       });
       await waitFor(() => seen.length === 2);
-      await sleep(200);
-      expect(seen).toHaveLength(2);
+      const marker = message();
+      await queue.publish(marker);
+      await waitFor(() => seen.length >= 3);
+      expect(seen.map((d) => d.message.taskId).at(-1)).toBe(marker.taskId);
+      expect(seen).toHaveLength(3);
       expect(seen.every((d) => !d.redelivered)).toBe(true);
     });
 

@@ -8,7 +8,7 @@ import {
   type Task,
 } from '../../src/domain/index.js';
 import type { TaskStore } from '../../src/ports/task-store.js';
-import { sleep } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 export interface StoreHarness {
   /** A store whose records live `ttlSeconds`. */
@@ -146,8 +146,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
         const created = task();
         await shortLived.create(created);
         expect(await shortLived.get(created.id)).toBeDefined();
-        await sleep(1_100);
-        expect(await shortLived.get(created.id)).toBeUndefined();
+        await waitFor(async () => (await shortLived.get(created.id)) === undefined, 3_000, 'the task to expire');
         expect(await shortLived.markRunning(created.id, later(1))).toBeUndefined();
       } finally {
         await shortLived.close();

@@ -102,6 +102,9 @@ describe('errors on the OpenAI routes are in OpenAI’s shape', () => {
     ['mixed strings and ids', 422, 'validation_failed', 'input', { model: 'tiny-bert', input: ['a', 1] }],
     ['an unknown encoding_format', 422, 'validation_failed', 'encoding_format', { model: 'tiny-bert', input: 'a', encoding_format: 'hex' }],
     ['a negative token id', 422, 'validation_failed', 'input[0]', { model: 'tiny-bert', input: [-1] }],
+    // Found by the model, on the worker: the path still names the input at fault.
+    ['a token id outside the vocabulary', 422, 'validation_failed', 'input[1]', { model: 'tiny-bert', input: [[101, 102], [99999999]] }],
+    ['one token array outside the vocabulary', 422, 'validation_failed', 'input', { model: 'tiny-bert', input: [99999999] }],
   ];
 
   it.each(cases)('%s → %i %s', async (_name, status, code, param, body) => {

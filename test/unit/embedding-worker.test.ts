@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
 import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.js';
@@ -11,7 +11,8 @@ import { StubModel } from '../support/stub-model.js';
 import { LogSink } from '../support/log-sink.js';
 import { waitFor } from '../support/wait.js';
 
-describe('EmbeddingWorker', () => {
+/** A worker on fresh in-memory adapters: each test has its own broker, store, model and logs. */
+function setup() {
   const broker = new MemoryBroker();
   const queue = new MemoryTaskQueue(broker);
   const store = new MemoryTaskStore({ ttlSeconds: 60, maxTasks: 100 });
@@ -39,60 +40,69 @@ describe('EmbeddingWorker', () => {
     await waitFor(async () => ['succeeded', 'failed'].includes((await store.get(id))?.status ?? ''));
     return (await store.get(id))!;
   };
+  return { broker, queue, store, model, metrics, logs, worker, submit, settled };
+}
 
+describe('EmbeddingWorker', () => {
+  let t: ReturnType<typeof setup>;
+  beforeEach(() => {
+    t = setup();
+  });
   afterEach(async () => {
-    await worker.stop();
+    await t.worker.stop();
   });
 
   it('stores results; retries a task whose model errors, then fails it with the reason and dead-letters it; goes on', async () => {
-    await worker.start();
-    const good = await submit(['abc', 'de']);
-    const bad = await submit(['fine', 'boom']);
-    const after = await submit(['xyz']);
+    await t.worker.start();
+    const good = await t.submit(['abc', 'de']);
+    const bad = await t.submit(['fine', 'boom']);
+    const after = await t.submit(['xyz']);
 
-    const done = await settled(good);
+    const done = await t.settled(good);
     expect(done.status).toBe('succeeded');
+    expect(t.metrics.summary('task_seconds{model=stub,outcome=succeeded}').count).toBeGreaterThanOrEqual(1);
     expect(done.result!.vectors.map((v) => Array.from(v))).toEqual([[3, 97], [2, 100]]);
     expect(done.result!.usage.promptTokens).toBe(5);
 
-    expect(await settled(bad)).toMatchObject({ status: 'failed', error: 'stub model cannot embed "boom"', attempts: 3 });
-    expect(broker.deadLetters('stub').map((m) => m.taskId)).toEqual([bad]);
-    expect((await settled(after)).status).toBe('succeeded');
+    expect(await t.settled(bad)).toMatchObject({ status: 'failed', error: 'stub model cannot embed "boom"', attempts: 3 });
+    expect(t.broker.deadLetters('stub').map((m) => m.taskId)).toEqual([bad]);
+    expect((await t.settled(after)).status).toBe('succeeded');
     // Every message was settled: nothing waits, nothing will be redelivered.
-    expect(await queue.depth('stub')).toBe(0);
-    expect(metrics.summary('task_seconds{model=stub,outcome=failed}').count).toBe(1);
-    expect(logs.lines.some((l) => l.taskId === bad && l.msg === 'task failed')).toBe(true);
+    expect(await t.queue.depth('stub')).toBe(0);
+    expect(t.metrics.summary('task_seconds{model=stub,outcome=failed}').count).toBe(1);
+    expect(t.metrics.summary('task_seconds{model=stub,outcome=succeeded}').count).toBe(2);
+    expect(t.logs.lines.filter((l) => l.msg === 'task failed').map((l) => l.taskId)).toEqual([bad]);
+    expect(t.logs.lines.filter((l) => l.msg === 'attempt failed; requeueing').map((l) => l.attempt)).toEqual([1, 2]);
   });
 
   it('acknowledges a redelivered task that already finished without running the model again', async () => {
-    const id = await submit(['once']);
-    await worker.start();
-    await settled(id);
-    const callsBefore = model.calls;
-    const stored = (await store.get(id))!;
+    const id = await t.submit(['once']);
+    await t.worker.start();
+    await t.settled(id);
+    expect(t.model.calls).toBe(1);
+    const stored = (await t.store.get(id))!;
     // The broker delivers the same message again, as after a worker crash between store and ack.
-    await queue.publish(toMessage(stored));
-    await waitFor(async () => (await queue.depth('stub')) === 0);
-    await waitFor(() => logs.lines.some((l) => l.taskId === id && l.msg === 'task already finished; acknowledging redelivery'));
-    expect(model.calls).toBe(callsBefore);
-    expect(await store.get(id)).toEqual(stored);
+    await t.queue.publish(toMessage(stored));
+    await waitFor(async () => (await t.queue.depth('stub')) === 0);
+    await waitFor(() => t.logs.lines.some((l) => l.taskId === id && l.msg === 'task already finished; acknowledging redelivery'));
+    expect(t.model.calls).toBe(1);
+    expect(await t.store.get(id)).toEqual(stored);
   });
 
   it('fails and dead-letters a task whose workers kept dying on it, without running it again', async () => {
-    const id = await submit(['poison']);
+    const id = await t.submit(['poison']);
     // Three earlier workers started it and crashed before settling.
-    for (let i = 0; i < 3; i++) await store.markRunning(id, new Date());
-    const callsBefore = model.calls;
-    await worker.start();
-    expect(await settled(id)).toMatchObject({ status: 'failed', error: 'gave up after 3 attempts', attempts: 4 });
-    expect(model.calls).toBe(callsBefore);
-    expect(broker.deadLetters('stub').map((m) => m.taskId)).toContain(id);
+    for (let i = 0; i < 3; i++) await t.store.markRunning(id, new Date());
+    await t.worker.start();
+    expect(await t.settled(id)).toMatchObject({ status: 'failed', error: 'gave up after 3 attempts', attempts: 4 });
+    expect(t.model.calls).toBe(0);
+    expect(t.broker.deadLetters('stub').map((m) => m.taskId)).toEqual([id]);
   });
 
   it('drops a message whose task record has expired', async () => {
-    await worker.start();
-    await queue.publish({ taskId: 'ghost', model: 'stub', inputs: ['x'], priority: 0, enqueuedAt: new Date() });
-    await waitFor(() => logs.lines.some((l) => l.taskId === 'ghost' && l.level === 'warn'));
-    expect(await queue.depth('stub')).toBe(0);
+    await t.worker.start();
+    await t.queue.publish({ taskId: 'ghost', model: 'stub', inputs: ['x'], priority: 0, enqueuedAt: new Date() });
+    await waitFor(() => t.logs.lines.some((l) => l.taskId === 'ghost' && l.level === 'warn'));
+    expect(await t.queue.depth('stub')).toBe(0);
   });
 });

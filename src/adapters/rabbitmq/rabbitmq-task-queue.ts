@@ -24,6 +24,8 @@ export interface RabbitMqOptions {
   /** Delay between reconnection attempts. */
   readonly reconnectSeconds?: number;
   readonly heartbeatSeconds?: number;
+  /** How the broker's tools name this client's connection (the `connection_name` client property). */
+  readonly connectionName?: string;
   readonly logger: Logger;
 }
 
@@ -60,7 +62,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
     this.connection = amqp.connect([options.url], {
       reconnectTimeInSeconds: options.reconnectSeconds ?? 1,
       heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
-      connectionOptions: { clientProperties: { connection_name: 'embedding-service' } },
+      connectionOptions: { clientProperties: { connection_name: options.connectionName ?? 'embedding-service' } },
     });
     // Reconnection backs off: each failed attempt doubles the delay (up to 30 s); a success resets it.
     const firstDelay = options.reconnectSeconds ?? 1;
