@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 import type { ModelEntry } from '../../src/bootstrap/config/schema.js';
 import { loadModel } from '../../src/bootstrap/engines.js';
-import { REPO_ROOT } from '../support/paths.js';
+import { freePort, startProcess } from '../support/processes.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
 
@@ -96,54 +93,22 @@ describe('readiness while models load', () => {
 });
 
 describe('the entry point as a process', () => {
-  const freePort = async () => {
-    const server = createServer().listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as { port: number }).port;
-    server.close();
-    return port;
-  };
-  const tsx = (args: string[], env: Record<string, string>) => {
-    // Vitest sets MODE=test in its own environment; the service must not inherit it.
-    const inherited = { ...process.env };
-    delete inherited.MODE;
-    return spawn(process.execPath, ['--import', 'tsx', 'src/bootstrap/main.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...inherited, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-  };
-
   it('starts with the shipped configuration, serves USE-lite, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
-    const child = tsx([], { API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const service = startProcess([], { API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
     try {
-      await waitFor(
-        async () => {
-          if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
-          return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200;
-        },
-        20_000,
-        'readiness',
-      );
+      await service.ready(port, 20_000);
       const models = (await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json()) as { data: { id: string }[] };
       expect(models.data.map((m) => m.id)).toContain('universal-sentence-encoder-lite');
     } finally {
-      child.kill('SIGTERM');
+      expect(await service.stop()).toBe(0);
     }
-    const [code] = (await once(child, 'exit')) as [number | null];
-    expect(code).toBe(0);
   });
 
   it('exits 2 naming every bad setting', async () => {
-    const child = tsx(['--mode', 'sideways'], { API_PORT: 'abc' });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/mode \(from --mode\)/);
-    expect(stderr).toMatch(/api\.port \(from API_PORT\)/);
+    const service = startProcess(['--mode', 'sideways'], { API_PORT: 'abc' });
+    expect(await service.exited()).toBe(2);
+    expect(service.output()).toMatch(/mode \(from --mode\)/);
+    expect(service.output()).toMatch(/api\.port \(from API_PORT\)/);
   });
 });

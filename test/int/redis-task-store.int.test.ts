@@ -9,6 +9,7 @@ import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
 import { redis, requireOrSkip } from '../support/infra.js';
+import { deleteKeys } from '../support/namespace.js';
 
 const infra = await requireOrSkip('Redis', await redis());
 afterAll(async () => {
@@ -28,10 +29,7 @@ function harness() {
     },
     cleanup: async () => {
       await Promise.all(stores.map((s) => s.close()));
-      const client = new Redis(infra!.url);
-      const keys = await client.keys(`${keyPrefix}*`);
-      if (keys.length > 0) await client.del(...keys);
-      await client.quit();
+      await deleteKeys(infra!.url, keyPrefix);
     },
   };
 }
@@ -44,10 +42,7 @@ describe.skipIf(!infra)('RedisTaskStore', () => {
     return {
       connect: async () => new RedisWorkerRegistry({ url: infra!.url, keyPrefix }),
       cleanup: async () => {
-        const client = new Redis(infra!.url);
-        const keys = await client.keys(`${keyPrefix}*`);
-        if (keys.length > 0) await client.del(...keys);
-        await client.quit();
+        await deleteKeys(infra!.url, keyPrefix);
       },
     };
   });

@@ -20,6 +20,8 @@ export interface ServiceProcess {
   ready(port: number, timeoutMs?: number): Promise<void>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** The exit code, once the process has exited by itself. */
+  exited(): Promise<number | null>;
 }
 
 /**
@@ -37,6 +39,7 @@ export function startProcess(args: string[], env: Record<string, string>, compil
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -57,9 +60,9 @@ export function startProcess(args: string[], env: Record<string, string>, compil
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const [code] = (await once(child, 'exit')) as [number | null];
-      return code;
+      return exit;
     },
+    exited: () => exit,
   };
 }
 
