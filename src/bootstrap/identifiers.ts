@@ -1,17 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { HttpLifecycle } from '../adapters/http/lifecycle.js';
 import type { HttpEnv } from '../adapters/http/types.js';
-import type { CheckReadiness } from '../application/check-readiness.js';
-import type { CreateEmbeddings } from '../application/create-embeddings.js';
-import type { EmbeddingWorker } from '../application/embedding-worker.js';
-import type { GetModel } from '../application/get-model.js';
-import type { GetTaskStatus } from '../application/get-task-status.js';
-import type { ListModels } from '../application/list-models.js';
-import type { LiveWorkers } from '../application/live-workers.js';
-import type { ModelHost } from '../application/model-host.js';
-import type { SubmitEmbedding } from '../application/submit-embedding.js';
-import type { WorkerPresence } from '../application/worker-presence.js';
 import type { InputLimits } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { HealthCheck } from '../ports/health-check.js';
@@ -28,7 +17,11 @@ import type { AppConfig } from './config/schema.js';
 import type { Component } from './lifecycle.js';
 import { token } from './tokens.js';
 
-/** Everything the container can build. Each is a singleton within one container, and a test can build its own. */
+/**
+ * The ports and values the container builds; the classes it builds (use
+ * cases, the worker, …) are their own tokens. Each is a singleton within one
+ * container, and a test can build its own.
+ */
 export const TOKENS = {
   Config: token<AppConfig>('Config'),
   Logger: token<Logger>('Logger'),
@@ -50,23 +43,12 @@ export const TOKENS = {
 
   ModelCatalog: token<ModelCatalog>('ModelCatalog'),
   ModelLoader: token<ModelLoader>('ModelLoader'),
-  ModelHost: token<ModelHost>('ModelHost'),
   HealthChecks: token<readonly HealthCheck[]>('HealthChecks'),
 
-  LiveWorkers: token<LiveWorkers>('LiveWorkers'),
-  SubmitEmbedding: token<SubmitEmbedding>('SubmitEmbedding'),
-  GetTaskStatus: token<GetTaskStatus>('GetTaskStatus'),
-  ListModels: token<ListModels>('ListModels'),
-  GetModel: token<GetModel>('GetModel'),
-  CheckReadiness: token<CheckReadiness>('CheckReadiness'),
-  CreateEmbeddings: token<CreateEmbeddings>('CreateEmbeddings'),
 
-  HttpLifecycle: token<HttpLifecycle>('HttpLifecycle'),
   /** The API in modes api and all; the health endpoints alone in mode worker. */
   HttpApp: token<OpenAPIHono<HttpEnv>>('HttpApp'),
   HttpServing: token<Component & { readonly port: number | undefined }>('HttpServing'),
 
-  EmbeddingWorker: token<EmbeddingWorker>('EmbeddingWorker'),
-  WorkerPresence: token<WorkerPresence>('WorkerPresence'),
   WorkerRuntime: token<Component & { readonly settled: Promise<void> }>('WorkerRuntime'),
 } as const;

@@ -3,16 +3,19 @@ import type { Container, ContainerModuleLoadOptions, ServiceIdentifier } from 'i
 /*
  * Typed service identifiers. inversify's own `ServiceIdentifier<T>` is a
  * plain symbol for the compiler, so any symbol fits any type. A `Token<T>`
- * carries its type, and bindings are made and read only through `provide`,
- * `constant` and `resolve` below: a factory's dependencies are named, each
- * checked against the token it comes from, and what is read is what was
- * bound. That is the one place where the container's untyped values are
- * given their types.
+ * carries its type: a class is its own token, and a port (an interface) gets
+ * a symbol made by `token<T>()`. Bindings are made and read only through
+ * `provide`, `constant` and `resolve` below: a factory's dependencies are
+ * named, each checked against the token it comes from, and what is read is
+ * what was bound. That is the one place where the container's untyped values
+ * are given their types.
  */
 
 declare const carries: unique symbol;
 
-export type Token<T> = symbol & { readonly [carries]?: T };
+// A class of any constructor is a token for its instances; `any[]` is what inversify's own AbstractNewable uses.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Token<T> = (symbol & { readonly [carries]?: T }) | (abstract new (...args: any[]) => T);
 
 export function token<T>(name: string): Token<T> {
   return Symbol(name) as Token<T>;

@@ -46,13 +46,16 @@ export abstract class DomainError extends Error {
   }
 }
 
-/** The request is well-formed JSON but breaks the schema or a rule. */
-export class ValidationError extends DomainError {
-  readonly code = 'validation_failed';
-
+/** An error about fields of the request, each named in `issues`. */
+export abstract class FieldError extends DomainError {
   constructor(message: string, issues: readonly FieldIssue[] = []) {
     super(message, { issues });
   }
+}
+
+/** The request is well-formed JSON but breaks the schema or a rule. */
+export class ValidationError extends FieldError {
+  readonly code = 'validation_failed';
 }
 
 /** The request body is not parseable (not JSON, or not the declared media type). */
@@ -61,12 +64,8 @@ export class MalformedRequestError extends DomainError {
 }
 
 /** The request is larger than a configured limit (body bytes, input count, text length). */
-export class PayloadTooLargeError extends DomainError {
+export class PayloadTooLargeError extends FieldError {
   readonly code = 'payload_too_large';
-
-  constructor(message: string, issues: readonly FieldIssue[] = []) {
-    super(message, { issues });
-  }
 }
 
 /** A parameter the request may carry, with a value this model or service does not support. */

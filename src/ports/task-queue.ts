@@ -22,6 +22,9 @@ export interface Subscription {
   cancel(): Promise<void>;
 }
 
+/** Handles one delivery; a handler that throws leaves its delivery to be requeued. */
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
 export interface ConsumeOptions {
   /** Most unsettled deliveries this consumer holds at once. */
   readonly prefetch: number;
@@ -44,11 +47,7 @@ export interface ConsumeOptions {
  */
 export interface TaskQueue {
   publish(message: TaskMessage): Promise<void>;
-  consume(
-    model: string,
-    handler: (delivery: Delivery) => Promise<void>,
-    options: ConsumeOptions,
-  ): Promise<Subscription>;
+  consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription>;
   /** Messages waiting in a model's queue, not counting unacked deliveries. */
   depth(model: string): Promise<number>;
   /** Resolves when the queue can accept and deliver messages; rejects otherwise. */

@@ -18,21 +18,30 @@ export interface Problem {
 
 type OpenAiErrorType = 'invalid_request_error' | 'server_error';
 
-/** How each domain error is answered. The compiler demands a row for every code. */
-const ERROR_HTTP: Readonly<Record<ErrorCode, { readonly status: ContentfulStatusCode; readonly openAiType: OpenAiErrorType }>> = {
-  malformed_request: { status: 400, openAiType: 'invalid_request_error' },
-  invalid_parameter: { status: 400, openAiType: 'invalid_request_error' },
-  model_not_found: { status: 404, openAiType: 'invalid_request_error' },
-  task_not_found: { status: 404, openAiType: 'invalid_request_error' },
-  task_already_exists: { status: 409, openAiType: 'invalid_request_error' },
-  invalid_transition: { status: 409, openAiType: 'invalid_request_error' },
-  payload_too_large: { status: 413, openAiType: 'invalid_request_error' },
-  validation_failed: { status: 422, openAiType: 'invalid_request_error' },
-  inference_failed: { status: 500, openAiType: 'server_error' },
-  capacity_exceeded: { status: 503, openAiType: 'server_error' },
-  service_unavailable: { status: 503, openAiType: 'server_error' },
-  timeout: { status: 504, openAiType: 'server_error' },
+/**
+ * The status each domain error is answered with; the compiler demands a row
+ * for every code. OpenAI's error `type` follows from the status, as on
+ * OpenAI's own API: `invalid_request_error` for the client's errors,
+ * `server_error` for the rest.
+ */
+const STATUS_OF: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
+  malformed_request: 400,
+  invalid_parameter: 400,
+  model_not_found: 404,
+  task_not_found: 404,
+  task_already_exists: 409,
+  invalid_transition: 409,
+  payload_too_large: 413,
+  validation_failed: 422,
+  inference_failed: 500,
+  capacity_exceeded: 503,
+  service_unavailable: 503,
+  timeout: 504,
 };
+
+function openAiTypeOf(status: number): OpenAiErrorType {
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
 
 /** Codes for what Hono itself rejects before any handler runs (no route, wrong method, unreadable body). */
 const HTTP_EXCEPTION_CODES: Readonly<Record<number, string>> = {
@@ -65,17 +74,17 @@ interface Answer {
 /** Turns any thrown value into what the client is told. */
 function toAnswer(error: unknown, instance: string): Answer {
   if (error instanceof DomainError) {
-    const { status, openAiType } = ERROR_HTTP[error.code];
+    const status = STATUS_OF[error.code];
     return {
       problem: build(status, error.code, error.message, instance, error.issues),
-      openAiType,
+      openAiType: openAiTypeOf(status),
       ...(error.retryAfterSeconds !== undefined && { retryAfter: error.retryAfterSeconds }),
     };
   }
   if (error instanceof HTTPException && error.status < 500) {
     const code = HTTP_EXCEPTION_CODES[error.status] ?? 'bad_request';
     const detail = error.message || TITLES[error.status] || 'Bad request';
-    return { problem: build(error.status, code, detail, instance, []), openAiType: 'invalid_request_error' };
+    return { problem: build(error.status, code, detail, instance, []), openAiType: openAiTypeOf(error.status) };
   }
   return {
     problem: build(500, 'internal_error', 'The server failed to handle the request.', instance, []),

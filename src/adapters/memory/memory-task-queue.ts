@@ -4,7 +4,7 @@ import {
   ServiceUnavailableError,
   type TaskMessage,
 } from '../../domain/index.js';
-import type { ConsumeOptions, Delivery, Subscription, TaskQueue } from '../../ports/task-queue.js';
+import type { ConsumeOptions, Delivery, DeliveryHandler, Subscription, TaskQueue } from '../../ports/task-queue.js';
 
 interface Entry {
   readonly message: TaskMessage;
@@ -151,11 +151,7 @@ export class MemoryTaskQueue implements TaskQueue {
     this.broker.publish(message);
   }
 
-  async consume(
-    model: string,
-    handler: (delivery: Delivery) => Promise<void>,
-    options: ConsumeOptions,
-  ): Promise<Subscription> {
+  async consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     this.assertOpen();
     const queue = this.broker.queue(model);
     const consumer: Consumer = {

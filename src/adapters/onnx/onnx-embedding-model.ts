@@ -2,10 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from 'tokenizers';
 import {
-  InferenceError,
   inputPath,
   requireEmbeddable,
-  ValidationError,
   type Embeddings,
   type ModelInfo,
   type Pooling,
@@ -13,7 +11,8 @@ import {
   type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
-import { splitRows } from '../shared/vectors.js';
+import { checkTokenIds, embedInputs } from '../shared/token-ids.js';
+import { inferRows } from '../shared/vectors.js';
 import { InferenceThread, type PaddedBatch } from './inference-thread.js';
 import { readSentenceTransformersFolder } from './sentence-transformers-folder.js';
 
@@ -73,9 +72,8 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     return model;
   }
 
-  async embed(inputs: readonly TextInput[]): Promise<Embeddings> {
-    const tokenized = await this.tokenize(inputs);
-    return { vectors: await this.embedTokenized(tokenized), tokenCounts: tokenized.map((t) => t.ids.length) };
+  embed(inputs: readonly TextInput[]): Promise<Embeddings> {
+    return embedInputs(this, inputs);
   }
 
   async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
@@ -92,25 +90,17 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
 
   /** Token ids from the client get the special tokens a text would get, and the same truncation. */
   private wrapTokenIds(ids: readonly number[], path: string): TokenizedText {
-    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= this.specials.vocabularySize);
-    if (bad !== undefined) {
-      const message = `Token id ${bad} is not in the vocabulary of model '${this.info.id}' (0–${this.specials.vocabularySize - 1}).`;
-      throw new ValidationError(message, [{ path, message }]);
-    }
+    checkTokenIds(ids, this.specials.vocabularySize, this.info.id, path);
     const room = this.info.maxTokens - this.specials.prefix.length - this.specials.suffix.length;
     const wrapped = [...this.specials.prefix, ...ids.slice(0, Math.max(0, room)), ...this.specials.suffix];
     return { ids: wrapped, typeIds: wrapped.map(() => 0) };
   }
 
   async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
-    if (batch.length === 0) throw new ValidationError('No texts to embed.');
-    let result: { vectors: Float32Array; dim: number };
-    try {
-      result = await this.thread.run(pad(batch));
-    } catch (error) {
-      throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
-    }
-    return splitRows(result.vectors, batch.length, result.dim, this.info.normalize);
+    return inferRows(this.info, batch.length, async () => {
+      const { vectors, dim } = await this.thread.run(pad(batch));
+      return { vectors, dimensions: dim };
+    });
   }
 
   async close(): Promise<void> {

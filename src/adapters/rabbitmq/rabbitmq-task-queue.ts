@@ -1,18 +1,14 @@
-import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import {
-  CapacityExceededError,
-  MAX_PRIORITY,
-  ServiceUnavailableError,
-  type TaskMessage,
-} from '../../domain/index.js';
-import type { Logger } from '../../ports/logger.js';
-import type { ConsumeOptions, Delivery, Subscription, TaskQueue } from '../../ports/task-queue.js';
+import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
+import type { ConsumeOptions, Delivery, DeliveryHandler, Subscription, TaskQueue } from '../../ports/task-queue.js';
+import { connectWithBackoff, type ConnectionOptions } from './connection.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
+import { deadLetterQueueOf, declareQueues, queueNameOf } from './topology.js';
 
-export interface RabbitMqOptions {
-  /** amqp:// or amqps:// URL, credentials and vhost included. */
-  readonly url: string;
+export { queueNameOf };
+
+export interface RabbitMqOptions extends ConnectionOptions {
   /** Queue names chosen for some models; the others get `queuePrefix + model`. */
   readonly queueNames?: ReadonlyMap<string, string>;
   /** Default `embeddings.`. */
@@ -21,19 +17,6 @@ export interface RabbitMqOptions {
   readonly maxLength?: number;
   /** How long `publish` waits for the broker's confirm, including while reconnecting. */
   readonly publishTimeoutMs?: number;
-  /** Delay between reconnection attempts. */
-  readonly reconnectSeconds?: number;
-  readonly heartbeatSeconds?: number;
-  /** How the broker's tools name this client's connection (the `connection_name` client property). */
-  readonly connectionName?: string;
-  readonly logger: Logger;
-}
-
-const MAX_RECONNECT_SECONDS = 30;
-
-/** A model's queue: the name chosen for it, else `queuePrefix` (default `embeddings.`) and the model id. */
-export function queueNameOf(model: string, options: Pick<RabbitMqOptions, 'queueNames' | 'queuePrefix'>): string {
-  return options.queueNames?.get(model) ?? `${options.queuePrefix ?? 'embeddings.'}${model}`;
 }
 
 /**
@@ -59,27 +42,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
   private closed = false;
 
   constructor(private readonly options: RabbitMqOptions) {
-    this.connection = amqp.connect([options.url], {
-      reconnectTimeInSeconds: options.reconnectSeconds ?? 1,
-      heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
-      connectionOptions: { clientProperties: { connection_name: options.connectionName ?? 'embedding-service' } },
-    });
-    // Reconnection backs off: each failed attempt doubles the delay (up to 30 s); a success resets it.
-    const firstDelay = options.reconnectSeconds ?? 1;
-    this.connection.on('connect', () => {
-      this.connection.reconnectTimeInSeconds = firstDelay;
-      options.logger.info('connected to RabbitMQ');
-    });
-    this.connection.on('disconnect', ({ err }) =>
-      options.logger.warn('disconnected from RabbitMQ; reconnecting', { reason: err?.message }),
-    );
-    this.connection.on('connectFailed', ({ err }) => {
-      this.connection.reconnectTimeInSeconds = Math.min(this.connection.reconnectTimeInSeconds * 2, MAX_RECONNECT_SECONDS);
-      options.logger.warn('cannot reach RabbitMQ; retrying', {
-        reason: err?.message,
-        retryInSeconds: this.connection.reconnectTimeInSeconds,
-      });
-    });
+    this.connection = connectWithBackoff(options);
     this.publisher = this.watch(
       this.connection.createChannel({
         name: 'publisher',
@@ -107,7 +70,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
   }
 
   deadLetterQueueName(model: string): string {
-    return `${this.queueName(model)}.dead`;
+    return deadLetterQueueOf(this.queueName(model));
   }
 
   async publish(message: TaskMessage): Promise<void> {
@@ -131,11 +94,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
     }
   }
 
-  async consume(
-    model: string,
-    handler: (delivery: Delivery) => Promise<void>,
-    options: ConsumeOptions,
-  ): Promise<Subscription> {
+  async consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     this.assertOpen();
     // One channel per consumer, so that prefetch applies to it alone and a
     // channel error in one model's consumer does not stop the others.
@@ -227,34 +186,16 @@ export class RabbitMqTaskQueue implements TaskQueue {
     await this.connection.close();
   }
 
-  /**
-   * Declares a model's queue and its dead-letter queue on this channel, now
-   * and after every reconnection. Declaring is idempotent as long as the
-   * arguments match what the broker has.
-   */
+  /** Declares a model's queue and its dead-letter queue on this channel, now and after every reconnection. */
   private async declare(channel: ChannelWrapper, model: string): Promise<void> {
     const key = `${channel.name ?? ''}|${model}`;
     if (this.declared.has(key)) return;
     this.declared.add(key);
-    const queue = this.queueName(model);
-    const deadLetters = this.deadLetterQueueName(model);
-    const args: Record<string, unknown> = {
-      'x-max-priority': MAX_PRIORITY,
-      'x-dead-letter-exchange': '',
-      'x-dead-letter-routing-key': deadLetters,
-    };
-    if (this.options.maxLength !== undefined) {
-      args['x-max-length'] = this.options.maxLength;
-      args['x-overflow'] = 'reject-publish';
-    }
     try {
-      await channel.addSetup(async (ch: ConfirmChannel) => {
-        await ch.assertQueue(deadLetters, { durable: true });
-        await ch.assertQueue(queue, { durable: true, arguments: args });
-      });
+      await declareQueues(channel, this.queueName(model), this.options.maxLength);
     } catch (error) {
       this.declared.delete(key);
-      throw new ServiceUnavailableError(`Cannot declare queue ${queue}: ${(error as Error).message}`, 2, { cause: error });
+      throw error;
     }
   }
 

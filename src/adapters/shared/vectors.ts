@@ -1,10 +1,29 @@
-import { l2Normalize } from '../../domain/index.js';
+import { InferenceError, l2Normalize, ValidationError } from '../../domain/index.js';
 
 /**
- * Cuts an engine's output, `rows` vectors of `dimensions` laid end to end,
- * into one vector per row, scaled to unit length when `normalize` is set.
- * Each vector is a copy, so that a stored result does not keep the whole
- * batch's buffer alive.
+ * One inference as every engine runs it: an empty batch is refused, a
+ * failure of the runtime becomes an `InferenceError` naming the model, and
+ * the engine's output (`dimensions`-long vectors laid end to end, one per
+ * row) is cut into vectors, scaled to unit length when `normalize` is set.
+ */
+export async function inferRows(
+  model: { readonly id: string; readonly normalize: boolean },
+  rows: number,
+  run: () => Promise<{ readonly vectors: Float32Array; readonly dimensions: number }>,
+): Promise<Float32Array[]> {
+  if (rows === 0) throw new ValidationError('No texts to embed.');
+  let output: { readonly vectors: Float32Array; readonly dimensions: number };
+  try {
+    output = await run();
+  } catch (error) {
+    throw new InferenceError(`Model '${model.id}' failed: ${(error as Error).message}`, { cause: error });
+  }
+  return splitRows(output.vectors, rows, output.dimensions, model.normalize);
+}
+
+/**
+ * Cuts `rows` vectors laid end to end into one vector per row. Each is a
+ * copy, so that a stored result does not keep the whole batch's buffer alive.
  */
 export function splitRows(data: Float32Array, rows: number, dimensions: number, normalize: boolean): Float32Array[] {
   const vectors: Float32Array[] = [];

@@ -1,10 +1,8 @@
 import type { GraphModel } from '@energetic-ai/core';
 import { EmbeddingsModel } from '@energetic-ai/embeddings';
 import {
-  InferenceError,
   inputPath,
   requireEmbeddable,
-  ValidationError,
   type Embeddings,
   type ModelInfo,
   type TextInput,
@@ -12,7 +10,8 @@ import {
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import { ThreadClient } from '../shared/thread-client.js';
-import { splitRows } from '../shared/vectors.js';
+import { checkTokenIds, embedInputs } from '../shared/token-ids.js';
+import { inferRows } from '../shared/vectors.js';
 
 export interface UseLiteOptions {
   readonly id: string;
@@ -73,9 +72,8 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
     return model;
   }
 
-  async embed(inputs: readonly TextInput[]): Promise<Embeddings> {
-    const tokenized = await this.tokenize(inputs);
-    return { vectors: await this.embedTokenized(tokenized), tokenCounts: tokenized.map((t) => t.ids.length) };
+  embed(inputs: readonly TextInput[]): Promise<Embeddings> {
+    return embedInputs(this, inputs);
   }
 
   /** Token-id inputs are SentencePiece ids of USE-lite's own vocabulary; the model adds no special tokens. */
@@ -83,11 +81,7 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
     requireEmbeddable(inputs);
     return inputs.map((input, index) => {
       if (typeof input !== 'string') {
-        const bad = input.find((id) => !Number.isInteger(id) || id < 0 || id >= this.vocabularySize);
-        if (bad !== undefined) {
-          const message = `Token id ${bad} is not in the vocabulary of model '${this.info.id}' (0–${this.vocabularySize - 1}).`;
-          throw new ValidationError(message, [{ path: inputPath(index, inputs.length), message }]);
-        }
+        checkTokenIds(input, this.vocabularySize, this.info.id, inputPath(index, inputs.length));
         return { ids: input.slice(0, this.info.maxTokens) };
       }
       const ids = this.tokenizer.encode(input).slice(0, this.info.maxTokens);
@@ -96,14 +90,10 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
   }
 
   async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
-    if (batch.length === 0) throw new ValidationError('No texts to embed.');
-    let data: Float32Array;
-    try {
-      ({ vectors: data } = await this.thread.request<{ vectors: Float32Array }>({ type: 'run', ids: batch.map((t) => [...t.ids]) }));
-    } catch (error) {
-      throw new InferenceError(`Model '${this.info.id}' failed: ${(error as Error).message}`, { cause: error });
-    }
-    return splitRows(data, batch.length, DIMENSIONS, this.info.normalize);
+    return inferRows(this.info, batch.length, async () => {
+      const { vectors } = await this.thread.request<{ vectors: Float32Array }>({ type: 'run', ids: batch.map((t) => [...t.ids]) });
+      return { vectors, dimensions: DIMENSIONS };
+    });
   }
 
   close(): Promise<void> {

@@ -5,6 +5,7 @@ import { GetModel } from '../../application/get-model.js';
 import { GetTaskStatus } from '../../application/get-task-status.js';
 import { ListModels } from '../../application/list-models.js';
 import { LiveWorkers } from '../../application/live-workers.js';
+import { ModelHost } from '../../application/model-host.js';
 import { SubmitEmbedding } from '../../application/submit-embedding.js';
 import type { HealthCheck } from '../../ports/health-check.js';
 import type { AppConfig } from '../config/schema.js';
@@ -14,10 +15,10 @@ import { provide } from '../tokens.js';
 /** The use cases, and the readiness checks: queue and store, and each served model when the process runs a worker. */
 export function applicationModule(config: AppConfig, runsWorker: boolean): ContainerModule {
   return new ContainerModule(({ bind }) => {
-    provide(bind, TOKENS.LiveWorkers, { registry: TOKENS.WorkerRegistry }, ({ registry }) => new LiveWorkers(registry));
+    provide(bind, LiveWorkers, { registry: TOKENS.WorkerRegistry }, ({ registry }) => new LiveWorkers(registry));
     provide(
       bind,
-      TOKENS.SubmitEmbedding,
+      SubmitEmbedding,
       {
         catalog: TOKENS.ModelCatalog,
         store: TOKENS.TaskStore,
@@ -27,22 +28,22 @@ export function applicationModule(config: AppConfig, runsWorker: boolean): Conta
         clock: TOKENS.Clock,
         metrics: TOKENS.Metrics,
         logger: TOKENS.Logger,
-        live: TOKENS.LiveWorkers,
+        live: LiveWorkers,
       },
       (d) => new SubmitEmbedding(d.catalog, d.store, d.queue, d.limits, d.ids, d.clock, d.metrics, d.logger, d.live),
     );
     provide(
       bind,
-      TOKENS.GetTaskStatus,
+      GetTaskStatus,
       { store: TOKENS.TaskStore, events: TOKENS.TaskEvents },
       ({ store, events }) => new GetTaskStatus(store, events),
     );
-    provide(bind, TOKENS.ListModels, { catalog: TOKENS.ModelCatalog, live: TOKENS.LiveWorkers }, ({ catalog, live }) => new ListModels(catalog, live));
-    provide(bind, TOKENS.GetModel, { catalog: TOKENS.ModelCatalog, live: TOKENS.LiveWorkers }, ({ catalog, live }) => new GetModel(catalog, live));
+    provide(bind, ListModels, { catalog: TOKENS.ModelCatalog, live: LiveWorkers }, ({ catalog, live }) => new ListModels(catalog, live));
+    provide(bind, GetModel, { catalog: TOKENS.ModelCatalog, live: LiveWorkers }, ({ catalog, live }) => new GetModel(catalog, live));
     provide(
       bind,
-      TOKENS.CreateEmbeddings,
-      { catalog: TOKENS.ModelCatalog, submit: TOKENS.SubmitEmbedding, status: TOKENS.GetTaskStatus },
+      CreateEmbeddings,
+      { catalog: TOKENS.ModelCatalog, submit: SubmitEmbedding, status: GetTaskStatus },
       ({ catalog, submit, status }) => new CreateEmbeddings(catalog, submit, status, config.service.api.sync_timeout_seconds * 1000),
     );
 
@@ -52,10 +53,10 @@ export function applicationModule(config: AppConfig, runsWorker: boolean): Conta
       { name: 'store', check: () => store.ping() },
     ];
     if (runsWorker) {
-      provide(bind, TOKENS.HealthChecks, { ...dependencies, host: TOKENS.ModelHost }, (d) => [...checks(d), ...d.host.healthChecks()]);
+      provide(bind, TOKENS.HealthChecks, { ...dependencies, host: ModelHost }, (d) => [...checks(d), ...d.host.healthChecks()]);
     } else {
       provide(bind, TOKENS.HealthChecks, dependencies, checks);
     }
-    provide(bind, TOKENS.CheckReadiness, { checks: TOKENS.HealthChecks }, ({ checks }) => new CheckReadiness(checks));
+    provide(bind, CheckReadiness, { checks: TOKENS.HealthChecks }, ({ checks }) => new CheckReadiness(checks));
   });
 }

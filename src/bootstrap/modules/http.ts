@@ -3,6 +3,12 @@ import { ContainerModule } from 'inversify';
 import { createHealthApp, createHttpApp, type HttpEnv, type HttpObservers } from '../../adapters/http/app.js';
 import { HttpLifecycle } from '../../adapters/http/lifecycle.js';
 import { startHttpServer, type HttpServer } from '../../adapters/http/server.js';
+import { CheckReadiness } from '../../application/check-readiness.js';
+import { CreateEmbeddings } from '../../application/create-embeddings.js';
+import { GetModel } from '../../application/get-model.js';
+import { GetTaskStatus } from '../../application/get-task-status.js';
+import { ListModels } from '../../application/list-models.js';
+import { SubmitEmbedding } from '../../application/submit-embedding.js';
 import type { Logger } from '../../ports/logger.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
@@ -21,12 +27,12 @@ const DRAINING_RETRY_AFTER_SECONDS = 5;
 export function httpModule(config: AppConfig, options: { servesApi: boolean; listen: boolean }): ContainerModule {
   const { api, worker } = config.service;
   return new ContainerModule(({ bind }) => {
-    provide(bind, TOKENS.HttpLifecycle, {}, () => new HttpLifecycle(DRAINING_RETRY_AFTER_SECONDS));
+    provide(bind, HttpLifecycle, {}, () => new HttpLifecycle(DRAINING_RETRY_AFTER_SECONDS));
     const observed = {
       logger: TOKENS.Logger,
       metrics: TOKENS.Metrics,
       exposition: TOKENS.MetricsExposition,
-      lifecycle: TOKENS.HttpLifecycle,
+      lifecycle: HttpLifecycle,
     };
     const observers = ({ logger, metrics, exposition, lifecycle }: HttpObservers): HttpObservers => ({
       logger,
@@ -40,17 +46,17 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
         TOKENS.HttpApp,
         {
           ...observed,
-          submitEmbedding: TOKENS.SubmitEmbedding,
-          getTaskStatus: TOKENS.GetTaskStatus,
-          listModels: TOKENS.ListModels,
-          getModel: TOKENS.GetModel,
-          checkReadiness: TOKENS.CheckReadiness,
-          createEmbeddings: TOKENS.CreateEmbeddings,
+          submitEmbedding: SubmitEmbedding,
+          getTaskStatus: GetTaskStatus,
+          listModels: ListModels,
+          getModel: GetModel,
+          checkReadiness: CheckReadiness,
+          createEmbeddings: CreateEmbeddings,
         },
         (d) => createHttpApp(d, { bodyLimitBytes: api.body_limit_bytes, defaultModelId: config.ml.default_model }, observers(d)),
       );
     } else {
-      provide(bind, TOKENS.HttpApp, { ...observed, checkReadiness: TOKENS.CheckReadiness }, (d) =>
+      provide(bind, TOKENS.HttpApp, { ...observed, checkReadiness: CheckReadiness }, (d) =>
         createHealthApp(d.checkReadiness, observers(d)),
       );
     }
@@ -58,7 +64,7 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
     provide(
       bind,
       TOKENS.HttpServing,
-      { app: TOKENS.HttpApp, drain: TOKENS.HttpLifecycle, logger: TOKENS.Logger },
+      { app: TOKENS.HttpApp, drain: HttpLifecycle, logger: TOKENS.Logger },
       ({ app, drain, logger }) => new HttpServing(app, drain, logger, options.listen ? { host: api.host, port } : undefined),
     );
   });

@@ -31,14 +31,14 @@ export function modelsModule(config: AppConfig, served: readonly ModelEntry[] | 
     });
     provide(
       bind,
-      TOKENS.ModelHost,
+      ModelHost,
       { loader: TOKENS.ModelLoader, metrics: TOKENS.Metrics, logger: TOKENS.Logger },
       ({ loader, metrics, logger }) => new ModelHost([...byId.keys()], loader, metrics, logger),
     );
     provide(
       bind,
       TOKENS.ModelCatalog,
-      { host: TOKENS.ModelHost },
+      { host: ModelHost },
       ({ host }) => new MemoryModelCatalog(served.map(toSpec), config.ml.default_model, (id) => host.info(id)),
     );
   });

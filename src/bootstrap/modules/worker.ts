@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ContainerModule } from 'inversify';
 import { EmbeddingWorker } from '../../application/embedding-worker.js';
-import type { ModelHost } from '../../application/model-host.js';
+import { ModelHost } from '../../application/model-host.js';
 import { WorkerPresence } from '../../application/worker-presence.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
@@ -15,9 +15,9 @@ export function workerModule(config: AppConfig): ContainerModule {
   return new ContainerModule(({ bind }) => {
     provide(
       bind,
-      TOKENS.EmbeddingWorker,
+      EmbeddingWorker,
       {
-        host: TOKENS.ModelHost,
+        host: ModelHost,
         queue: TOKENS.TaskQueue,
         store: TOKENS.TaskStore,
         events: TOKENS.TaskEvents,
@@ -37,7 +37,7 @@ export function workerModule(config: AppConfig): ContainerModule {
           },
         }),
     );
-    provide(bind, TOKENS.WorkerPresence, { registry: TOKENS.WorkerRegistry, logger: TOKENS.Logger }, ({ registry, logger }) => {
+    provide(bind, WorkerPresence, { registry: TOKENS.WorkerRegistry, logger: TOKENS.Logger }, ({ registry, logger }) => {
       const host = hostname();
       const identity = { workerId: `${host}-${process.pid}-${randomUUID().slice(0, 8)}`, host, startedAt: new Date() };
       return new WorkerPresence(registry, identity, worker.heartbeat_seconds, logger);
@@ -45,7 +45,7 @@ export function workerModule(config: AppConfig): ContainerModule {
     provide(
       bind,
       TOKENS.WorkerRuntime,
-      { host: TOKENS.ModelHost, worker: TOKENS.EmbeddingWorker, presence: TOKENS.WorkerPresence },
+      { host: ModelHost, worker: EmbeddingWorker, presence: WorkerPresence },
       ({ host, worker, presence }) => new WorkerRuntime(host, worker, presence),
     );
   });
