@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Container } from 'inversify';
 import type { HttpEnv } from '../adapters/http/types.js';
-import type { AppConfig } from './config/schema.js';
+import type { AppConfig, ModelEntry } from './config/schema.js';
 import { modelsToServe } from './engines.js';
 import { TOKENS } from './identifiers.js';
 import { closing, Lifecycle, type Component } from './lifecycle.js';
@@ -44,16 +44,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
   const runsWorker = mode !== 'api';
   const { present: served, missing } = runsWorker ? await modelsToServe(config) : { present: undefined, missing: [] };
 
-  const container = new Container({ defaultScope: 'Singleton' });
-  container.load(
-    coreModule(config, (served ?? config.ml.models).map((m) => m.id), overrides),
-    queueModule(config),
-    storeModule(config),
-    modelsModule(config, served, overrides.loadModel),
-    applicationModule(config, runsWorker),
-    httpModule(config, { servesApi: mode !== 'worker', listen: overrides.listen ?? true }),
-    ...(runsWorker ? [workerModule(config)] : []),
-  );
+  const container = buildContainer(config, served, overrides);
   const logger = resolve(container, TOKENS.Logger).child({ mode });
   for (const entry of missing) logger.warn('model files are missing; not serving it', { model: entry.id, path: entry.path });
 
@@ -83,6 +74,26 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
       await container.unbindAllAsync();
     },
   };
+}
+
+/**
+ * The container of a mode: the modules it needs, loaded and nothing built
+ * yet. `served` are the models a worker process serves (undefined in mode
+ * `api`). Nothing connects until something is resolved.
+ */
+export function buildContainer(config: AppConfig, served: readonly ModelEntry[] | undefined, overrides: ServiceOverrides = {}): Container {
+  const { mode } = config.service;
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.load(
+    coreModule(config, (served ?? config.ml.models).map((m) => m.id), overrides),
+    queueModule(config),
+    storeModule(config),
+    modelsModule(config, served, overrides.loadModel),
+    applicationModule(config, served !== undefined),
+    httpModule(config, { servesApi: mode !== 'worker', listen: overrides.listen ?? true }),
+    ...(served ? [workerModule(config)] : []),
+  );
+  return container;
 }
 
 function endStream(stream: NodeJS.WritableStream | undefined): Promise<void> {
