@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CONFIG_KEYS, CONFIG_PATH_VARIABLE, ENV_VARIABLES } from '../../src/bootstrap/config/environment.js';
+import { REPO_ROOT } from '../support/paths.js';
+
+/*
+ * Every setting lives in one schema; everything else that names settings is
+ * checked against it here: the README's configuration table and
+ * config/config.yaml (its keys and the variables its comments name). The
+ * deployment files (.env.example, compose, Kubernetes) are checked in
+ * deployment.test.ts against the same variables.
+ */
+
+const read = (file: string) => readFile(join(REPO_ROOT, file), 'utf8');
+/** Variables the service reads outside the configuration: models:pull's. */
+const OUTSIDE_CONFIG = new Set(['HF_ENDPOINT', 'HF_TOKEN']);
+
+interface Row {
+  readonly variables: string[];
+  readonly key: string | undefined;
+  readonly defaultValue: string;
+}
+
+function configurationTable(readme: string): Row[] {
+  const section = readme.slice(readme.indexOf('## Configuration'));
+  const table = section.slice(section.indexOf('| Variable | Key |')).split('\n\n')[0]!;
+  return table
+    .split('\n')
+    .slice(2)
+    .map((line) => {
+      const [variables, key, defaultValue] = line.split('|').slice(1, 4).map((cell) => cell.trim());
+      return {
+        variables: [...variables!.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]!),
+        key: /^`([a-z_.]+)`$/.exec(key!)?.[1],
+        defaultValue: defaultValue!,
+      };
+    });
+}
+
+function valueAt(tree: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], tree);
+}
+
+function formatted(value: unknown): string {
+  if (typeof value === 'string') return `\`${value === '' ? '""' : value}\``;
+  if (Array.isArray(value)) return `\`${JSON.stringify(value)}\``;
+  return `\`${String(value)}\``;
+}
+
+describe('the README configuration table', () => {
+  it('has one row per key, naming its variable and aliases and config.yaml’s default', async () => {
+    const rows = configurationTable(await read('README.md'));
+    const defaults = parse(await read('config/config.yaml')) as unknown;
+    for (const key of CONFIG_KEYS) {
+      const matching = rows.filter((r) => r.key === key.path);
+      expect(matching, key.path).toHaveLength(1);
+      expect(matching[0]!.variables.sort(), key.path).toEqual([key.env, ...key.aliases].sort());
+      expect(matching[0]!.defaultValue, key.path).toBe(formatted(valueAt(defaults, key.path)));
+    }
+  });
+
+  it('names no key and no variable the service does not know', async () => {
+    const rows = configurationTable(await read('README.md'));
+    const known = new Set(CONFIG_KEYS.map((k) => k.path));
+    expect(rows.filter((r) => r.key !== undefined && !known.has(r.key)).map((r) => r.key)).toEqual([]);
+    const variables = rows.flatMap((r) => r.variables);
+    expect(variables.filter((v) => !ENV_VARIABLES.has(v) && !OUTSIDE_CONFIG.has(v))).toEqual([]);
+    expect(variables).toContain(CONFIG_PATH_VARIABLE);
+  });
+});
+
+describe('config/config.yaml', () => {
+  it('names, beside each key, only that key’s own variable or one of its aliases', async () => {
+    const lines = (await read('config/config.yaml')).split('\n');
+    const problems: string[] = [];
+    const parents: string[] = [];
+    for (const line of lines) {
+      const match = /^(\s*)([a-z_]+):([^#]*)(?:#\s*([A-Z][A-Z_]+)\b)?/.exec(line);
+      if (!match) continue;
+      const depth = match[1]!.length / 2;
+      parents.length = depth;
+      const path = [...parents, match[2]!].join('.');
+      parents.push(match[2]!);
+      const variable = match[4];
+      if (!variable) continue;
+      const key = CONFIG_KEYS.find((k) => k.path === path);
+      if (!key || ![key.env, ...key.aliases].includes(variable)) problems.push(`${path}: ${variable}`);
+    }
+    expect(problems).toEqual([]);
+  });
+});
