@@ -55,7 +55,8 @@ export class Lifecycle {
         await component.start();
         this.started.push(component);
       } catch (error) {
-        await this.stop(0);
+        // Nothing has taken work yet: what started closes at once.
+        await this.stopStarted(AbortSignal.abort());
         throw error;
       }
     }
@@ -69,15 +70,19 @@ export class Lifecycle {
       deadline.abort();
     }, graceMs);
     try {
-      for (const component of this.started.splice(0).reverse()) {
-        try {
-          await component.stop(deadline.signal);
-        } catch (error) {
-          this.logger.warn('a component failed to stop cleanly', { component: component.name, err: error });
-        }
-      }
+      await this.stopStarted(deadline.signal);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  private async stopStarted(deadline: AbortSignal): Promise<void> {
+    for (const component of this.started.splice(0).reverse()) {
+      try {
+        await component.stop(deadline);
+      } catch (error) {
+        this.logger.warn('a component failed to stop cleanly', { component: component.name, err: error });
+      }
     }
   }
 }
