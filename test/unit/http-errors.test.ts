@@ -18,7 +18,7 @@ function appFailingWith(error: unknown) {
     createEmbeddings: { execute: fail },
   };
   const logs = new LogSink();
-  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm' }, {
+  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 } }, {
     logger: createPinoLogger({ level: 'info', destination: logs }),
     metrics: new MemoryMetrics(),
   });

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
+import { inputSizeGuard } from './input-guard.js';
 import { errorResponse } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
@@ -59,6 +60,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
       },
     }),
   );
+  app.on('POST', ['/v1/embeddings', '/v1/embeddings/tasks'], inputSizeGuard(options.limits));
   for (const group of groups) app.route('/', group.routes);
 
   app.doc31('/openapi.json', {

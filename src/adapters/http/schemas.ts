@@ -7,6 +7,9 @@ import { MAX_PRIORITY, MIN_PRIORITY } from '../../domain/index.js';
  * services spell them.
  */
 
+/** Longer than any model id the configuration allows to be useful; keeps an absurd one out of error messages. */
+const MODEL_ID_MAX = 256;
+
 export const TaskRequestSchema = z
   .object({
     input: z
@@ -15,6 +18,7 @@ export const TaskRequestSchema = z
     model: z
       .string()
       .min(1)
+      .max(MODEL_ID_MAX)
       .optional()
       .openapi({ description: 'A model id from GET /v1/models; the default model when omitted.' }),
     priority: z
@@ -155,7 +159,7 @@ export const OpenAiEmbeddingRequestSchema = z
         error: 'must be a string, an array of strings, an array of token ids, or an array of token-id arrays',
       })
       .openapi({ description: 'Text or token ids (of the model’s own vocabulary) to embed.', example: 'Hello world' }),
-    model: z.string().min(1).optional().openapi({ description: 'A model id from GET /v1/models.' }),
+    model: z.string().min(1).max(MODEL_ID_MAX).optional().openapi({ description: 'A model id from GET /v1/models.' }),
     encoding_format: z
       .enum(['float', 'base64'])
       .optional()

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { EmbeddingRequest, ModelDescriptor, ReadinessReport, Task } from '../../domain/index.js';
+import type { EmbeddingRequest, InputLimits, ModelDescriptor, ReadinessReport, Task } from '../../domain/index.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
 
@@ -24,6 +24,8 @@ export interface HttpUseCases {
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly defaultModelId: string;
+  /** Checked before the schema looks at each input, so an oversized list costs little to refuse. */
+  readonly limits: InputLimits;
 }
 
 /** What watches every app: logs, metrics, and how the app drains on shutdown. */

@@ -52,8 +52,10 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
           getModel: GetModel,
           checkReadiness: CheckReadiness,
           createEmbeddings: CreateEmbeddings,
+          limits: TOKENS.Limits,
         },
-        (d) => createHttpApp(d, { bodyLimitBytes: api.body_limit_bytes, defaultModelId: config.ml.default_model }, observers(d)),
+        (d) =>
+          createHttpApp(d, { bodyLimitBytes: api.body_limit_bytes, defaultModelId: config.ml.default_model, limits: d.limits }, observers(d)),
       );
     } else {
       provide(bind, TOKENS.HttpApp, { ...observed, checkReadiness: CheckReadiness }, (d) =>
