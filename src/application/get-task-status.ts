@@ -18,11 +18,13 @@ export class GetTaskStatus {
     // Watch (and let the watch take hold) before reading, so an announcement between the read and the wait is not missed.
     const watch = this.events.watch(taskId);
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise((resolve) => (timer = setTimeout(resolve, waitMs)));
     try {
-      await watch.ready;
+      // A watch that cannot take hold in time (its channel stalled) leaves a plain read.
+      await Promise.race([watch.ready, waited]);
       const task = await this.read(taskId);
       if (isTerminal(task)) return task;
-      await Promise.race([watch.finished, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      await Promise.race([watch.finished, waited]);
       return await this.read(taskId);
     } finally {
       clearTimeout(timer);

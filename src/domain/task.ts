@@ -107,10 +107,12 @@ export function toMessage(task: Task): TaskMessage {
  * died; a terminal task never changes again.
  */
 
+/** A start repeated with the same time is the same start (a retried command): it counts no second attempt. */
 export function startTask(task: Task, now: Date): Task {
   if (isTerminal(task)) {
     throw new InvalidTransitionError(`Task ${task.id} is ${task.status}; it cannot start again.`);
   }
+  if (task.status === 'running' && task.startedAt?.getTime() === now.getTime()) return task;
   return { ...task, status: 'running', startedAt: now, attempts: task.attempts + 1 };
 }
 

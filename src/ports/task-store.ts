@@ -3,6 +3,11 @@ import type { EmbeddingResult, Task, TaskFailure } from '../domain/index.js';
 /**
  * Task records and their results, kept for a configured time to live.
  *
+ * Every call is safe to repeat, as a client does when a reply is lost to a
+ * dropped connection: `create` of the same task (same id, creation time and
+ * model) succeeds again, `markRunning` with the same `at` counts one attempt,
+ * and transitions on a terminal task are no-ops.
+ *
  * Guarantees:
  * - Each transition is atomic and follows the task lifecycle
  *   (queued → running → succeeded | failed; running → running on redelivery).
@@ -10,13 +15,13 @@ import type { EmbeddingResult, Task, TaskFailure } from '../domain/index.js';
  *   return the stored task unchanged, so a redelivered message cannot undo a
  *   result.
  * - Transitions on an unknown or expired id return `undefined`.
- * - `create` rejects with `TaskAlreadyExistsError` for an existing id and with
+ * - `create` rejects with `TaskAlreadyExistsError` for another task's id and with
  *   `CapacityExceededError` when the store is full.
  */
 export interface TaskStore {
   create(task: Task): Promise<void>;
   get(id: string): Promise<Task | undefined>;
-  /** queued|running → running, counting an attempt. */
+  /** queued|running → running, counting an attempt (once per `at`). */
   markRunning(id: string, at: Date): Promise<Task | undefined>;
   markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined>;
   markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined>;

@@ -58,11 +58,28 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.markFailed(id, { reason: 'x', kind: 'inference_failed' }, t0)).toBeUndefined();
     });
 
-    it('refuses to create a task twice', async () => {
+    it('refuses another task under an existing id', async () => {
       const created = task();
       await store.create(created);
       await expect(store.create({ ...created, model: 'other' })).rejects.toBeInstanceOf(TaskAlreadyExistsError);
-      expect((await store.get(created.id))!.model).toBe('m');
+      await expect(store.create({ ...created, createdAt: later(1) })).rejects.toBeInstanceOf(TaskAlreadyExistsError);
+      expect(await store.get(created.id)).toEqual(created);
+    });
+
+    it('creates the same task again without error, as a retried create does, and keeps it as it is', async () => {
+      const created = task();
+      await store.create(created);
+      await store.markRunning(created.id, later(1));
+      await expect(store.create(created)).resolves.toBeUndefined();
+      expect(await store.get(created.id)).toMatchObject({ status: 'running', attempts: 1 });
+    });
+
+    it('counts one attempt for a start repeated with the same time, as a retried command repeats it', async () => {
+      const created = task();
+      await store.create(created);
+      await store.markRunning(created.id, later(1));
+      expect(await store.markRunning(created.id, later(1))).toMatchObject({ status: 'running', attempts: 1 });
+      expect(await store.markRunning(created.id, later(2))).toMatchObject({ attempts: 2 });
     });
 
     it('moves queued → running, counting attempts, and allows running again on redelivery', async () => {

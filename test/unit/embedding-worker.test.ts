@@ -92,7 +92,7 @@ describe('EmbeddingWorker', () => {
   it('fails and dead-letters a task whose workers kept dying on it, without running it again', async () => {
     const id = await t.submit(['poison']);
     // Three earlier workers started it and crashed before settling.
-    for (let i = 0; i < 3; i++) await t.store.markRunning(id, new Date());
+    for (let i = 0; i < 3; i++) await t.store.markRunning(id, new Date(Date.now() - 1_000 + i));
     await t.worker.start();
     expect(await t.settled(id)).toMatchObject({ status: 'failed', error: 'gave up after 3 attempts', attempts: 4 });
     expect(t.model.calls).toBe(0);

@@ -43,7 +43,12 @@ export class MemoryTaskStore implements TaskStore {
 
   async create(task: Task): Promise<void> {
     this.assertOpen();
-    if (this.live(task.id)) throw new TaskAlreadyExistsError(task.id);
+    const existing = this.live(task.id);
+    // The same task again (a retried create) is not an error; another task under its id is.
+    if (existing) {
+      if (existing.task.createdAt.getTime() === task.createdAt.getTime() && existing.task.model === task.model) return;
+      throw new TaskAlreadyExistsError(task.id);
+    }
     if (this.records.size >= this.options.maxTasks) this.purgeExpired();
     if (this.records.size >= this.options.maxTasks) {
       throw new CapacityExceededError(`The task store is full (${this.options.maxTasks} tasks).`, 5);

@@ -9,12 +9,19 @@ export interface RedisConnectionOptions {
   readonly password?: string;
   readonly db?: number;
   readonly tls?: boolean;
+  /**
+   * Longest wait for a command's reply. A stalled Redis (paused, swapping,
+   * partitioned without a reset) then fails the command, and the caller a
+   * 503, instead of hanging. Default 2 s.
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 /**
  * A client that reconnects by itself with growing delays. With `failFast`,
- * commands are not queued while Redis is away: they fail, so callers answer
- * 503 instead of hanging (a subscriber wants the opposite). With
+ * commands are not queued while Redis is away and time out when it stalls:
+ * they fail, so callers answer 503 instead of hanging (a subscriber wants the
+ * opposite). With
  * `autoPipelining`, commands issued in the same tick go out as one pipeline.
  */
 export function connectRedis(
@@ -28,7 +35,7 @@ export function connectRedis(
     ...(options.db !== undefined && { db: options.db }),
     ...(options.tls && { tls: {} }),
     retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
-    ...(failFast && { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
+    ...(failFast && { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: options.commandTimeoutMs ?? 2_000 }),
     enableAutoPipelining: autoPipelining,
   };
   const redis = options.url ? new Redis(options.url, settings) : new Redis(settings);

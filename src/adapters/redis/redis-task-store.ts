@@ -22,9 +22,20 @@ export interface RedisTaskStoreOptions extends RedisConnectionOptions {
  * are returned unchanged. Every script returns HGETALL of the key afterwards
  * (empty when the task does not exist).
  */
+/*
+ * Creating is idempotent: ioredis re-sends a script whose reply was lost to a
+ * dropped connection, and the second run must not turn into "already exists".
+ * ARGV: ttl, created_at, model, then the fields. A record with the same
+ * creation time and model is that same task (ids are random UUIDs): 1, as if
+ * created now. Another record under the id: 0.
+ */
 const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local existing = redis.call('HMGET', KEYS[1], 'created_at', 'model')
+  if existing[1] == ARGV[2] and existing[2] == ARGV[3] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
@@ -33,7 +44,9 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {} end
 if status == 'succeeded' or status == 'failed' then return redis.call('HGETALL', KEYS[1]) end`;
 
+/* A repeat with the same start time (a re-sent script) counts no second attempt. */
 const MARK_RUNNING = `${TERMINAL_GUARD}
+if status == 'running' and redis.call('HGET', KEYS[1], 'started_at') == ARGV[1] then return redis.call('HGETALL', KEYS[1]) end
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return redis.call('HGETALL', KEYS[1])`;
@@ -45,7 +58,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return redis.call('HGETALL', KEYS[1])`;
 
 type Scripted = Redis & {
-  createTask(key: string, ttl: number, ...fields: (string | Buffer)[]): Promise<number>;
+  createTask(key: string, ttl: number, createdAt: string, model: string, ...fields: (string | Buffer)[]): Promise<number>;
   markRunningBuffer(key: string, at: string): Promise<Buffer[]>;
   finishBuffer(key: string, ttl: number, ...fields: (string | Buffer)[]): Promise<Buffer[]>;
 };
@@ -68,8 +81,9 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async create(task: Task): Promise<void> {
+    const fields = encodeTask(task);
     const created = await this.call(() =>
-      this.redis.createTask(this.key(task.id), this.options.ttlSeconds, ...flatten(encodeTask(task))),
+      this.redis.createTask(this.key(task.id), this.options.ttlSeconds, String(fields.created_at), task.model, ...flatten(fields)),
     );
     if (created === 0) throw new TaskAlreadyExistsError(task.id);
   }

@@ -65,6 +65,7 @@ export const ServiceConfigSchema = z.strictObject({
     db: z.coerce.number().int().min(0),
     tls: bool,
     key_prefix: z.string(),
+    command_timeout_ms: positiveInt,
   }),
   elasticsearch: z.strictObject({
     scheme: z.enum(['http', 'https']),

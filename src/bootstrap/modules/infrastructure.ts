@@ -54,6 +54,7 @@ export function storeModule(config: AppConfig): ContainerModule {
         ? { url: redis.url }
         : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls }),
       keyPrefix: redis.key_prefix,
+      commandTimeoutMs: redis.command_timeout_ms,
     };
     provide(bind, TOKENS.TaskStore, {}, () => new RedisTaskStore({ ...connection, ttlSeconds: store.ttl_seconds }));
     provide(bind, TOKENS.TaskEvents, {}, () => new RedisTaskEvents(connection));
