@@ -5,7 +5,7 @@ import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
 import { redis, requireOrSkip } from '../support/infra.js';
 import { deleteKeys, testNamespace } from '../support/namespace.js';
 import { startTestService, type TestService } from '../support/service.js';
-import { stallingProxy, type StallingProxy } from '../support/stalling-proxy.js';
+import { faultProxy, type FaultProxy } from '../support/fault-proxy.js';
 
 /*
  * Redis stalled, not gone: the connection stays open but nothing comes back
@@ -16,11 +16,11 @@ import { stallingProxy, type StallingProxy } from '../support/stalling-proxy.js'
 const infra = await requireOrSkip('Redis', await redis());
 
 describe.skipIf(!infra)('a stalled Redis', () => {
-  let proxy: StallingProxy;
+  let proxy: FaultProxy;
   const namespace = testNamespace('stall');
   beforeAll(async () => {
     const { hostname, port } = new URL(infra!.url);
-    proxy = await stallingProxy({ host: hostname, port: Number(port) });
+    proxy = await faultProxy({ host: hostname, port: Number(port) });
   });
   afterAll(async () => {
     await proxy.close();
@@ -35,12 +35,12 @@ describe.skipIf(!infra)('a stalled Redis', () => {
       const started = performance.now();
       await expect(store.get('anything')).rejects.toBeInstanceOf(ServiceUnavailableError);
       expect(performance.now() - started).toBeLessThan(1_500);
-      proxy.resume();
+      await proxy.resume();
       const task = newTask({ id: 'after-the-stall', model: 'm', inputs: ['x'], priority: 0, now: new Date() });
       await store.create(task);
       expect(await store.get(task.id)).toMatchObject({ id: task.id });
     } finally {
-      proxy.resume();
+      await proxy.resume();
       await store.close();
     }
   });
@@ -60,7 +60,7 @@ describe.skipIf(!infra)('a stalled Redis', () => {
       await t.service.modelsSettled;
     });
     afterAll(async () => {
-      proxy.resume();
+      await proxy.resume();
       await t.stop();
     });
 
@@ -82,7 +82,7 @@ describe.skipIf(!infra)('a stalled Redis', () => {
         const ready = await t.get('/health/ready');
         expect(ready.status).toBe(503);
       } finally {
-        proxy.resume();
+        await proxy.resume();
       }
       expect((await t.post('/v1/embeddings/tasks', { input: 'after' })).status).toBe(202);
     });

@@ -1,13 +1,13 @@
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Logger } from '../../ports/logger.js';
 
-const MAX_RECONNECT_SECONDS = 30;
+/** The longest wait between two attempts while the broker stays away, so that work resumes within about a second of its return. */
+const MAX_RECONNECT_SECONDS = 1;
+const FIRST_RETRY_SECONDS = 0.1;
 
 export interface ConnectionOptions {
   /** amqp:// or amqps:// URL, credentials and vhost included. */
   readonly url: string;
-  /** Delay before the first reconnection attempt. */
-  readonly reconnectSeconds?: number;
   readonly heartbeatSeconds?: number;
   /** How the broker's tools name this client's connection (the `connection_name` client property). */
   readonly connectionName?: string;
@@ -15,24 +15,31 @@ export interface ConnectionOptions {
 }
 
 /**
- * A connection that amqp-connection-manager re-establishes by itself. The
- * delay doubles with each failed attempt while the broker stays away (up to
- * 30 s), and resets once connected.
+ * A connection that amqp-connection-manager re-establishes by itself. After
+ * a drop the first attempt is immediate (a broker that restarted or closed
+ * the connection is usually back at once); while the broker stays away, the
+ * delay doubles from 0.1 s up to 1 s, each delay jittered down to half, so
+ * that many workers do not reconnect in step. Once connected, it starts over.
+ * Refused attempts cost the broker nothing, so the cap stays low: work
+ * resumes within about a second of the broker's return.
  */
 export function connectWithBackoff(options: ConnectionOptions): AmqpConnectionManager {
-  const firstDelay = options.reconnectSeconds ?? 1;
+  let backoff = FIRST_RETRY_SECONDS;
   const connection = amqp.connect([options.url], {
-    reconnectTimeInSeconds: firstDelay,
+    reconnectTimeInSeconds: 0,
     heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
     connectionOptions: { clientProperties: { connection_name: options.connectionName ?? 'embedding-service' } },
   });
   connection.on('connect', () => {
-    connection.reconnectTimeInSeconds = firstDelay;
+    backoff = FIRST_RETRY_SECONDS;
+    connection.reconnectTimeInSeconds = 0;
     options.logger.info('connected to RabbitMQ');
   });
   connection.on('disconnect', ({ err }) => options.logger.warn('disconnected from RabbitMQ; reconnecting', { reason: err?.message }));
+  // Emitted before the manager waits reconnectTimeInSeconds for its next attempt.
   connection.on('connectFailed', ({ err }) => {
-    connection.reconnectTimeInSeconds = Math.min(connection.reconnectTimeInSeconds * 2, MAX_RECONNECT_SECONDS);
+    connection.reconnectTimeInSeconds = backoff * (0.5 + Math.random() / 2);
+    backoff = Math.min(backoff * 2, MAX_RECONNECT_SECONDS);
     options.logger.warn('cannot reach RabbitMQ; retrying', { reason: err?.message, retryInSeconds: connection.reconnectTimeInSeconds });
   });
   return connection;

@@ -8,6 +8,11 @@ import { deadLetterQueueOf, declareQueues, queueNameOf } from './topology.js';
 
 export { queueNameOf };
 
+/** How long an operation waits for a connection that is being re-established before giving up. */
+const CONNECT_GRACE_MS = 500;
+/** What a client is told to wait while the broker is away: reconnection attempts come at least this often. */
+const RETRY_AFTER_SECONDS = 1;
+
 export interface RabbitMqOptions extends ConnectionOptions {
   /** Queue names chosen for some models; the others get `queuePrefix + model`. */
   readonly queueNames?: ReadonlyMap<string, string>;
@@ -27,8 +32,9 @@ export interface RabbitMqOptions extends ConnectionOptions {
  * `publish` resolves on the broker's confirm.
  *
  * amqp-connection-manager reconnects after a broker restart or a dropped
- * connection (with a delay that doubles while the broker stays away),
- * declares the topology again and resumes the consumers.
+ * connection (at once, then backing off to at most a second, see
+ * connection.ts), declares the topology again and resumes the consumers.
+ * While the broker is away, `publish` and `depth` fail within half a second.
  * Deliveries from a channel that has since died are not settled (the broker
  * has already requeued them): settling them on the new channel would be a
  * protocol error.
@@ -75,6 +81,8 @@ export class RabbitMqTaskQueue implements TaskQueue {
 
   async publish(message: TaskMessage): Promise<void> {
     this.assertOpen();
+    // Refuse at once while the broker is away, rather than holding the client for the publish timeout.
+    await this.connected(CONNECT_GRACE_MS);
     await this.declare(this.publisher, message.model);
     try {
       await this.publisher.sendToQueue(this.queueName(message.model), encodeMessage(message), {
@@ -200,14 +208,14 @@ export class RabbitMqTaskQueue implements TaskQueue {
   }
 
   /** Waits a moment for a client that is still (re)connecting before declaring RabbitMQ down. */
-  private async connected(timeoutMs = 1_000): Promise<void> {
+  private async connected(timeoutMs = CONNECT_GRACE_MS): Promise<void> {
     if (this.connection.isConnected()) return;
     let timer: NodeJS.Timeout | undefined;
     const connected = await Promise.race([
       this.publisher.waitForConnect().then(() => true),
       new Promise<boolean>((resolve) => (timer = setTimeout(resolve, timeoutMs, false))),
     ]).finally(() => clearTimeout(timer));
-    if (!connected) throw new ServiceUnavailableError('Not connected to RabbitMQ.');
+    if (!connected) throw new ServiceUnavailableError('Not connected to RabbitMQ.', RETRY_AFTER_SECONDS);
   }
 
   private assertOpen(): void {
