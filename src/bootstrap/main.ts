@@ -7,6 +7,9 @@ import { startService } from './service.js';
  * clean shutdown on SIGTERM or SIGINT.
  */
 
+/** Signals this close together are one signal delivered twice. */
+const DUPLICATE_SIGNAL_MS = 1_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -24,14 +27,16 @@ async function main(): Promise<void> {
     process.stderr.write(`the worker failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const shutdown = (signal: string) => {
-    if (stopping) {
-      // A second signal: the operator does not want to wait for the grace period.
+    if (stoppingSince !== undefined) {
+      // Ctrl-C under npm delivers SIGINT twice at once (from the terminal and from npm): that is one
+      // request. A signal a moment later is the operator's, who does not want to wait for the grace period.
+      if (Date.now() - stoppingSince < DUPLICATE_SIGNAL_MS) return;
       process.stderr.write(`${signal} received again; exiting now\n`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     process.stderr.write(`${signal} received; shutting down\n`);
     service.stop().then(
       () => process.exit(0),

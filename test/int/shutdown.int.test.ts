@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { Agent, request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,61 @@ describe.skipIf(!amqp || !store)('graceful shutdown', () => {
     const [code] = api.child.exitCode !== null ? [api.child.exitCode] : ((await once(api.child, 'exit')) as [number]);
     expect(code).toBe(0);
   }, 60_000);
+
+  it('under steady keep-alive traffic, the API exits 0 about a second after its last in-flight request, closing connections as it refuses', async () => {
+    const api = await start('api');
+    await start('worker');
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const get = (path: string) =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        request({ host: '127.0.0.1', port: apiPort, path, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    // Traffic well above the 2 requests/s that used to hold a draining API open for the whole grace period.
+    const answers: { status: number; connection: string | undefined }[] = [];
+    let sending = true;
+    const traffic = (async () => {
+      while (sending) {
+        const answer = await get('/v1/models').catch(() => undefined);
+        if (answer) answers.push(answer);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const inFlight = Array.from({ length: 4 }, (_, i) => post('/v1/embeddings', { model: 'bert', input: texts(i, 64) }));
+    await waitFor(async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+      return /embedding_tasks_submitted_total\{model="bert"\} 4/.test(metrics);
+    }, 20_000);
+    api.child.kill('SIGTERM');
+    let lastDone = 0;
+    await Promise.all(inFlight.map(async (r) => {
+      expect((await r).status).toBe(200);
+      lastDone = Math.max(lastDone, Date.now());
+    }));
+    const [code] = api.child.exitCode !== null ? [api.child.exitCode] : ((await once(api.child, 'exit')) as [number]);
+    const exited = Date.now();
+    sending = false;
+    await traffic;
+    agent.destroy();
+    expect(code).toBe(0);
+    expect(exited - lastDone).toBeLessThan(1_500);
+    const refused = answers.filter((a) => a.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((a) => a.connection === 'close')).toBe(true);
+  }, 60_000);
+
+  it('treats the two SIGINTs of one Ctrl-C under npm as one, and shuts down gracefully', async () => {
+    const worker = await start('worker');
+    worker.child.kill('SIGINT');
+    worker.child.kill('SIGINT');
+    const [code] = (await once(worker.child, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(worker.output()).not.toMatch(/received again/);
+  }, 30_000);
 
   it('a worker stops consuming, settles what it holds and exits 0 in the grace period; every task still finishes', async () => {
     await start('api');

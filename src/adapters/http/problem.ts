@@ -126,5 +126,6 @@ export function errorResponse(c: Context<HttpEnv>, error: unknown, logger: Logge
   const openAi = c.get('errorDialect') === 'openai';
   const headers: Record<string, string> = { 'content-type': openAi ? 'application/json' : 'application/problem+json' };
   if (answer.retryAfter !== undefined) headers['retry-after'] = String(answer.retryAfter);
+  if (c.get('closeConnection')) headers.connection = 'close';
   return new Response(openAi ? openAiBody(answer) : JSON.stringify(answer.problem), { status: answer.problem.status, headers });
 }

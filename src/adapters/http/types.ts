@@ -43,6 +43,9 @@ export type ErrorDialect = 'problem' | 'openai';
 
 /**
  * Handlers set `taskId` and `model` so that the access log line carries them;
- * `errorDialect` is set for the route groups that answer errors in OpenAI's shape.
+ * `errorDialect` is set for the route groups that answer errors in OpenAI's shape;
+ * `closeConnection` when the answer should end a keep-alive connection (draining).
  */
-export type HttpEnv = { Variables: { requestId: string; taskId?: string; model?: string; errorDialect?: ErrorDialect } };
+export type HttpEnv = {
+  Variables: { requestId: string; taskId?: string; model?: string; errorDialect?: ErrorDialect; closeConnection?: boolean };
+};
