@@ -116,8 +116,19 @@ function openAiBody({ problem, openAiType }: Answer): string {
   });
 }
 
+/**
+ * nginx's status for a request whose client went away before the answer
+ * (an aborted upload, a closed tab): counted apart from the server's own
+ * failures, so that clients cannot set off 5xx alerts. Nobody reads the body.
+ */
+const CLIENT_CLOSED_REQUEST = 499;
+
 /** The one error path of every app: a problem document, or OpenAI's shape where the route group speaks it. */
 export function errorResponse(c: Context<HttpEnv>, error: unknown, logger: Logger): Response {
+  if (c.req.raw.signal.aborted) {
+    logger.info('client closed the request', { path: c.req.path, requestId: c.get('requestId'), reason: String(c.req.raw.signal.reason) });
+    return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+  }
   const answer = toAnswer(error, c.req.path);
   if (answer.problem.status >= 500 && !(error instanceof DomainError)) {
     // The message may hold internals; it goes to the log, never to the client.
