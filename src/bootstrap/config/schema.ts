@@ -22,6 +22,11 @@ export const ServiceConfigSchema = z.strictObject({
     port,
     body_limit_bytes: positiveInt,
     sync_timeout_seconds: positiveInt,
+    headers_timeout_seconds: positiveInt,
+    request_timeout_seconds: positiveInt,
+  }).refine((a) => a.request_timeout_seconds >= a.headers_timeout_seconds, {
+    message: 'api.request_timeout_seconds covers the headers too, so it must be at least api.headers_timeout_seconds',
+    path: ['request_timeout_seconds'],
   }),
   limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt }),
   queue: z.strictObject({

@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { ContainerModule } from 'inversify';
 import { createHealthApp, createHttpApp, type HttpEnv, type HttpObservers } from '../../adapters/http/app.js';
 import { HttpLifecycle } from '../../adapters/http/lifecycle.js';
-import { startHttpServer, type HttpServer } from '../../adapters/http/server.js';
+import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../adapters/http/server.js';
 import { CheckReadiness } from '../../application/check-readiness.js';
 import { CreateEmbeddings } from '../../application/create-embeddings.js';
 import { GetModel } from '../../application/get-model.js';
@@ -67,7 +67,15 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
       bind,
       TOKENS.HttpServing,
       { app: TOKENS.HttpApp, drain: HttpLifecycle, logger: TOKENS.Logger },
-      ({ app, drain, logger }) => new HttpServing(app, drain, logger, options.listen ? { host: api.host, port } : undefined),
+      ({ app, drain, logger }) =>
+        new HttpServing(
+          app,
+          drain,
+          logger,
+          options.listen
+            ? { host: api.host, port, headersTimeoutMs: api.headers_timeout_seconds * 1000, requestTimeoutMs: api.request_timeout_seconds * 1000 }
+            : undefined,
+        ),
     );
   });
 }
@@ -87,7 +95,7 @@ class HttpServing implements Component {
     private readonly app: OpenAPIHono<HttpEnv>,
     private readonly drain: HttpLifecycle,
     private readonly logger: Logger,
-    private readonly address: { host: string; port: number } | undefined,
+    private readonly address: HttpServerOptions | undefined,
   ) {}
 
   get port(): number | undefined {
