@@ -1,8 +1,18 @@
-import { isTerminal, toResult, ValidationError, type Task, type TaskFailure, type TaskMessage } from '../domain/index.js';
+import {
+  checkInputs,
+  DomainError,
+  isTerminal,
+  toResult,
+  ValidationError,
+  type InputLimits,
+  type Task,
+  type TaskFailure,
+  type TaskMessage,
+} from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { Logger } from '../ports/logger.js';
-import type { Metrics } from '../ports/metrics.js';
+import type { DeadLetterKind, Metrics } from '../ports/metrics.js';
 import type { Delivery, Subscription, TaskQueue } from '../ports/task-queue.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
@@ -14,6 +24,8 @@ export interface WorkerOptions {
   readonly batching: BatchingOptions;
   /** Attempts a task gets (model failures and worker crashes both count) before it is failed and dead-lettered. */
   readonly maxAttempts: number;
+  /** The API's limits, checked again: a message is not trusted to respect them. */
+  readonly limits: InputLimits;
 }
 
 /**
@@ -74,16 +86,25 @@ export class EmbeddingWorker {
       model: message.model,
       ...(message.requestId !== undefined && { requestId: message.requestId }),
     });
+    const breach = this.breach(message);
+    if (breach) {
+      await this.failIfItsOwn(message, breach, log);
+      await this.deadLetter(delivery, 'breaks_limits', `breaks the input limits: ${breach.message}`, log);
+      return;
+    }
     const task = await this.store.markRunning(message.taskId, this.clock.now());
     if (!task) {
-      log.warn('task record is missing or expired; dropping its message');
-      await delivery.ack();
+      await this.deadLetter(delivery, 'no_record', 'no task record: it expired, or was never created', log);
       return;
     }
     if (isTerminal(task)) {
       // A redelivery of a task that already finished: its result stands.
       log.info('task already finished; acknowledging redelivery', { status: task.status });
       await delivery.ack();
+      return;
+    }
+    if (!sameWork(task, message)) {
+      await this.deadLetter(delivery, 'disagrees_with_record', 'the message disagrees with its task record (model or inputs)', log);
       return;
     }
     if (task.attempts > this.options.maxAttempts) {
@@ -114,7 +135,7 @@ export class EmbeddingWorker {
       await this.giveUp(task, delivery, outcome.failure, log);
     } else if (task.attempts < this.options.maxAttempts) {
       log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.failure.reason });
-      await delivery.nack({ requeue: true });
+      await delivery.requeue();
     } else {
       await this.giveUp(task, delivery, outcome.failure, log);
     }
@@ -125,7 +146,37 @@ export class EmbeddingWorker {
     await this.store.markFailed(task.id, failure, now);
     this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, now));
     log.warn('task failed', { reason: failure.reason, kind: failure.kind, attempts: task.attempts });
-    await delivery.nack({ requeue: false });
+    await this.deadLetter(delivery, failure.kind === 'not_queued' ? 'inference_failed' : failure.kind, failure.reason, log);
+    this.announce(task.id, log);
+  }
+
+  private async deadLetter(delivery: Delivery, kind: DeadLetterKind, reason: string, log: Logger): Promise<void> {
+    log.warn('dead-lettering a message', { kind, reason });
+    this.metrics.messageDeadLettered(delivery.message.model, kind);
+    await delivery.deadLetter(reason);
+  }
+
+  /** What is wrong with a message's inputs by the limits, if anything. */
+  private breach(message: TaskMessage): DomainError | undefined {
+    try {
+      checkInputs(message.inputs, this.options.limits);
+      return undefined;
+    } catch (error) {
+      if (error instanceof DomainError) return error;
+      throw error;
+    }
+  }
+
+  /**
+   * A message that breaks the limits fails its task, so that the client
+   * learns why, but only when it carries that task's own inputs: a stray
+   * message must not fail someone else's task.
+   */
+  private async failIfItsOwn(message: TaskMessage, breach: DomainError, log: Logger): Promise<void> {
+    const task = await this.store.get(message.taskId);
+    if (!task || isTerminal(task) || !sameWork(task, message)) return;
+    await this.store.markFailed(task.id, { reason: breach.message, kind: 'invalid_input', issues: breach.issues }, this.clock.now());
+    this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, this.clock.now()));
     this.announce(task.id, log);
   }
 
@@ -146,6 +197,16 @@ export class EmbeddingWorker {
       return { ok: false as const, failure };
     }
   }
+}
+
+/** Whether a message asks for the work its task record describes. */
+function sameWork(task: Task, message: TaskMessage): boolean {
+  if (task.model !== message.model || task.inputs.length !== message.inputs.length) return false;
+  return task.inputs.every((input, i) => {
+    const other = message.inputs[i]!;
+    if (typeof input === 'string' || typeof other === 'string') return input === other;
+    return input.length === other.length && input.every((id, j) => id === other[j]);
+  });
 }
 
 function seconds(from: Date, to: Date): number {

@@ -1,3 +1,13 @@
+/** Why a message was dead-lettered: a label with few values, unlike the free-text reason the message carries. */
+export type DeadLetterKind =
+  | 'malformed'
+  | 'no_record'
+  | 'breaks_limits'
+  | 'disagrees_with_record'
+  | 'invalid_input'
+  | 'attempts_exhausted'
+  | 'inference_failed';
+
 /**
  * The service's measurements, named by what happened rather than by metric
  * type. Recording never throws and does no I/O on the caller's path; an
@@ -15,6 +25,8 @@ export interface Metrics {
   /** One inference: texts in the batch, real tokens in it, and how long it ran. */
   inference(model: string, batchSize: number, tokens: number, seconds: number): void;
   modelLoaded(model: string, seconds: number): void;
+  /** A message moved to its model's dead-letter queue, and why. */
+  messageDeadLettered(model: string, kind: DeadLetterKind): void;
   /** Log records that could not be shipped and were dropped (they still went to stdout). */
   logsDropped(count: number): void;
 }

@@ -3,15 +3,18 @@ import type { TaskMessage } from '../domain/index.js';
 /** One delivered message. Settle it exactly once; a second settlement is ignored. */
 export interface Delivery {
   readonly message: TaskMessage;
-  /** True when the message was delivered before and not acknowledged (its consumer died or nacked). */
+  /** True when the message was delivered before and not acknowledged (its consumer died or requeued it). */
   readonly redelivered: boolean;
   /** The message is done with and is removed for good. */
   ack(): Promise<void>;
+  /** Gives the message back, to be delivered again (to any consumer) with `redelivered` set. */
+  requeue(): Promise<void>;
   /**
-   * Give the message back: requeued for another delivery, or, when `requeue`
-   * is false, moved to the model's dead-letter queue for an operator to inspect.
+   * Moves the message to its model's dead-letter queue with `reason`, for an
+   * operator to inspect; it is not delivered from the model's queue again.
+   * Nothing is ever acknowledged away unread: what cannot be handled goes here.
    */
-  nack(options: { requeue: boolean }): Promise<void>;
+  deadLetter(reason: string): Promise<void>;
 }
 
 export interface Subscription {
@@ -43,7 +46,9 @@ export interface ConsumeOptions {
  *   `redelivered` set. Handlers must therefore be idempotent.
  * - Higher `priority` messages are delivered first; equal priorities in
  *   publish order (when not redelivered).
- * - A handler that throws leaves its delivery to be nacked with requeue.
+ * - A handler that throws leaves its delivery to be requeued.
+ * - A message that does not decode, or sits on another model's queue, is
+ *   dead-lettered with the reason; it never reaches a handler.
  */
 export interface TaskQueue {
   publish(message: TaskMessage): Promise<void>;

@@ -91,7 +91,7 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       const { seen } = await collect(queue, async (d) => {
         if (first) {
           first = false;
-          await d.nack({ requeue: true });
+          await d.requeue();
         } else await d.ack();
       });
       await waitFor(() => seen.length === 2);
@@ -100,11 +100,11 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
     });
 
     // A requeued message goes back ahead of later ones, so a marker published afterwards comes after any redelivery.
-    it('drops a message nacked without requeue', async () => {
+    it('does not deliver a dead-lettered message again', async () => {
       const dropped = message();
       const marker = message();
       await queue.publish(dropped);
-      const { seen } = await collect(queue, (d) => (d.message.taskId === dropped.taskId ? d.nack({ requeue: false }) : d.ack()));
+      const { seen } = await collect(queue, (d) => (d.message.taskId === dropped.taskId ? d.deadLetter('a test said so') : d.ack()));
       await waitFor(() => seen.length === 1);
       await queue.publish(marker);
       await waitFor(() => seen.some((d) => d.message.taskId === marker.taskId));
@@ -207,7 +207,8 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       const { seen } = await collect(queue, async (d) => {
         await d.ack();
         await d.ack();
-        await d.nack({ requeue: true });
+        await d.requeue();
+        await d.deadLetter('too late');
       });
       await waitFor(() => seen.length === 2);
       const marker = message();

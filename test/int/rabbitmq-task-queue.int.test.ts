@@ -3,6 +3,7 @@ import amqplib from 'amqplib';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { RabbitMqTaskQueue } from '../../src/adapters/rabbitmq/rabbitmq-task-queue.js';
+import { DEAD_LETTER_QUEUE, DEAD_LETTER_REASON } from '../../src/adapters/rabbitmq/topology.js';
 import { CapacityExceededError, type TaskMessage } from '../../src/domain/index.js';
 import type { Delivery } from '../../src/ports/task-queue.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
@@ -21,12 +22,14 @@ function harness(maxLength?: number) {
   const prefix = `test.${randomUUID().slice(0, 8)}.`;
   const connectionName = `test-${prefix}`;
   const logs = new LogSink();
+  const malformed: string[] = [];
   const clients: RabbitMqTaskQueue[] = [];
   const connect = async () => {
     const client = new RabbitMqTaskQueue({
       url: infra!.url,
       queuePrefix: prefix,
       connectionName,
+      onMalformed: (model) => malformed.push(model),
       logger: createPinoLogger({ level: 'debug', destination: logs }),
       publishTimeoutMs: 3_000,
       ...(maxLength !== undefined && { maxLength }),
@@ -44,7 +47,7 @@ function harness(maxLength?: number) {
     }
     await connection.close();
   };
-  return { prefix, connectionName, logs, connect, cleanup, maxLength };
+  return { prefix, connectionName, logs, malformed, connect, cleanup, maxLength };
 }
 
 describe.skipIf(!infra)('RabbitMqTaskQueue', () => {
@@ -106,17 +109,31 @@ describe.skipIf(!infra)('RabbitMqTaskQueue', () => {
       expect(seen[0]!.message.taskId).toBe(good.taskId);
       await waitFor(async () => (await channel.checkQueue(queue.deadLetterQueueName(model))).messageCount === 3);
       expect(h.logs.lines.filter((l) => l.msg === 'dead-lettering a malformed message')).toHaveLength(3);
+      const reasons: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        const dead = await channel.get(queue.deadLetterQueueName(model), { noAck: true });
+        reasons.push(dead && dead.properties.headers?.[DEAD_LETTER_REASON]);
+      }
+      expect(reasons).toEqual([expect.stringMatching(/^malformed: not JSON/), expect.stringMatching(/^malformed: /), "model 'someone-else' does not belong on this queue"]);
+      expect(h.malformed).toEqual([model, model, model]);
     } finally {
       await connection.close();
     }
   });
 
-  it('dead-letters a message nacked without requeue', async () => {
-    await queue.consume(model, (d) => d.nack({ requeue: false }), { prefetch: 1 });
-    await queue.publish(message());
+  it('dead-letters a message with its reason and the queue it came from, intact', async () => {
+    const sent = message({ priority: 4 });
+    await queue.consume(model, (d) => d.deadLetter('no task record: it expired'), { prefetch: 1 });
+    await queue.publish(sent);
     const { connection, channel } = await rawChannel();
     try {
-      await waitFor(async () => (await channel.checkQueue(queue.deadLetterQueueName(model))).messageCount === 1);
+      let dead: amqplib.GetMessage | false = false;
+      await waitFor(async () => (dead = await channel.get(queue.deadLetterQueueName(model), { noAck: true })) !== false);
+      const got = dead as unknown as amqplib.GetMessage;
+      expect(got.properties.headers).toMatchObject({ [DEAD_LETTER_REASON]: 'no task record: it expired', [DEAD_LETTER_QUEUE]: queue.queueName(model) });
+      expect(got.properties.messageId).toBe(sent.taskId);
+      expect(JSON.parse(got.content.toString())).toMatchObject({ taskId: sent.taskId, inputs: sent.inputs });
+      expect(await queue.depth(model)).toBe(0);
     } finally {
       await connection.close();
     }

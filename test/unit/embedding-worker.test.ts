@@ -27,7 +27,12 @@ function setup() {
     systemClock,
     metrics,
     createPinoLogger({ level: 'debug', destination: logs }),
-    { prefetch: 4, maxAttempts: 3, batching: { maxBatchSize: 8, maxBatchTokens: 64, lingerMs: 1, mergeTasks: true } },
+    {
+      prefetch: 4,
+      maxAttempts: 3,
+      limits: { maxInputs: 4, maxInputChars: 20 },
+      batching: { maxBatchSize: 8, maxBatchTokens: 64, lingerMs: 1, mergeTasks: true },
+    },
   );
   let n = 0;
   const submit = async (inputs: string[]) => {
@@ -65,7 +70,8 @@ describe('EmbeddingWorker', () => {
     expect(done.result!.usage.promptTokens).toBe(5);
 
     expect(await t.settled(bad)).toMatchObject({ status: 'failed', error: 'stub model cannot embed "boom"', attempts: 3 });
-    expect(t.broker.deadLetters('stub').map((m) => m.taskId)).toEqual([bad]);
+    expect(t.broker.deadLetters('stub').map((d) => [d.message.taskId, d.reason])).toEqual([[bad, 'stub model cannot embed "boom"']]);
+    expect(t.metrics.counter('messages_dead_lettered{model=stub,kind=inference_failed}')).toBe(1);
     expect((await t.settled(after)).status).toBe('succeeded');
     // Every message was settled: nothing waits, nothing will be redelivered.
     expect(await t.queue.depth('stub')).toBe(0);
@@ -96,13 +102,48 @@ describe('EmbeddingWorker', () => {
     await t.worker.start();
     expect(await t.settled(id)).toMatchObject({ status: 'failed', error: 'gave up after 3 attempts', attempts: 4 });
     expect(t.model.calls).toBe(0);
-    expect(t.broker.deadLetters('stub').map((m) => m.taskId)).toEqual([id]);
+    expect(t.broker.deadLetters('stub').map((d) => [d.message.taskId, d.reason])).toEqual([[id, 'gave up after 3 attempts']]);
   });
 
-  it('drops a message whose task record has expired', async () => {
+  it('dead-letters, never acknowledges away, a message whose task record has expired', async () => {
     await t.worker.start();
     await t.queue.publish({ taskId: 'ghost', model: 'stub', inputs: ['x'], priority: 0, enqueuedAt: new Date() });
-    await waitFor(() => t.logs.lines.some((l) => l.taskId === 'ghost' && l.level === 'warn'));
+    await waitFor(() => t.broker.deadLetters('stub').length === 1);
+    expect(t.broker.deadLetters('stub')[0]).toMatchObject({ message: { taskId: 'ghost' }, reason: expect.stringMatching(/^no task record/) });
+    expect(t.metrics.counter('messages_dead_lettered{model=stub,kind=no_record}')).toBe(1);
     expect(await t.queue.depth('stub')).toBe(0);
+    expect(t.model.calls).toBe(0);
+  });
+
+  it('dead-letters a message that disagrees with its task record, and leaves the task to its own message', async () => {
+    const id = await t.submit(['the real input']);
+    // A stray message for the same task, asking for other work.
+    await t.queue.publish({ taskId: id, model: 'stub', inputs: ['something else'], priority: 9, enqueuedAt: new Date() });
+    await t.worker.start();
+    expect(await t.settled(id)).toMatchObject({ status: 'succeeded' });
+    expect(Array.from((await t.store.get(id))!.result!.vectors[0]!)).toEqual([14, 't'.charCodeAt(0)]);
+    expect(t.broker.deadLetters('stub').map((d) => d.reason)).toEqual(['the message disagrees with its task record (model or inputs)']);
+    expect(t.model.batches.flat()).not.toContain('something else');
+  });
+
+  it('does not embed a message that breaks the limits: it dead-letters it, and fails its task when it is the task’s own', async () => {
+    // Stored and sent with more inputs than the worker's limits (4), as when the API's limits were set higher.
+    const tooMany = await t.submit(['a', 'b', 'c', 'd', 'e']);
+    // A forged message with a text over 20 characters, for a task whose record says otherwise.
+    const innocent = await t.submit(['short']);
+    await t.queue.publish({ taskId: innocent, model: 'stub', inputs: ['x'.repeat(21)], priority: 9, enqueuedAt: new Date() });
+    await t.worker.start();
+    expect(await t.settled(tooMany)).toMatchObject({ status: 'failed', failure: 'invalid_input' });
+    expect(await t.settled(innocent)).toMatchObject({ status: 'succeeded' });
+    const reasons = t.broker.deadLetters('stub').map((d) => d.reason);
+    expect(reasons).toHaveLength(2);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^breaks the input limits: input holds 5 texts/),
+        expect.stringMatching(/^breaks the input limits: A text is longer than 20/),
+      ]),
+    );
+    expect(t.metrics.counter('messages_dead_lettered{model=stub,kind=breaks_limits}')).toBe(2);
+    expect(t.model.batches.flat()).toEqual(['short']);
   });
 });

@@ -1,4 +1,4 @@
-import type { Metrics } from '../../ports/metrics.js';
+import type { DeadLetterKind, Metrics } from '../../ports/metrics.js';
 
 interface Summary {
   count: number;
@@ -41,6 +41,10 @@ export class MemoryMetrics implements Metrics {
 
   taskInFlight(model: string, delta: 1 | -1): void {
     this.count(`tasks_in_flight{model=${model}}`, delta);
+  }
+
+  messageDeadLettered(model: string, kind: DeadLetterKind): void {
+    this.count(`messages_dead_lettered{model=${model},kind=${kind}}`);
   }
 
   logsDropped(count: number): void {

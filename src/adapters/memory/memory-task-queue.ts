@@ -20,6 +20,12 @@ interface Consumer {
   active: boolean;
 }
 
+/** A message in a dead-letter queue, and why it is there. */
+export interface DeadLetter {
+  readonly message: TaskMessage;
+  readonly reason: string;
+}
+
 /** One model's queue: a FIFO per priority level, highest level served first. */
 class ModelQueue {
   readonly levels: Entry[][] = Array.from({ length: MAX_PRIORITY + 1 }, () => []);
@@ -70,7 +76,7 @@ function clampPriority(priority: number): number {
  */
 export class MemoryBroker {
   private readonly queues = new Map<string, ModelQueue>();
-  private readonly dead = new Map<string, TaskMessage[]>();
+  private readonly dead = new Map<string, DeadLetter[]>();
   private dispatchScheduled = new Set<ModelQueue>();
 
   /** @param maxLength most ready messages per model queue; publish beyond it is refused. */
@@ -101,15 +107,15 @@ export class MemoryBroker {
     this.scheduleDispatch(queue);
   }
 
-  /** Keeps a message nacked without requeue, as RabbitMQ's dead-letter queue would; the oldest go first when full. */
-  deadLetter(message: TaskMessage): void {
+  /** Keeps a dead-lettered message with its reason, as RabbitMQ's dead-letter queue would; the oldest go first when full. */
+  deadLetter(message: TaskMessage, reason: string): void {
     const list = this.dead.get(message.model) ?? [];
-    list.push(message);
+    list.push({ message, reason });
     if (list.length > this.maxLength) list.shift();
     this.dead.set(message.model, list);
   }
 
-  deadLetters(model: string): readonly TaskMessage[] {
+  deadLetters(model: string): readonly DeadLetter[] {
     return this.dead.get(model) ?? [];
   }
 
@@ -196,23 +202,24 @@ export class MemoryTaskQueue implements TaskQueue {
   /** Called by the broker for each message it hands to one of this client's consumers. */
   deliver(consumer: Consumer, entry: Entry): void {
     let settled = false;
-    const settle = (requeue: boolean | undefined) => {
+    const settle = (outcome: { requeue: true } | { deadLetter: string } | { ack: true }) => {
       // Ignore a second settlement, and one that arrives after close already requeued it.
       if (settled || !consumer.unsettled.delete(entry)) return;
       settled = true;
-      if (requeue === true) this.broker.requeue(entry.message.model, entry);
-      else if (requeue === false) this.broker.deadLetter(entry.message);
+      if ('requeue' in outcome) this.broker.requeue(entry.message.model, entry);
+      else if ('deadLetter' in outcome) this.broker.deadLetter(entry.message, outcome.deadLetter);
       this.broker.scheduleDispatch(this.broker.queue(entry.message.model));
     };
     const delivery: Delivery = {
       message: entry.message,
       redelivered: entry.redelivered,
-      ack: async () => settle(undefined),
-      nack: async ({ requeue }) => settle(requeue),
+      ack: async () => settle({ ack: true }),
+      requeue: async () => settle({ requeue: true }),
+      deadLetter: async (reason) => settle({ deadLetter: reason }),
     };
     Promise.resolve()
       .then(() => consumer.handler(delivery))
-      .catch(() => settle(true));
+      .catch(() => settle({ requeue: true }));
   }
 
   private assertOpen(): void {

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
+import type { DeadLetterKind, Metrics, MetricsExposition } from '../../ports/metrics.js';
 
 /** Every metric name starts with this, so dashboards and alerts can find the service's series. */
 export const METRIC_PREFIX = 'embedding_';
@@ -40,6 +40,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
   private readonly tokens: Counter;
   private readonly modelLoad: Gauge;
   private readonly dropped: Counter;
+  private readonly deadLettered: Counter;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     this.registry.setDefaultLabels(options.labels ?? {});
@@ -59,6 +60,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     this.batchTokens = new Histogram({ name: name('inference_batch_tokens'), help: 'Tokens per inference (not counting padding)', labelNames: ['model'], buckets: TOKEN_BUCKETS, registers });
     this.tokens = new Counter({ name: name('tokens_processed_total'), help: 'Tokens embedded', labelNames: ['model'], registers });
     this.modelLoad = new Gauge({ name: name('model_load_seconds'), help: 'How long the model took to load', labelNames: ['model'], registers });
+    this.deadLettered = new Counter({ name: name('messages_dead_lettered_total'), help: 'Messages moved to a dead-letter queue, by why', labelNames: ['model', 'kind'], registers });
     this.dropped = new Counter({ name: name('log_records_dropped_total'), help: 'Log records not shipped to Elasticsearch (they still went to stdout)', registers });
     const depth = options.queueDepth;
     new Gauge({
@@ -110,6 +112,10 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
 
   modelLoaded(model: string, seconds: number): void {
     safely(() => this.modelLoad.set({ model }, seconds));
+  }
+
+  messageDeadLettered(model: string, kind: DeadLetterKind): void {
+    safely(() => this.deadLettered.inc({ model, kind }));
   }
 
   logsDropped(count: number): void {

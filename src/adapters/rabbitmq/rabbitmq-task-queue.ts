@@ -4,7 +4,7 @@ import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from
 import type { ConsumeOptions, Delivery, DeliveryHandler, Subscription, TaskQueue } from '../../ports/task-queue.js';
 import { connectWithBackoff, type ConnectionOptions } from './connection.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
-import { deadLetterQueueOf, declareQueues, queueNameOf } from './topology.js';
+import { deadLetterQueueOf, deadLetterWithReason, declareQueues, queueNameOf } from './topology.js';
 
 export { queueNameOf };
 
@@ -14,6 +14,8 @@ const CONNECT_GRACE_MS = 500;
 const RETRY_AFTER_SECONDS = 1;
 
 export interface RabbitMqOptions extends ConnectionOptions {
+  /** Told of each message this adapter dead-letters itself because it does not decode or is on the wrong queue. */
+  readonly onMalformed?: (model: string) => void;
   /** Queue names chosen for some models; the others get `queuePrefix + model`. */
   readonly queueNames?: ReadonlyMap<string, string>;
   /** Default `embeddings.`. */
@@ -127,23 +129,30 @@ export class RabbitMqTaskQueue implements TaskQueue {
       queue,
       (raw: ConsumeMessage) => {
         const born = generation.value;
-        const settle = once((action: 'ack' | 'requeue' | 'dead') => {
-          if (generation.value !== born) return; // that channel died; the broker requeued the message
+        let settled = false;
+        // A delivery from a channel that has since died is not settled: the broker requeued it already.
+        const settle = (action: 'ack' | 'requeue' | 'reject') => {
+          if (settled || generation.value !== born) return false;
+          settled = true;
           if (action === 'ack') channel.ack(raw);
           else channel.nack(raw, false, action === 'requeue');
-        });
+          return true;
+        };
+        const deadLetter = (reason: string) => deadLetterWithReason(this.publisher, raw, queue, reason, settle, log);
         const decoded = decodeMessage(raw.content);
         if (!decoded.ok || decoded.message.model !== model) {
-          const reason = decoded.ok ? `model '${decoded.message.model}' does not belong on this queue` : decoded.reason;
+          const reason = decoded.ok ? `model '${decoded.message.model}' does not belong on this queue` : `malformed: ${decoded.reason}`;
           log.warn('dead-lettering a malformed message', { reason, messageId: raw.properties.messageId });
-          settle('dead');
+          this.options.onMalformed?.(model);
+          void deadLetter(reason);
           return;
         }
         const delivery: Delivery = {
           message: decoded.message,
           redelivered: raw.fields.redelivered,
-          ack: async () => settle('ack'),
-          nack: async ({ requeue }) => settle(requeue ? 'requeue' : 'dead'),
+          ack: async () => void settle('ack'),
+          requeue: async () => void settle('requeue'),
+          deadLetter,
         };
         Promise.resolve()
           .then(() => handler(delivery))
@@ -221,13 +230,4 @@ export class RabbitMqTaskQueue implements TaskQueue {
   private assertOpen(): void {
     if (this.closed) throw new ServiceUnavailableError('The task queue is closed.');
   }
-}
-
-function once<A>(fn: (arg: A) => void): (arg: A) => void {
-  let done = false;
-  return (arg) => {
-    if (done) return;
-    done = true;
-    fn(arg);
-  };
 }

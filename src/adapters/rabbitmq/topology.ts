@@ -1,5 +1,6 @@
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Logger } from '../../ports/logger.js';
 import { MAX_PRIORITY, ServiceUnavailableError } from '../../domain/index.js';
 
 /** A model's queue: the name chosen for it, else `queuePrefix` (default `embeddings.`) and the model id. */
@@ -39,5 +40,37 @@ export async function declareQueues(channel: ChannelWrapper, queue: string, maxL
     });
   } catch (error) {
     throw new ServiceUnavailableError(`Cannot declare queue ${queue}: ${(error as Error).message}`, 2, { cause: error });
+  }
+}
+
+/** Headers of a dead letter: why it is there, and which queue it came from. */
+export const DEAD_LETTER_REASON = 'x-dead-letter-reason';
+export const DEAD_LETTER_QUEUE = 'x-original-queue';
+
+/**
+ * Puts a copy of a delivered message on its dead-letter queue with `reason`
+ * (and the queue it came from) in its headers, confirmed, then acknowledges
+ * the original. If the copy cannot be published, the original is rejected
+ * instead, and the broker dead-letters it without the reason: either way it
+ * is kept, never dropped.
+ */
+export async function deadLetterWithReason(
+  publisher: ChannelWrapper,
+  raw: ConsumeMessage,
+  queue: string,
+  reason: string,
+  settle: (action: 'ack' | 'reject') => boolean,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await publisher.sendToQueue(deadLetterQueueOf(queue), raw.content, {
+      ...raw.properties,
+      persistent: true,
+      headers: { ...raw.properties.headers, [DEAD_LETTER_REASON]: reason, [DEAD_LETTER_QUEUE]: queue },
+    });
+    settle('ack');
+  } catch (error) {
+    logger.warn('could not add the reason to a dead letter; rejecting it to the dead-letter queue instead', { err: error });
+    settle('reject');
   }
 }

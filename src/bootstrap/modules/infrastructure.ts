@@ -26,11 +26,12 @@ export function queueModule(config: AppConfig): ContainerModule {
     provide(
       bind,
       TOKENS.TaskQueue,
-      { logger: TOKENS.Logger },
-      ({ logger }) =>
+      { logger: TOKENS.Logger, metrics: TOKENS.Metrics },
+      ({ logger, metrics }) =>
         new RabbitMqTaskQueue({
           url: amqpUrl(config.service),
           queueNames,
+          onMalformed: (model) => metrics.messageDeadLettered(model, 'malformed'),
           maxLength: queue.max_length,
           publishTimeoutMs: queue.publish_timeout_ms,
           logger: logger.child({ component: 'rabbitmq' }),

@@ -18,6 +18,7 @@ export function workerModule(config: AppConfig): ContainerModule {
       EmbeddingWorker,
       {
         host: ModelHost,
+        limits: TOKENS.Limits,
         queue: TOKENS.TaskQueue,
         store: TOKENS.TaskStore,
         events: TOKENS.TaskEvents,
@@ -29,6 +30,7 @@ export function workerModule(config: AppConfig): ContainerModule {
         new EmbeddingWorker(d.host.models, d.queue, d.store, d.events, d.clock, d.metrics, d.logger.child({ component: 'worker' }), {
           prefetch: worker.prefetch,
           maxAttempts: worker.max_attempts,
+          limits: d.limits,
           batching: {
             maxBatchSize: worker.max_batch_size,
             maxBatchTokens: worker.max_batch_tokens,
