@@ -146,7 +146,7 @@ export class EmbeddingWorker {
     await this.store.markFailed(task.id, failure, now);
     this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, now));
     log.warn('task failed', { reason: failure.reason, kind: failure.kind, attempts: task.attempts });
-    await this.deadLetter(delivery, failure.kind === 'not_queued' ? 'inference_failed' : failure.kind, failure.reason, log);
+    await this.deadLetter(delivery, failure.kind, failure.reason, log);
     this.announce(task.id, log);
   }
 

@@ -59,13 +59,11 @@ export class SubmitEmbedding {
     try {
       await this.queue.publish(toMessage(task));
     } catch (error) {
-      // The client gets an error and will not poll this id; leave no task
-      // that looks queued but never runs.
+      // The client gets an error without the id, so nobody will ask for this
+      // task: leave nothing behind (a refused 9 MB request must not hold 9 MB).
       await this.store
-        .markFailed(task.id, { reason: 'The task could not be queued.', kind: 'not_queued' }, this.clock.now())
-        .catch((storeError: unknown) =>
-          this.logger.error('could not mark an unqueued task failed', { taskId: task.id, err: storeError }),
-        );
+        .remove(task.id)
+        .catch((storeError: unknown) => this.logger.warn('could not remove a task that was not queued', { taskId: task.id, err: storeError }));
       throw error;
     }
     this.metrics.taskSubmitted(modelId);

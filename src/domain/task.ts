@@ -8,7 +8,7 @@ import { InvalidTransitionError, type FieldIssue } from './errors.js';
 export type TextInput = string | readonly number[];
 
 /** Why a task failed, for callers that answer differently (a bad input is the client's fault). */
-export type FailureKind = 'invalid_input' | 'inference_failed' | 'attempts_exhausted' | 'not_queued';
+export type FailureKind = 'invalid_input' | 'inference_failed' | 'attempts_exhausted';
 
 /** Why a task failed: the reason, its kind, and for bad input the fields at fault. */
 export interface TaskFailure {
@@ -24,7 +24,10 @@ export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 
 export interface Task {
   readonly id: string;
   readonly model: string;
+  /** What to embed; emptied once the task is final, so that a finished task holds only its result. */
   readonly inputs: readonly TextInput[];
+  /** How many inputs the task had, kept after `inputs` is emptied. */
+  readonly inputCount: number;
   /** 0 (lowest) to 9 (highest); higher-priority tasks of a model are served first. */
   readonly priority: number;
   readonly status: TaskStatus;
@@ -78,6 +81,7 @@ export function newTask(fields: {
     id: fields.id,
     model: fields.model,
     inputs: fields.inputs,
+    inputCount: fields.inputs.length,
     priority: fields.priority,
     status: 'queued',
     createdAt: fields.now,
@@ -120,7 +124,7 @@ export function succeedTask(task: Task, result: EmbeddingResult, now: Date): Tas
   if (isTerminal(task)) {
     throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
   }
-  return { ...task, status: 'succeeded', finishedAt: now, result };
+  return { ...task, inputs: [], status: 'succeeded', finishedAt: now, result };
 }
 
 export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
@@ -129,6 +133,7 @@ export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
   }
   return {
     ...task,
+    inputs: [],
     status: 'failed',
     finishedAt: now,
     error: failure.reason,

@@ -1,7 +1,10 @@
 import type { EmbeddingResult, Task, TaskFailure } from '../domain/index.js';
 
 /**
- * Task records and their results, kept for a configured time to live.
+ * Task records and their results, kept for a configured time to live. A
+ * task's inputs are dropped when it reaches a final state: what stays until
+ * the time to live runs out is the result (or the error) and the count of
+ * inputs, so memory is spent on work in progress, not on work done.
  *
  * Every call is safe to repeat, as a client does when a reply is lost to a
  * dropped connection: `create` of the same task (same id, creation time and
@@ -25,6 +28,8 @@ export interface TaskStore {
   markRunning(id: string, at: Date): Promise<Task | undefined>;
   markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined>;
   markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined>;
+  /** Forgets a task at once (one refused at submit, which nobody will ever ask for). Removing an unknown id is a no-op. */
+  remove(id: string): Promise<void>;
   /** Resolves when the store can be read and written; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -127,13 +127,37 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.markRunning(created.id, later(3))).toEqual(failed);
     });
 
-    it('can fail a task that never started (it could not be queued)', async () => {
+    it('can fail a task that never started', async () => {
       const created = task();
       await store.create(created);
-      expect(await store.markFailed(created.id, { reason: 'not queued', kind: 'not_queued' }, later(1))).toMatchObject({
+      expect(await store.markFailed(created.id, { reason: 'poison', kind: 'attempts_exhausted' }, later(1))).toMatchObject({
         status: 'failed',
-        failure: 'not_queued',
+        failure: 'attempts_exhausted',
       });
+    });
+
+    it('drops a task’s inputs once it is final, keeping its result and how many inputs it had', async () => {
+      const created = task();
+      await store.create(created);
+      expect(await store.markRunning(created.id, later(1))).toMatchObject({ inputs: created.inputs, inputCount: created.inputs.length });
+      const done = await store.markSucceeded(created.id, result, later(2));
+      expect(done).toMatchObject({ inputs: [], inputCount: created.inputs.length, status: 'succeeded' });
+      expect(await store.get(created.id)).toEqual(done);
+      const failing = task();
+      await store.create(failing);
+      expect(await store.markFailed(failing.id, { reason: 'x', kind: 'inference_failed' }, later(1))).toMatchObject({
+        inputs: [],
+        inputCount: failing.inputs.length,
+      });
+    });
+
+    it('forgets a removed task at once, and removing an unknown id is harmless', async () => {
+      const created = task();
+      await store.create(created);
+      await store.remove(created.id);
+      expect(await store.get(created.id)).toBeUndefined();
+      expect(await store.markRunning(created.id, later(1))).toBeUndefined();
+      await expect(store.remove('never-was')).resolves.toBeUndefined();
     });
 
     it('keeps the fields at fault of a task failed for its input', async () => {

@@ -18,7 +18,7 @@ import { REPO_ROOT } from '../support/paths.js';
 /** Variables the service reads: the configuration's, and the few read outside it. */
 const KNOWN = new Set([...ENV_VARIABLES, 'HF_ENDPOINT', 'HF_TOKEN', 'NODE_ENV']);
 /** Variables only compose itself interpolates (image name, third-party services' secrets). */
-const COMPOSE_ONLY = new Set(['IMAGE', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD']);
+const COMPOSE_ONLY = new Set(['IMAGE', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD', 'REDIS_MAXMEMORY']);
 const config = loadConfig({ env: {}, cwd: REPO_ROOT });
 
 interface ComposeService {
@@ -79,6 +79,14 @@ describe('compose files', () => {
     for (const file of ['compose.rr.yaml', 'compose.api.yaml', 'compose.mo.yaml']) {
       expect(await read(file)).not.toMatch(/PASSWORD:\s+[^$\s{]/);
     }
+  });
+
+  it('bound Redis’s memory with a policy that never evicts a live task', async () => {
+    const redis = (await compose('compose.rr.yaml')).services.redis as ComposeService & { command: string[] };
+    const command = redis.command.join(' ');
+    expect(command).toMatch(/--maxmemory "\$\$REDIS_MAXMEMORY"/);
+    expect(command).toContain('--maxmemory-policy noeviction');
+    expect(redis.environment!.REDIS_MAXMEMORY).toBe('${REDIS_MAXMEMORY:-1gb}');
   });
 
   it('have Prometheus scrape the ports the service serves metrics on', async () => {

@@ -83,12 +83,13 @@ describe('EmbeddingWorker', () => {
 
   it('acknowledges a redelivered task that already finished without running the model again', async () => {
     const id = await t.submit(['once']);
+    const sent = toMessage((await t.store.get(id))!);
     await t.worker.start();
     await t.settled(id);
     expect(t.model.calls).toBe(1);
     const stored = (await t.store.get(id))!;
     // The broker delivers the same message again, as after a worker crash between store and ack.
-    await t.queue.publish(toMessage(stored));
+    await t.queue.publish(sent);
     await waitFor(async () => (await t.queue.depth('stub')) === 0);
     await waitFor(() => t.logs.lines.some((l) => l.taskId === id && l.msg === 'task already finished; acknowledging redelivery'));
     expect(t.model.calls).toBe(1);

@@ -8,7 +8,7 @@ export function serializeTask(task: Task) {
     model: task.model,
     status: task.status,
     priority: task.priority,
-    input_count: task.inputs.length,
+    input_count: task.inputCount,
     attempts: task.attempts,
     created_at: task.createdAt.toISOString(),
     started_at: task.startedAt?.toISOString() ?? null,

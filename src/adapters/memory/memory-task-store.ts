@@ -73,6 +73,11 @@ export class MemoryTaskStore implements TaskStore {
     return this.transition(id, (task) => failTask(task, failure, at));
   }
 
+  async remove(id: string): Promise<void> {
+    this.assertOpen();
+    this.records.delete(id);
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }

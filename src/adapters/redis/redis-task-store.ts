@@ -51,8 +51,9 @@ redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return redis.call('HGETALL', KEYS[1])`;
 
-/** ARGV: ttl, then field/value pairs to write (status, finished_at, and result or error). */
+/** ARGV: ttl, then field/value pairs to write (status, finished_at, and result or error). The inputs go: only the result is kept. */
 const FINISH = `${TERMINAL_GUARD}
+redis.call('HDEL', KEYS[1], 'inputs')
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return redis.call('HGETALL', KEYS[1])`;
@@ -104,6 +105,10 @@ export class RedisTaskStore implements TaskStore {
 
   async markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined> {
     return this.finish(id, { status: 'failed', finished_at: String(at.getTime()), ...encodeFailure(failure) });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.call(() => this.redis.del(this.key(id)));
   }
 
   async ping(): Promise<void> {

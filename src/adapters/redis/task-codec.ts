@@ -12,6 +12,7 @@ export function encodeTask(task: Task): Fields {
   const fields: Fields = {
     model: task.model,
     inputs: JSON.stringify(task.inputs),
+    input_count: String(task.inputCount),
     priority: String(task.priority),
     status: task.status,
     created_at: String(task.createdAt.getTime()),
@@ -68,7 +69,9 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   return {
     id,
     model: text('model')!,
-    inputs: JSON.parse(text('inputs')!) as TextInput[],
+    // A final task's inputs were deleted with its last transition.
+    inputs: raw.inputs ? (JSON.parse(text('inputs')!) as TextInput[]) : [],
+    inputCount: Number(text('input_count') ?? 0),
     priority: Number(text('priority')),
     status: text('status') as TaskStatus,
     createdAt: time('created_at')!,
