@@ -1,15 +1,20 @@
 import {
   InferenceError,
   InvalidParameterError,
+  isTerminal,
   ModelNotFoundError,
+  NoLiveWorkerError,
   shorten,
   TaskTimeoutError,
   ValidationError,
   type EmbeddingRequest,
   type Task,
 } from '../domain/index.js';
+import type { Clock } from '../ports/clock.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
+import type { TaskStore } from '../ports/task-store.js';
 import type { GetTaskStatus } from './get-task-status.js';
+import type { LiveWorkers } from './live-workers.js';
 import type { SubmitEmbedding } from './submit-embedding.js';
 
 export interface CreateEmbeddingsRequest extends EmbeddingRequest {
@@ -22,29 +27,53 @@ export interface CreatedEmbeddings {
   readonly vectors: readonly Float32Array[];
 }
 
+export interface CreateEmbeddingsOptions {
+  /** How long a caller is held before `TaskTimeoutError`; also the task's deadline. */
+  readonly timeoutMs: number;
+  /** What a caller is told to wait when no worker serves the model: about one heartbeat, by when one may have reported in. */
+  readonly noWorkerRetryAfterSeconds: number;
+}
+
 /**
  * The synchronous path (OpenAI's `POST /v1/embeddings`): a task like any
  * other, through the queue and a worker, whose caller is held until it
- * finishes. Completion is announced, not polled. Past the timeout the caller
- * gets `TaskTimeoutError` and the task goes on.
+ * finishes. Completion is announced, not polled.
+ *
+ * The task lives only as long as someone waits for it. It carries a deadline
+ * (the timeout), so a worker that reaches it later skips it; and when the
+ * caller times out (`TaskTimeoutError`) or goes away (`signal`), the task is
+ * marked expired at once. A model that no live worker serves is refused
+ * straight away (`NoLiveWorkerError`) rather than waited on for nothing.
  */
 export class CreateEmbeddings {
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly submit: SubmitEmbedding,
     private readonly status: GetTaskStatus,
-    private readonly timeoutMs: number,
+    private readonly store: TaskStore,
+    private readonly live: LiveWorkers,
+    private readonly clock: Clock,
+    private readonly options: CreateEmbeddingsOptions,
   ) {}
 
-  async execute(request: CreateEmbeddingsRequest): Promise<CreatedEmbeddings> {
-    if (request.dimensions !== undefined) await this.checkDimensions(request.model ?? this.catalog.defaultModelId, request.dimensions);
-    const { task: submitted } = await this.submit.execute(request);
-    const task = await this.status.execute(submitted.id, this.timeoutMs);
+  async execute(request: CreateEmbeddingsRequest, signal?: AbortSignal): Promise<CreatedEmbeddings> {
+    const modelId = request.model ?? this.catalog.defaultModelId;
+    if (request.dimensions !== undefined) await this.checkDimensions(modelId, request.dimensions);
+    if ((await this.catalog.find(modelId)) && (await this.live.count(modelId)) === 0) {
+      throw new NoLiveWorkerError(modelId, this.options.noWorkerRetryAfterSeconds);
+    }
+    const deadline = new Date(this.clock.now().getTime() + this.options.timeoutMs);
+    const { task: submitted } = await this.submit.execute({ ...request, deadline });
+    let task = await this.status.execute(submitted.id, this.options.timeoutMs, signal);
+    if (!isTerminal(task)) {
+      const reason = signal?.aborted ? 'The client went away before the embeddings were ready.' : 'Nobody waited for the embeddings any more.';
+      task = (await this.store.markExpired(task.id, reason, this.clock.now()).catch(() => undefined)) ?? task;
+    }
     if (task.status === 'failed') {
       const reason = task.error ?? 'The task failed.';
       throw task.failure === 'invalid_input' ? new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]) : new InferenceError(reason);
     }
-    if (task.status !== 'succeeded' || !task.result) throw new TaskTimeoutError(task.id, this.timeoutMs / 1000);
+    if (task.status !== 'succeeded' || !task.result) throw new TaskTimeoutError(task.id, this.options.timeoutMs / 1000);
     const dimensions = request.dimensions;
     const vectors = dimensions === undefined ? task.result.vectors : task.result.vectors.map((v) => shorten(v, dimensions));
     return { task, vectors };

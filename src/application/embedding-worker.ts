@@ -1,6 +1,7 @@
 import {
   checkInputs,
   DomainError,
+  isPastDeadline,
   isTerminal,
   toResult,
   ValidationError,
@@ -92,7 +93,9 @@ export class EmbeddingWorker {
       await this.deadLetter(delivery, 'breaks_limits', `breaks the input limits: ${breach.message}`, log);
       return;
     }
-    const task = await this.store.markRunning(message.taskId, this.clock.now());
+    const task = isPastDeadline(message, this.clock.now())
+      ? await this.expire(message, log)
+      : await this.store.markRunning(message.taskId, this.clock.now());
     if (!task) {
       await this.deadLetter(delivery, 'no_record', 'no task record: it expired, or was never created', log);
       return;
@@ -125,9 +128,14 @@ export class EmbeddingWorker {
     const outcome = await this.embed(batcher, message);
     if (outcome.ok) {
       const now = this.clock.now();
-      await this.store.markSucceeded(message.taskId, outcome.result, now);
-      this.metrics.taskCompleted(message.model, 'succeeded', seconds(message.enqueuedAt, now));
-      log.debug('task succeeded');
+      const stored = await this.store.markSucceeded(message.taskId, outcome.result, now);
+      if (stored?.status === 'succeeded') {
+        this.metrics.taskCompleted(message.model, 'succeeded', seconds(message.enqueuedAt, now));
+        log.debug('task succeeded');
+      } else {
+        // Expired while it ran (its client went away): the stored state stands, the result is dropped.
+        log.info('task was given up while it ran; its result is dropped', { status: stored?.status });
+      }
       await delivery.ack();
       this.announce(message.taskId, log);
     } else if (outcome.failure.kind === 'invalid_input') {
@@ -148,6 +156,18 @@ export class EmbeddingWorker {
     log.warn('task failed', { reason: failure.reason, kind: failure.kind, attempts: task.attempts });
     await this.deadLetter(delivery, failure.kind, failure.reason, log);
     this.announce(task.id, log);
+  }
+
+  /** A task nobody waits for any more is not run: it is marked expired (and so is final, and its message acknowledged). */
+  private async expire(message: TaskMessage, log: Logger): Promise<Task | undefined> {
+    const now = this.clock.now();
+    const task = await this.store.markExpired(message.taskId, 'Its deadline passed before a worker could start it.', now);
+    if (task?.status === 'expired' && task.finishedAt?.getTime() === now.getTime()) {
+      this.metrics.taskCompleted(message.model, 'expired', seconds(message.enqueuedAt, now));
+      log.info('deadline passed; not running the task');
+      this.announce(message.taskId, log);
+    }
+    return task;
   }
 
   private async deadLetter(delivery: Delivery, kind: DeadLetterKind, reason: string, log: Logger): Promise<void> {

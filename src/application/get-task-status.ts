@@ -11,14 +11,18 @@ export class GetTaskStatus {
   /**
    * The task as stored. With `waitMs`, an unfinished task is held until it
    * finishes or the time is up, whichever comes first (a long poll), and then
-   * returned as it is.
+   * returned as it is. An aborted `signal` ends the wait early.
    */
-  async execute(taskId: string, waitMs = 0): Promise<Task> {
+  async execute(taskId: string, waitMs = 0, signal?: AbortSignal): Promise<Task> {
     if (waitMs <= 0) return this.read(taskId);
     // Watch (and let the watch take hold) before reading, so an announcement between the read and the wait is not missed.
     const watch = this.events.watch(taskId);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const waited = new Promise((resolve) => (timer = setTimeout(resolve, waitMs)));
+    // The wait ends when the time is up or the caller stops waiting (its client went away).
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+      signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
     try {
       // A watch that cannot take hold in time (its channel stalled) leaves a plain read.
       await Promise.race([watch.ready, waited]);

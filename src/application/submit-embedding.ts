@@ -52,6 +52,7 @@ export class SubmitEmbedding {
       priority: command.priority ?? DEFAULT_PRIORITY,
       now: this.clock.now(),
       ...(command.requestId !== undefined && { requestId: command.requestId }),
+      ...(command.deadline !== undefined && { deadline: command.deadline }),
     });
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.

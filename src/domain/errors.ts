@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'invalid_transition'
   | 'capacity_exceeded'
   | 'service_unavailable'
+  | 'no_live_worker'
   | 'inference_failed'
   | 'timeout';
 
@@ -124,6 +125,20 @@ export class ServiceUnavailableError extends DomainError {
   }
 }
 
+/** No worker serves the model now, so a caller waiting for the result would wait for nothing. */
+export class NoLiveWorkerError extends DomainError {
+  readonly code = 'no_live_worker';
+
+  constructor(
+    readonly modelId: string,
+    retryAfterSeconds: number,
+  ) {
+    super(`No live worker serves model '${modelId}' now; retry later, or queue a task (POST /v1/embeddings/tasks), which waits for one.`, {
+      retryAfterSeconds,
+    });
+  }
+}
+
 /** A model could not embed the inputs it was given (the task fails, the worker goes on). */
 export class InferenceError extends DomainError {
   readonly code = 'inference_failed';
@@ -137,6 +152,9 @@ export class TaskTimeoutError extends DomainError {
     readonly taskId: string,
     seconds: number,
   ) {
-    super(`The embeddings were not ready within ${seconds} s. The task goes on: GET /v1/embeddings/tasks/${taskId}.`);
+    super(
+      `The embeddings were not ready within ${seconds} s, and task ${taskId} was given up (expired). ` +
+        'For work that may take longer, queue a task: POST /v1/embeddings/tasks.',
+    );
   }
 }

@@ -17,9 +17,10 @@ export interface TaskFailure {
   readonly issues?: readonly FieldIssue[];
 }
 
-export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+/** `expired`: nobody waits for the result any more (its deadline passed, or its client went away); it is not run. */
+export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
 
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed']);
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'expired']);
 
 export interface Task {
   readonly id: string;
@@ -45,6 +46,8 @@ export interface Task {
   readonly attempts: number;
   /** The HTTP request that created it, so that the worker's log lines can be joined to the API's. */
   readonly requestId?: string;
+  /** Past this, a worker does not start the task: it marks it expired. */
+  readonly deadline?: Date;
 }
 
 /** What travels on a model's queue: everything a worker needs, so it never reads the store first. */
@@ -55,6 +58,7 @@ export interface TaskMessage {
   readonly priority: number;
   readonly enqueuedAt: Date;
   readonly requestId?: string;
+  readonly deadline?: Date;
 }
 
 /** What a client asks for; `model` and `priority` fall back to the defaults. */
@@ -63,6 +67,8 @@ export interface EmbeddingRequest {
   readonly model?: string;
   readonly priority?: number;
   readonly requestId?: string;
+  /** When the result stops being of use to anyone. */
+  readonly deadline?: Date;
 }
 
 export const MIN_PRIORITY = 0;
@@ -76,6 +82,7 @@ export function newTask(fields: {
   priority: number;
   now: Date;
   requestId?: string;
+  deadline?: Date;
 }): Task {
   return {
     id: fields.id,
@@ -87,6 +94,7 @@ export function newTask(fields: {
     createdAt: fields.now,
     attempts: 0,
     ...(fields.requestId !== undefined && { requestId: fields.requestId }),
+    ...(fields.deadline !== undefined && { deadline: fields.deadline }),
   };
 }
 
@@ -102,11 +110,18 @@ export function toMessage(task: Task): TaskMessage {
     priority: task.priority,
     enqueuedAt: task.createdAt,
     ...(task.requestId !== undefined && { requestId: task.requestId }),
+    ...(task.deadline !== undefined && { deadline: task.deadline }),
   };
 }
 
+/** Whether a message's deadline has passed at `now`. */
+export function isPastDeadline(message: Pick<TaskMessage, 'deadline'>, now: Date): boolean {
+  return message.deadline !== undefined && now.getTime() > message.deadline.getTime();
+}
+
 /*
- * The lifecycle is queued → running → succeeded | failed. `running → running`
+ * The lifecycle is queued → running → succeeded | failed, and queued |
+ * running → expired when nobody waits any more. `running → running`
  * is allowed because an at-least-once queue redelivers a task whose worker
  * died; a terminal task never changes again.
  */
@@ -140,4 +155,11 @@ export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
     failure: failure.kind,
     ...(failure.issues && failure.issues.length > 0 && { issues: failure.issues }),
   };
+}
+
+export function expireTask(task: Task, reason: string, now: Date): Task {
+  if (isTerminal(task)) {
+    throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
+  }
+  return { ...task, inputs: [], status: 'expired', finishedAt: now, error: reason };
 }

@@ -17,7 +17,7 @@ export interface Metrics {
   /** `route` is the matched pattern (`/v1/embeddings/tasks/:id`), never the raw path. */
   httpRequest(route: string, method: string, status: number, seconds: number): void;
   taskSubmitted(model: string): void;
-  taskCompleted(model: string, outcome: 'succeeded' | 'failed', seconds: number): void;
+  taskCompleted(model: string, outcome: 'succeeded' | 'failed' | 'expired', seconds: number): void;
   /** Time between enqueue and a worker starting the task. */
   taskWaited(model: string, seconds: number): void;
   /** A worker took (+1) or let go of (-1) a task. */

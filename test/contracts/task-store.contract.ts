@@ -151,6 +151,32 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       });
     });
 
+    it('expires a queued or running task, dropping its inputs, and never a finished one', async () => {
+      const queued = task();
+      await store.create(queued);
+      expect(await store.markExpired(queued.id, 'nobody waits', later(1))).toMatchObject({
+        status: 'expired',
+        error: 'nobody waits',
+        finishedAt: later(1),
+        inputs: [],
+        inputCount: queued.inputs.length,
+      });
+      expect(await store.markRunning(queued.id, later(2))).toMatchObject({ status: 'expired', attempts: 0 });
+      expect(await store.markSucceeded(queued.id, result, later(3))).toMatchObject({ status: 'expired' });
+      const done = task();
+      await store.create(done);
+      await store.markRunning(done.id, later(1));
+      const succeeded = await store.markSucceeded(done.id, result, later(2));
+      expect(await store.markExpired(done.id, 'too late', later(3))).toEqual(succeeded);
+      expect(await store.markExpired('no-such-task', 'x', later(1))).toBeUndefined();
+    });
+
+    it('keeps a task’s deadline', async () => {
+      const created = { ...task(), deadline: later(30) };
+      await store.create(created);
+      expect((await store.get(created.id))!.deadline).toEqual(later(30));
+    });
+
     it('forgets a removed task at once, and removing an unknown id is harmless', async () => {
       const created = task();
       await store.create(created);

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
+import { StubModel } from '../support/stub-model.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -8,6 +9,44 @@ import { waitFor } from '../support/wait.js';
  * below error level and counted as 499, never as a 500 that would page
  * someone.
  */
+
+describe('a client that goes away while its embeddings are computed', () => {
+  it('gives up its task: the task ends expired, and its result is not kept', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const model = new StubModel();
+    const embed = model.embedTokenized.bind(model);
+    model.embedTokenized = async (batch) => {
+      await gate;
+      return embed(batch);
+    };
+    const t = await startTestService({ listen: true, loadModel: async () => model });
+    await t.service.modelsSettled;
+    try {
+      const leaving = new AbortController();
+      const request = fetch(`http://127.0.0.1:${t.service.port}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tiny-bert', input: 'never mind' }),
+        signal: leaving.signal,
+      }).catch(() => undefined);
+      // The worker has the task (it is waiting on the model) when the client leaves.
+      await waitFor(() => t.metrics!.counter('tasks_in_flight{model=tiny-bert}') === 1, 5_000, 'the worker to take the task');
+      leaving.abort();
+      await request;
+      await waitFor(() => t.logs.lines.some((l) => l.msg === 'request' && l.status === 499), 5_000, 'the 499');
+      release();
+      const droppedLine = () => t.logs.lines.find((l) => l.msg === 'task was given up while it ran; its result is dropped');
+      await waitFor(() => droppedLine() !== undefined, 5_000, 'the worker to drop the result');
+      const dropped = droppedLine()!;
+      const task = (await (await t.get(`/v1/embeddings/tasks/${String(dropped.taskId)}`)).json()) as { status: string; error: string; result: unknown };
+      expect(task).toMatchObject({ status: 'expired', error: 'The client went away before the embeddings were ready.', result: null });
+    } finally {
+      release();
+      await t.stop();
+    }
+  });
+});
 
 describe('a client that aborts its upload', () => {
   let t: TestService;

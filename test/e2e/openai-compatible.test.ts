@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { StubModel } from '../support/stub-model.js';
 
 /*
  * POST /v1/embeddings and /v1/models through the official `openai` package,
@@ -136,25 +137,58 @@ describe('GET /v1/models in OpenAI’s shapes', () => {
 });
 
 describe('a request not done in time', () => {
-  it('gets 504 in OpenAI’s shape, naming the task that goes on', async () => {
+  it('gets 504 in OpenAI’s shape, and its task is given up (expired), not left to run for nobody', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const slow = await startTestService({
-      env: { EMBEDDINGS_TIMEOUT_SECONDS: '1' },
-      loadModel: async (): Promise<EmbeddingModel> => {
-        await gate;
-        throw new Error('never loads');
-      },
-    });
+    const model = new StubModel();
+    const embed = model.embedTokenized.bind(model);
+    // The first inference (the warm-up-free stub has none) waits until the test lets it go.
+    model.embedTokenized = async (batch) => {
+      await gate;
+      return embed(batch);
+    };
+    const slow = await startTestService({ env: { EMBEDDINGS_TIMEOUT_SECONDS: '1' }, loadModel: async () => model });
+    await slow.service.modelsSettled;
     try {
       const response = await slow.post('/v1/embeddings', { model: 'tiny-bert', input: 'late' });
       expect(response.status).toBe(504);
       const json = (await response.json()) as { error: { code: string; type: string; message: string } };
       expect(json.error).toMatchObject({ code: 'timeout', type: 'server_error' });
-      expect(json.error.message).toMatch(/GET \/v1\/embeddings\/tasks\//);
+      const taskId = /task ([0-9a-f-]{36}) was given up/.exec(json.error.message)?.[1];
+      expect(taskId).toBeDefined();
+      const task = (await (await slow.get(`/v1/embeddings/tasks/${taskId}`)).json()) as { status: string; error: string };
+      expect(task).toMatchObject({ status: 'expired', error: 'Nobody waited for the embeddings any more.' });
     } finally {
       release();
       await slow.stop();
     }
   });
 });
+
+describe('a model no live worker serves', () => {
+  it('gets 503 no_live_worker with Retry-After at once, instead of waiting out the timeout', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const loading = await startTestService({
+      env: { EMBEDDINGS_TIMEOUT_SECONDS: '30' },
+      loadModel: async (): Promise<EmbeddingModel> => {
+        await gate;
+        throw new Error('never loads');
+      },
+    });
+    try {
+      const started = performance.now();
+      const response = await loading.post('/v1/embeddings', { model: 'tiny-bert', input: 'nobody home' });
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(response.status).toBe(503);
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('no_live_worker');
+      // A task, which waits for a worker, is still accepted.
+      expect((await loading.post('/v1/embeddings/tasks', { model: 'tiny-bert', input: 'queued' })).status).toBe(202);
+    } finally {
+      release();
+      await loading.stop();
+    }
+  });
+});
+

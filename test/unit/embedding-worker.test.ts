@@ -42,7 +42,7 @@ function setup() {
     return task.id;
   };
   const settled = async (id: string) => {
-    await waitFor(async () => ['succeeded', 'failed'].includes((await store.get(id))?.status ?? ''));
+    await waitFor(async () => ['succeeded', 'failed', 'expired'].includes((await store.get(id))?.status ?? ''));
     return (await store.get(id))!;
   };
   return { broker, queue, store, model, metrics, logs, worker, submit, settled };
@@ -104,6 +104,20 @@ describe('EmbeddingWorker', () => {
     expect(await t.settled(id)).toMatchObject({ status: 'failed', error: 'gave up after 3 attempts', attempts: 4 });
     expect(t.model.calls).toBe(0);
     expect(t.broker.deadLetters('stub').map((d) => [d.message.taskId, d.reason])).toEqual([[id, 'gave up after 3 attempts']]);
+  });
+
+  it('does not run a task whose deadline has passed: it marks it expired and acknowledges its message', async () => {
+    const task = newTask({ id: 'late', model: 'stub', inputs: ['x'], priority: 0, now: new Date(), deadline: new Date(Date.now() - 1) });
+    await t.store.create(task);
+    await t.queue.publish(toMessage(task));
+    const onTime = await t.submit(['on time']);
+    await t.worker.start();
+    expect(await t.settled('late')).toMatchObject({ status: 'expired', attempts: 0, inputs: [] });
+    expect(await t.settled(onTime)).toMatchObject({ status: 'succeeded' });
+    expect(t.model.batches.flat()).toEqual(['on time']);
+    expect(t.broker.deadLetters('stub')).toEqual([]);
+    expect(await t.queue.depth('stub')).toBe(0);
+    expect(t.metrics.summary('task_seconds{model=stub,outcome=expired}').count).toBe(1);
   });
 
   it('dead-letters, never acknowledges away, a message whose task record has expired', async () => {

@@ -36,6 +36,7 @@ const STATUS_OF: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   inference_failed: 500,
   capacity_exceeded: 503,
   service_unavailable: 503,
+  no_live_worker: 503,
   timeout: 504,
 };
 

@@ -44,7 +44,7 @@ export const TaskSchema = z
     id: z.string(),
     object: z.literal('embedding.task'),
     model: z.string(),
-    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'expired']),
     priority: z.number().int(),
     input_count: z.number().int(),
     attempts: z.number().int(),

@@ -17,7 +17,8 @@ export interface HttpUseCases {
   readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };
   readonly checkReadiness: { execute(): Promise<ReadinessReport> };
   readonly createEmbeddings: {
-    execute(request: SyncEmbeddingRequest): Promise<{ task: Task; vectors: readonly Float32Array[] }>;
+    /** `signal` aborts when the client goes away. */
+    execute(request: SyncEmbeddingRequest, signal?: AbortSignal): Promise<{ task: Task; vectors: readonly Float32Array[] }>;
   };
 }
 

@@ -21,7 +21,7 @@ export class MemoryMetrics implements Metrics {
     this.count(`tasks_submitted{model=${model}}`);
   }
 
-  taskCompleted(model: string, outcome: 'succeeded' | 'failed', seconds: number): void {
+  taskCompleted(model: string, outcome: 'succeeded' | 'failed' | 'expired', seconds: number): void {
     this.observe(`task_seconds{model=${model},outcome=${outcome}}`, seconds);
   }
 

@@ -1,5 +1,6 @@
 import {
   CapacityExceededError,
+  expireTask,
   failTask,
   isTerminal,
   ServiceUnavailableError,
@@ -71,6 +72,10 @@ export class MemoryTaskStore implements TaskStore {
 
   async markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined> {
     return this.transition(id, (task) => failTask(task, failure, at));
+  }
+
+  async markExpired(id: string, reason: string, at: Date): Promise<Task | undefined> {
+    return this.transition(id, (task) => expireTask(task, reason, at));
   }
 
   async remove(id: string): Promise<void> {

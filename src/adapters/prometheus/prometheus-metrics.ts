@@ -86,7 +86,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     safely(() => this.submitted.inc({ model }));
   }
 
-  taskCompleted(model: string, outcome: 'succeeded' | 'failed', seconds: number): void {
+  taskCompleted(model: string, outcome: 'succeeded' | 'failed' | 'expired', seconds: number): void {
     safely(() => {
       this.completed.inc({ model, outcome });
       this.taskDuration.observe({ model, outcome }, seconds);

@@ -9,10 +9,13 @@ const WireMessage = z.strictObject({
   priority: z.number().int().min(MIN_PRIORITY).max(MAX_PRIORITY),
   enqueuedAt: z.iso.datetime(),
   requestId: z.string().optional(),
+  deadline: z.iso.datetime().optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {
-  return Buffer.from(JSON.stringify({ ...message, enqueuedAt: message.enqueuedAt.toISOString() }));
+  return Buffer.from(
+    JSON.stringify({ ...message, enqueuedAt: message.enqueuedAt.toISOString(), deadline: message.deadline?.toISOString() }),
+  );
 }
 
 export type Decoded = { ok: true; message: TaskMessage } | { ok: false; reason: string };
@@ -30,5 +33,9 @@ export function decodeMessage(content: Buffer): Decoded {
     const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ');
     return { ok: false, reason };
   }
-  return { ok: true, message: { ...parsed.data, enqueuedAt: new Date(parsed.data.enqueuedAt) } };
+  const { deadline, ...fields } = parsed.data;
+  return {
+    ok: true,
+    message: { ...fields, enqueuedAt: new Date(fields.enqueuedAt), ...(deadline !== undefined && { deadline: new Date(deadline) }) },
+  };
 }

@@ -24,6 +24,7 @@ export function encodeTask(task: Task): Fields {
   if (task.failure !== undefined) fields.failure = task.failure;
   if (task.issues !== undefined) fields.issues = JSON.stringify(task.issues);
   if (task.requestId !== undefined) fields.request_id = task.requestId;
+  if (task.deadline !== undefined) fields.deadline = String(task.deadline.getTime());
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
 }
@@ -64,6 +65,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   const error = text('error');
   const failure = text('failure') as FailureKind | undefined;
   const requestId = text('request_id');
+  const deadline = time('deadline');
   const issues = text('issues');
   const result = decodeResult(raw);
   return {
@@ -82,6 +84,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(failure !== undefined && { failure }),
     ...(issues !== undefined && { issues: JSON.parse(issues) as FieldIssue[] }),
     ...(requestId !== undefined && { requestId }),
+    ...(deadline && { deadline }),
     ...(result && { result }),
   };
 }

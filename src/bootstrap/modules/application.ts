@@ -43,8 +43,12 @@ export function applicationModule(config: AppConfig, runsWorker: boolean): Conta
     provide(
       bind,
       CreateEmbeddings,
-      { catalog: TOKENS.ModelCatalog, submit: SubmitEmbedding, status: GetTaskStatus },
-      ({ catalog, submit, status }) => new CreateEmbeddings(catalog, submit, status, config.service.api.sync_timeout_seconds * 1000),
+      { catalog: TOKENS.ModelCatalog, submit: SubmitEmbedding, status: GetTaskStatus, store: TOKENS.TaskStore, live: LiveWorkers, clock: TOKENS.Clock },
+      (d) =>
+        new CreateEmbeddings(d.catalog, d.submit, d.status, d.store, d.live, d.clock, {
+          timeoutMs: config.service.api.sync_timeout_seconds * 1000,
+          noWorkerRetryAfterSeconds: config.service.worker.heartbeat_seconds,
+        }),
     );
 
     const dependencies = { queue: TOKENS.TaskQueue, store: TOKENS.TaskStore };

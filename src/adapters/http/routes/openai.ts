@@ -24,12 +24,15 @@ export function openAiRoutes(useCases: HttpUseCases) {
 
   app.openapi(create, async (c) => {
     const body = c.req.valid('json');
-    const { task, vectors } = await useCases.createEmbeddings.execute({
-      requestId: c.get('requestId'),
-      inputs: toInputs(body.input),
-      ...(body.model !== undefined && { model: body.model }),
-      ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
-    });
+    const { task, vectors } = await useCases.createEmbeddings.execute(
+      {
+        requestId: c.get('requestId'),
+        inputs: toInputs(body.input),
+        ...(body.model !== undefined && { model: body.model }),
+        ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
+      },
+      c.req.raw.signal,
+    );
     c.set('taskId', task.id);
     c.set('model', task.model);
     const base64 = body.encoding_format === 'base64';
