@@ -16,6 +16,9 @@ export type Mode = (typeof MODES)[number];
 
 export const ServiceConfigSchema = z.strictObject({
   mode: z.enum(MODES),
+  deployment: z.strictObject({
+    namespace: z.string().regex(/^([a-z0-9][a-z0-9_-]*)?$/, 'lower-case letters, digits, _ and -, or empty'),
+  }),
   shutdown_grace_seconds: positiveInt,
   api: z.strictObject({
     host: z.string().min(1),

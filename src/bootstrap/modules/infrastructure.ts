@@ -21,8 +21,10 @@ export function queueModule(config: AppConfig): ContainerModule {
       provide(bind, TOKENS.TaskQueue, {}, () => new MemoryTaskQueue(new MemoryBroker(queue.max_length)));
       return;
     }
-    // A model's `queue` in ml_config.yaml names its queue; the others get the adapter's default name.
-    const queueNames = new Map(config.ml.models.flatMap((m) => (m.queue === undefined ? [] : [[m.id, m.queue] as const])));
+    // A model's `queue` in ml_config.yaml names its queue; the others get the adapter's default name. The namespace prefixes both.
+    const { namespace } = config.service.deployment;
+    const inNamespace = (name: string) => (namespace ? `${namespace}.${name}` : name);
+    const queueNames = new Map(config.ml.models.flatMap((m) => (m.queue === undefined ? [] : [[m.id, inNamespace(m.queue)] as const])));
     provide(
       bind,
       TOKENS.TaskQueue,
@@ -31,6 +33,7 @@ export function queueModule(config: AppConfig): ContainerModule {
         new RabbitMqTaskQueue({
           url: amqpUrl(config.service),
           queueNames,
+          queuePrefix: inNamespace('embeddings.'),
           onMalformed: (model) => metrics.messageDeadLettered(model, 'malformed'),
           maxLength: queue.max_length,
           publishTimeoutMs: queue.publish_timeout_ms,
@@ -54,7 +57,7 @@ export function storeModule(config: AppConfig): ContainerModule {
       ...(redis.url
         ? { url: redis.url }
         : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls }),
-      keyPrefix: redis.key_prefix,
+      keyPrefix: config.service.deployment.namespace ? `${config.service.deployment.namespace}:${redis.key_prefix}` : redis.key_prefix,
       commandTimeoutMs: redis.command_timeout_ms,
     };
     provide(bind, TOKENS.TaskStore, {}, () => new RedisTaskStore({ ...connection, ttlSeconds: store.ttl_seconds }));
