@@ -129,12 +129,15 @@ export class EmbeddingWorker {
     if (outcome.ok) {
       const now = this.clock.now();
       const stored = await this.store.markSucceeded(message.taskId, outcome.result, now);
-      if (stored?.status === 'succeeded') {
+      // Counted only by the worker whose result was stored (a redelivered task may be finished by two).
+      if (stored?.status === 'succeeded' && stored.finishedAt?.getTime() === now.getTime()) {
         this.metrics.taskCompleted(message.model, 'succeeded', seconds(message.enqueuedAt, now));
         log.debug('task succeeded');
-      } else {
+      } else if (stored?.status === 'expired') {
         // Expired while it ran (its client went away): the stored state stands, the result is dropped.
-        log.info('task was given up while it ran; its result is dropped', { status: stored?.status });
+        log.info('task was given up while it ran; its result is dropped');
+      } else {
+        log.info('task was finished by another delivery; its result stands', { status: stored?.status });
       }
       await delivery.ack();
       this.announce(message.taskId, log);

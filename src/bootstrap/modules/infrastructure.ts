@@ -34,6 +34,8 @@ export function queueModule(config: AppConfig): ContainerModule {
           url: amqpUrl(config.service),
           queueNames,
           queuePrefix: inNamespace('embeddings.'),
+          // How the broker's tools name this deployment's connections, so an operator can tell (and close) them.
+          connectionName: namespace ? `embedding-service:${namespace}` : 'embedding-service',
           onMalformed: (model) => metrics.messageDeadLettered(model, 'malformed'),
           maxLength: queue.max_length,
           publishTimeoutMs: queue.publish_timeout_ms,

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
+import { writeBertFolder } from '../support/bert-fixture.js';
+import { faultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
+import { writeMlConfig } from '../support/ml-config.js';
+import { deleteKeys, deleteQueues } from '../support/namespace.js';
+import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { canManageBroker, closeConnectionsNamed } from '../support/rabbitmq-connections.js';
+import { waitFor } from '../support/wait.js';
+
+/*
+ * Faults under load, with the deployment as it runs: an API and two workers
+ * as processes, on the shared RabbitMQ and (through a proxy this test owns)
+ * Redis. While clients submit tasks at a bounded rate, a worker is killed
+ * with SIGKILL, the deployment's own broker connections are closed, and
+ * Redis stalls. Every task that got a 202 must finish exactly once with the
+ * right vectors; the only 5xx allowed is a 503 with Retry-After; and after
+ * each fault, submissions are accepted again within RECOVERY_MS.
+ *
+ * `npm run chaos` runs a longer version (CHAOS_ROUNDS) and prints its figures.
+ */
+
+const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
+const store = await requireOrSkip('Redis', await redis());
+const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 1);
+const RECOVERY_MS = 5_000;
+const manageable = canManageBroker();
+
+/** Enough texts per task that a worker holds tasks unfinished when it is killed. */
+const textsOf = (text: string) => Array.from({ length: 12 }, (_, i) => `${text}, sentence ${i} of a task with a dozen`);
+
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | null;
+  readonly id?: string;
+  readonly text: string;
+}
+
+describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections cut, Redis stalled, under load', () => {
+  const namespace = `chaos-${randomUUID().slice(0, 8)}`;
+  let dir: string;
+  let redisProxy: FaultProxy;
+  let reference: OnnxEmbeddingModel;
+  let apiPort: number;
+  let env: Record<string, string>;
+  const processes: ServiceProcess[] = [];
+  const workers: { process: ServiceProcess; port: number }[] = [];
+
+  const startWorker = async () => {
+    const port = await freePort();
+    const worker = startProcess(['--mode', 'worker'], { ...env, WORKER_HEALTH_PORT: String(port) });
+    processes.push(worker);
+    workers.push({ process: worker, port });
+    await worker.ready(port);
+  };
+  const tasksInFlight = async (port: number) => {
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return Number(/embedding_tasks_in_flight\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'chaos-'));
+    const bert = await writeBertFolder(join(dir, 'bert'), { seed: 3 });
+    const mlConfig = await writeMlConfig(join(dir, 'ml_config.yaml'), 'bert', [{ id: 'bert', engine: 'onnx', path: bert }]);
+    reference = await OnnxEmbeddingModel.load({ id: 'bert', path: bert, intraOpThreads: 1 });
+    const target = new URL(store!.url);
+    redisProxy = await faultProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    apiPort = await freePort();
+    env = {
+      ML_CONFIG_PATH: mlConfig,
+      AMQP_URL: amqp!.url,
+      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+      REDIS_COMMAND_TIMEOUT_MS: '500',
+      DEPLOYMENT_NAMESPACE: namespace,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(apiPort),
+      LOG_LEVEL: 'warn',
+      WORKER_THREADS: '1',
+      WORKER_PREFETCH: '16',
+      WORKER_MAX_BATCH_SIZE: '8',
+      WORKER_HEARTBEAT_SECONDS: '1',
+      TASK_MAX_ATTEMPTS: '10',
+    };
+    const api = startProcess(['--mode', 'api'], env);
+    processes.push(api);
+    await api.ready(apiPort);
+    await startWorker();
+    await startWorker();
+  }, 120_000);
+
+  afterAll(async () => {
+    await redisProxy?.resume();
+    await Promise.all(processes.map((p) => p.stop()));
+    await reference?.close();
+    await redisProxy?.close();
+    await deleteQueues(amqp!.url, [`${namespace}.embeddings.bert`, `${namespace}.embeddings.bert.dead`]);
+    await deleteKeys(store!.url, `${namespace}:`);
+    await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  const base = () => `http://127.0.0.1:${apiPort}`;
+  const submit = async (text: string): Promise<Answer> => {
+    const response = await fetch(`${base()}/v1/embeddings/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: textsOf(text) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = await response.text();
+    const id = response.status === 202 ? (JSON.parse(body) as { id: string }).id : undefined;
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), text, ...(id && { id }), };
+  };
+
+  /** Time from the end of a fault until a submission is accepted again. */
+  const recovery = async (): Promise<number> => {
+    const started = performance.now();
+    await waitFor(async () => (await submit(`probe ${randomUUID()}`).catch(() => ({ status: 0 }) as Answer)).status === 202, RECOVERY_MS, 'recovery');
+    return performance.now() - started;
+  };
+
+  it('loses nothing and answers honestly', async () => {
+    const answers: Answer[] = [];
+    const recoveries: Record<string, number[]> = { 'worker killed': [], 'broker connections closed': [], 'Redis stalled': [] };
+    let load = true;
+    let sent = 0;
+    // Bounded load: four clients, each submitting one task every 50 ms.
+    const clients = Array.from({ length: 4 }, async (_, c) => {
+      while (load) {
+        answers.push(await submit(`client ${c} text ${sent++}`).catch((error: unknown) => ({ status: 0, retryAfter: null, text: String(error) })));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    for (let round = 0; round < ROUNDS; round++) {
+      await pause(1_000);
+      // A worker dies without a word, while it holds unacknowledged tasks.
+      const victim = workers.shift()!;
+      await waitFor(async () => (await tasksInFlight(victim.port)) > 0, 10_000, 'the victim to hold tasks');
+      victim.process.child.kill('SIGKILL');
+      recoveries['worker killed']!.push(await recovery());
+      await startWorker();
+
+      if (manageable) {
+        await pause(1_000);
+        closeConnectionsNamed(`embedding-service:${namespace}`);
+        recoveries['broker connections closed']!.push(await recovery());
+      }
+
+      await pause(1_000);
+      redisProxy.stall();
+      await pause(2_000);
+      await redisProxy.resume();
+      recoveries['Redis stalled']!.push(await recovery());
+    }
+    load = false;
+    await Promise.all(clients);
+
+    // The only 5xx is a 503 with Retry-After; no request failed outright.
+    const unexpected = answers.filter((a) => a.status !== 202 && !(a.status === 503 && a.retryAfter !== null));
+    expect(unexpected.map((a) => `${a.status} ${a.text}`)).toEqual([]);
+
+    // Every accepted task finishes, exactly once, with the right vectors.
+    const accepted = answers.filter((a) => a.id !== undefined);
+    expect(accepted.length).toBeGreaterThan(50);
+    const read = async (id: string) =>
+      (await (await fetch(`${base()}/v1/embeddings/tasks/${id}`)).json()) as {
+        status: string;
+        finished_at: string | null;
+        attempts: number;
+        result: { data: { embedding: number[] }[] } | null;
+      };
+    await waitFor(async () => (await Promise.all(accepted.map((a) => read(a.id!)))).every((t) => t.status === 'succeeded'), 60_000, 'every accepted task to succeed');
+    for (const answer of accepted) {
+      const task = await read(answer.id!);
+      const { vectors } = await reference.embed(textsOf(answer.text));
+      expect(task.result!.data).toHaveLength(vectors.length);
+      task.result!.data.forEach((d, i) => {
+        const cosine = d.embedding.reduce((sum, x, j) => sum + x * vectors[i]![j]!, 0);
+        expect(cosine).toBeGreaterThan(0.9999);
+      });
+      // A final state never changes: read again, the same completion.
+      expect((await read(answer.id!)).finished_at).toBe(task.finished_at);
+    }
+
+    const refused = answers.filter((a) => a.status === 503).length;
+    const figures = {
+      rounds: ROUNDS,
+      submitted: answers.length,
+      accepted: accepted.length,
+      refusedWith503: refused,
+      redelivered: (await Promise.all(accepted.map((a) => read(a.id!)))).filter((t) => t.attempts > 1).length,
+      recoveryMs: Object.fromEntries(Object.entries(recoveries).map(([fault, times]) => [fault, times.map(Math.round)])),
+    };
+    console.log(`chaos figures: ${JSON.stringify(figures)}`);
+    // The killed worker's tasks went to the others, each taken again.
+    expect(figures.redelivered).toBeGreaterThan(0);
+    for (const times of Object.values(recoveries)) for (const ms of times) expect(ms).toBeLessThan(RECOVERY_MS);
+  }, 600_000);
+});
