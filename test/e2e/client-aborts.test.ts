@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/service.js';
-import { StubModel } from '../support/stub-model.js';
+import { gatedModel } from '../support/stub-model.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -12,14 +12,7 @@ import { waitFor } from '../support/wait.js';
 
 describe('a client that goes away while its embeddings are computed', () => {
   it('gives up its task: the task ends expired, and its result is not kept', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const model = new StubModel();
-    const embed = model.embedTokenized.bind(model);
-    model.embedTokenized = async (batch) => {
-      await gate;
-      return embed(batch);
-    };
+    const { model, release } = gatedModel();
     const t = await startTestService({ listen: true, loadModel: async () => model });
     await t.service.modelsSettled;
     try {

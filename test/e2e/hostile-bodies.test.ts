@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeLiveness, rssMb } from '../support/probes.js';
 import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
 
 /*
@@ -37,7 +37,6 @@ const cases: Array<[string, number, string]> = [
 describe('hostile bodies at the body limit', () => {
   let service: ServiceProcess;
   let base: string;
-  const rssMb = async () => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${service.child.pid}/status`, 'utf8'))![1]) / 1024;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -54,25 +53,14 @@ describe('hostile bodies at the body limit', () => {
       const body = atTheLimit(kind);
       expect(body.length).toBeGreaterThan(BODY_LIMIT - 100);
       expect(body.length).toBeLessThanOrEqual(BODY_LIMIT);
-      const before = await rssMb();
+      const before = await rssMb(service.child.pid!);
       let peak = before;
-      let slowestLive = 0;
-      let sending = true;
-      const probing = (async () => {
-        while (sending) {
-          const started = performance.now();
-          expect((await fetch(`${base}/health/live`)).status).toBe(200);
-          slowestLive = Math.max(slowestLive, performance.now() - started);
-          peak = Math.max(peak, await rssMb());
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-      })();
+      const liveness = probeLiveness(base, async () => void (peak = Math.max(peak, await rssMb(service.child.pid!))));
       const started = performance.now();
       const response = await fetch(base + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       const json = (await response.json()) as { code?: string; error?: { code: string } };
       const seconds = (performance.now() - started) / 1000;
-      sending = false;
-      await probing;
+      const slowestLive = await liveness.stop();
 
       expect(response.status).toBe(status);
       expect(json.code ?? json.error?.code).toBe(code);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBertFolder } from '../support/bert-fixture.js';
 import { writeMlConfig } from '../support/ml-config.js';
+import { probeLiveness } from '../support/probes.js';
 import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
 
 /*
@@ -57,23 +58,13 @@ describe('long texts and the event loop', () => {
 
   it.each(cases)('%s embeds %s of 50,000 characters while /health/live answers within 100 ms', async (model, _kind, text, tokens) => {
     expect(text).toHaveLength(MAX_INPUT_CHARS);
-    let slowestLive = 0;
-    let embedding = true;
-    const probing = (async () => {
-      while (embedding) {
-        const started = performance.now();
-        expect((await fetch(`${base}/health/live`)).status).toBe(200);
-        slowestLive = Math.max(slowestLive, performance.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    })();
+    const liveness = probeLiveness(base);
     const response = await fetch(`${base}/v1/embeddings`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model, input: [text, text] }),
     });
-    embedding = false;
-    await probing;
+    const slowestLive = await liveness.stop();
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data: { embedding: number[] }[]; usage: { prompt_tokens: number } };
     expect(body.data).toHaveLength(2);

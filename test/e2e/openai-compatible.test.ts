@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 import { startTestService, type TestService } from '../support/service.js';
-import { StubModel } from '../support/stub-model.js';
+import { gatedModel } from '../support/stub-model.js';
 
 /*
  * POST /v1/embeddings and /v1/models through the official `openai` package,
@@ -138,15 +138,7 @@ describe('GET /v1/models in OpenAI’s shapes', () => {
 
 describe('a request not done in time', () => {
   it('gets 504 in OpenAI’s shape, and its task is given up (expired), not left to run for nobody', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const model = new StubModel();
-    const embed = model.embedTokenized.bind(model);
-    // The first inference (the warm-up-free stub has none) waits until the test lets it go.
-    model.embedTokenized = async (batch) => {
-      await gate;
-      return embed(batch);
-    };
+    const { model, release } = gatedModel();
     const slow = await startTestService({ env: { EMBEDDINGS_TIMEOUT_SECONDS: '1' }, loadModel: async () => model });
     await slow.service.modelsSettled;
     try {

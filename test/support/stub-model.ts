@@ -33,3 +33,16 @@ export class StubModel implements EmbeddingModel {
 
   async close() {}
 }
+
+/** A stub whose inferences wait until `release()`: for tests that need work in flight. */
+export function gatedModel(): { model: StubModel; release(): void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const model = new StubModel();
+  const embed = model.embedTokenized.bind(model);
+  model.embedTokenized = async (batch) => {
+    await gate;
+    return embed(batch);
+  };
+  return { model, release };
+}
