@@ -21,6 +21,7 @@ export class GetTaskStatus {
     // The wait ends when the time is up or the caller stops waiting (its client went away).
     const waited = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, waitMs);
+      if (signal?.aborted) resolve();
       signal?.addEventListener('abort', () => resolve(), { once: true });
     });
     try {
