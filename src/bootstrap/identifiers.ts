@@ -5,6 +5,7 @@ import type { InputLimits } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { HealthCheck } from '../ports/health-check.js';
 import type { IdGenerator } from '../ports/id-generator.js';
+import type { KeyRing } from '../ports/key-ring.js';
 import type { Logger } from '../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
@@ -33,6 +34,7 @@ export const TOKENS = {
   Clock: token<Clock>('Clock'),
   Ids: token<IdGenerator>('Ids'),
   Limits: token<InputLimits>('Limits'),
+  KeyRing: token<KeyRing>('KeyRing'),
 
   TaskQueue: token<TaskQueue>('TaskQueue'),
   /** The queue, built on first call: for readers that must not build it before it is started (metrics). */

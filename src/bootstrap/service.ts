@@ -14,6 +14,9 @@ import { modelsModule, type LoadModel } from './modules/models.js';
 import { workerModule } from './modules/worker.js';
 import { resolve, type Token } from './tokens.js';
 
+/** Addresses only this machine can reach: an open service there is a developer's, not an exposed one. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
 export interface ServiceOverrides extends CoreOverrides {
   /** Replaces loading a model from its configured files (tests inject generated models). */
   readonly loadModel?: LoadModel;
@@ -64,6 +67,13 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
 
   const http = resolve(container, TOKENS.HttpServing);
   const port = http.port;
+  const { host } = config.service.api;
+  if (mode !== 'worker' && port !== undefined && resolve(container, TOKENS.KeyRing).open && !LOOPBACK.test(host)) {
+    logger.warn('no API keys are configured: anyone who can reach this address can use the service (set API_KEYS or API_KEYS_FILE)', {
+      host,
+      port,
+    });
+  }
   return {
     app: resolve(container, TOKENS.HttpApp),
     ...(port !== undefined && { port }),

@@ -6,6 +6,7 @@
  * compiler when a code is added.
  */
 export type ErrorCode =
+  | 'invalid_api_key'
   | 'validation_failed'
   | 'malformed_request'
   | 'payload_too_large'
@@ -52,6 +53,11 @@ export abstract class FieldError extends DomainError {
   constructor(message: string, issues: readonly FieldIssue[] = []) {
     super(message, { issues });
   }
+}
+
+/** The request carries no API key, or one the service does not know. */
+export class InvalidApiKeyError extends DomainError {
+  readonly code = 'invalid_api_key';
 }
 
 /** The request is well-formed JSON but breaks the schema or a rule. */

@@ -5,3 +5,4 @@ export * from './model.js';
 export * from './task.js';
 export * from './vector.js';
 export * from './health.js';
+export * from './principal.js';

@@ -139,9 +139,12 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
 
     for (let round = 0; round < ROUNDS; round++) {
       await pause(1_000);
-      // A worker dies without a word, while it holds unacknowledged tasks.
+      // A worker dies without a word, while it holds unacknowledged tasks: frozen first (SIGSTOP), it keeps
+      // receiving its prefetch of deliveries under the load and finishes none, then it is killed.
       const victim = workers.shift()!;
-      await waitFor(async () => (await tasksInFlight(victim.port)) > 0, 10_000, 'the victim to hold tasks');
+      await waitFor(async () => (await tasksInFlight(victim.port)) > 0, 10_000, 'the victim to take tasks');
+      victim.process.child.kill('SIGSTOP');
+      await pause(500);
       victim.process.child.kill('SIGKILL');
       recoveries['worker killed']!.push(await recovery());
       await startWorker();

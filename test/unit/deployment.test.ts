@@ -165,7 +165,7 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
     for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
       for (const variable of containerOf(deployment).env ?? []) {
-        if (/PASSWORD|TOKEN/.test(variable.name)) expect(variable.valueFrom?.secretKeyRef?.name, variable.name).toBe('embedding-secrets');
+        if (/PASSWORD|TOKEN|API_KEYS/.test(variable.name)) expect(variable.valueFrom?.secretKeyRef?.name, variable.name).toBe('embedding-secrets');
       }
     }
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHttpApp, type HttpUseCases } from '../../src/adapters/http/app.js';
+import { MemoryKeyRing } from '../../src/adapters/memory/memory-key-ring.js';
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { CapacityExceededError, ServiceUnavailableError } from '../../src/domain/index.js';
@@ -18,7 +19,7 @@ function appFailingWith(error: unknown) {
     createEmbeddings: { execute: fail },
   };
   const logs = new LogSink();
-  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 } }, {
+  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]) }, {
     logger: createPinoLogger({ level: 'info', destination: logs }),
     metrics: new MemoryMetrics(),
   });

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
+import { requireApiKey, requireMetricsToken } from './access.js';
 import { inputSizeGuard } from './input-guard.js';
 import { errorResponse } from './problem.js';
 import { healthRoutes } from './routes/health.js';
@@ -51,6 +52,8 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
       });
     }
   }
+  // Before the body is read: a caller without a key costs nothing more.
+  app.use('/v1/*', requireApiKey(options.keys));
   app.use(
     '/v1/*',
     bodyLimit({
@@ -92,7 +95,7 @@ export function createHealthApp(checkReadiness: HttpUseCases['checkReadiness'], 
  * request, write one access log line with the request id (and the task and
  * model, when a handler set them), and serve /metrics.
  */
-function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, lifecycle }: HttpObservers): void {
+function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, metricsToken, lifecycle }: HttpObservers): void {
   app.use(requestId({ limitLength: 128 }));
   app.use(async (c, next) => {
     const started = performance.now();
@@ -109,11 +112,12 @@ function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, li
       ms: Math.round(seconds * 10_000) / 10,
       ...(c.get('taskId') && { taskId: c.get('taskId') }),
       ...(c.get('model') && { model: c.get('model') }),
+      ...(c.get('principal') && { key: c.get('principal')!.name }),
     });
   });
   if (lifecycle) app.use(lifecycle.middleware);
   if (exposition) {
-    app.get('/metrics', async (c) => {
+    app.get('/metrics', requireMetricsToken(metricsToken), async (c) => {
       const { contentType, body } = await exposition.render();
       return c.body(body, 200, { 'content-type': contentType });
     });

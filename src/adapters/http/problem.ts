@@ -25,6 +25,7 @@ type OpenAiErrorType = 'invalid_request_error' | 'server_error';
  * `server_error` for the rest.
  */
 const STATUS_OF: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
+  invalid_api_key: 401,
   malformed_request: 400,
   invalid_parameter: 400,
   model_not_found: 404,
@@ -55,6 +56,7 @@ const HTTP_EXCEPTION_CODES: Readonly<Record<number, string>> = {
 
 const TITLES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
@@ -139,5 +141,7 @@ export function errorResponse(c: Context<HttpEnv>, error: unknown, logger: Logge
   const headers: Record<string, string> = { 'content-type': openAi ? 'application/json' : 'application/problem+json' };
   if (answer.retryAfter !== undefined) headers['retry-after'] = String(answer.retryAfter);
   if (c.get('closeConnection')) headers.connection = 'close';
+  // RFC 6750: a refused bearer token is answered with the scheme to use.
+  if (answer.problem.status === 401) headers['www-authenticate'] = 'Bearer';
   return new Response(openAi ? openAiBody(answer) : JSON.stringify(answer.problem), { status: answer.problem.status, headers });
 }

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import type { EmbeddingRequest, InputLimits, ModelDescriptor, ReadinessReport, Task } from '../../domain/index.js';
+import type { EmbeddingRequest, InputLimits, ModelDescriptor, Principal, ReadinessReport, Task } from '../../domain/index.js';
+import type { KeyRing } from '../../ports/key-ring.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
 
@@ -27,6 +28,8 @@ export interface HttpOptions {
   readonly defaultModelId: string;
   /** Checked before the schema looks at each input, so an oversized list costs little to refuse. */
   readonly limits: InputLimits;
+  /** Who may call /v1/*. */
+  readonly keys: KeyRing;
 }
 
 /** What watches every app: logs, metrics, and how the app drains on shutdown. */
@@ -35,6 +38,8 @@ export interface HttpObservers {
   readonly metrics: Metrics;
   /** Served at GET /metrics when given. */
   readonly exposition?: MetricsExposition;
+  /** When set, GET /metrics needs it as a bearer token. */
+  readonly metricsToken?: string;
   /** Drains the app on shutdown (503 to new requests, in-flight ones finish). */
   readonly lifecycle?: { readonly middleware: MiddlewareHandler<HttpEnv> };
 }
@@ -48,5 +53,13 @@ export type ErrorDialect = 'problem' | 'openai';
  * `closeConnection` when the answer should end a keep-alive connection (draining).
  */
 export type HttpEnv = {
-  Variables: { requestId: string; taskId?: string; model?: string; errorDialect?: ErrorDialect; closeConnection?: boolean };
+  Variables: {
+    requestId: string;
+    taskId?: string;
+    model?: string;
+    errorDialect?: ErrorDialect;
+    closeConnection?: boolean;
+    /** Who called, when the service has API keys. */
+    principal?: Principal;
+  };
 };

@@ -20,6 +20,9 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   WORKER_THREADS: 'worker.intra_op_threads',
   LOG_LEVEL: 'logging.level',
   LOGGER_HANDLER: 'logging.handler',
+  API_KEYS: 'auth.api_keys',
+  API_KEYS_FILE: 'auth.api_keys_file',
+  METRICS_TOKEN: 'auth.metrics_token',
 };
 
 /** Read by the loader itself, before there is a configuration: where config.yaml is. */

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { loadApiKeys } from './api-keys.js';
+import { ConfigError } from './config-error.js';
 import { applyEnvironment, CONFIG_PATH_VARIABLE, setPath } from './environment.js';
 import { MlConfigSchema, ServiceConfigSchema, type AppConfig, type ParsedServiceConfig, type ServiceConfig } from './schema.js';
 
@@ -11,12 +13,7 @@ import { MlConfigSchema, ServiceConfigSchema, type AppConfig, type ParsedService
  * bad value stops the process with a message naming every bad key.
  */
 
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export interface ConfigSources {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -49,7 +46,8 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   if (unknownWorkerModels.length > 0) {
     throw new ConfigError([`worker.models: not configured in ${mlPath}: ${unknownWorkerModels.join(', ')}`]);
   }
-  return deepFreeze({ service: resolveDrivers(service.data), ml: { ...ml.data, models } });
+  const resolved = resolveDrivers(service.data);
+  return deepFreeze({ service: resolved, ml: { ...ml.data, models }, keys: loadApiKeys(resolved) });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { KeyEntry } from '../../adapters/memory/memory-key-ring.js';
 
 /*
  * What the configuration may say, in one place: the service's keys (from
@@ -32,6 +33,11 @@ export const ServiceConfigSchema = z.strictObject({
     path: ['request_timeout_seconds'],
   }),
   limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt }),
+  auth: z.strictObject({
+    api_keys: z.array(z.string().min(1)),
+    api_keys_file: z.string(),
+    metrics_token: z.string(),
+  }),
   queue: z.strictObject({
     driver: z.enum(['auto', 'memory', 'rabbitmq']),
     max_length: positiveInt,
@@ -134,5 +140,7 @@ export type MlConfig = z.infer<typeof MlConfigSchema>;
 export interface AppConfig {
   readonly service: ServiceConfig;
   readonly ml: MlConfig;
+  /** The API keys, from `auth.api_keys` and the keys file, as digests. */
+  readonly keys: readonly KeyEntry[];
 }
 

@@ -1,5 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { ElasticsearchLogStream } from '../../adapters/elasticsearch/elasticsearch-log-stream.js';
+import { MemoryKeyRing } from '../../adapters/memory/memory-key-ring.js';
 import { createPinoLogger } from '../../adapters/pino/pino-logger.js';
 import { PrometheusMetrics } from '../../adapters/prometheus/prometheus-metrics.js';
 import { systemClock, uuidGenerator } from '../../adapters/system/system-clock.js';
@@ -32,6 +33,7 @@ export function coreModule(config: AppConfig, queueDepthModels: readonly string[
     constant(bind, TOKENS.Clock, systemClock);
     constant(bind, TOKENS.Ids, uuidGenerator);
     constant(bind, TOKENS.Limits, { maxInputs: limits.max_inputs, maxInputChars: limits.max_input_chars });
+    constant(bind, TOKENS.KeyRing, new MemoryKeyRing(config.keys));
 
     if (overrides.metrics) {
       constant(bind, TOKENS.Metrics, overrides.metrics);

@@ -34,11 +34,13 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
       exposition: TOKENS.MetricsExposition,
       lifecycle: HttpLifecycle,
     };
+    const { metrics_token: metricsToken } = config.service.auth;
     const observers = ({ logger, metrics, exposition, lifecycle }: HttpObservers): HttpObservers => ({
       logger,
       metrics,
       lifecycle,
       ...(exposition && { exposition }),
+      ...(metricsToken && { metricsToken }),
     });
     if (options.servesApi) {
       provide(
@@ -53,9 +55,14 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
           checkReadiness: CheckReadiness,
           createEmbeddings: CreateEmbeddings,
           limits: TOKENS.Limits,
+          keys: TOKENS.KeyRing,
         },
         (d) =>
-          createHttpApp(d, { bodyLimitBytes: api.body_limit_bytes, defaultModelId: config.ml.default_model, limits: d.limits }, observers(d)),
+          createHttpApp(
+            d,
+            { bodyLimitBytes: api.body_limit_bytes, defaultModelId: config.ml.default_model, limits: d.limits, keys: d.keys },
+            observers(d),
+          ),
       );
     } else {
       provide(bind, TOKENS.HttpApp, { ...observed, checkReadiness: CheckReadiness }, (d) =>
