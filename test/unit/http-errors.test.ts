@@ -19,7 +19,7 @@ function appFailingWith(error: unknown) {
     createEmbeddings: { execute: fail },
   };
   const logs = new LogSink();
-  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]) }, {
+  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]), corsOrigins: [] }, {
     logger: createPinoLogger({ level: 'info', destination: logs }),
     metrics: new MemoryMetrics(),
   });

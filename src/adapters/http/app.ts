@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
@@ -51,6 +52,19 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
         await next();
       });
     }
+  }
+  if (options.corsOrigins.length > 0) {
+    // Before the key check: a browser's preflight carries no key, and is answered here (204).
+    app.use(
+      '*',
+      cors({
+        origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'X-Api-Key', 'X-Request-Id'],
+        exposeHeaders: ['Location', 'Retry-After', 'X-Request-Id'],
+        maxAge: 600,
+      }),
+    );
   }
   // Before the body is read: a caller without a key costs nothing more.
   app.use('/v1/*', requireApiKey(options.keys));

@@ -30,6 +30,8 @@ export interface HttpOptions {
   readonly limits: InputLimits;
   /** Who may call /v1/*. */
   readonly keys: KeyRing;
+  /** Browser origins allowed to call the API (`*` for any); empty: no CORS headers. */
+  readonly corsOrigins: readonly string[];
 }
 
 /** What watches every app: logs, metrics, and how the app drains on shutdown. */

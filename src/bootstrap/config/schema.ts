@@ -38,6 +38,7 @@ export const ServiceConfigSchema = z.strictObject({
     api_keys_file: z.string(),
     metrics_token: z.string(),
   }),
+  cors: z.strictObject({ origins: z.array(z.string().min(1)) }),
   queue: z.strictObject({
     driver: z.enum(['auto', 'memory', 'rabbitmq']),
     max_length: positiveInt,

@@ -60,7 +60,13 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
         (d) =>
           createHttpApp(
             d,
-            { bodyLimitBytes: api.body_limit_bytes, defaultModelId: config.ml.default_model, limits: d.limits, keys: d.keys },
+            {
+              bodyLimitBytes: api.body_limit_bytes,
+              defaultModelId: config.ml.default_model,
+              limits: d.limits,
+              keys: d.keys,
+              corsOrigins: config.service.cors.origins,
+            },
             observers(d),
           ),
       );
