@@ -10,7 +10,7 @@ import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { writeMlConfig } from '../support/ml-config.js';
 import { deleteKeys, deleteQueues } from '../support/namespace.js';
 import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
-import { canManageBroker, closeConnectionsNamed } from '../support/rabbitmq-connections.js';
+import { canManageBroker, closeConnectionsNamed, unacknowledged } from '../support/rabbitmq-connections.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -125,6 +125,7 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
 
   it('loses nothing and answers honestly', async () => {
     const answers: Answer[] = [];
+    const unackedAtKill: number[] = [];
     const recoveries: Record<string, number[]> = { 'worker killed': [], 'broker connections closed': [], 'Redis stalled': [] };
     let load = true;
     let sent = 0;
@@ -145,6 +146,8 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
       await waitFor(async () => (await tasksInFlight(victim.port)) > 0, 10_000, 'the victim to take tasks');
       victim.process.child.kill('SIGSTOP');
       await pause(500);
+      // Frozen, the victim takes deliveries and settles none: the queue has work in flight that only a redelivery can finish.
+      if (manageable) unackedAtKill.push(unacknowledged(`${namespace}.embeddings.bert`));
       victim.process.child.kill('SIGKILL');
       recoveries['worker killed']!.push(await recovery());
       await startWorker();
@@ -197,12 +200,13 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
       submitted: answers.length,
       accepted: accepted.length,
       refusedWith503: refused,
-      redelivered: (await Promise.all(accepted.map((a) => read(a.id!)))).filter((t) => t.attempts > 1).length,
+      unacknowledgedAtKill: unackedAtKill,
+      startedTwice: (await Promise.all(accepted.map((a) => read(a.id!)))).filter((t) => t.attempts > 1).length,
       recoveryMs: Object.fromEntries(Object.entries(recoveries).map(([fault, times]) => [fault, times.map(Math.round)])),
     };
     console.log(`chaos figures: ${JSON.stringify(figures)}`);
-    // The killed worker's tasks went to the others, each taken again.
-    expect(figures.redelivered).toBeGreaterThan(0);
+    // The kill caught deliveries in flight, and (above) every task still finished.
+    if (manageable) expect(Math.min(...unackedAtKill)).toBeGreaterThan(0);
     for (const times of Object.values(recoveries)) for (const ms of times) expect(ms).toBeLessThan(RECOVERY_MS);
   }, 600_000);
 });

@@ -41,3 +41,13 @@ export function closeConnectionsNamed(connectionName: string): number {
   }
   return ids.length;
 }
+
+/** Deliveries of `queue` handed to consumers and not yet settled, as the broker counts them now. */
+export function unacknowledged(queue: string): number {
+  const listing = execFileSync('rabbitmqctl', ['-q', 'list_queues', 'name', 'messages_unacknowledged', '--no-table-headers'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  const row = listing.split('\n').find((line) => line.split('\t')[0] === queue);
+  return Number(row?.split('\t')[1] ?? 0);
+}
