@@ -8,6 +8,7 @@ import {
   TaskTimeoutError,
   ValidationError,
   type EmbeddingRequest,
+  type ModelDescriptor,
   type Task,
 } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
@@ -58,8 +59,13 @@ export class CreateEmbeddings {
 
   async execute(request: CreateEmbeddingsRequest, signal?: AbortSignal): Promise<CreatedEmbeddings> {
     const modelId = request.model ?? this.catalog.defaultModelId;
-    if (request.dimensions !== undefined) await this.checkDimensions(modelId, request.dimensions);
-    if ((await this.catalog.find(modelId)) && (await this.live.count(modelId)) === 0) {
+    const model = await this.catalog.find(modelId);
+    if (request.dimensions !== undefined) {
+      if (!model) throw new ModelNotFoundError(modelId);
+      checkDimensions(model, request.dimensions);
+    }
+    // An unknown model is left to the submission, which names it after checking the inputs.
+    if (model && (await this.live.count(modelId)) === 0) {
       throw new NoLiveWorkerError(modelId, this.options.noWorkerRetryAfterSeconds);
     }
     const deadline = new Date(this.clock.now().getTime() + this.options.timeoutMs);
@@ -79,17 +85,16 @@ export class CreateEmbeddings {
     return { task, vectors };
   }
 
-  private async checkDimensions(modelId: string, dimensions: number): Promise<void> {
-    const model = await this.catalog.find(modelId);
-    if (!model) throw new ModelNotFoundError(modelId);
-    const allowed = model.outputDimensions ?? [];
-    if (!allowed.includes(dimensions)) {
-      throw new InvalidParameterError(
-        'dimensions',
-        allowed.length === 0
-          ? `Model '${modelId}' does not support shortening its embeddings; omit dimensions.`
-          : `Model '${modelId}' supports dimensions ${allowed.join(', ')}; ${dimensions} is not one of them.`,
-      );
-    }
+}
+
+function checkDimensions(model: ModelDescriptor, dimensions: number): void {
+  const allowed = model.outputDimensions ?? [];
+  if (!allowed.includes(dimensions)) {
+    throw new InvalidParameterError(
+      'dimensions',
+      allowed.length === 0
+        ? `Model '${model.id}' does not support shortening its embeddings; omit dimensions.`
+        : `Model '${model.id}' supports dimensions ${allowed.join(', ')}; ${dimensions} is not one of them.`,
+    );
   }
 }

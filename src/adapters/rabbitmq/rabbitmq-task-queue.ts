@@ -46,7 +46,6 @@ export class RabbitMqTaskQueue implements TaskQueue {
   private readonly publisher: ChannelWrapper;
   private readonly declared = new Set<string>();
   private readonly consumerChannels = new Set<ChannelWrapper>();
-  private readonly generations = new WeakMap<ChannelWrapper, { value: number }>();
   private closed = false;
 
   constructor(private readonly options: RabbitMqOptions) {
@@ -119,7 +118,6 @@ export class RabbitMqTaskQueue implements TaskQueue {
         },
       }),
     );
-    this.generations.set(channel, generation);
     this.consumerChannels.add(channel);
     await this.declare(channel, model);
     const queue = this.queueName(model);

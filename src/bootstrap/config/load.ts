@@ -47,7 +47,9 @@ export function loadConfig(sources: ConfigSources): AppConfig {
     throw new ConfigError([`worker.models: not configured in ${mlPath}: ${unknownWorkerModels.join(', ')}`]);
   }
   const resolved = resolveDrivers(service.data);
-  return deepFreeze({ service: resolved, ml: { ...ml.data, models }, keys: loadApiKeys(resolved) });
+  const keysFile = resolved.auth.api_keys_file && resolvePath(cwd, resolved.auth.api_keys_file);
+  const withPaths = { ...resolved, auth: { ...resolved.auth, api_keys_file: keysFile } };
+  return deepFreeze({ service: withPaths, ml: { ...ml.data, models }, keys: loadApiKeys(withPaths) });
 }
 
 /**
