@@ -70,7 +70,7 @@ export class CreateEmbeddings {
     }
     const deadline = new Date(this.clock.now().getTime() + this.options.timeoutMs);
     const { task: submitted } = await this.submit.execute({ ...request, deadline });
-    let task = await this.status.execute(submitted.id, this.options.timeoutMs, signal);
+    let task = await this.status.execute(submitted.id, { waitMs: this.options.timeoutMs, ...(signal && { signal }) });
     if (!isTerminal(task)) {
       const reason = signal?.aborted ? 'The client went away before the embeddings were ready.' : 'Nobody waited for the embeddings any more.';
       task = (await this.store.markExpired(task.id, reason, this.clock.now()).catch(() => undefined)) ?? task;

@@ -17,6 +17,7 @@ import type { DeadLetterKind, Metrics } from '../ports/metrics.js';
 import type { Delivery, Subscription, TaskQueue } from '../ports/task-queue.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
+import { DrainMeter } from './drain-meter.js';
 import { DynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';
 
 export interface WorkerOptions {
@@ -43,6 +44,7 @@ export interface WorkerOptions {
 export class EmbeddingWorker {
   private readonly subscriptions: Subscription[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly meters = new Map<string, DrainMeter>();
 
   constructor(
     private readonly models: ReadonlyMap<string, EmbeddingModel>,
@@ -61,7 +63,9 @@ export class EmbeddingWorker {
       const batcher = new DynamicBatcher(model, this.options.batching, (batch) =>
         this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds),
       );
-      const subscription = await this.queue.consume(modelId, (delivery) => this.track(this.handle(batcher, delivery)), {
+      const meter = new DrainMeter();
+      this.meters.set(modelId, meter);
+      const subscription = await this.queue.consume(modelId, (delivery) => this.track(this.measured(meter, this.handle(batcher, delivery))), {
         prefetch: this.options.prefetch,
       });
       this.subscriptions.push(subscription);
@@ -73,6 +77,22 @@ export class EmbeddingWorker {
   async stop(): Promise<void> {
     await Promise.all(this.subscriptions.splice(0).map((s) => s.cancel()));
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Tasks a second this worker gets through, per model it serves, while it has work; read once per heartbeat. */
+  throughput(): Record<string, number> {
+    const now = this.clock.now().getTime();
+    const rates: Record<string, number> = {};
+    for (const [model, meter] of this.meters) {
+      const rate = meter.rate(now);
+      if (rate !== undefined) rates[model] = rate;
+    }
+    return rates;
+  }
+
+  private measured(meter: DrainMeter, work: Promise<void>): Promise<void> {
+    meter.taken(this.clock.now().getTime());
+    return work.finally(() => meter.settled(this.clock.now().getTime()));
   }
 
   private track(work: Promise<void>): Promise<void> {
@@ -101,8 +121,8 @@ export class EmbeddingWorker {
       return;
     }
     if (isTerminal(task)) {
-      // A redelivery of a task that already finished: its result stands.
-      log.info('task already finished; acknowledging redelivery', { status: task.status });
+      // A redelivery of a task that already finished, or a task cancelled or expired before it ran: what is stored stands.
+      log.info('task is already final; acknowledging its message', { status: task.status });
       await delivery.ack();
       return;
     }
@@ -133,9 +153,9 @@ export class EmbeddingWorker {
       if (stored?.status === 'succeeded' && stored.finishedAt?.getTime() === now.getTime()) {
         this.metrics.taskCompleted(message.model, 'succeeded', seconds(message.enqueuedAt, now));
         log.debug('task succeeded');
-      } else if (stored?.status === 'expired') {
-        // Expired while it ran (its client went away): the stored state stands, the result is dropped.
-        log.info('task was given up while it ran; its result is dropped');
+      } else if (stored?.status === 'expired' || stored?.status === 'cancelled') {
+        // Given up while it ran (its client went away, or its owner cancelled it): the stored state stands, the result is dropped.
+        log.info('task was given up while it ran; its result is dropped', { status: stored.status });
       } else {
         log.info('task was finished by another delivery; its result stands', { status: stored?.status });
       }

@@ -1,13 +1,14 @@
-import type { WorkerRegistry } from '../ports/worker-registry.js';
+import type { WorkerBeat, WorkerRegistry } from '../ports/worker-registry.js';
 
 /**
- * How many live workers serve each model, read from the registry at most once
- * per `maxAgeMs` however many requests ask: the API consults it on every
- * submission and listing. A registry that cannot be read counts as no
- * information (undefined), never as an error for the request.
+ * Which live workers serve each model, and how fast they get through its
+ * tasks, read from the registry at most once per `maxAgeMs` however many
+ * requests ask: the API consults it on every submission and listing. A
+ * registry that cannot be read counts as no information (undefined), never as
+ * an error for the request.
  */
 export class LiveWorkers {
-  private cached: { at: number; counts: Promise<ReadonlyMap<string, number> | undefined> } | undefined;
+  private cached: { at: number; beats: Promise<readonly WorkerBeat[] | undefined> } | undefined;
 
   constructor(
     private readonly registry: WorkerRegistry,
@@ -19,23 +20,31 @@ export class LiveWorkers {
     return counts ? (counts.get(model) ?? 0) : undefined;
   }
 
-  counts(): Promise<ReadonlyMap<string, number> | undefined> {
-    const now = Date.now();
-    if (!this.cached || now - this.cached.at > this.maxAgeMs) {
-      this.cached = { at: now, counts: this.read() };
+  async counts(): Promise<ReadonlyMap<string, number> | undefined> {
+    const beats = await this.beats();
+    if (!beats) return undefined;
+    const counts = new Map<string, number>();
+    for (const beat of beats) {
+      for (const model of beat.models) counts.set(model, (counts.get(model) ?? 0) + 1);
     }
-    return this.cached.counts;
+    return counts;
   }
 
-  private async read(): Promise<ReadonlyMap<string, number> | undefined> {
-    try {
-      const counts = new Map<string, number>();
-      for (const beat of await this.registry.live()) {
-        for (const model of beat.models) counts.set(model, (counts.get(model) ?? 0) + 1);
-      }
-      return counts;
-    } catch {
-      return undefined;
+  /**
+   * Tasks a second the model's live workers get through together, summed
+   * over those that have measured it; undefined when none has (no worker, or
+   * none has had work yet).
+   */
+  async drainRate(model: string): Promise<number | undefined> {
+    const rates = ((await this.beats()) ?? []).map((beat) => beat.throughput?.[model] ?? 0).filter((rate) => rate > 0);
+    return rates.length === 0 ? undefined : rates.reduce((sum, rate) => sum + rate, 0);
+  }
+
+  private beats(): Promise<readonly WorkerBeat[] | undefined> {
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at > this.maxAgeMs) {
+      this.cached = { at: now, beats: this.registry.live().catch(() => undefined) };
     }
+    return this.cached.beats;
   }
 }

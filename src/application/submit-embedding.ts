@@ -3,6 +3,7 @@ import {
   DEFAULT_PRIORITY,
   ModelNotFoundError,
   newTask,
+  OverloadedError,
   toMessage,
   type EmbeddingRequest,
   type InputLimits,
@@ -17,6 +18,14 @@ import type { TaskQueue } from '../ports/task-queue.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { LiveWorkers } from './live-workers.js';
 
+export interface AdmissionOptions {
+  /**
+   * Longest a new task may be expected to wait in its model's queue; beyond
+   * it the model answers `OverloadedError`. 0 turns the check off.
+   */
+  readonly maxQueueWaitMs: number;
+}
+
 export interface Submission {
   readonly task: Task;
   /** Workers serving the model when the task was queued (0: it waits for one); undefined if unknown. */
@@ -26,6 +35,12 @@ export interface Submission {
 /**
  * Accepts a request for embeddings: checks it, records a queued task, then
  * puts it on its model's queue. When it resolves, the task is durable in both.
+ *
+ * Admission: a model whose queue already holds more than its workers get
+ * through in `maxQueueWaitMs` (by the rate they report) refuses new tasks
+ * with `OverloadedError`, early and cheaply, rather than accept work that
+ * would wait past any caller's patience. The queue's hard length limit stays
+ * as the last resort, for when no rate is known yet.
  */
 export class SubmitEmbedding {
   constructor(
@@ -38,21 +53,25 @@ export class SubmitEmbedding {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly live: LiveWorkers,
+    private readonly admission: AdmissionOptions,
   ) {}
 
   async execute(command: EmbeddingRequest): Promise<Submission> {
     checkInputs(command.inputs, this.limits);
     const modelId = command.model ?? this.catalog.defaultModelId;
     if (!(await this.catalog.find(modelId))) throw new ModelNotFoundError(modelId);
+    const now = this.clock.now();
+    await this.admit(modelId, command.deadline ? command.deadline.getTime() - now.getTime() : Infinity);
 
     const task = newTask({
       id: this.ids.next(),
       model: modelId,
       inputs: command.inputs,
       priority: command.priority ?? DEFAULT_PRIORITY,
-      now: this.clock.now(),
+      now,
       ...(command.requestId !== undefined && { requestId: command.requestId }),
       ...(command.deadline !== undefined && { deadline: command.deadline }),
+      ...(command.owner !== undefined && { owner: command.owner }),
     });
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.
@@ -69,5 +88,31 @@ export class SubmitEmbedding {
     }
     this.metrics.taskSubmitted(modelId);
     return { task, liveWorkers: await this.live.count(modelId) };
+  }
+
+  /**
+   * Refuses a task that would wait longer than the bound (or than its caller's
+   * deadline, if sooner): the expected wait is the queue's depth over the rate
+   * its workers drain it. The caller is told to come back once the backlog
+   * in front of it has drained. Without a known rate there is no estimate,
+   * and the task is let in.
+   */
+  private async admit(modelId: string, patienceMs: number): Promise<void> {
+    if (this.admission.maxQueueWaitMs <= 0) return;
+    const boundMs = Math.min(this.admission.maxQueueWaitMs, patienceMs);
+    const rate = await this.live.drainRate(modelId);
+    if (rate === undefined) return;
+    // Unreadable depth: the publish that follows meets the same fault and answers it.
+    const depth = await this.queue.depth(modelId).catch(() => undefined);
+    if (depth === undefined) return;
+    const expectedWaitMs = ((depth + 1) / rate) * 1000;
+    if (expectedWaitMs <= boundMs) return;
+    const drainSeconds = Math.max(1, Math.ceil(depth / rate));
+    throw new OverloadedError(
+      modelId,
+      `Model '${modelId}' is overloaded: ${depth} tasks are queued, about ${drainSeconds} s of work for its workers, ` +
+        `past the ${Math.round(boundMs / 1000)} s a new task may wait. Retry after ${drainSeconds} s.`,
+      drainSeconds,
+    );
   }
 }

@@ -4,22 +4,25 @@ import type { WorkerBeat, WorkerRegistry } from '../ports/worker-registry.js';
 /**
  * Keeps a worker's heartbeat fresh while it runs: one beat at start, then one
  * every `intervalSeconds`, each living three intervals, so one missed beat is
- * not taken for death. Leaves the registry on stop.
+ * not taken for death. Each beat carries the worker's current throughput, from
+ * which the API estimates how long a new task would wait. Leaves the registry
+ * on stop.
  */
 export class WorkerPresence {
   private timer: ReturnType<typeof setInterval> | undefined;
-  private beat: WorkerBeat | undefined;
+  private models: readonly string[] | undefined;
 
   constructor(
     private readonly registry: WorkerRegistry,
-    private readonly identity: Omit<WorkerBeat, 'models'>,
+    private readonly identity: Omit<WorkerBeat, 'models' | 'throughput'>,
     private readonly intervalSeconds: number,
     private readonly logger: Logger,
+    private readonly throughput: () => Readonly<Record<string, number>> = () => ({}),
   ) {}
 
   /** Reports in as serving `models`, and keeps doing so until `stop`. */
   async start(models: readonly string[]): Promise<void> {
-    this.beat = { ...this.identity, models };
+    this.models = models;
     await this.send();
     this.timer = setInterval(() => void this.send(), this.intervalSeconds * 1000);
     this.timer.unref();
@@ -27,13 +30,13 @@ export class WorkerPresence {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    if (this.beat) await this.registry.remove(this.identity.workerId).catch(() => undefined);
+    if (this.models) await this.registry.remove(this.identity.workerId).catch(() => undefined);
   }
 
   private async send(): Promise<void> {
-    if (!this.beat) return;
+    if (!this.models) return;
     try {
-      await this.registry.heartbeat(this.beat, this.intervalSeconds * 3);
+      await this.registry.heartbeat({ ...this.identity, models: this.models, throughput: this.throughput() }, this.intervalSeconds * 3);
     } catch (error) {
       this.logger.warn('heartbeat failed', { err: error, workerId: this.identity.workerId });
     }

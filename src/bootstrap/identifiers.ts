@@ -10,6 +10,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { ModelLoader } from '../ports/model-loader.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskQueue } from '../ports/task-queue.js';
 import type { TaskStore } from '../ports/task-store.js';
@@ -42,11 +43,11 @@ export const TOKENS = {
   TaskStore: token<TaskStore>('TaskStore'),
   TaskEvents: token<TaskEvents>('TaskEvents'),
   WorkerRegistry: token<WorkerRegistry>('WorkerRegistry'),
+  RateLimiter: token<RateLimiter>('RateLimiter'),
 
   ModelCatalog: token<ModelCatalog>('ModelCatalog'),
   ModelLoader: token<ModelLoader>('ModelLoader'),
   HealthChecks: token<readonly HealthCheck[]>('HealthChecks'),
-
 
   /** The API in modes api and all; the health endpoints alone in mode worker. */
   HttpApp: token<OpenAPIHono<HttpEnv>>('HttpApp'),

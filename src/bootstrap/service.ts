@@ -58,6 +58,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
     adapter('store', TOKENS.TaskStore),
     adapter('task events', TOKENS.TaskEvents),
     adapter('worker registry', TOKENS.WorkerRegistry),
+    ...(mode !== 'worker' ? [adapter('rate limiter', TOKENS.RateLimiter)] : []),
     adapter('queue', TOKENS.TaskQueue),
     ...(runsWorker ? [get(TOKENS.WorkerRuntime)] : []),
     get(TOKENS.HttpServing),

@@ -1,3 +1,5 @@
+import type { RateLimitKind, RateLimitStatus } from './rate-limits.js';
+
 /**
  * Every failure a caller can cause or observe has a typed error with a stable
  * `code`. Codes are part of the public API (clients switch on them). The
@@ -16,6 +18,8 @@ export type ErrorCode =
   | 'task_already_exists'
   | 'invalid_transition'
   | 'capacity_exceeded'
+  | 'rate_limit_exceeded'
+  | 'overloaded'
   | 'service_unavailable'
   | 'no_live_worker'
   | 'inference_failed'
@@ -118,6 +122,38 @@ export class CapacityExceededError extends DomainError {
   readonly code = 'capacity_exceeded';
 
   constructor(message: string, retryAfterSeconds = 1) {
+    super(message, { retryAfterSeconds });
+  }
+}
+
+/** The caller used up its allowance for now; the same request succeeds once the window resets. */
+export class RateLimitExceededError extends DomainError {
+  readonly code = 'rate_limit_exceeded';
+
+  constructor(
+    readonly kind: RateLimitKind,
+    message: string,
+    retryAfterSeconds: number | undefined,
+    /** The caller's allowances as they stand, for the answer's rate-limit headers. */
+    readonly status: RateLimitStatus,
+  ) {
+    super(message, retryAfterSeconds === undefined ? {} : { retryAfterSeconds });
+  }
+}
+
+/**
+ * A model's queue is long enough that a new task would wait past the
+ * configured bound: the caller is told to come back when it has drained,
+ * rather than join a wait it would give up on.
+ */
+export class OverloadedError extends DomainError {
+  readonly code = 'overloaded';
+
+  constructor(
+    readonly modelId: string,
+    message: string,
+    retryAfterSeconds: number,
+  ) {
     super(message, { retryAfterSeconds });
   }
 }

@@ -6,3 +6,4 @@ export * from './task.js';
 export * from './vector.js';
 export * from './health.js';
 export * from './principal.js';
+export * from './rate-limits.js';

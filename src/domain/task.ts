@@ -17,10 +17,16 @@ export interface TaskFailure {
   readonly issues?: readonly FieldIssue[];
 }
 
-/** `expired`: nobody waits for the result any more (its deadline passed, or its client went away); it is not run. */
-export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
+/**
+ * `expired`: nobody waits for the result any more (its deadline passed, or its client went away); it is not run.
+ * `cancelled`: its owner called it off; it is not run, or its result is dropped.
+ */
+export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired' | 'cancelled';
 
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'expired']);
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'expired', 'cancelled']);
+
+/** The terminal statuses of tasks that were given up rather than run to the end. */
+export type AbandonedStatus = 'expired' | 'cancelled';
 
 export interface Task {
   readonly id: string;
@@ -48,6 +54,8 @@ export interface Task {
   readonly requestId?: string;
   /** Past this, a worker does not start the task: it marks it expired. */
   readonly deadline?: Date;
+  /** The name of the API key that created it; absent when the service ran open. */
+  readonly owner?: string;
 }
 
 /** What travels on a model's queue: everything a worker needs, so it never reads the store first. */
@@ -69,6 +77,8 @@ export interface EmbeddingRequest {
   readonly requestId?: string;
   /** When the result stops being of use to anyone. */
   readonly deadline?: Date;
+  /** The key's name that asks; the task will be its own. */
+  readonly owner?: string;
 }
 
 export const MIN_PRIORITY = 0;
@@ -83,6 +93,7 @@ export function newTask(fields: {
   now: Date;
   requestId?: string;
   deadline?: Date;
+  owner?: string;
 }): Task {
   return {
     id: fields.id,
@@ -95,6 +106,7 @@ export function newTask(fields: {
     attempts: 0,
     ...(fields.requestId !== undefined && { requestId: fields.requestId }),
     ...(fields.deadline !== undefined && { deadline: fields.deadline }),
+    ...(fields.owner !== undefined && { owner: fields.owner }),
   };
 }
 
@@ -121,7 +133,8 @@ export function isPastDeadline(message: Pick<TaskMessage, 'deadline'>, now: Date
 
 /*
  * The lifecycle is queued → running → succeeded | failed, and queued |
- * running → expired when nobody waits any more. `running → running`
+ * running → expired when nobody waits any more, or → cancelled when its
+ * owner calls it off. `running → running`
  * is allowed because an at-least-once queue redelivers a task whose worker
  * died; a terminal task never changes again.
  */
@@ -157,9 +170,10 @@ export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
   };
 }
 
-export function expireTask(task: Task, reason: string, now: Date): Task {
+/** queued | running → expired or cancelled: the task is given up, and a result that comes later is dropped. */
+export function abandonTask(task: Task, status: AbandonedStatus, reason: string, now: Date): Task {
   if (isTerminal(task)) {
     throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
   }
-  return { ...task, inputs: [], status: 'expired', finishedAt: now, error: reason };
+  return { ...task, inputs: [], status, finishedAt: now, error: reason };
 }

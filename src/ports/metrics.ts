@@ -1,3 +1,8 @@
+import type { TaskStatus } from '../domain/index.js';
+
+/** How a task ended. */
+export type TaskOutcome = Exclude<TaskStatus, 'queued' | 'running'>;
+
 /** Why a message was dead-lettered: a label with few values, unlike the free-text reason the message carries. */
 export type DeadLetterKind =
   | 'malformed'
@@ -17,7 +22,7 @@ export interface Metrics {
   /** `route` is the matched pattern (`/v1/embeddings/tasks/:id`), never the raw path. */
   httpRequest(route: string, method: string, status: number, seconds: number): void;
   taskSubmitted(model: string): void;
-  taskCompleted(model: string, outcome: 'succeeded' | 'failed' | 'expired', seconds: number): void;
+  taskCompleted(model: string, outcome: TaskOutcome, seconds: number): void;
   /** Time between enqueue and a worker starting the task. */
   taskWaited(model: string, seconds: number): void;
   /** A worker took (+1) or let go of (-1) a task. */

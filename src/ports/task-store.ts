@@ -13,8 +13,8 @@ import type { EmbeddingResult, Task, TaskFailure } from '../domain/index.js';
  *
  * Guarantees:
  * - Each transition is atomic and follows the task lifecycle
- *   (queued → running → succeeded | failed; queued | running → expired;
- *   running → running on redelivery).
+ *   (queued → running → succeeded | failed; queued | running → expired |
+ *   cancelled; running → running on redelivery).
  * - A terminal task never changes again: transitions on it are no-ops that
  *   return the stored task unchanged, so a redelivered message cannot undo a
  *   result.
@@ -31,6 +31,8 @@ export interface TaskStore {
   markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined>;
   /** queued|running → expired: nobody waits for it any more, and it is not to be run. */
   markExpired(id: string, reason: string, at: Date): Promise<Task | undefined>;
+  /** queued|running → cancelled: its owner called it off; it is not to be run, and a later result is dropped. */
+  markCancelled(id: string, reason: string, at: Date): Promise<Task | undefined>;
   /** Forgets a task at once (one refused at submit, which nobody will ever ask for). Removing an unknown id is a no-op. */
   remove(id: string): Promise<void>;
   /** Resolves when the store can be read and written; rejects otherwise. */

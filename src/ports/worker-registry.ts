@@ -4,6 +4,8 @@ export interface WorkerBeat {
   readonly host: string;
   readonly models: readonly string[];
   readonly startedAt: Date;
+  /** Tasks a second the worker gets through, per model, while it has work (see the worker's drain meter). */
+  readonly throughput?: Readonly<Record<string, number>>;
 }
 
 /**

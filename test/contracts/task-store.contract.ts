@@ -171,10 +171,37 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.markExpired('no-such-task', 'x', later(1))).toBeUndefined();
     });
 
-    it('keeps a task’s deadline', async () => {
-      const created = { ...task(), deadline: later(30) };
+    it('cancels a queued or running task, after which no worker can start or finish it, and never a finished one', async () => {
+      const queued = task();
+      await store.create(queued);
+      expect(await store.markCancelled(queued.id, 'called off', later(1))).toMatchObject({
+        status: 'cancelled',
+        error: 'called off',
+        finishedAt: later(1),
+        inputs: [],
+      });
+      expect(await store.markRunning(queued.id, later(2))).toMatchObject({ status: 'cancelled', attempts: 0 });
+      const running = task();
+      await store.create(running);
+      await store.markRunning(running.id, later(1));
+      expect(await store.markCancelled(running.id, 'called off', later(2))).toMatchObject({ status: 'cancelled', attempts: 1 });
+      // The worker's result comes after the cancel: it is dropped.
+      expect(await store.markSucceeded(running.id, result, later(3))).toMatchObject({ status: 'cancelled' });
+      expect((await store.get(running.id))!.result).toBeUndefined();
+      // Cancelling again changes nothing, not even the time.
+      expect(await store.markCancelled(running.id, 'again', later(4))).toMatchObject({ finishedAt: later(2), error: 'called off' });
+      const done = task();
+      await store.create(done);
+      await store.markRunning(done.id, later(1));
+      const failed = await store.markFailed(done.id, { reason: 'x', kind: 'inference_failed' }, later(2));
+      expect(await store.markCancelled(done.id, 'too late', later(3))).toEqual(failed);
+      expect(await store.markCancelled('no-such-task', 'x', later(1))).toBeUndefined();
+    });
+
+    it('keeps a task’s deadline and owner', async () => {
+      const created = { ...task(), deadline: later(30), owner: 'search-backend' };
       await store.create(created);
-      expect((await store.get(created.id))!.deadline).toEqual(later(30));
+      expect(await store.get(created.id)).toMatchObject({ deadline: later(30), owner: 'search-backend' });
     });
 
     it('forgets a removed task at once, and removing an unknown id is harmless', async () => {

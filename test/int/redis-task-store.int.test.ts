@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RedisRateLimiter } from '../../src/adapters/redis/redis-rate-limiter.js';
 import { RedisTaskEvents } from '../../src/adapters/redis/redis-task-events.js';
 import { RedisTaskStore } from '../../src/adapters/redis/redis-task-store.js';
 import { RedisWorkerRegistry } from '../../src/adapters/redis/redis-worker-registry.js';
 import { workerRegistryContract } from '../contracts/worker-registry.contract.js';
 import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
+import { rateLimiterContract } from '../contracts/rate-limiter.contract.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
 import { redis, requireOrSkip } from '../support/infra.js';
@@ -45,6 +47,27 @@ describe.skipIf(!infra)('RedisTaskStore', () => {
         await deleteKeys(infra!.url, keyPrefix);
       },
     };
+  });
+
+  rateLimiterContract('redis', async () => {
+    const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
+    return {
+      connect: async (windowSeconds) => new RedisRateLimiter({ url: infra!.url, keyPrefix, windowSeconds }),
+      cleanup: async () => {
+        await deleteKeys(infra!.url, keyPrefix);
+      },
+    };
+  });
+
+  it('answers a rate-limit take with ServiceUnavailableError, quickly, when Redis cannot be reached', async () => {
+    const limiter = new RedisRateLimiter({ url: 'redis://127.0.0.1:1', keyPrefix: 'test:unreachable:' });
+    try {
+      const started = Date.now();
+      await expect(limiter.take('b', 1, 10)).rejects.toBeInstanceOf(ServiceUnavailableError);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await limiter.close();
+    }
   });
 
   taskEventsContract('redis', async () => {

@@ -91,7 +91,7 @@ describe('EmbeddingWorker', () => {
     // The broker delivers the same message again, as after a worker crash between store and ack.
     await t.queue.publish(sent);
     await waitFor(async () => (await t.queue.depth('stub')) === 0);
-    await waitFor(() => t.logs.lines.some((l) => l.taskId === id && l.msg === 'task already finished; acknowledging redelivery'));
+    await waitFor(() => t.logs.lines.some((l) => l.taskId === id && l.msg === 'task is already final; acknowledging its message'));
     expect(t.model.calls).toBe(1);
     expect(await t.store.get(id)).toEqual(stored);
   });

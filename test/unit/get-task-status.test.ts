@@ -17,9 +17,9 @@ describe('GetTaskStatus', () => {
     const gone = new AbortController();
     gone.abort();
     // With a minute to wait, only the abort can end this within the test's timeout.
-    await expect(status.execute('t', 60_000, gone.signal)).resolves.toMatchObject({ status: 'queued' });
+    await expect(status.execute('t', { waitMs: 60_000, signal: gone.signal })).resolves.toMatchObject({ status: 'queued' });
     const leaving = new AbortController();
-    const polling = status.execute('t', 60_000, leaving.signal);
+    const polling = status.execute('t', { waitMs: 60_000, signal: leaving.signal });
     leaving.abort();
     await expect(polling).resolves.toMatchObject({ status: 'queued' });
     expect(events.watched).toBe(0);
@@ -27,7 +27,7 @@ describe('GetTaskStatus', () => {
 
   it('returns the finished task when its announcement comes', async () => {
     const { status, store, events } = await setup();
-    const polling = status.execute('t', 60_000);
+    const polling = status.execute('t', { waitMs: 60_000 });
     await store.markRunning('t', new Date());
     await store.markSucceeded('t', { vectors: [Float32Array.of(1)], dimensions: 1, usage: { promptTokens: 1, totalTokens: 1 } }, new Date());
     await events.announceFinished('t');

@@ -17,6 +17,8 @@ function appFailingWith(error: unknown) {
     getModel: { execute: fail },
     checkReadiness: { execute: async () => ({ ready: false, checks: { queue: { status: 'failing', detail: 'down' } } }) },
     createEmbeddings: { execute: fail },
+    cancelTask: { execute: fail },
+    rateLimits: { admitRequest: async () => ({}), admitTokens: async () => undefined },
   };
   const logs = new LogSink();
   const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]), corsOrigins: [] }, {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
 import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { newTask } from '../../src/domain/index.js';
+import { rateLimiterContract } from '../contracts/rate-limiter.contract.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
@@ -29,6 +31,18 @@ taskEventsContract('memory', async () => {
 workerRegistryContract('memory', async () => {
   const registry = new MemoryWorkerRegistry();
   return { connect: async () => registry, cleanup: async () => {} };
+});
+
+rateLimiterContract('memory', async () => {
+  // One process: every caller shares the instance (one per window length).
+  const limiters = new Map<number, MemoryRateLimiter>();
+  return {
+    connect: async (windowSeconds) => {
+      if (!limiters.has(windowSeconds)) limiters.set(windowSeconds, new MemoryRateLimiter(windowSeconds));
+      return limiters.get(windowSeconds)!;
+    },
+    cleanup: async () => {},
+  };
 });
 
 describe('MemoryTaskEvents', () => {

@@ -39,6 +39,7 @@ describe('SubmitEmbedding', () => {
       new MemoryMetrics(),
       createPinoLogger({ level: 'silent', destination: new LogSink() }),
       new LiveWorkers(new MemoryWorkerRegistry()),
+      { maxQueueWaitMs: 60_000 },
     );
     await expect(submit.execute({ inputs: ['x'.repeat(100)] })).rejects.toBe(refusal);
     expect(await store.get('task-0')).toBeUndefined();

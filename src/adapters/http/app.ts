@@ -8,6 +8,7 @@ import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
 import { requireApiKey, requireMetricsToken } from './access.js';
 import { inputSizeGuard } from './input-guard.js';
 import { errorResponse } from './problem.js';
+import { enforceRateLimits } from './rate-limits.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { openAiRoutes } from './routes/openai.js';
@@ -61,13 +62,20 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
         origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
         allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Authorization', 'Content-Type', 'X-Api-Key', 'X-Request-Id'],
-        exposeHeaders: ['Location', 'Retry-After', 'X-Request-Id'],
+        exposeHeaders: [
+          'Location',
+          'Retry-After',
+          'X-Request-Id',
+          ...['requests', 'tokens'].flatMap((kind) => ['limit', 'remaining', 'reset'].map((figure) => `X-RateLimit-${figure}-${kind}`)),
+        ],
         maxAge: 600,
       }),
     );
   }
   // Before the body is read: a caller without a key costs nothing more.
   app.use('/v1/*', requireApiKey(options.keys));
+  // Before the body is read: a caller past its allowance costs nothing more either.
+  app.use('/v1/*', ...enforceRateLimits(useCases.rateLimits));
   app.use(
     '/v1/*',
     bodyLimit({

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { DomainError, type ErrorCode, type FieldIssue } from '../../domain/index.js';
+import { DomainError, RateLimitExceededError, type ErrorCode, type FieldIssue } from '../../domain/index.js';
 import type { Logger } from '../../ports/logger.js';
 import type { HttpEnv } from './types.js';
 
@@ -16,13 +16,14 @@ export interface Problem {
   readonly errors?: readonly FieldIssue[];
 }
 
-type OpenAiErrorType = 'invalid_request_error' | 'server_error';
+/** OpenAI's error types; a rate limit's is the kind of limit reached (`requests` or `tokens`), as on OpenAI's API. */
+type OpenAiErrorType = 'invalid_request_error' | 'server_error' | 'requests' | 'tokens';
 
 /**
  * The status each domain error is answered with; the compiler demands a row
  * for every code. OpenAI's error `type` follows from the status, as on
  * OpenAI's own API: `invalid_request_error` for the client's errors,
- * `server_error` for the rest.
+ * `server_error` for the rest (an overloaded model included).
  */
 const STATUS_OF: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   invalid_api_key: 401,
@@ -35,14 +36,17 @@ const STATUS_OF: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   payload_too_large: 413,
   validation_failed: 422,
   inference_failed: 500,
+  rate_limit_exceeded: 429,
+  overloaded: 429,
   capacity_exceeded: 503,
   service_unavailable: 503,
   no_live_worker: 503,
   timeout: 504,
 };
 
-function openAiTypeOf(status: number): OpenAiErrorType {
-  return status >= 500 ? 'server_error' : 'invalid_request_error';
+function openAiTypeOf(status: number, error?: DomainError): OpenAiErrorType {
+  if (error instanceof RateLimitExceededError) return error.kind;
+  return status >= 500 || error?.code === 'overloaded' ? 'server_error' : 'invalid_request_error';
 }
 
 /** Codes for what Hono itself rejects before any handler runs (no route, wrong method, unreadable body). */
@@ -61,6 +65,7 @@ const TITLES: Readonly<Record<number, string>> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
+  429: 'Too Many Requests',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
@@ -80,7 +85,7 @@ function toAnswer(error: unknown, instance: string): Answer {
     const status = STATUS_OF[error.code];
     return {
       problem: build(status, error.code, error.message, instance, error.issues),
-      openAiType: openAiTypeOf(status),
+      openAiType: openAiTypeOf(status, error),
       ...(error.retryAfterSeconds !== undefined && { retryAfter: error.retryAfterSeconds }),
     };
   }

@@ -44,14 +44,17 @@ export const TaskSchema = z
     id: z.string(),
     object: z.literal('embedding.task'),
     model: z.string(),
-    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'expired']),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'expired', 'cancelled']),
     priority: z.number().int(),
     input_count: z.number().int(),
     attempts: z.number().int(),
     created_at: z.string().openapi({ format: 'date-time' }),
     started_at: z.string().nullable().openapi({ format: 'date-time' }),
     finished_at: z.string().nullable().openapi({ format: 'date-time' }),
-    error: z.string().nullable().openapi({ description: 'Why the task failed; null unless status is failed.' }),
+    error: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Why the task failed, expired or was cancelled; null otherwise.' }),
     result: z
       .object({
         object: z.literal('list'),

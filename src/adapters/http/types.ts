@@ -1,5 +1,14 @@
 import type { MiddlewareHandler } from 'hono';
-import type { EmbeddingRequest, InputLimits, ModelDescriptor, Principal, ReadinessReport, Task } from '../../domain/index.js';
+import type {
+  Allowance,
+  EmbeddingRequest,
+  InputLimits,
+  ModelDescriptor,
+  Principal,
+  RateLimitStatus,
+  ReadinessReport,
+  Task,
+} from '../../domain/index.js';
 import type { KeyRing } from '../../ports/key-ring.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
@@ -13,7 +22,14 @@ export interface HttpUseCases {
   readonly submitEmbedding: {
     execute(request: EmbeddingRequest): Promise<{ task: Task; liveWorkers: number | undefined }>;
   };
-  readonly getTaskStatus: { execute(taskId: string, waitMs?: number): Promise<Task> };
+  readonly getTaskStatus: { execute(taskId: string, query?: { waitMs?: number; caller?: Principal }): Promise<Task> };
+  /** Rejects with `TaskNotFoundError` for another key's task, `InvalidTransitionError` for a finished one. */
+  readonly cancelTask: { execute(taskId: string, caller?: Principal): Promise<Task> };
+  /** Each rejects with `RateLimitExceededError` past the caller's allowance. */
+  readonly rateLimits: {
+    admitRequest(caller: Principal | undefined): Promise<RateLimitStatus>;
+    admitTokens(caller: Principal | undefined, tokens: number): Promise<Allowance | undefined>;
+  };
   readonly listModels: { execute(): Promise<readonly ModelDescriptor[]> };
   readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };
   readonly checkReadiness: { execute(): Promise<ReadinessReport> };
@@ -63,5 +79,7 @@ export type HttpEnv = {
     closeConnection?: boolean;
     /** Who called, when the service has API keys. */
     principal?: Principal;
+    /** The caller's allowances, for the answer's `x-ratelimit-*` headers. */
+    rateLimits?: RateLimitStatus;
   };
 };

@@ -1,4 +1,4 @@
-import type { DeadLetterKind, Metrics } from '../../ports/metrics.js';
+import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
 
 interface Summary {
   count: number;
@@ -21,7 +21,7 @@ export class MemoryMetrics implements Metrics {
     this.count(`tasks_submitted{model=${model}}`);
   }
 
-  taskCompleted(model: string, outcome: 'succeeded' | 'failed' | 'expired', seconds: number): void {
+  taskCompleted(model: string, outcome: TaskOutcome, seconds: number): void {
     this.observe(`task_seconds{model=${model},outcome=${outcome}}`, seconds);
   }
 

@@ -1,6 +1,6 @@
 import {
+  abandonTask,
   CapacityExceededError,
-  expireTask,
   failTask,
   isTerminal,
   ServiceUnavailableError,
@@ -75,7 +75,11 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async markExpired(id: string, reason: string, at: Date): Promise<Task | undefined> {
-    return this.transition(id, (task) => expireTask(task, reason, at));
+    return this.transition(id, (task) => abandonTask(task, 'expired', reason, at));
+  }
+
+  async markCancelled(id: string, reason: string, at: Date): Promise<Task | undefined> {
+    return this.transition(id, (task) => abandonTask(task, 'cancelled', reason, at));
   }
 
   async remove(id: string): Promise<void> {

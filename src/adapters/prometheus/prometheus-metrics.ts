@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DeadLetterKind, Metrics, MetricsExposition } from '../../ports/metrics.js';
+import type { DeadLetterKind, Metrics, MetricsExposition, TaskOutcome } from '../../ports/metrics.js';
 
 /** Every metric name starts with this, so dashboards and alerts can find the service's series. */
 export const METRIC_PREFIX = 'embedding_';
@@ -86,7 +86,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     safely(() => this.submitted.inc({ model }));
   }
 
-  taskCompleted(model: string, outcome: 'succeeded' | 'failed' | 'expired', seconds: number): void {
+  taskCompleted(model: string, outcome: TaskOutcome, seconds: number): void {
     safely(() => {
       this.completed.inc({ model, outcome });
       this.taskDuration.observe({ model, outcome }, seconds);

@@ -42,7 +42,7 @@ return 1`;
 const TERMINAL_GUARD = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {} end
-if status == 'succeeded' or status == 'failed' or status == 'expired' then return redis.call('HGETALL', KEYS[1]) end`;
+if status == 'succeeded' or status == 'failed' or status == 'expired' or status == 'cancelled' then return redis.call('HGETALL', KEYS[1]) end`;
 
 /* A repeat with the same start time (a re-sent script) counts no second attempt. */
 const MARK_RUNNING = `${TERMINAL_GUARD}
@@ -109,6 +109,10 @@ export class RedisTaskStore implements TaskStore {
 
   async markExpired(id: string, reason: string, at: Date): Promise<Task | undefined> {
     return this.finish(id, { status: 'expired', finished_at: String(at.getTime()), error: reason });
+  }
+
+  async markCancelled(id: string, reason: string, at: Date): Promise<Task | undefined> {
+    return this.finish(id, { status: 'cancelled', finished_at: String(at.getTime()), error: reason });
   }
 
   async remove(id: string): Promise<void> {

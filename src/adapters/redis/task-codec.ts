@@ -25,6 +25,7 @@ export function encodeTask(task: Task): Fields {
   if (task.issues !== undefined) fields.issues = JSON.stringify(task.issues);
   if (task.requestId !== undefined) fields.request_id = task.requestId;
   if (task.deadline !== undefined) fields.deadline = String(task.deadline.getTime());
+  if (task.owner !== undefined) fields.owner = task.owner;
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
 }
@@ -66,6 +67,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   const failure = text('failure') as FailureKind | undefined;
   const requestId = text('request_id');
   const deadline = time('deadline');
+  const owner = text('owner');
   const issues = text('issues');
   const result = decodeResult(raw);
   return {
@@ -85,6 +87,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(issues !== undefined && { issues: JSON.parse(issues) as FieldIssue[] }),
     ...(requestId !== undefined && { requestId }),
     ...(deadline && { deadline }),
+    ...(owner !== undefined && { owner }),
     ...(result && { result }),
   };
 }

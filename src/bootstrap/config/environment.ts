@@ -23,6 +23,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   API_KEYS: 'auth.api_keys',
   API_KEYS_FILE: 'auth.api_keys_file',
   METRICS_TOKEN: 'auth.metrics_token',
+  MAX_QUEUE_WAIT_SECONDS: 'queue.max_wait_seconds',
 };
 
 /** Read by the loader itself, before there is a configuration: where config.yaml is. */

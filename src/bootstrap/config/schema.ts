@@ -10,6 +10,8 @@ import type { KeyEntry } from '../../adapters/memory/memory-key-ring.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const positiveInt = z.coerce.number().int().min(1);
+/** A count where 0 means "no limit". */
+const limit = z.coerce.number().int().min(0);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
 export const MODES = ['api', 'worker', 'all'] as const;
@@ -39,9 +41,11 @@ export const ServiceConfigSchema = z.strictObject({
     metrics_token: z.string(),
   }),
   cors: z.strictObject({ origins: z.array(z.string().min(1)) }),
+  rate_limit: z.strictObject({ requests_per_minute: limit, tokens_per_minute: limit }),
   queue: z.strictObject({
     driver: z.enum(['auto', 'memory', 'rabbitmq']),
     max_length: positiveInt,
+    max_wait_seconds: limit,
     publish_timeout_ms: positiveInt,
   }),
   store: z.strictObject({

@@ -1,6 +1,8 @@
 import { ContainerModule } from 'inversify';
+import { CancelTask } from '../../application/cancel-task.js';
 import { CheckReadiness } from '../../application/check-readiness.js';
 import { CreateEmbeddings } from '../../application/create-embeddings.js';
+import { EnforceRateLimits } from '../../application/enforce-rate-limits.js';
 import { GetModel } from '../../application/get-model.js';
 import { GetTaskStatus } from '../../application/get-task-status.js';
 import { ListModels } from '../../application/list-models.js';
@@ -8,6 +10,7 @@ import { LiveWorkers } from '../../application/live-workers.js';
 import { ModelHost } from '../../application/model-host.js';
 import { SubmitEmbedding } from '../../application/submit-embedding.js';
 import type { HealthCheck } from '../../ports/health-check.js';
+import { defaultRateLimits } from '../config/api-keys.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import { provide } from '../tokens.js';
@@ -30,7 +33,22 @@ export function applicationModule(config: AppConfig, runsWorker: boolean): Conta
         logger: TOKENS.Logger,
         live: LiveWorkers,
       },
-      (d) => new SubmitEmbedding(d.catalog, d.store, d.queue, d.limits, d.ids, d.clock, d.metrics, d.logger, d.live),
+      (d) =>
+        new SubmitEmbedding(d.catalog, d.store, d.queue, d.limits, d.ids, d.clock, d.metrics, d.logger, d.live, {
+          maxQueueWaitMs: config.service.queue.max_wait_seconds * 1000,
+        }),
+    );
+    provide(
+      bind,
+      CancelTask,
+      { store: TOKENS.TaskStore, events: TOKENS.TaskEvents, clock: TOKENS.Clock, metrics: TOKENS.Metrics, logger: TOKENS.Logger },
+      (d) => new CancelTask(d.store, d.events, d.clock, d.metrics, d.logger),
+    );
+    provide(
+      bind,
+      EnforceRateLimits,
+      { limiter: TOKENS.RateLimiter },
+      ({ limiter }) => new EnforceRateLimits(limiter, defaultRateLimits(config.service)),
     );
     provide(
       bind,

@@ -3,8 +3,10 @@ import { ContainerModule } from 'inversify';
 import { createHealthApp, createHttpApp, type HttpEnv, type HttpObservers } from '../../adapters/http/app.js';
 import { HttpLifecycle } from '../../adapters/http/lifecycle.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../adapters/http/server.js';
+import { CancelTask } from '../../application/cancel-task.js';
 import { CheckReadiness } from '../../application/check-readiness.js';
 import { CreateEmbeddings } from '../../application/create-embeddings.js';
+import { EnforceRateLimits } from '../../application/enforce-rate-limits.js';
 import { GetModel } from '../../application/get-model.js';
 import { GetTaskStatus } from '../../application/get-task-status.js';
 import { ListModels } from '../../application/list-models.js';
@@ -54,6 +56,8 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
           getModel: GetModel,
           checkReadiness: CheckReadiness,
           createEmbeddings: CreateEmbeddings,
+          cancelTask: CancelTask,
+          rateLimits: EnforceRateLimits,
           limits: TOKENS.Limits,
           keys: TOKENS.KeyRing,
         },

@@ -1,10 +1,12 @@
 import { ContainerModule } from 'inversify';
+import { MemoryRateLimiter } from '../../adapters/memory/memory-rate-limiter.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../adapters/memory/memory-task-queue.js';
 import { MemoryTaskEvents } from '../../adapters/memory/memory-task-events.js';
 import { MemoryTaskStore } from '../../adapters/memory/memory-task-store.js';
 import { MemoryWorkerRegistry } from '../../adapters/memory/memory-worker-registry.js';
 import { RabbitMqTaskQueue } from '../../adapters/rabbitmq/rabbitmq-task-queue.js';
 import type { RedisConnectionOptions } from '../../adapters/redis/connection.js';
+import { RedisRateLimiter } from '../../adapters/redis/redis-rate-limiter.js';
 import { RedisTaskEvents } from '../../adapters/redis/redis-task-events.js';
 import { RedisTaskStore } from '../../adapters/redis/redis-task-store.js';
 import { RedisWorkerRegistry } from '../../adapters/redis/redis-worker-registry.js';
@@ -45,7 +47,11 @@ export function queueModule(config: AppConfig): ContainerModule {
   });
 }
 
-/** The store, the announcements of finished tasks and the worker registry: in this process, or Redis. */
+/**
+ * The store, the announcements of finished tasks, the worker registry and
+ * the rate limits' counts: in this process, or Redis (so every API replica
+ * draws on the same allowances).
+ */
 export function storeModule(config: AppConfig): ContainerModule {
   const { store, redis } = config.service;
   return new ContainerModule(({ bind }) => {
@@ -53,6 +59,7 @@ export function storeModule(config: AppConfig): ContainerModule {
       provide(bind, TOKENS.TaskStore, {}, () => new MemoryTaskStore({ ttlSeconds: store.ttl_seconds, maxTasks: store.max_tasks }));
       provide(bind, TOKENS.TaskEvents, {}, () => new MemoryTaskEvents());
       provide(bind, TOKENS.WorkerRegistry, {}, () => new MemoryWorkerRegistry());
+      provide(bind, TOKENS.RateLimiter, {}, () => new MemoryRateLimiter());
       return;
     }
     const connection: RedisConnectionOptions & { keyPrefix: string } = {
@@ -65,6 +72,7 @@ export function storeModule(config: AppConfig): ContainerModule {
     provide(bind, TOKENS.TaskStore, {}, () => new RedisTaskStore({ ...connection, ttlSeconds: store.ttl_seconds }));
     provide(bind, TOKENS.TaskEvents, {}, () => new RedisTaskEvents(connection));
     provide(bind, TOKENS.WorkerRegistry, {}, () => new RedisWorkerRegistry(connection));
+    provide(bind, TOKENS.RateLimiter, {}, () => new RedisRateLimiter(connection));
   });
 }
 

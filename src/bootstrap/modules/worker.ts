@@ -39,11 +39,16 @@ export function workerModule(config: AppConfig): ContainerModule {
           },
         }),
     );
-    provide(bind, WorkerPresence, { registry: TOKENS.WorkerRegistry, logger: TOKENS.Logger }, ({ registry, logger }) => {
-      const host = hostname();
-      const identity = { workerId: `${host}-${process.pid}-${randomUUID().slice(0, 8)}`, host, startedAt: new Date() };
-      return new WorkerPresence(registry, identity, worker.heartbeat_seconds, logger);
-    });
+    provide(
+      bind,
+      WorkerPresence,
+      { registry: TOKENS.WorkerRegistry, logger: TOKENS.Logger, worker: EmbeddingWorker },
+      ({ registry, logger, worker: embeddingWorker }) => {
+        const host = hostname();
+        const identity = { workerId: `${host}-${process.pid}-${randomUUID().slice(0, 8)}`, host, startedAt: new Date() };
+        return new WorkerPresence(registry, identity, worker.heartbeat_seconds, logger, () => embeddingWorker.throughput());
+      },
+    );
     provide(
       bind,
       TOKENS.WorkerRuntime,

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { chargeTokens } from '../rate-limits.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, openAiErrors } from '../schemas.js';
 import { base64Vector } from '../serialize.js';
@@ -15,7 +16,7 @@ const create = createRoute({
   },
   responses: {
     200: { description: 'The embeddings', content: { 'application/json': { schema: OpenAiEmbeddingResponseSchema } } },
-    ...openAiErrors(400, 404, 413, 415, 422, 500, 503, 504),
+    ...openAiErrors(400, 401, 404, 413, 415, 422, 429, 500, 503, 504),
   },
 });
 
@@ -24,10 +25,14 @@ export function openAiRoutes(useCases: HttpUseCases) {
 
   app.openapi(create, async (c) => {
     const body = c.req.valid('json');
+    const inputs = toInputs(body.input);
+    await chargeTokens(c, useCases.rateLimits, inputs);
+    const owner = c.get('principal')?.name;
     const { task, vectors } = await useCases.createEmbeddings.execute(
       {
         requestId: c.get('requestId'),
-        inputs: toInputs(body.input),
+        inputs,
+        ...(owner !== undefined && { owner }),
         ...(body.model !== undefined && { model: body.model }),
         ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
       },

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { chargeTokens } from '../rate-limits.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { AcceptedTaskSchema, problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema, WaitQuerySchema } from '../schemas.js';
 import { serializeTask } from '../serialize.js';
@@ -17,7 +18,7 @@ const submit = createRoute({
       headers: { Location: { schema: { type: 'string' }, description: 'The task resource' } },
       content: { 'application/json': { schema: AcceptedTaskSchema } },
     },
-    ...problems(400, 404, 413, 415, 422, 503),
+    ...problems(400, 401, 404, 413, 415, 422, 429, 503),
   },
 });
 
@@ -29,7 +30,22 @@ const status = createRoute({
   request: { params: TaskIdParamSchema, query: WaitQuerySchema },
   responses: {
     200: { description: 'The task', content: { 'application/json': { schema: TaskSchema } } },
-    ...problems(404, 422),
+    ...problems(401, 404, 422, 429),
+  },
+});
+
+const cancel = createRoute({
+  method: 'delete',
+  path: '/v1/embeddings/tasks/{id}',
+  tags: ['Tasks'],
+  summary: 'Cancel a queued or running task',
+  description:
+    'The task becomes `cancelled`: a worker that has not started it skips it, and one running it has its result dropped. ' +
+    'Cancelling a cancelled task answers the same again; a task that finished otherwise answers 409.',
+  request: { params: TaskIdParamSchema },
+  responses: {
+    200: { description: 'The cancelled task', content: { 'application/json': { schema: TaskSchema } } },
+    ...problems(401, 404, 409, 429),
   },
 });
 
@@ -38,11 +54,15 @@ export function taskRoutes(useCases: HttpUseCases) {
 
   app.openapi(submit, async (c) => {
     const body = c.req.valid('json');
+    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    await chargeTokens(c, useCases.rateLimits, inputs);
+    const owner = c.get('principal')?.name;
     const { task, liveWorkers } = await useCases.submitEmbedding.execute({
       requestId: c.get('requestId'),
-      inputs: typeof body.input === 'string' ? [body.input] : body.input,
+      inputs,
       ...(body.model !== undefined && { model: body.model }),
       ...(body.priority !== undefined && { priority: body.priority }),
+      ...(owner !== undefined && { owner }),
     });
     c.set('taskId', task.id);
     c.set('model', task.model);
@@ -58,7 +78,15 @@ export function taskRoutes(useCases: HttpUseCases) {
 
   app.openapi(status, async (c) => {
     const wait = c.req.valid('query').wait ?? 0;
-    const task = await useCases.getTaskStatus.execute(c.req.valid('param').id, wait * 1000);
+    const caller = c.get('principal');
+    const task = await useCases.getTaskStatus.execute(c.req.valid('param').id, { waitMs: wait * 1000, ...(caller && { caller }) });
+    c.set('taskId', task.id);
+    c.set('model', task.model);
+    return c.json(serializeTask(task), 200);
+  });
+
+  app.openapi(cancel, async (c) => {
+    const task = await useCases.cancelTask.execute(c.req.valid('param').id, c.get('principal'));
     c.set('taskId', task.id);
     c.set('model', task.model);
     return c.json(serializeTask(task), 200);
