@@ -34,15 +34,29 @@ export class StubModel implements EmbeddingModel {
   async close() {}
 }
 
-/** A stub whose inferences wait until `release()`: for tests that need work in flight. */
-export function gatedModel(): { model: StubModel; release(): void } {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
+/**
+ * A stub whose inferences wait until `release()`: for tests that need work in
+ * flight. `hold()` makes later inferences wait again, until the next release.
+ */
+export function gatedModel(): { model: StubModel; release(): void; hold(): void } {
+  let gate: Promise<void> | undefined;
+  let open: () => void = () => undefined;
+  const hold = () => {
+    gate = new Promise<void>((resolve) => (open = resolve));
+  };
+  hold();
   const model = new StubModel();
   const embed = model.embedTokenized.bind(model);
   model.embedTokenized = async (batch) => {
     await gate;
     return embed(batch);
   };
-  return { model, release };
+  return {
+    model,
+    release: () => {
+      open();
+      gate = undefined;
+    },
+    hold,
+  };
 }
