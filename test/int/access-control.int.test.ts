@@ -23,6 +23,7 @@ const store = await requireOrSkip('Redis', await redis());
 
 const ALICE = 'sk-alice-shared-0123456789';
 const BOB = 'sk-bob-shared-0123456789';
+const CAROL = 'sk-carol-shared-0123456789';
 
 describe.skipIf(!amqp || !store)('two API replicas on one Redis', () => {
   const namespace = testNamespace('replicas');
@@ -43,7 +44,7 @@ describe.skipIf(!amqp || !store)('two API replicas on one Redis', () => {
       apis.push(
         startProcess(['--mode', 'api'], {
           ...distributedEnv({ mlConfig, amqpUrl: amqp!.url, redisUrl: store!.url, namespace, apiPort: port }),
-          API_KEYS: `${ALICE},${BOB}`,
+          API_KEYS: `${ALICE},${BOB},${CAROL}`,
           RATE_LIMIT_REQUESTS_PER_MINUTE: '10',
         }),
       );
@@ -82,8 +83,12 @@ describe.skipIf(!amqp || !store)('two API replicas on one Redis', () => {
     const accepted = await call(0, BOB, 'POST', '/v1/embeddings/tasks', { input: 'queued, no worker' });
     expect(accepted.status).toBe(202);
     const { id } = (await accepted.json()) as { id: string };
-    // Alice is out of requests from the test above; the 429 comes before any lookup.
+    // Alice is out of requests from the test above: the 429 comes before any lookup.
     expect((await call(1, ALICE, 'GET', `/v1/embeddings/tasks/${id}`)).status).toBe(429);
+    const foreign = await call(1, CAROL, 'GET', `/v1/embeddings/tasks/${id}`);
+    expect(foreign.status).toBe(404);
+    expect(await foreign.json()).toMatchObject({ code: 'task_not_found' });
+    expect((await call(0, CAROL, 'DELETE', `/v1/embeddings/tasks/${id}`)).status).toBe(404);
     const cancelled = await call(1, BOB, 'DELETE', `/v1/embeddings/tasks/${id}`);
     expect(cancelled.status).toBe(200);
     expect(await cancelled.json()).toMatchObject({ id, status: 'cancelled' });
