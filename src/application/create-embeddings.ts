@@ -1,6 +1,7 @@
 import {
   InferenceError,
   InvalidParameterError,
+  InvalidTransitionError,
   isTerminal,
   ModelNotFoundError,
   NoLiveWorkerError,
@@ -79,6 +80,8 @@ export class CreateEmbeddings {
       const reason = task.error ?? 'The task failed.';
       throw task.failure === 'invalid_input' ? new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]) : new InferenceError(reason);
     }
+    // Its id is in the logs, so an admin may have cancelled it while it ran.
+    if (task.status === 'cancelled') throw new InvalidTransitionError(`Task ${task.id} was cancelled before it finished (${task.error ?? 'cancelled'}).`);
     if (task.status !== 'succeeded' || !task.result) throw new TaskTimeoutError(task.id, this.options.timeoutMs / 1000);
     const dimensions = request.dimensions;
     const vectors = dimensions === undefined ? task.result.vectors : task.result.vectors.map((v) => shorten(v, dimensions));
