@@ -76,6 +76,17 @@ export async function writeBertFolder(dir: string, options: FolderOptions = {}):
     max_seq_length: options.maxSeqLength ?? Math.min(128, shape.maxPositions),
     do_lower_case: false,
   });
+  // What transformers.js reads to pad and truncate as sentence-transformers does.
+  await writeJson(join(dir, 'tokenizer_config.json'), {
+    tokenizer_class: 'BertTokenizer',
+    model_max_length: options.maxSeqLength ?? Math.min(128, shape.maxPositions),
+    do_lower_case: true,
+    pad_token: '[PAD]',
+    unk_token: '[UNK]',
+    cls_token: '[CLS]',
+    sep_token: '[SEP]',
+    mask_token: '[MASK]',
+  });
   await writeJson(join(dir, '1_Pooling', 'config.json'), {
     word_embedding_dimension: shape.hidden,
     pooling_mode_cls_token: pooling === 'cls',
