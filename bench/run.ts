@@ -8,17 +8,17 @@ import { execFileSync } from 'node:child_process';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { MINILM_L12, MINILM_L6, writeBertFolder, type BertShape } from '../test/support/bert-fixture.js';
+import { MINILM_L12, MINILM_L6 } from '../test/support/bert-fixture.js';
 import { freePort, startProcess, type ServiceProcess } from '../test/support/processes.js';
 import { writeMlConfig } from '../test/support/ml-config.js';
 import { REPO_ROOT } from '../test/support/paths.js';
 import { mixedText, SHORT_TEXTS } from './corpus.js';
 import { drive, type LoadResult } from './load.js';
+import { CACHE, log, modelFolder } from './fixtures.js';
 import { rawThroughput } from './raw.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = 1;
-const CACHE = join(REPO_ROOT, '.cache', 'bench');
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -35,19 +35,6 @@ interface Row {
 
 const rows: Row[] = [];
 const rss: Record<string, number> = {};
-const log = (line: string) => process.stderr.write(`${line}\n`);
-
-async function modelFolder(name: string, shape: BertShape): Promise<string> {
-  const dir = join(CACHE, name);
-  const stamp = join(dir, 'shape.json');
-  const wanted = JSON.stringify(shape);
-  if ((await readFile(stamp, 'utf8').catch(() => '')) !== wanted) {
-    log(`generating ${name} (${shape.layers} layers, hidden ${shape.hidden})…`);
-    await writeBertFolder(dir, { shape, maxSeqLength: 256, seed: 7 });
-    await writeFile(stamp, wanted);
-  }
-  return dir;
-}
 
 async function mlConfig(models: Record<string, string>): Promise<string> {
   const run = Date.now().toString(36);

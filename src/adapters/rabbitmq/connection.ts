@@ -28,7 +28,12 @@ export function connectWithBackoff(options: ConnectionOptions): AmqpConnectionMa
   const connection = amqp.connect([options.url], {
     reconnectTimeInSeconds: 0,
     heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
-    connectionOptions: { clientProperties: { connection_name: options.connectionName ?? 'embedding-service' } },
+    connectionOptions: {
+      clientProperties: { connection_name: options.connectionName ?? 'embedding-service' },
+      // amqplib leaves Nagle's algorithm on: a small frame written while another is unacknowledged waits
+      // for the broker's delayed ACK, about 40 ms, which put 45 ms on every lone request through RabbitMQ.
+      noDelay: true,
+    },
   });
   connection.on('connect', () => {
     backoff = FIRST_RETRY_SECONDS;

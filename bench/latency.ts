@@ -1,0 +1,131 @@
+/*
+ * npm run bench:latency: where a lone request's time goes. Each hop of the
+ * path is measured on its own, in this process, on the generated
+ * all-MiniLM-L6-v2-shaped model, one text at a time; each row adds one hop
+ * to the one above it, so the differences are what each hop costs. Medians
+ * of many runs. See BENCHMARKS.md.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { Redis } from 'ioredis';
+import * as ort from 'onnxruntime-node';
+import { Pool } from 'undici';
+import { OnnxEmbeddingModel } from '../src/adapters/onnx/onnx-embedding-model.js';
+import { readSentenceTransformersFolder } from '../src/adapters/onnx/sentence-transformers-folder.js';
+import { DynamicBatcher } from '../src/application/dynamic-batcher.js';
+import { loadConfig } from '../src/bootstrap/config/load.js';
+import { startService } from '../src/bootstrap/service.js';
+import { MINILM_L6 } from '../test/support/bert-fixture.js';
+import { writeMlConfig } from '../test/support/ml-config.js';
+import { REPO_ROOT } from '../test/support/paths.js';
+import { freePort } from '../test/support/processes.js';
+import { SHORT_TEXTS } from './corpus.js';
+import { CACHE, log, median, modelFolder } from './fixtures.js';
+
+const RUNS = Number(process.env.LATENCY_RUNS ?? 300);
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const text = SHORT_TEXTS[0]!;
+
+interface Step {
+  readonly name: string;
+  readonly ms: number;
+}
+const steps: Step[] = [];
+
+async function measure(name: string, once: () => Promise<unknown>, runs = RUNS): Promise<number> {
+  for (let i = 0; i < 20; i++) await once();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await once();
+    times.push(performance.now() - started);
+  }
+  const ms = median(times);
+  steps.push({ name, ms });
+  log(`${name}: ${ms.toFixed(3)} ms`);
+  return ms;
+}
+
+async function rawSession(dir: string, spinning: boolean) {
+  const folder = await readSentenceTransformersFolder(dir);
+  const session = await ort.InferenceSession.create(folder.modelFile, {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: availableParallelism(),
+    interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+  });
+  return session;
+}
+
+async function main() {
+  const dir = await modelFolder('all-MiniLM-L6-v2-shape', MINILM_L6);
+  const model = await OnnxEmbeddingModel.load({ id: 'L6', path: dir });
+  const [tokens] = await model.tokenize([text]);
+  const seq = tokens!.ids.length;
+  const feeds = () => ({
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens!.ids, BigInt), [1, seq]),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(seq).fill(1n), [1, seq]),
+    token_type_ids: new ort.Tensor('int64', new BigInt64Array(seq), [1, seq]),
+  });
+
+  for (const spinning of [false, true]) {
+    const session = await rawSession(dir, spinning);
+    await measure(`raw session.run, batch 1, main thread, spinning ${spinning ? 'on' : 'off'}`, () => session.run(feeds()));
+    await session.release();
+  }
+  await measure('tokenize (Hugging Face tokenizers, main thread)', () => model.tokenize([text]));
+  await measure('inference thread: hop + session.run + pooling', () => model.embedTokenized([tokens!]));
+  const batcher = new DynamicBatcher(model, { maxBatchSize: 32, maxBatchTokens: 8192, lingerMs: 0, mergeTasks: true });
+  await measure('batcher: tokenize + schedule + thread', () => batcher.embed([text]));
+  await model.close();
+
+  const vector = Array.from({ length: 384 }, (_, i) => Math.sin(i) / 10);
+  await measure('JSON of one 384-float response', async () =>
+    JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: vector }], model: 'L6', usage: {} }),
+  );
+
+  const mlConfig = await writeMlConfig(join(CACHE, `ml_config.latency.yaml`), 'L6', [{ id: 'L6', engine: 'onnx', path: dir, queue: `latency.${Date.now()}.L6` }]);
+  const body = JSON.stringify({ model: 'L6', input: text, encoding_format: 'float' });
+  const embedded = async (env: Record<string, string>, label: string) => {
+    const config = loadConfig({ env: { ML_CONFIG_PATH: mlConfig, LOG_LEVEL: 'warn', API_HOST: '127.0.0.1', API_PORT: String(await freePort()), ...env }, cwd: REPO_ROOT });
+    const service = await startService(config, { listen: true });
+    await service.modelsSettled;
+    try {
+      const request = () =>
+        Promise.resolve(service.app.request('/v1/embeddings', { method: 'POST', body, headers: { 'content-type': 'application/json' } })).then((r) => r.text());
+      await measure(`${label}: POST /v1/embeddings, in process (app.request)`, request);
+      const pool = new Pool(`http://127.0.0.1:${service.port}`, { connections: 1 });
+      await measure(`${label}: POST /v1/embeddings over HTTP (undici, keep-alive)`, async () => {
+        const response = await pool.request({ path: '/v1/embeddings', method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        return response.body.text();
+      });
+      await pool.close();
+    } finally {
+      await service.stop();
+    }
+  };
+  await embedded({}, 'embedded');
+
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  const brokers = await redis.connect().then(
+    () => true,
+    () => false,
+  );
+  if (brokers) {
+    await measure('Redis round trip (PING)', () => redis.ping());
+    const connection = await amqplib.connect(AMQP_URL);
+    const channel = await connection.createConfirmChannel();
+    const queue = (await channel.assertQueue('', { exclusive: true })).queue;
+    await measure('RabbitMQ publish with confirm', () => new Promise<void>((resolve, reject) => channel.sendToQueue(queue, Buffer.from('x'), {}, (e) => (e ? reject(e) : resolve()))));
+    await connection.close();
+    await embedded({ QUEUE_DRIVER: 'rabbitmq', STORE_DRIVER: 'redis', AMQP_URL, REDIS_URL, REDIS_KEY_PREFIX: `latency:${Date.now()}:` }, 'RabbitMQ + Redis, one process');
+  }
+  redis.disconnect();
+
+  process.stdout.write(['| Step | p50 ms |', '| --- | ---: |', ...steps.map((s) => `| ${s.name} | ${s.ms.toFixed(3)} |`)].join('\n') + '\n');
+}
+
+await main();
