@@ -1,36 +1,43 @@
 /*
- * npm run bench: throughput and latency of the service against the raw
- * onnxruntime ceiling measured in the same run, on generated graphs with the
- * exact all-MiniLM-L6-v2 and L12-v2 shapes. Writes bench/results/<time>.json
- * and .md. See BENCHMARKS.md.
+ * npm run bench: throughput, latency and CPU of the service against the raw
+ * onnxruntime ceiling and against a plain transformers.js server, all
+ * measured in the same run on generated graphs with the exact
+ * all-MiniLM-L6-v2 and L12-v2 shapes. Writes bench/results/<time>.json and
+ * .md. See BENCHMARKS.md.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { MINILM_L12, MINILM_L6 } from '../test/support/bert-fixture.js';
-import { freePort, startProcess, type ServiceProcess } from '../test/support/processes.js';
 import { writeMlConfig } from '../test/support/ml-config.js';
 import { REPO_ROOT } from '../test/support/paths.js';
+import { freePort, startProcess, type ServiceProcess } from '../test/support/processes.js';
+import { waitFor } from '../test/support/wait.js';
 import { mixedText, SHORT_TEXTS } from './corpus.js';
-import { drive, type LoadResult } from './load.js';
-import { CACHE, log, modelFolder } from './fixtures.js';
+import { CACHE, cpuMs, log, modelFolder } from './fixtures.js';
+import { drive, type LoadResult, type Route } from './load.js';
 import { rawThroughput } from './raw.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = 1;
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PEER = 'plain transformers.js server';
+/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker) runs those groups alone, to iterate on one path. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker').split(','));
 
 interface Row {
   readonly model: string;
   readonly scenario: string;
+  readonly route?: Route;
   readonly clients: number | '';
   readonly perSecond: number;
   readonly p50?: number;
   readonly p95?: number;
   readonly p99?: number;
   readonly failed?: number;
+  readonly cpuMsPerText?: number;
 }
 
 const rows: Row[] = [];
@@ -43,8 +50,8 @@ async function mlConfig(models: Record<string, string>): Promise<string> {
 }
 
 /** Peak resident memory of a process so far, in MB (Linux). */
-async function peakRssMb(service: ServiceProcess): Promise<number> {
-  const status = await readFile(`/proc/${service.child.pid}/status`, 'utf8').catch(() => '');
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return Math.round(kb / 1024);
 }
@@ -59,12 +66,25 @@ async function reachable(url: string): Promise<boolean> {
   });
 }
 
-async function withService(
-  label: string,
-  env: Record<string, string>,
-  rr: boolean,
-  body: (base: string) => Promise<void>,
-): Promise<void> {
+/** The broker's and Redis's processes on this machine, whose CPU the broker rows count too. */
+function brokerPids(): number[] {
+  const pids = (pattern: string) => {
+    try {
+      return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  return [...pids('beam.smp'), ...pids('redis-server')];
+}
+
+/** What a scenario runs against: a base URL, and the processes whose CPU and memory it counts. */
+interface Target {
+  readonly base: string;
+  readonly pids: readonly number[];
+}
+
+async function withService(label: string, env: Record<string, string>, rr: boolean, body: (target: Target) => Promise<void>): Promise<void> {
   const apiPort = await freePort();
   const common = { ...env, API_HOST: '127.0.0.1', API_PORT: String(apiPort), LOG_LEVEL: 'warn' };
   const processes: { name: string; process: ServiceProcess; port: number }[] = [];
@@ -82,24 +102,40 @@ async function withService(
   }
   try {
     await Promise.all(processes.map((p) => p.process.ready(p.port, 60_000)));
-    await body(`http://127.0.0.1:${apiPort}`);
-    for (const p of processes) rss[`${label} (${p.name})`] = await peakRssMb(p.process);
+    const pids = [...processes.map((p) => p.process.child.pid!), ...(rr ? brokerPids() : [])];
+    await body({ base: `http://127.0.0.1:${apiPort}`, pids });
+    for (const p of processes) rss[`${label} (${p.name})`] = await peakRssMb(p.process.child.pid!);
   } finally {
     await Promise.all(processes.map((p) => p.process.stop()));
   }
 }
 
+/** The peer: bench/peer-server.mjs on the same folder, run by node. */
+async function withPeer(folder: string, body: (target: Target) => Promise<void>): Promise<void> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bench', 'peer-server.mjs'), folder, String(port)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok === true, 60_000, 'the peer server');
+    await body({ base: `http://127.0.0.1:${port}`, pids: [child.pid!] });
+    rss[`${PEER}`] = await peakRssMb(child.pid!);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 async function load(
-  base: string,
+  target: Target,
   model: string,
   scenario: string,
+  route: Route,
   clients: number,
   text = (i: number) => SHORT_TEXTS[i % SHORT_TEXTS.length]!,
   warmupSeconds = WARMUP,
 ) {
-  const result: LoadResult = await drive(base, { clients, warmupSeconds, seconds: SECONDS, model, text });
-  rows.push({ model, scenario, clients, ...result });
-  log(`${model} ${scenario} ×${clients}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(1)} ms`);
+  const cpu = async () => (await Promise.all(target.pids.map(cpuMs))).reduce((sum, ms) => sum + ms, 0);
+  const result: LoadResult = await drive(target.base, { clients, warmupSeconds, seconds: SECONDS, model, route, text, cpuMs: cpu });
+  rows.push({ model, scenario, route, clients, ...result });
+  log(`${model} ${scenario} (${route}) ×${clients}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(1)} ms, ${result.cpuMsPerText?.toFixed(2)} CPU ms/text`);
 }
 
 async function main(): Promise<void> {
@@ -112,75 +148,101 @@ async function main(): Promise<void> {
 
   const ceilings: Record<string, number> = {};
   const rawSingleMs: Record<string, number> = {};
+  const rawCpu: Record<string, number> = {};
   for (const [model, dir, sizes] of [
-    ['L6', l6, [1, 8, 32, 128]],
-    ['L12', l12, [1, 32, 128]],
+    ['L6', l6, ONLY.has('raw') ? [1, 8, 32, 128] : [1, 128]],
+    ['L12', l12, ONLY.has('raw') ? [1, 32, 128] : [1, 128]],
   ] as const) {
     for (const size of sizes) {
-      const { perSecond, batchMs } = await rawThroughput(dir, SHORT_TEXTS, size, SECONDS);
-      rows.push({ model, scenario: `raw onnxruntime, batch ${size}`, clients: '', perSecond });
+      const { perSecond, batchMs, cpuMsPerText } = await rawThroughput(dir, SHORT_TEXTS, size, SECONDS);
+      rows.push({ model, scenario: `raw onnxruntime, batch ${size}`, clients: '', perSecond, cpuMsPerText });
       ceilings[model] = Math.max(ceilings[model] ?? 0, perSecond);
+      rawCpu[`${model} ${size}`] = cpuMsPerText;
       if (size === 1) rawSingleMs[model] = batchMs;
-      log(`${model} raw batch ${size}: ${perSecond.toFixed(0)}/s`);
+      log(`${model} raw batch ${size}: ${perSecond.toFixed(0)}/s, ${cpuMsPerText.toFixed(2)} CPU ms/text`);
     }
   }
 
   // The mixed workload's own ceiling: the same 3-short-to-1-long mix, sorted by length into batches of 32.
   const mixed = Array.from({ length: 512 }, (_, i) => mixedText(i)).sort((a, b) => a.length - b.length);
   const mixedRaw = await rawThroughput(l6, mixed, 32, SECONDS);
-  rows.push({ model: 'L6', scenario: 'raw onnxruntime, mixed lengths, batch 32', clients: '', perSecond: mixedRaw.perSecond });
+  rows.push({ model: 'L6', scenario: 'raw onnxruntime, mixed lengths, batch 32', clients: '', perSecond: mixedRaw.perSecond, cpuMsPerText: mixedRaw.cpuMsPerText });
   ceilings['L6 mixed'] = mixedRaw.perSecond;
   log(`L6 raw mixed batch 32: ${mixedRaw.perSecond.toFixed(0)}/s`);
 
-  const config = await mlConfig({ L6: l6, L12: l12 });
-  const env = { ML_CONFIG_PATH: config, WORKER_MODELS: 'L6' };
-  await withService('embedded, batching on', env, false, async (base) => {
-    for (const clients of [1, 16, 64]) await load(base, 'L6', 'embedded', clients);
-    // Long texts bring new tensor shapes: onnxruntime's first batches of each shape are slow, so warm up longer.
-    await load(base, 'L6', 'embedded, mixed lengths', 64, mixedText, 4);
-  });
-  await withService('embedded, batching off', { ...env, WORKER_BATCHING: 'false' }, false, async (base) => {
-    await load(base, 'L6', 'embedded, batching off', 64);
-  });
-  await withService('embedded L12', { ...env, WORKER_MODELS: 'L12' }, false, async (base) => {
-    await load(base, 'L12', 'embedded', 64);
-  });
-
-  const brokers = (await reachable(AMQP_URL)) && (await reachable(REDIS_URL));
-  if (brokers) {
-    await withService('RabbitMQ + Redis, batching on', env, true, async (base) => {
-      for (const clients of [1, 16, 64]) await load(base, 'L6', 'RabbitMQ + Redis, 1 worker', clients);
+  if (ONLY.has('peer')) {
+    await withPeer(l6, async (peer) => {
+      for (const clients of [1, 16, 64]) await load(peer, 'L6', PEER, 'sync', clients);
     });
-    await withService('RabbitMQ + Redis, batching off', { ...env, WORKER_BATCHING: 'false' }, true, async (base) => {
-      await load(base, 'L6', 'RabbitMQ + Redis, batching off', 64);
-    });
-  } else {
-    log(`RabbitMQ or Redis not reachable (${AMQP_URL}, ${REDIS_URL}); skipping those scenarios`);
   }
 
-  await report(ceilings, rawSingleMs, brokers);
+  const config = await mlConfig({ L6: l6, L12: l12 });
+  const env = { ML_CONFIG_PATH: config, WORKER_MODELS: 'L6' };
+  if (ONLY.has('embedded')) await embeddedScenarios(env);
+  const brokers = ONLY.has('broker') && (await reachable(AMQP_URL)) && (await reachable(REDIS_URL));
+  if (brokers) await brokerScenarios(env);
+  else if (ONLY.has('broker')) log(`RabbitMQ or Redis not reachable (${AMQP_URL}, ${REDIS_URL}); skipping those scenarios`);
+
+  await report({ ceilings, rawSingleMs, rawCpu }, brokers);
 }
 
-function find(model: string, scenario: string, clients: number): Row | undefined {
-  return rows.find((r) => r.model === model && r.scenario === scenario && r.clients === clients);
+async function embeddedScenarios(env: Record<string, string>): Promise<void> {
+  await withService('embedded, batching on', env, false, async (service) => {
+    for (const clients of [1, 16, 64]) await load(service, 'L6', 'embedded', 'sync', clients);
+    for (const clients of [1, 64]) await load(service, 'L6', 'embedded', 'task', clients);
+    // Long texts bring new tensor shapes: onnxruntime's first batches of each shape are slow, so warm up longer.
+    await load(service, 'L6', 'embedded, mixed lengths', 'sync', 64, mixedText, 4);
+  });
+  await withService('embedded, batching off', { ...env, WORKER_BATCHING: 'false' }, false, async (service) => {
+    await load(service, 'L6', 'embedded, batching off', 'sync', 64);
+  });
+  await withService('embedded L12', { ...env, WORKER_MODELS: 'L12' }, false, async (service) => {
+    await load(service, 'L12', 'embedded', 'sync', 64);
+  });
 }
 
-async function report(ceilings: Record<string, number>, rawSingleMs: Record<string, number>, brokers: boolean) {
+async function brokerScenarios(env: Record<string, string>): Promise<void> {
+  await withService('RabbitMQ + Redis, batching on', env, true, async (service) => {
+    for (const clients of [1, 16, 64]) await load(service, 'L6', 'RabbitMQ + Redis, 1 worker', 'sync', clients);
+    await load(service, 'L6', 'RabbitMQ + Redis, 1 worker', 'task', 1);
+  });
+  await withService('RabbitMQ + Redis, batching off', { ...env, WORKER_BATCHING: 'false' }, true, async (service) => {
+    await load(service, 'L6', 'RabbitMQ + Redis, batching off', 'sync', 64);
+  });
+}
+
+function find(model: string, scenario: string, clients: number, route: Route = 'sync'): Row | undefined {
+  return rows.find((r) => r.model === model && r.scenario === scenario && r.clients === clients && r.route === route);
+}
+
+interface Raw {
+  readonly ceilings: Record<string, number>;
+  readonly rawSingleMs: Record<string, number>;
+  readonly rawCpu: Record<string, number>;
+}
+
+async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean) {
   // A mixed-length workload is compared with the raw ceiling of the same mix.
   const ceilingOf = (r: Row) => (r.scenario.includes('mixed') ? ceilings['L6 mixed']! : ceilings[r.model]!);
   const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+  const peerRatio = (r: Row) => {
+    const peer = r.route === 'sync' && r.clients !== '' ? find(r.model, PEER, r.clients) : undefined;
+    return peer && r.scenario !== PEER ? (r.perSecond / peer.perSecond).toFixed(2) : '';
+  };
   const lines = [
     `# Benchmark, ${new Date().toISOString()}`,
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
-    `Each load runs ${SECONDS} s after ${WARMUP} s of warm-up; clients send one text and wait for its result (long poll).`,
+    `Each load runs ${SECONDS} s after ${WARMUP} s of warm-up; each client sends one 10-word text and waits for its vector, then sends the next.`,
+    'Route `sync` is `POST /v1/embeddings` (`encoding_format: float`); `task` is `POST /v1/embeddings/tasks` and a long poll for the result.',
     'The service runs compiled (`npm run build`, `node dist/…`) in its own processes; the clients run in the benchmark process, on the same cores.',
+    'CPU ms per text counts the processes under test (and RabbitMQ and Redis in their rows), from /proc; for raw rows, the benchmark process.',
     '',
-    '| Model | Scenario | Clients | Texts/s | × raw ceiling | p50 ms | p95 ms | p99 ms |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Model | Scenario | Route | Clients | Texts/s | × raw ceiling | × peer | p50 ms | p95 ms | p99 ms | CPU ms/text |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${r.scenario} | ${r.clients} | ${r.perSecond.toFixed(0)} | ${(r.perSecond / ceilingOf(r)).toFixed(2)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} |`,
+        `| ${r.model} | ${r.scenario} | ${r.route ?? ''} | ${r.clients} | ${r.perSecond.toFixed(0)} | ${(r.perSecond / ceilingOf(r)).toFixed(2)} | ${peerRatio(r)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${fmt(r.cpuMsPerText, 2)} |`,
     ),
     '',
     '| Process | Peak RSS MB |',
@@ -198,28 +260,35 @@ async function report(ceilings: Record<string, number>, rawSingleMs: Record<stri
     lines.push(`| ${name} | ${wanted} | ${value} | ${met} |`);
   };
   const ratio = (row: Row | undefined) => (row ? row.perSecond / ceilings[row.model]! : undefined);
+  const lone = find('L6', 'embedded', 1);
+  const loneR = find('L6', 'RabbitMQ + Redis, 1 worker', 1);
+  const peer1 = find('L6', PEER, 1);
   const embedded64 = find('L6', 'embedded', 64);
   const rr64 = find('L6', 'RabbitMQ + Redis, 1 worker', 64);
-  target('embedded, 64 clients', '≥ 0.9 × ceiling', ratio(embedded64), (x) => x >= 0.9, '×');
-  target('RabbitMQ + Redis, 64 clients', '≥ 0.8 × ceiling', brokers ? ratio(rr64) : undefined, (x) => x >= 0.8, '×');
+  target('1 client, p50 over raw batch-1 inference, embedded', '≤ 1 ms', lone ? lone.p50! - rawSingleMs.L6! : undefined, (x) => x <= 1, ' ms');
+  target('1 client, p50 over raw batch-1 inference, RabbitMQ + Redis', '≤ 3 ms', brokers && loneR ? loneR.p50! - rawSingleMs.L6! : undefined, (x) => x <= 3, ' ms');
+  target('1 client, throughput / the peer’s, embedded', '≥ 1×', lone && peer1 ? lone.perSecond / peer1.perSecond : undefined, (x) => x >= 1, '×');
+  target('64 clients, embedded', '≥ 0.85 × ceiling', ratio(embedded64), (x) => x >= 0.85, '×');
+  target('64 clients, RabbitMQ + Redis', '≥ 0.75 × ceiling', brokers ? ratio(rr64) : undefined, (x) => x >= 0.75, '×');
+  target('CPU per text at 64 clients / raw batch 128, embedded', '≤ 1.1×', embedded64?.cpuMsPerText !== undefined ? embedded64.cpuMsPerText / rawCpu['L6 128']! : undefined, (x) => x <= 1.1, '×');
+  const mixedRow = find('L6', 'embedded, mixed lengths', 64);
+  target('mixed lengths, 64 clients / their own raw ceiling', '≥ 0.8×', mixedRow ? mixedRow.perSecond / ceilings['L6 mixed']! : undefined, (x) => x >= 0.8, '×');
   const offE = find('L6', 'embedded, batching off', 64);
   target('batching on / off, embedded, 64 clients', '≥ 1.6×', embedded64 && offE ? embedded64.perSecond / offE.perSecond : undefined, (x) => x >= 1.6, '×');
-  const offR = find('L6', 'RabbitMQ + Redis, batching off', 64);
-  target('batching on / off, RabbitMQ + Redis, 64 clients', '≥ 1.6×', rr64 && offR ? rr64.perSecond / offR.perSecond : undefined, (x) => x >= 1.6, '×');
-  const lone = find('L6', 'embedded', 1);
-  target('lone request p50 over raw single inference, embedded', '≤ 3 ms', lone ? lone.p50! - rawSingleMs.L6! : undefined, (x) => x <= 3, ' ms');
-  const loneR = find('L6', 'RabbitMQ + Redis, 1 worker', 1);
-  target('lone request p50 over raw single inference, RabbitMQ + Redis', '≤ 8 ms', loneR ? loneR.p50! - rawSingleMs.L6! : undefined, (x) => x <= 8, ' ms');
-  target('worker RSS under load, L6', '≤ 300 MB', rss['RabbitMQ + Redis, batching on (worker)'], (x) => x <= 300, ' MB');
-  target('API RSS under load', '≤ 150 MB', rss['RabbitMQ + Redis, batching on (api)'], (x) => x <= 150, ' MB');
-  lines.push('', `Raw single-text inference (batch 1 median): L6 ${rawSingleMs.L6!.toFixed(2)} ms, L12 ${rawSingleMs.L12!.toFixed(2)} ms.`);
+  target('worker peak RSS under load, L6', '≤ 300 MB', rss['RabbitMQ + Redis, batching on (worker)'], (x) => x <= 300, ' MB');
+  target('API peak RSS under load', '≤ 150 MB', rss['RabbitMQ + Redis, batching on (api)'], (x) => x <= 150, ' MB');
+  lines.push(
+    '',
+    `Raw single-text inference (batch 1 median): L6 ${rawSingleMs.L6!.toFixed(2)} ms, L12 ${rawSingleMs.L12!.toFixed(2)} ms.`,
+    `Raw CPU per text: L6 batch 1 ${rawCpu['L6 1']!.toFixed(2)} ms, batch 128 ${rawCpu['L6 128']!.toFixed(2)} ms.`,
+  );
 
   const markdown = `${lines.join('\n')}\n`;
   const dir = join(REPO_ROOT, 'bench', 'results');
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   await writeFile(join(dir, `${stamp}.md`), markdown);
-  await writeFile(join(dir, `${stamp}.json`), JSON.stringify({ ceilings, rawSingleMs, rows, rss }, null, 2));
+  await writeFile(join(dir, `${stamp}.json`), JSON.stringify({ ceilings, rawSingleMs, rawCpu, rows, rss }, null, 2));
   await writeFile(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
 }

@@ -41,6 +41,17 @@ interface Unit {
 const ROUND_BATCHES = 4;
 
 /**
+ * A batch takes no text more than this many times as long as its shortest:
+ * past it, padding the short ones to the long one's length costs more than
+ * the extra inference. Measured with 3 short texts (about 14 tokens) to 1
+ * long one (about 160) at 64 clients: sorted batches cut by size alone
+ * padded half of each mixed batch's short texts to 160 tokens.
+ */
+const MAX_LENGTH_SPREAD = 2;
+/** Tokens of spread always allowed: among short texts, padding costs less than another run. */
+const LENGTH_SLACK = 8;
+
+/**
  * Merges the texts of many tasks for one model into few inferences.
  *
  * Each task's texts are tokenized once, on arrival. When the model is free,
@@ -132,9 +143,12 @@ export class DynamicBatcher {
     const batches: Unit[][] = [];
     let batch: Unit[] = [];
     for (const unit of pool) {
-      // Sorted ascending, so this unit is the longest of the batch it joins.
-      const padded = (batch.length + 1) * unit.tokens.ids.length;
-      if (batch.length > 0 && (batch.length >= this.options.maxBatchSize || padded > this.options.maxBatchTokens)) {
+      // Sorted ascending, so this unit is the longest of the batch it joins, and batch[0] its shortest.
+      const length = unit.tokens.ids.length;
+      const padded = (batch.length + 1) * length;
+      const full = batch.length >= this.options.maxBatchSize || padded > this.options.maxBatchTokens;
+      const spread = batch.length > 0 && length > MAX_LENGTH_SPREAD * batch[0]!.tokens.ids.length + LENGTH_SLACK;
+      if (batch.length > 0 && (full || spread)) {
         batches.push(batch);
         batch = [];
       }

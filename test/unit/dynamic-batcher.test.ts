@@ -54,6 +54,16 @@ describe('DynamicBatcher', () => {
     ]);
   });
 
+  it('does not pad short texts to a long one far more than twice their length', async () => {
+    const { model, batcher } = setup({ maxBatchSize: 8 });
+    const lengths = [10, 12, 11, 60, 10, 55, 21, 22, 40];
+    await Promise.all(lengths.map((n) => batcher.embed(['z'.repeat(n)])));
+    expect(model.batches.map((b) => b.map((t) => t.length))).toEqual([
+      [10, 10, 11, 12, 21, 22],
+      [40, 55, 60],
+    ]);
+  });
+
   it('splits a large task across batches and reassembles it in order', async () => {
     const { model, batcher } = setup({ maxBatchSize: 4 });
     const texts = Array.from({ length: 10 }, (_, i) => String.fromCharCode(65 + i).repeat(1 + (i % 3)));

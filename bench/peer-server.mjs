@@ -1,0 +1,47 @@
+// @ts-check
+/*
+ * The peer this service is compared with: what a Node developer writes first,
+ * a plain HTTP server that calls a transformers.js feature-extraction
+ * pipeline once per request and answers in OpenAI's shape. Same generated
+ * graph, loaded offline from the same folder. Plain JavaScript run by node,
+ * as such a server would be.
+ *
+ * node bench/peer-server.mjs <model folder> <port>
+ */
+import { createServer } from 'node:http';
+import process from 'node:process';
+import { basename, dirname } from 'node:path';
+import { env, pipeline } from '@huggingface/transformers';
+
+const [folder, port] = process.argv.slice(2);
+if (!folder || !port) throw new Error('usage: peer-server.mjs <model folder> <port>');
+env.allowRemoteModels = false;
+env.localModelPath = `${dirname(folder)}/`;
+const extractor = await pipeline('feature-extraction', basename(folder), { dtype: 'fp32', device: 'cpu', subfolder: '' });
+
+createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/health/ready') {
+    res.writeHead(200).end('ok');
+    return;
+  }
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  req.on('end', async () => {
+    try {
+      const { input, model } = JSON.parse(body);
+      const output = await extractor(input, { pooling: 'mean', normalize: true });
+      const vectors = output.tolist();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          object: 'list',
+          data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+          model,
+          usage: { prompt_tokens: 0, total_tokens: 0 },
+        }),
+      );
+    } catch (error) {
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: String(error) } }));
+    }
+  });
+}).listen(Number(port), '127.0.0.1');
