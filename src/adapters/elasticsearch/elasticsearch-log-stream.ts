@@ -1,5 +1,13 @@
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { Client } from '@elastic/elasticsearch';
+import type * as Elasticsearch from '@elastic/elasticsearch';
+
+/*
+ * The client is required when a stream is made, not when this module is
+ * imported: the composition root imports every adapter, and the client costs
+ * about 30 MB of memory in every process that does not ship logs (most).
+ */
+const require = createRequire(import.meta.url);
 
 export interface ElasticsearchLogOptions {
   /** http(s)://host:port */
@@ -29,7 +37,7 @@ type LogRecord = Record<string, unknown>;
  * stdout (the other destination) still has every line.
  */
 export class ElasticsearchLogStream extends Writable {
-  private readonly client: Client;
+  private readonly client: Elasticsearch.Client;
   private readonly buffer: LogRecord[] = [];
   private readonly timer: ReturnType<typeof setInterval>;
   private sending: Promise<void> | undefined;
@@ -37,7 +45,8 @@ export class ElasticsearchLogStream extends Writable {
 
   constructor(private readonly options: ElasticsearchLogOptions) {
     super({ decodeStrings: false });
-    this.client = new Client({ node: options.node, requestTimeout: options.requestTimeoutMs ?? 5_000, maxRetries: 0 });
+    const { Client: ElasticsearchClient } = require('@elastic/elasticsearch') as typeof Elasticsearch;
+    this.client = new ElasticsearchClient({ node: options.node, requestTimeout: options.requestTimeoutMs ?? 5_000, maxRetries: 0 });
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs);
     this.timer.unref();
   }

@@ -34,13 +34,15 @@ export class InferenceThread {
           executionMode: 'sequential',
           intraOpNumThreads: settings.intraOpThreads,
           interOpNumThreads: 1,
-          // Pool threads spin while a run lasts (waking them between the graph's many small
-          // operators is what makes a lone batch-1 inference slow without it) and stop spinning
-          // when it ends, so that between batches the cores go to the event loop. Measured on 2
-          // cores, L6: batch 1 in 1.86 ms against 2.27 ms without spinning, batch 32 in 27.1 ms
-          // against 29.6 ms, and 0.2 ms of CPU in the 50 ms after a run, against 31.6 ms when the
-          // threads go on spinning (the default, which cost a third of the throughput under load).
-          extra: { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } },
+          // Memory patterns are planned per input shape, and batches here come in many shapes:
+          // off, L6 held 13 MB less after warm-up and ran batch 32 and batch 1 as fast.
+          enableMemPattern: false,
+          // Idle pool threads sleep instead of spinning: the cores are shared with the event loop,
+          // and with RabbitMQ, Redis and the API where they run on the same machine. Spinning only
+          // while a run lasts (force_spinning_stop) was measured too: alone, batch 1 took 1.86 ms
+          // against 2.27 ms; but with the API, the broker and Redis on the same 2 cores, 64 clients
+          // got 422 texts/s against 578 without spinning, and a lone request 7.6 ms against 5.9 ms.
+          extra: { session: { intra_op: { allow_spinning: '0' } } },
         },
       });
     } catch (error) {
