@@ -26,6 +26,9 @@ export interface AdmissionOptions {
   readonly maxQueueWaitMs: number;
 }
 
+/** How long a read queue depth stands in for the real one, counting what this process adds meanwhile. */
+const DEPTH_MAX_AGE_MS = 250;
+
 export interface Submission {
   readonly task: Task;
   /** Workers serving the model when the task was queued (0: it waits for one); undefined if unknown. */
@@ -43,6 +46,9 @@ export interface Submission {
  * as the last resort, for when no rate is known yet.
  */
 export class SubmitEmbedding {
+  /** Per model: the depth last read, when, and the tasks this process has queued since. */
+  private readonly depths = new Map<string, { readonly at: number; readonly depth: number; added: number }>();
+
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly store: TaskStore,
@@ -86,6 +92,8 @@ export class SubmitEmbedding {
         .catch((storeError: unknown) => this.logger.warn('could not remove a task that was not queued', { taskId: task.id, err: storeError }));
       throw error;
     }
+    const known = this.depths.get(modelId);
+    if (known) known.added++;
     this.metrics.taskSubmitted(modelId);
     return { task, liveWorkers: await this.live.count(modelId) };
   }
@@ -102,8 +110,7 @@ export class SubmitEmbedding {
     const boundMs = Math.min(this.admission.maxQueueWaitMs, patienceMs);
     const rate = await this.live.drainRate(modelId);
     if (rate === undefined) return;
-    // Unreadable depth: the publish that follows meets the same fault and answers it.
-    const depth = await this.queue.depth(modelId).catch(() => undefined);
+    const depth = await this.depth(modelId);
     if (depth === undefined) return;
     const expectedWaitMs = ((depth + 1) / rate) * 1000;
     if (expectedWaitMs <= boundMs) return;
@@ -114,5 +121,22 @@ export class SubmitEmbedding {
         `past the ${Math.round(boundMs / 1000)} s a new task may wait. Retry after ${drainSeconds} s.`,
       drainSeconds,
     );
+  }
+
+  /**
+   * The model's queue depth, read from the queue at most every 250 ms (a
+   * broker round trip per submission costs every request, and the broker,
+   * CPU) plus the tasks this process has queued since: the estimate lags only
+   * by what other replicas add meanwhile. Unreadable: undefined, and the
+   * publish that follows meets the same fault and answers it.
+   */
+  private async depth(modelId: string): Promise<number | undefined> {
+    const now = this.clock.now().getTime();
+    const known = this.depths.get(modelId);
+    if (known && now - known.at < DEPTH_MAX_AGE_MS) return known.depth + known.added;
+    const depth = await this.queue.depth(modelId).catch(() => undefined);
+    if (depth === undefined) this.depths.delete(modelId);
+    else this.depths.set(modelId, { at: now, depth, added: 0 });
+    return depth;
   }
 }
