@@ -197,10 +197,14 @@ export function httpApiBehaviour(name: string, start: () => Promise<TestService>
         expect(Object.keys(doc.components.schemas.TaskRequest!.properties!)).toEqual(['input', 'model', 'priority']);
       });
 
-      it('serves interactive docs', async () => {
-        const response = await t.get('/docs');
-        expect(response.status).toBe(200);
-        expect(await response.text()).toContain('/openapi.json');
+      it('serves interactive docs, every file of them from the service itself', async () => {
+        const page = await (await t.get('/docs')).text();
+        const sources = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+        expect(sources).toEqual(expect.arrayContaining(['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/init.js']));
+        for (const source of sources) expect((await t.get(source)).status, source).toBe(200);
+        expect(await (await t.get('/docs/init.js')).text()).toContain("url: '/openapi.json'");
+        // Nothing else of the package is served.
+        expect((await t.get('/docs/package.json')).status).toBe(404);
       });
     });
 

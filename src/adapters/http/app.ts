@@ -1,13 +1,14 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
 import { requireApiKey, requireMetricsToken } from './access.js';
+import { docsRoutes } from './docs.js';
 import { inputSizeGuard } from './input-guard.js';
 import { errorResponse } from './problem.js';
+import { API_KEY_SCHEME } from './schemas.js';
 import { enforceRateLimits } from './rate-limits.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
@@ -88,6 +89,12 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
   app.on('POST', ['/v1/embeddings', '/v1/embeddings/tasks'], inputSizeGuard(options.limits));
   for (const group of groups) app.route('/', group.routes);
 
+  // Swagger UI's "Authorize" takes the key; /v1 routes declare they need it.
+  app.openAPIRegistry.registerComponent('securitySchemes', API_KEY_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key, when the service has keys (API_KEYS, API_KEYS_FILE); also accepted as x-api-key.',
+  });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
@@ -96,7 +103,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
       description: 'Turns text into vectors with sentence-embedding models, through per-model queues.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.route('/', docsRoutes());
 
   answerErrors(app, observers);
   return app;

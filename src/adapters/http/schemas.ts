@@ -7,6 +7,11 @@ import { MAX_PRIORITY, MIN_PRIORITY } from '../../domain/index.js';
  * services spell them.
  */
 
+/** The OpenAPI name of the bearer scheme that /v1 routes declare (app.ts registers it). */
+export const API_KEY_SCHEME = 'apiKey';
+/** What a /v1 route declares: it needs an API key when the service has keys. */
+export const NEEDS_API_KEY = [{ [API_KEY_SCHEME]: [] }];
+
 /** Longer than any model id the configuration allows to be useful; keeps an absurd one out of error messages. */
 const MODEL_ID_MAX = 256;
 

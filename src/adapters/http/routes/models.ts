@@ -1,11 +1,12 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { ModelIdParamSchema, ModelListSchema, ModelSchema, problems } from '../schemas.js';
+import { ModelIdParamSchema, ModelListSchema, ModelSchema, problems, NEEDS_API_KEY } from '../schemas.js';
 import { serializeModel } from '../serialize.js';
 
 const list = createRoute({
   method: 'get',
   path: '/v1/models',
+  security: NEEDS_API_KEY,
   tags: ['Models'],
   summary: 'The models this deployment serves',
   responses: {
@@ -16,6 +17,7 @@ const list = createRoute({
 const get = createRoute({
   method: 'get',
   path: '/v1/models/{id}',
+  security: NEEDS_API_KEY,
   tags: ['Models'],
   summary: 'One model',
   request: { params: ModelIdParamSchema },

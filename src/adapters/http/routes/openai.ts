@@ -1,12 +1,13 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { chargeTokens } from '../rate-limits.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, openAiErrors } from '../schemas.js';
+import { OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, openAiErrors, NEEDS_API_KEY } from '../schemas.js';
 import { base64Vector } from '../serialize.js';
 
 const create = createRoute({
   method: 'post',
   path: '/v1/embeddings',
+  security: NEEDS_API_KEY,
   tags: ['OpenAI-compatible'],
   summary: 'Embeddings, synchronously, in OpenAI’s request and response shapes',
   description:

@@ -1,12 +1,13 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { chargeTokens } from '../rate-limits.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { AcceptedTaskSchema, problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema, WaitQuerySchema } from '../schemas.js';
+import { AcceptedTaskSchema, problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema, WaitQuerySchema, NEEDS_API_KEY } from '../schemas.js';
 import { serializeTask } from '../serialize.js';
 
 const submit = createRoute({
   method: 'post',
   path: '/v1/embeddings/tasks',
+  security: NEEDS_API_KEY,
   tags: ['Tasks'],
   summary: 'Queue texts for embedding',
   request: {
@@ -25,6 +26,7 @@ const submit = createRoute({
 const status = createRoute({
   method: 'get',
   path: '/v1/embeddings/tasks/{id}',
+  security: NEEDS_API_KEY,
   tags: ['Tasks'],
   summary: 'A task’s status, and its embeddings once it has succeeded',
   request: { params: TaskIdParamSchema, query: WaitQuerySchema },
@@ -37,6 +39,7 @@ const status = createRoute({
 const cancel = createRoute({
   method: 'delete',
   path: '/v1/embeddings/tasks/{id}',
+  security: NEEDS_API_KEY,
   tags: ['Tasks'],
   summary: 'Cancel a queued or running task',
   description:
