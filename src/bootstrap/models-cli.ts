@@ -3,26 +3,35 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
 import { modelStatuses, pullModel } from './model-management.js';
 
-/*
- * npm run models:pull -- <hub repo id> [--revision R] [--id ID] [--onnx-file PATH]
- * npm run models:list
- * HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN are honoured.
- */
+const USAGE = `usage:
+  npm run models:pull -- <owner/name> [--revision R] [--id ID] [--onnx-file PATH]
+      downloads a sentence-transformers ONNX export from the Hugging Face hub
+      into models/ and adds it to config/ml_config.yaml
+      (HF_ENDPOINT: the hub or a mirror, default https://huggingface.co; HF_TOKEN: for gated models)
+  npm run models:list [-- --api-url URL]
+      the configured models, whether their files are here, and how many live
+      workers serve each (asked of the API at URL, default API_URL or this
+      machine's API_HOST and API_PORT)
+`;
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
+  if (command === undefined || command === 'help' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
   const config = loadConfig({ env: process.env });
   const mlConfigPath = resolve(config.service.ml_config_path);
 
   if (command === 'pull') {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: { revision: { type: 'string' }, id: { type: 'string' }, 'onnx-file': { type: 'string' } },
-    });
+    const parsed = parse(() =>
+      parseArgs({ args: rest, allowPositionals: true, options: { revision: { type: 'string' }, id: { type: 'string' }, 'onnx-file': { type: 'string' } } }),
+    );
+    if (!parsed) return 2;
+    const { values, positionals } = parsed;
     const repo = positionals[0];
     if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo)) {
-      process.stderr.write('usage: npm run models:pull -- <owner/name> [--revision R] [--id ID] [--onnx-file PATH]\n');
+      process.stderr.write(`models:pull needs a hub repository id such as sentence-transformers/all-MiniLM-L6-v2\n\n${USAGE}`);
       return 2;
     }
     await pullModel({
@@ -40,8 +49,10 @@ async function main(): Promise<number> {
   }
 
   if (command === 'list') {
+    const parsed = parse(() => parseArgs({ args: rest, options: { 'api-url': { type: 'string' } } }));
+    if (!parsed) return 2;
     const host = config.service.api.host === '0.0.0.0' ? '127.0.0.1' : config.service.api.host;
-    const apiUrl = `http://${host}:${config.service.api.port}`;
+    const apiUrl = parsed.values['api-url'] ?? process.env.API_URL ?? `http://${host}:${config.service.api.port}`;
     const { models, apiReachable } = await modelStatuses(config, apiUrl);
     const rows = [['MODEL', 'ENGINE', 'PRESENT', 'LIVE WORKERS', 'PATH']];
     for (const m of models) {
@@ -49,12 +60,22 @@ async function main(): Promise<number> {
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-    if (!apiReachable) process.stdout.write(`\n(live workers unknown: no API answered at ${apiUrl})\n`);
+    if (!apiReachable) process.stdout.write(`\n(live workers unknown: no API answered at ${apiUrl}; give the API's URL with --api-url or API_URL)\n`);
     return 0;
   }
 
-  process.stderr.write('usage: models-cli pull <owner/name> | list\n');
+  process.stderr.write(`unknown command '${command}'\n\n${USAGE}`);
   return 2;
+}
+
+/** The command's options, or undefined (with the usage printed) when they do not parse. */
+function parse<T>(run: () => T): T | undefined {
+  try {
+    return run();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return undefined;
+  }
 }
 
 main().then(

@@ -14,8 +14,8 @@ import { REPO_ROOT } from '../support/paths.js';
  */
 
 const read = (file: string) => readFile(join(REPO_ROOT, file), 'utf8');
-/** Variables the service reads outside the configuration: models:pull's. */
-const OUTSIDE_CONFIG = new Set(['HF_ENDPOINT', 'HF_TOKEN']);
+/** Variables the service reads outside the configuration: the models CLI's. */
+const OUTSIDE_CONFIG = new Set(['HF_ENDPOINT', 'HF_TOKEN', 'API_URL']);
 
 interface Row {
   readonly variables: string[];

@@ -39,6 +39,15 @@ describe('models:pull against a server that answers like the hub', () => {
     await hub.close();
   });
 
+  it('names the URL it could not reach, and what to do without internet', async () => {
+    const closed = hub.url;
+    await hub.close();
+    const failure = (await pull({ endpoint: closed }).catch((e: unknown) => e)) as Error;
+    expect(failure.message).toContain(`Cannot reach ${closed}/api/models/${REPO}`);
+    expect(failure.message).toContain('ECONNREFUSED');
+    expect(failure.message).toContain('HF_ENDPOINT');
+  });
+
   it('downloads and checks a sentence-transformers export, adds it to ml_config.yaml, and the service can load it', async () => {
     const { id, dir, added } = await pull();
     expect(id).toBe('tiny-bert');

@@ -117,10 +117,22 @@ export class HubClient {
   }
 
   private async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
-    const response = await fetch(url, {
-      headers: { ...headers, ...(this.options.token && { authorization: `Bearer ${this.options.token}` }) },
-      redirect: 'follow',
-    });
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { ...headers, ...(this.options.token && { authorization: `Bearer ${this.options.token}` }) },
+        redirect: 'follow',
+      });
+    } catch (error) {
+      // fetch says only "fetch failed"; the reason (DNS, refused, TLS) is its cause.
+      const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+      throw new HubError(
+        `Cannot reach ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}. ` +
+          `Without access to ${this.base()}, set HF_ENDPOINT to a mirror of the hub, ` +
+          'or copy the model folder into models/ and add it to config/ml_config.yaml.',
+        { cause: error },
+      );
+    }
     if (response.ok) return response;
     const hint =
       response.status === 401 || response.status === 403
