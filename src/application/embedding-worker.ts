@@ -13,12 +13,13 @@ import {
 import type { Clock } from '../ports/clock.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { Logger } from '../ports/logger.js';
-import type { DeadLetterKind, Metrics } from '../ports/metrics.js';
+import type { DeadLetterKind, Metrics, TaskOutcome } from '../ports/metrics.js';
 import type { Delivery, Subscription, TaskQueue } from '../ports/task-queue.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
-import { DrainMeter } from './drain-meter.js';
+import type { ModelActivity } from '../ports/worker-registry.js';
 import { DynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';
+import { ModelActivityRecorder } from './model-activity.js';
 
 export interface WorkerOptions {
   /** Most tasks a worker holds unacknowledged per model; at least the batch size, so batches can fill. */
@@ -44,7 +45,7 @@ export interface WorkerOptions {
 export class EmbeddingWorker {
   private readonly subscriptions: Subscription[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly meters = new Map<string, DrainMeter>();
+  private readonly activity = new Map<string, ModelActivityRecorder>();
 
   constructor(
     private readonly models: ReadonlyMap<string, EmbeddingModel>,
@@ -60,12 +61,13 @@ export class EmbeddingWorker {
   async start(): Promise<void> {
     for (const [modelId, model] of this.models) {
       // One batcher per model: it runs one inference at a time, and the runtime uses every core for it.
-      const batcher = new DynamicBatcher(model, this.options.batching, (batch) =>
-        this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds),
-      );
-      const meter = new DrainMeter();
-      this.meters.set(modelId, meter);
-      const subscription = await this.queue.consume(modelId, (delivery) => this.track(this.measured(meter, this.handle(batcher, delivery))), {
+      const recorder = new ModelActivityRecorder();
+      this.activity.set(modelId, recorder);
+      const batcher = new DynamicBatcher(model, this.options.batching, (batch) => {
+        this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds);
+        recorder.inferred(batch.texts, batch.seconds);
+      });
+      const subscription = await this.queue.consume(modelId, (delivery) => this.track(this.measured(recorder, this.handle(batcher, delivery))), {
         prefetch: this.options.prefetch,
       });
       this.subscriptions.push(subscription);
@@ -79,20 +81,31 @@ export class EmbeddingWorker {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Tasks a second this worker gets through, per model it serves, while it has work; read once per heartbeat. */
-  throughput(): Record<string, number> {
+  /**
+   * Per model it serves: tasks a second it gets through while it has work,
+   * and what it has done. Read once per heartbeat (reading closes the pace's
+   * current measurement).
+   */
+  report(): { throughput: Record<string, number>; activity: Record<string, ModelActivity> } {
     const now = this.clock.now().getTime();
-    const rates: Record<string, number> = {};
-    for (const [model, meter] of this.meters) {
-      const rate = meter.rate(now);
-      if (rate !== undefined) rates[model] = rate;
+    const throughput: Record<string, number> = {};
+    const activity: Record<string, ModelActivity> = {};
+    for (const [model, recorder] of this.activity) {
+      const report = recorder.report(now);
+      activity[model] = report.activity;
+      if (report.tasksPerSecond !== undefined) throughput[model] = report.tasksPerSecond;
     }
-    return rates;
+    return { throughput, activity };
   }
 
-  private measured(meter: DrainMeter, work: Promise<void>): Promise<void> {
-    meter.taken(this.clock.now().getTime());
-    return work.finally(() => meter.settled(this.clock.now().getTime()));
+  private measured(recorder: ModelActivityRecorder, work: Promise<void>): Promise<void> {
+    recorder.taken(this.clock.now().getTime());
+    return work.finally(() => recorder.settled(this.clock.now().getTime()));
+  }
+
+  private completed(model: string, outcome: TaskOutcome, seconds: number): void {
+    this.metrics.taskCompleted(model, outcome, seconds);
+    this.activity.get(model)?.finished(outcome);
   }
 
   private track(work: Promise<void>): Promise<void> {
@@ -134,7 +147,9 @@ export class EmbeddingWorker {
       await this.giveUp(task, delivery, { reason: `gave up after ${this.options.maxAttempts} attempts`, kind: 'attempts_exhausted' }, log);
       return;
     }
-    this.metrics.taskWaited(message.model, seconds(message.enqueuedAt, task.startedAt ?? this.clock.now()));
+    const waited = seconds(message.enqueuedAt, task.startedAt ?? this.clock.now());
+    this.metrics.taskWaited(message.model, waited);
+    this.activity.get(message.model)?.waited(waited);
     this.metrics.taskInFlight(message.model, 1);
     try {
       await this.finish(task, batcher, delivery, log);
@@ -151,7 +166,7 @@ export class EmbeddingWorker {
       const stored = await this.store.markSucceeded(message.taskId, outcome.result, now);
       // Counted only by the worker whose result was stored (a redelivered task may be finished by two).
       if (stored?.status === 'succeeded' && stored.finishedAt?.getTime() === now.getTime()) {
-        this.metrics.taskCompleted(message.model, 'succeeded', seconds(message.enqueuedAt, now));
+        this.completed(message.model, 'succeeded', seconds(message.enqueuedAt, now));
         log.debug('task succeeded');
       } else if (stored?.status === 'expired' || stored?.status === 'cancelled') {
         // Given up while it ran (its client went away, or its owner cancelled it): the stored state stands, the result is dropped.
@@ -175,7 +190,7 @@ export class EmbeddingWorker {
   private async giveUp(task: Task, delivery: Delivery, failure: TaskFailure, log: Logger): Promise<void> {
     const now = this.clock.now();
     await this.store.markFailed(task.id, failure, now);
-    this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, now));
+    this.completed(task.model, 'failed', seconds(task.createdAt, now));
     log.warn('task failed', { reason: failure.reason, kind: failure.kind, attempts: task.attempts });
     await this.deadLetter(delivery, failure.kind, failure.reason, log);
     this.announce(task.id, log);
@@ -186,7 +201,7 @@ export class EmbeddingWorker {
     const now = this.clock.now();
     const task = await this.store.markExpired(message.taskId, 'Its deadline passed before a worker could start it.', now);
     if (task?.status === 'expired' && task.finishedAt?.getTime() === now.getTime()) {
-      this.metrics.taskCompleted(message.model, 'expired', seconds(message.enqueuedAt, now));
+      this.completed(message.model, 'expired', seconds(message.enqueuedAt, now));
       log.info('deadline passed; not running the task');
       this.announce(message.taskId, log);
     }
@@ -219,7 +234,7 @@ export class EmbeddingWorker {
     const task = await this.store.get(message.taskId);
     if (!task || isTerminal(task) || !sameWork(task, message)) return;
     await this.store.markFailed(task.id, { reason: breach.message, kind: 'invalid_input', issues: breach.issues }, this.clock.now());
-    this.metrics.taskCompleted(task.model, 'failed', seconds(task.createdAt, this.clock.now()));
+    this.completed(task.model, 'failed', seconds(task.createdAt, this.clock.now()));
     this.announce(task.id, log);
   }
 

@@ -4,9 +4,9 @@ import type { WorkerBeat, WorkerRegistry } from '../ports/worker-registry.js';
 /**
  * Keeps a worker's heartbeat fresh while it runs: one beat at start, then one
  * every `intervalSeconds`, each living three intervals, so one missed beat is
- * not taken for death. Each beat carries the worker's current throughput, from
- * which the API estimates how long a new task would wait. Leaves the registry
- * on stop.
+ * not taken for death. Each beat carries what the worker has done and its
+ * pace (from which the API estimates how long a new task would wait) and its
+ * memory. Leaves the registry on stop.
  */
 export class WorkerPresence {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -14,10 +14,11 @@ export class WorkerPresence {
 
   constructor(
     private readonly registry: WorkerRegistry,
-    private readonly identity: Omit<WorkerBeat, 'models' | 'throughput'>,
+    private readonly identity: Pick<WorkerBeat, 'workerId' | 'host' | 'pid' | 'startedAt'>,
     private readonly intervalSeconds: number,
     private readonly logger: Logger,
-    private readonly throughput: () => Readonly<Record<string, number>> = () => ({}),
+    /** What the worker reports of its work and resources with each beat. */
+    private readonly status: () => Pick<WorkerBeat, 'throughput' | 'activity' | 'rssBytes'> = () => ({}),
   ) {}
 
   /** Reports in as serving `models`, and keeps doing so until `stop`. */
@@ -36,7 +37,7 @@ export class WorkerPresence {
   private async send(): Promise<void> {
     if (!this.models) return;
     try {
-      await this.registry.heartbeat({ ...this.identity, models: this.models, throughput: this.throughput() }, this.intervalSeconds * 3);
+      await this.registry.heartbeat({ ...this.identity, models: this.models, ...this.status() }, this.intervalSeconds * 3);
     } catch (error) {
       this.logger.warn('heartbeat failed', { err: error, workerId: this.identity.workerId });
     }

@@ -1,4 +1,14 @@
-import type { EmbeddingResult, Task, TaskFailure } from '../domain/index.js';
+import type { EmbeddingResult, Task, TaskFailure, TaskStatus } from '../domain/index.js';
+
+/** Which of the latest tasks to list. */
+export interface RecentTasksQuery {
+  readonly limit: number;
+  readonly status?: TaskStatus;
+  readonly model?: string;
+}
+
+/** How many of the latest created tasks a store keeps listable. */
+export const RECENT_TASKS = 1000;
 
 /**
  * Task records and their results, kept for a configured time to live. A
@@ -33,6 +43,12 @@ export interface TaskStore {
   markExpired(id: string, reason: string, at: Date): Promise<Task | undefined>;
   /** queued|running → cancelled: its owner called it off; it is not to be run, and a later result is dropped. */
   markCancelled(id: string, reason: string, at: Date): Promise<Task | undefined>;
+  /**
+   * The latest tasks, newest first: of the last RECENT_TASKS created (and not
+   * yet expired or removed), those of `status` and `model` when given, at
+   * most `limit`. Listed tasks may omit their inputs and result.
+   */
+  recent(query: RecentTasksQuery): Promise<Task[]>;
   /** Forgets a task at once (one refused at submit, which nobody will ever ask for). Removing an unknown id is a no-op. */
   remove(id: string): Promise<void>;
   /** Resolves when the store can be read and written; rejects otherwise. */

@@ -198,6 +198,28 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.markCancelled('no-such-task', 'x', later(1))).toBeUndefined();
     });
 
+    it('lists the latest tasks newest first, by status and model, without those removed', async () => {
+      const made = [];
+      for (let i = 0; i < 5; i++) {
+        const created = task({ model: i % 2 ? 'odd' : 'even', createdAt: later(i * 1000), owner: `owner-${i}` });
+        await store.create(created);
+        made.push(created);
+      }
+      await store.markRunning(made[1]!.id, later(10_000));
+      await store.markRunning(made[3]!.id, later(10_000));
+      await store.markSucceeded(made[3]!.id, result, later(11_000));
+      await store.remove(made[4]!.id);
+
+      const ids = (tasks: readonly Task[]) => tasks.map((t) => t.id);
+      expect(ids(await store.recent({ limit: 3 }))).toEqual([made[3]!.id, made[2]!.id, made[1]!.id]);
+      expect(ids(await store.recent({ limit: 10, status: 'queued' }))).toEqual([made[2]!.id, made[0]!.id]);
+      expect(ids(await store.recent({ limit: 10, model: 'odd' }))).toEqual([made[3]!.id, made[1]!.id]);
+      expect(ids(await store.recent({ limit: 10, model: 'odd', status: 'running' }))).toEqual([made[1]!.id]);
+      expect(await store.recent({ limit: 10, status: 'failed' })).toEqual([]);
+      const [latest] = await store.recent({ limit: 1 });
+      expect(latest).toMatchObject({ status: 'succeeded', model: 'odd', owner: 'owner-3', attempts: 1, inputCount: 2, finishedAt: later(11_000) });
+    });
+
     it('keeps a task’s deadline and owner', async () => {
       const created = { ...task(), deadline: later(30), owner: 'search-backend' };
       await store.create(created);

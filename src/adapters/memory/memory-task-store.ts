@@ -11,7 +11,7 @@ import {
   type TaskFailure,
   type Task,
 } from '../../domain/index.js';
-import type { TaskStore } from '../../ports/task-store.js';
+import { RECENT_TASKS, type RecentTasksQuery, type TaskStore } from '../../ports/task-store.js';
 
 export interface MemoryTaskStoreOptions {
   /** How long a task and its result are kept after creation. */
@@ -80,6 +80,16 @@ export class MemoryTaskStore implements TaskStore {
 
   async markCancelled(id: string, reason: string, at: Date): Promise<Task | undefined> {
     return this.transition(id, (task) => abandonTask(task, 'cancelled', reason, at));
+  }
+
+  async recent({ limit, status, model }: RecentTasksQuery): Promise<Task[]> {
+    this.assertOpen();
+    const records = [...this.records.values()].slice(-RECENT_TASKS).reverse();
+    const now = this.now();
+    return records
+      .filter(({ task, expiresAt }) => expiresAt > now && (status === undefined || task.status === status) && (model === undefined || task.model === model))
+      .slice(0, limit)
+      .map(({ task }) => task);
   }
 
   async remove(id: string): Promise<void> {

@@ -5,7 +5,7 @@ import {
   type TaskFailure,
   type Task,
 } from '../../domain/index.js';
-import type { TaskStore } from '../../ports/task-store.js';
+import { RECENT_TASKS, type RecentTasksQuery, type TaskStore } from '../../ports/task-store.js';
 import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
 import { decodeTask, encodeFailure, encodeResult, encodeTask, pairs, type Fields } from './task-codec.js';
 
@@ -25,9 +25,10 @@ export interface RedisTaskStoreOptions extends RedisConnectionOptions {
 /*
  * Creating is idempotent: ioredis re-sends a script whose reply was lost to a
  * dropped connection, and the second run must not turn into "already exists".
- * ARGV: ttl, created_at, model, then the fields. A record with the same
- * creation time and model is that same task (ids are random UUIDs): 1, as if
- * created now. Another record under the id: 0.
+ * KEYS: the task, the index of recent tasks. ARGV: ttl, created_at, model,
+ * id, most recent tasks kept in the index, then the fields. A record with the
+ * same creation time and model is that same task (ids are random UUIDs): 1,
+ * as if created now. Another record under the id: 0.
  */
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -35,9 +36,28 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if existing[1] == ARGV[2] and existing[2] == ARGV[3] then return 1 end
   return 0
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[5]))
 return 1`;
+
+/** What a listing reads of each task: everything but its inputs and vectors. */
+const SUMMARY_FIELDS = [
+  'model',
+  'status',
+  'priority',
+  'input_count',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'attempts',
+  'error',
+  'failure',
+  'request_id',
+  'deadline',
+  'owner',
+] as const;
 
 const TERMINAL_GUARD = `
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -59,7 +79,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return redis.call('HGETALL', KEYS[1])`;
 
 type Scripted = Redis & {
-  createTask(key: string, ttl: number, createdAt: string, model: string, ...fields: (string | Buffer)[]): Promise<number>;
+  createTask(key: string, recent: string, ttl: number, createdAt: string, model: string, id: string, keep: number, ...fields: (string | Buffer)[]): Promise<number>;
   markRunningBuffer(key: string, at: string): Promise<Buffer[]>;
   finishBuffer(key: string, ttl: number, ...fields: (string | Buffer)[]): Promise<Buffer[]>;
 };
@@ -75,7 +95,7 @@ export class RedisTaskStore implements TaskStore {
   constructor(private readonly options: RedisTaskStoreOptions) {
     // Auto-pipelining: a batch's result writes, issued in the same tick, go out together.
     const redis = connectRedis(options, { failFast: true, autoPipelining: true });
-    redis.defineCommand('createTask', { numberOfKeys: 1, lua: CREATE });
+    redis.defineCommand('createTask', { numberOfKeys: 2, lua: CREATE });
     redis.defineCommand('markRunning', { numberOfKeys: 1, lua: MARK_RUNNING });
     redis.defineCommand('finish', { numberOfKeys: 1, lua: FINISH });
     this.redis = redis as Scripted;
@@ -84,7 +104,16 @@ export class RedisTaskStore implements TaskStore {
   async create(task: Task): Promise<void> {
     const fields = encodeTask(task);
     const created = await this.call(() =>
-      this.redis.createTask(this.key(task.id), this.options.ttlSeconds, String(fields.created_at), task.model, ...flatten(fields)),
+      this.redis.createTask(
+        this.key(task.id),
+        this.recentKey(),
+        this.options.ttlSeconds,
+        String(fields.created_at),
+        task.model,
+        task.id,
+        RECENT_TASKS,
+        ...flatten(fields),
+      ),
     );
     if (created === 0) throw new TaskAlreadyExistsError(task.id);
   }
@@ -115,8 +144,30 @@ export class RedisTaskStore implements TaskStore {
     return this.finish(id, { status: 'cancelled', finished_at: String(at.getTime()), error: reason });
   }
 
+  async recent({ limit, status, model }: RecentTasksQuery): Promise<Task[]> {
+    const ids = await this.call(() => this.redis.zrevrange(this.recentKey(), 0, RECENT_TASKS - 1));
+    if (ids.length === 0) return [];
+    const rows = await this.call(() => {
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hmgetBuffer(this.key(id), ...SUMMARY_FIELDS);
+      return pipeline.exec();
+    });
+    const tasks: Task[] = [];
+    ids.forEach((id, i) => {
+      const values = (rows?.[i]?.[1] ?? []) as (Buffer | null)[];
+      const raw: Record<string, Buffer> = {};
+      SUMMARY_FIELDS.forEach((field, f) => {
+        if (values[f]) raw[field] = values[f];
+      });
+      // An expired or removed task has left its hash behind, not yet its index entry.
+      const task = decodeTask(id, raw);
+      if (task && (status === undefined || task.status === status) && (model === undefined || task.model === model)) tasks.push(task);
+    });
+    return tasks.slice(0, limit);
+  }
+
   async remove(id: string): Promise<void> {
-    await this.call(() => this.redis.del(this.key(id)));
+    await this.call(() => this.redis.multi().del(this.key(id)).zrem(this.recentKey(), id).exec());
   }
 
   async ping(): Promise<void> {
@@ -134,6 +185,10 @@ export class RedisTaskStore implements TaskStore {
 
   private key(id: string): string {
     return `${this.options.keyPrefix}task:${id}`;
+  }
+
+  private recentKey(): string {
+    return `${this.options.keyPrefix}tasks:recent`;
   }
 
   private call<T>(run: () => Promise<T>): Promise<T> {

@@ -45,8 +45,11 @@ export function workerModule(config: AppConfig): ContainerModule {
       { registry: TOKENS.WorkerRegistry, logger: TOKENS.Logger, worker: EmbeddingWorker },
       ({ registry, logger, worker: embeddingWorker }) => {
         const host = hostname();
-        const identity = { workerId: `${host}-${process.pid}-${randomUUID().slice(0, 8)}`, host, startedAt: new Date() };
-        return new WorkerPresence(registry, identity, worker.heartbeat_seconds, logger, () => embeddingWorker.throughput());
+        const identity = { workerId: `${host}-${process.pid}-${randomUUID().slice(0, 8)}`, host, pid: process.pid, startedAt: new Date() };
+        return new WorkerPresence(registry, identity, worker.heartbeat_seconds, logger, () => ({
+          ...embeddingWorker.report(),
+          rssBytes: process.memoryUsage.rss(),
+        }));
       },
     );
     provide(
