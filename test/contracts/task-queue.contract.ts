@@ -219,6 +219,51 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       expect(seen.every((d) => !d.redelivered)).toBe(true);
     });
 
+    it('shows waiting messages, consumers and dead letters in its stats, and lists dead letters without moving them', async () => {
+      const [bad, worse] = [message(), message()];
+      await queue.publish(bad);
+      await queue.publish(worse);
+      await queue.publish(message());
+      const { seen, subscription } = await collect(queue, async (d) => {
+        if (d.message.taskId === bad.taskId) await d.deadLetter('breaks the limits');
+        else if (d.message.taskId === worse.taskId) await d.deadLetter('no task record');
+        else await d.ack();
+      });
+      await waitFor(() => seen.length === 3);
+      await waitFor(async () => (await queue.stats(model)).deadLettered === 2);
+      expect(await queue.stats(model)).toEqual({ ready: 0, consumers: 1, deadLettered: 2 });
+      await subscription.cancel();
+      await waitFor(async () => (await queue.stats(model)).consumers === 0);
+
+      const letters = await queue.deadLetters(model, 10);
+      expect(letters).toEqual([
+        { reason: 'breaks the limits', message: bad },
+        { reason: 'no task record', message: worse },
+      ]);
+      expect(await queue.deadLetters(model, 1)).toEqual([letters[0]]);
+      // Looking moved nothing.
+      expect((await queue.stats(model)).deadLettered).toBe(2);
+    });
+
+    it('requeues a dead letter to its model’s queue, or discards it, and says when there is none', async () => {
+      const [back, gone] = [message(), message()];
+      await queue.publish(back);
+      await queue.publish(gone);
+      const first = await collect(queue, (d) => d.deadLetter('for the operator'));
+      await waitFor(() => first.seen.length === 2);
+      await first.subscription.cancel();
+      await waitFor(async () => (await queue.stats(model)).deadLettered === 2);
+
+      expect(await queue.resolveDeadLetter(model, gone.taskId, 'discard')).toBe(true);
+      expect(await queue.resolveDeadLetter(model, back.taskId, 'requeue')).toBe(true);
+      expect(await queue.resolveDeadLetter(model, gone.taskId, 'requeue')).toBe(false);
+      expect(await queue.stats(model)).toMatchObject({ ready: 1, deadLettered: 0 });
+
+      const again = await collect(queue, (d) => d.ack());
+      await waitFor(() => again.seen.length === 1);
+      expect(again.seen[0]!.message).toEqual(back);
+    });
+
     it('answers ping while open', async () => {
       await expect(queue.ping()).resolves.toBeUndefined();
     });

@@ -17,6 +17,9 @@ function refusingQueue(error: Error): TaskQueue {
     publish: async () => Promise.reject(error),
     consume: async () => ({ cancel: async () => undefined }),
     depth: async () => 0,
+    stats: async () => ({ ready: 0, consumers: 0, deadLettered: 0 }),
+    deadLetters: async () => [],
+    resolveDeadLetter: async () => false,
     ping: async () => undefined,
     close: async () => undefined,
   };

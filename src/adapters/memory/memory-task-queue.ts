@@ -4,7 +4,16 @@ import {
   ServiceUnavailableError,
   type TaskMessage,
 } from '../../domain/index.js';
-import type { ConsumeOptions, Delivery, DeliveryHandler, Subscription, TaskQueue } from '../../ports/task-queue.js';
+import type {
+  ConsumeOptions,
+  DeadLetterAction,
+  DeadLetter as PortDeadLetter,
+  Delivery,
+  DeliveryHandler,
+  QueueStats,
+  Subscription,
+  TaskQueue,
+} from '../../ports/task-queue.js';
 
 interface Entry {
   readonly message: TaskMessage;
@@ -119,6 +128,16 @@ export class MemoryBroker {
     return this.dead.get(model) ?? [];
   }
 
+  /** Requeues or discards the first dead letter of `taskId`; false when there is none. A full queue refuses the requeue, and the letter stays. */
+  resolveDeadLetter(model: string, taskId: string, action: 'requeue' | 'discard'): boolean {
+    const list = this.dead.get(model) ?? [];
+    const index = list.findIndex((d) => d.message.taskId === taskId);
+    if (index < 0) return false;
+    if (action === 'requeue') this.publish(list[index]!.message);
+    list.splice(index, 1);
+    return true;
+  }
+
   scheduleDispatch(queue: ModelQueue): void {
     if (this.dispatchScheduled.has(queue)) return;
     this.dispatchScheduled.add(queue);
@@ -181,6 +200,22 @@ export class MemoryTaskQueue implements TaskQueue {
 
   async depth(model: string): Promise<number> {
     return this.broker.queue(model).size;
+  }
+
+  async stats(model: string): Promise<QueueStats> {
+    this.assertOpen();
+    const queue = this.broker.queue(model);
+    return { ready: queue.size, consumers: queue.consumers.length, deadLettered: this.broker.deadLetters(model).length };
+  }
+
+  async deadLetters(model: string, limit: number): Promise<PortDeadLetter[]> {
+    this.assertOpen();
+    return this.broker.deadLetters(model).slice(0, limit).map(({ message, reason }) => ({ message, reason }));
+  }
+
+  async resolveDeadLetter(model: string, taskId: string, action: DeadLetterAction): Promise<boolean> {
+    this.assertOpen();
+    return this.broker.resolveDeadLetter(model, taskId, action);
   }
 
   async ping(): Promise<void> {

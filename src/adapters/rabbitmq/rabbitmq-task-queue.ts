@@ -1,10 +1,19 @@
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
 import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
-import type { ConsumeOptions, Delivery, DeliveryHandler, Subscription, TaskQueue } from '../../ports/task-queue.js';
+import type {
+  ConsumeOptions,
+  DeadLetter,
+  DeadLetterAction,
+  Delivery,
+  DeliveryHandler,
+  QueueStats,
+  Subscription,
+  TaskQueue,
+} from '../../ports/task-queue.js';
 import { connectWithBackoff, type ConnectionOptions } from './connection.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
-import { deadLetterQueueOf, deadLetterWithReason, declareQueues, queueNameOf } from './topology.js';
+import { DEAD_LETTER_REASON, deadLetterQueueOf, deadLetterWithReason, declareQueues, queueNameOf } from './topology.js';
 
 export { queueNameOf };
 
@@ -181,6 +190,105 @@ export class RabbitMqTaskQueue implements TaskQueue {
     }
   }
 
+  async stats(model: string): Promise<QueueStats> {
+    this.assertOpen();
+    await this.connected();
+    await this.declare(this.publisher, model);
+    try {
+      const [queue, dead] = await Promise.all([
+        this.publisher.checkQueue(this.queueName(model)),
+        this.publisher.checkQueue(this.deadLetterQueueName(model)),
+      ]);
+      return { ready: queue.messageCount, consumers: queue.consumerCount, deadLettered: dead.messageCount };
+    } catch (error) {
+      throw new ServiceUnavailableError(`Cannot read the queues of model '${model}'`, 2, { cause: error });
+    }
+  }
+
+  /*
+   * The dead-letter queue is read with basic.get, which takes messages
+   * unacknowledged, and every message taken is given back (nack, requeue),
+   * which puts it back where it was. One inspection at a time per client, so
+   * that two do not take each other's messages.
+   */
+
+  async deadLetters(model: string, limit: number): Promise<DeadLetter[]> {
+    return this.inspecting(model, async (take) => {
+      const letters: DeadLetter[] = [];
+      for (let i = 0; i < limit; i++) {
+        const raw = await take();
+        if (!raw) break;
+        letters.push(toDeadLetter(raw));
+      }
+      return letters;
+    });
+  }
+
+  async resolveDeadLetter(model: string, taskId: string, action: DeadLetterAction): Promise<boolean> {
+    return this.inspecting(model, async (take, settle) => {
+      // Taken messages stay taken until the end, so this walks the queue once, whatever its length.
+      for (;;) {
+        const raw = await take();
+        if (!raw) return false;
+        if (toDeadLetter(raw).message?.taskId !== taskId) continue;
+        // On the model's queue (confirmed) before it leaves the dead-letter queue: a failure between leaves a copy, never none.
+        if (action === 'requeue') await this.publish(decodeTaskMessage(raw));
+        settle(raw);
+        return true;
+      }
+      return false;
+    });
+  }
+
+  private inspection: Promise<unknown> = Promise.resolve();
+
+  private async inspecting<T>(
+    model: string,
+    work: (take: () => Promise<GetMessage | false>, settle: (raw: GetMessage) => void) => Promise<T>,
+  ): Promise<T> {
+    this.assertOpen();
+    await this.connected();
+    await this.declare(this.publisher, model);
+    const run = this.inspection.then(async () => {
+      const channel = await this.inspector();
+      const queue = this.deadLetterQueueName(model);
+      const taken: GetMessage[] = [];
+      const settled = new Set<GetMessage>();
+      try {
+        return await work(
+          async () => {
+            const raw = await channel.get(queue, { noAck: false });
+            if (raw) taken.push(raw);
+            return raw;
+          },
+          (raw) => {
+            channel.ack(raw);
+            settled.add(raw);
+          },
+        );
+      } catch (error) {
+        throw error instanceof ServiceUnavailableError || error instanceof CapacityExceededError
+          ? error
+          : new ServiceUnavailableError(`Cannot read the dead letters of model '${model}'`, 2, { cause: error });
+      } finally {
+        for (const raw of taken) if (!settled.has(raw)) channel.nack(raw, false, true);
+      }
+    });
+    this.inspection = run.catch(() => undefined);
+    return run;
+  }
+
+  private inspectorChannel: ChannelWrapper | undefined;
+
+  /** A channel of its own for basic.get, so that the publisher's confirms and the consumers' prefetch are left alone. */
+  private async inspector(): Promise<ChannelWrapper> {
+    if (!this.inspectorChannel) {
+      this.inspectorChannel = this.watch(this.connection.createChannel({ name: 'dead-letter inspector', confirm: false }));
+    }
+    await this.inspectorChannel.waitForConnect();
+    return this.inspectorChannel;
+  }
+
   /** Names of the queues this client has declared (its model queues and their dead-letter queues). */
   declaredQueues(): string[] {
     const models = new Set([...this.declared].map((key) => key.slice(key.indexOf('|') + 1)));
@@ -196,7 +304,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.consumerChannels].map((c) => c.close()));
+    await Promise.allSettled([...this.consumerChannels, ...(this.inspectorChannel ? [this.inspectorChannel] : [])].map((c) => c.close()));
     await this.publisher.close().catch(() => undefined);
     await this.connection.close();
   }
@@ -228,4 +336,19 @@ export class RabbitMqTaskQueue implements TaskQueue {
   private assertOpen(): void {
     if (this.closed) throw new ServiceUnavailableError('The task queue is closed.');
   }
+}
+
+function toDeadLetter(raw: GetMessage): DeadLetter {
+  const reason = raw.properties.headers?.[DEAD_LETTER_REASON];
+  const decoded = decodeMessage(raw.content);
+  return {
+    reason: typeof reason === 'string' ? reason : reason instanceof Buffer ? reason.toString('utf8') : 'rejected by its consumer',
+    ...(decoded.ok && { message: decoded.message }),
+  };
+}
+
+function decodeTaskMessage(raw: GetMessage): TaskMessage {
+  const decoded = decodeMessage(raw.content);
+  if (!decoded.ok) throw new Error(`a malformed message cannot be requeued: ${decoded.reason}`);
+  return decoded.message;
 }
