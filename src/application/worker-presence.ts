@@ -18,7 +18,7 @@ export class WorkerPresence {
     private readonly intervalSeconds: number,
     private readonly logger: Logger,
     /** What the worker reports of its work and resources with each beat. */
-    private readonly status: () => Pick<WorkerBeat, 'throughput' | 'activity' | 'rssBytes'> = () => ({}),
+    private readonly status: () => Pick<WorkerBeat, 'throughput' | 'activity' | 'rssBytes' | 'reportedAt'> = () => ({}),
   ) {}
 
   /** Reports in as serving `models`, and keeps doing so until `stop`. */

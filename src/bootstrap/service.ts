@@ -4,6 +4,7 @@ import { Container } from 'inversify';
 import type { HttpEnv } from '../adapters/http/types.js';
 import type { AppConfig, ModelEntry } from './config/schema.js';
 import { modelsToServe } from './engines.js';
+import { OperatorConsole } from '../application/operator-console.js';
 import { TOKENS } from './identifiers.js';
 import { closing, Lifecycle, type Component } from './lifecycle.js';
 import { applicationModule } from './modules/application.js';
@@ -58,7 +59,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
     adapter('store', TOKENS.TaskStore),
     adapter('task events', TOKENS.TaskEvents),
     adapter('worker registry', TOKENS.WorkerRegistry),
-    ...(mode !== 'worker' ? [adapter('rate limiter', TOKENS.RateLimiter)] : []),
+    ...(mode !== 'worker' ? [adapter('rate limiter', TOKENS.RateLimiter), () => closing('operator console', { close: async () => resolve(container, OperatorConsole).close() })] : []),
     adapter('queue', TOKENS.TaskQueue),
     ...(runsWorker ? [get(TOKENS.WorkerRuntime)] : []),
     get(TOKENS.HttpServing),

@@ -24,6 +24,8 @@ export interface WorkerBeat {
   readonly activity?: Readonly<Record<string, ModelActivity>>;
   /** Its resident memory when it reported. */
   readonly rssBytes?: number;
+  /** When it sent this beat. */
+  readonly reportedAt?: Date;
 }
 
 /**

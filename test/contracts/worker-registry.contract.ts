@@ -20,6 +20,11 @@ export function workerRegistryContract(name: string, makeHarness: () => Promise<
       host: 'host-a',
       models,
       startedAt: new Date('2026-05-06T07:08:09.000Z'),
+      pid: 4242,
+      rssBytes: 312_000_000,
+      reportedAt: new Date('2026-05-06T08:00:00.500Z'),
+      throughput: Object.fromEntries(models.map((m) => [m, 12.5])),
+      activity: Object.fromEntries(models.map((m) => [m, { done: 10, failed: 1, inFlight: 2, waitP50Ms: 3.5, inferenceP95Ms: 40, meanBatchSize: 7.25 }])),
     });
 
     beforeEach(async () => {

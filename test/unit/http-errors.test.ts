@@ -18,10 +18,11 @@ function appFailingWith(error: unknown) {
     checkReadiness: { execute: async () => ({ ready: false, checks: { queue: { status: 'failing', detail: 'down' } } }) },
     createEmbeddings: { execute: fail },
     cancelTask: { execute: fail },
+    operatorConsole: { overview: fail, subscribe: () => () => undefined, tasks: fail, deadLetters: fail, resolveDeadLetter: fail },
     rateLimits: { admitRequest: async () => ({}), admitTokens: async () => undefined },
   };
   const logs = new LogSink();
-  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]), corsOrigins: [] }, {
+  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]), corsOrigins: [], console: {} }, {
     logger: createPinoLogger({ level: 'info', destination: logs }),
     metrics: new MemoryMetrics(),
   });

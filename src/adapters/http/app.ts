@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
 import { requireApiKey, requireMetricsToken } from './access.js';
+import { consoleRoutes } from './console/routes.js';
 import { docsRoutes } from './docs.js';
 import { inputSizeGuard } from './input-guard.js';
 import { errorResponse } from './problem.js';
@@ -104,6 +105,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     },
   });
   app.route('/', docsRoutes());
+  app.route('/', consoleRoutes(useCases, { ...options.console, keys: options.keys }, observers.lifecycle?.stopping));
 
   answerErrors(app, observers);
   return app;

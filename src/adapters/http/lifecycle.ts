@@ -16,6 +16,9 @@ export class HttpLifecycle {
   private draining = false;
   private inFlight = 0;
   private lastAccepted = 0;
+  private readonly drain = new AbortController();
+  /** Aborts when draining begins: long-lived responses (event streams) end then, rather than hold the shutdown. */
+  readonly stopping: AbortSignal = this.drain.signal;
 
   constructor(
     private readonly retryAfterSeconds = 5,
@@ -25,6 +28,7 @@ export class HttpLifecycle {
   startDraining(): void {
     if (this.draining) return;
     this.draining = true;
+    this.drain.abort();
     // Requests accepted from now on are those already on the wire; give them quietMs to arrive.
     this.lastAccepted = Date.now();
   }

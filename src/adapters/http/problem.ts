@@ -147,6 +147,6 @@ export function errorResponse(c: Context<HttpEnv>, error: unknown, logger: Logge
   if (answer.retryAfter !== undefined) headers['retry-after'] = String(answer.retryAfter);
   if (c.get('closeConnection')) headers.connection = 'close';
   // RFC 6750: a refused bearer token is answered with the scheme to use.
-  if (answer.problem.status === 401) headers['www-authenticate'] = 'Bearer';
+  if (answer.problem.status === 401) headers['www-authenticate'] = c.get('challenge') ?? 'Bearer';
   return new Response(openAi ? openAiBody(answer) : JSON.stringify(answer.problem), { status: answer.problem.status, headers });
 }

@@ -8,7 +8,10 @@ import type {
   RateLimitStatus,
   ReadinessReport,
   Task,
+  TaskStatus,
 } from '../../domain/index.js';
+import type { ConsoleSnapshot, HistoryPoint } from '../../ports/console.js';
+import type { DeadLetter, DeadLetterAction } from '../../ports/task-queue.js';
 import type { KeyRing } from '../../ports/key-ring.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
@@ -33,6 +36,13 @@ export interface HttpUseCases {
   readonly listModels: { execute(): Promise<readonly ModelDescriptor[]> };
   readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };
   readonly checkReadiness: { execute(): Promise<ReadinessReport> };
+  readonly operatorConsole: {
+    overview(): Promise<{ snapshot: ConsoleSnapshot; history: readonly HistoryPoint[] }>;
+    subscribe(listener: (snapshot: ConsoleSnapshot, point: HistoryPoint) => void): () => void;
+    tasks(query: { limit: number; status?: TaskStatus; model?: string }): Promise<Task[]>;
+    deadLetters(model: string, limit: number): Promise<DeadLetter[]>;
+    resolveDeadLetter(model: string, taskId: string, action: DeadLetterAction): Promise<void>;
+  };
   readonly createEmbeddings: {
     /** `signal` aborts when the client goes away. */
     execute(request: SyncEmbeddingRequest, signal?: AbortSignal): Promise<{ task: Task; vectors: readonly Float32Array[] }>;
@@ -48,6 +58,8 @@ export interface HttpOptions {
   readonly keys: KeyRing;
   /** Browser origins allowed to call the API (`*` for any); empty: no CORS headers. */
   readonly corsOrigins: readonly string[];
+  /** The console's basic-auth credentials; without them, it answers on loopback (or to an admin key) only. */
+  readonly console: { readonly user?: string; readonly password?: string };
 }
 
 /** What watches every app: logs, metrics, and how the app drains on shutdown. */
@@ -59,7 +71,7 @@ export interface HttpObservers {
   /** When set, GET /metrics needs it as a bearer token. */
   readonly metricsToken?: string;
   /** Drains the app on shutdown (503 to new requests, in-flight ones finish). */
-  readonly lifecycle?: { readonly middleware: MiddlewareHandler<HttpEnv> };
+  readonly lifecycle?: { readonly middleware: MiddlewareHandler<HttpEnv>; readonly stopping?: AbortSignal };
 }
 
 /** The error body a route group speaks: RFC 9457 problems, or OpenAI's `{ error: {…} }`. */
@@ -81,5 +93,7 @@ export type HttpEnv = {
     principal?: Principal;
     /** The caller's allowances, for the answer's `x-ratelimit-*` headers. */
     rateLimits?: RateLimitStatus;
+    /** The WWW-Authenticate challenge of a 401 here, when not the API's Bearer (the console asks for Basic). */
+    challenge?: string;
   };
 };

@@ -17,7 +17,7 @@ export class RedisWorkerRegistry implements WorkerRegistry {
 
   async heartbeat(beat: WorkerBeat, ttlSeconds: number): Promise<void> {
     await this.call(() =>
-      this.redis.set(this.key(beat.workerId), JSON.stringify({ ...beat, startedAt: beat.startedAt.toISOString() }), 'EX', ttlSeconds),
+      this.redis.set(this.key(beat.workerId), JSON.stringify(beat), 'EX', ttlSeconds),
     );
   }
 
@@ -28,8 +28,9 @@ export class RedisWorkerRegistry implements WorkerRegistry {
     return values
       .filter((v): v is string => v !== null)
       .map((v) => {
-        const parsed = JSON.parse(v) as Omit<WorkerBeat, 'startedAt'> & { startedAt: string };
-        return { ...parsed, startedAt: new Date(parsed.startedAt) };
+        const { startedAt, reportedAt, ...rest } = JSON.parse(v) as Omit<WorkerBeat, 'startedAt' | 'reportedAt'> & { startedAt: string; reportedAt?: string };
+        const beat: WorkerBeat = { ...rest, startedAt: new Date(startedAt), ...(reportedAt !== undefined && { reportedAt: new Date(reportedAt) }) };
+        return beat;
       });
   }
 

@@ -24,6 +24,8 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   API_KEYS_FILE: 'auth.api_keys_file',
   METRICS_TOKEN: 'auth.metrics_token',
   MAX_QUEUE_WAIT_SECONDS: 'queue.max_wait_seconds',
+  FLOWER_USER: 'console.user',
+  FLOWER_PASSWORD: 'console.password',
 };
 
 /** Read by the loader itself, before there is a configuration: where config.yaml is. */

@@ -41,6 +41,7 @@ export const ServiceConfigSchema = z.strictObject({
     metrics_token: z.string(),
   }),
   cors: z.strictObject({ origins: z.array(z.string().min(1)) }),
+  console: z.strictObject({ user: z.string(), password: z.string() }),
   rate_limit: z.strictObject({ requests_per_minute: limit, tokens_per_minute: limit }),
   queue: z.strictObject({
     driver: z.enum(['auto', 'memory', 'rabbitmq']),

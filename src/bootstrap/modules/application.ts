@@ -3,6 +3,7 @@ import { CancelTask } from '../../application/cancel-task.js';
 import { CheckReadiness } from '../../application/check-readiness.js';
 import { CreateEmbeddings } from '../../application/create-embeddings.js';
 import { EnforceRateLimits } from '../../application/enforce-rate-limits.js';
+import { OperatorConsole } from '../../application/operator-console.js';
 import { GetModel } from '../../application/get-model.js';
 import { GetTaskStatus } from '../../application/get-task-status.js';
 import { ListModels } from '../../application/list-models.js';
@@ -43,6 +44,12 @@ export function applicationModule(config: AppConfig, runsWorker: boolean): Conta
       CancelTask,
       { store: TOKENS.TaskStore, events: TOKENS.TaskEvents, clock: TOKENS.Clock, metrics: TOKENS.Metrics, logger: TOKENS.Logger },
       (d) => new CancelTask(d.store, d.events, d.clock, d.metrics, d.logger),
+    );
+    provide(
+      bind,
+      OperatorConsole,
+      { catalog: TOKENS.ModelCatalog, queue: TOKENS.TaskQueue, store: TOKENS.TaskStore, registry: TOKENS.WorkerRegistry, clock: TOKENS.Clock },
+      (d) => new OperatorConsole(d.catalog, d.queue, d.store, d.registry, d.clock, { sampleMs: 2_000, historyMs: 15 * 60_000 }),
     );
     provide(
       bind,

@@ -7,6 +7,7 @@ import { CancelTask } from '../../application/cancel-task.js';
 import { CheckReadiness } from '../../application/check-readiness.js';
 import { CreateEmbeddings } from '../../application/create-embeddings.js';
 import { EnforceRateLimits } from '../../application/enforce-rate-limits.js';
+import { OperatorConsole } from '../../application/operator-console.js';
 import { GetModel } from '../../application/get-model.js';
 import { GetTaskStatus } from '../../application/get-task-status.js';
 import { ListModels } from '../../application/list-models.js';
@@ -57,6 +58,7 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
           checkReadiness: CheckReadiness,
           createEmbeddings: CreateEmbeddings,
           cancelTask: CancelTask,
+          operatorConsole: OperatorConsole,
           rateLimits: EnforceRateLimits,
           limits: TOKENS.Limits,
           keys: TOKENS.KeyRing,
@@ -70,6 +72,10 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
               limits: d.limits,
               keys: d.keys,
               corsOrigins: config.service.cors.origins,
+              console: {
+                ...(config.service.console.user && { user: config.service.console.user }),
+                ...(config.service.console.password && { password: config.service.console.password }),
+              },
             },
             observers(d),
           ),

@@ -49,6 +49,7 @@ export function workerModule(config: AppConfig): ContainerModule {
         return new WorkerPresence(registry, identity, worker.heartbeat_seconds, logger, () => ({
           ...embeddingWorker.report(),
           rssBytes: process.memoryUsage.rss(),
+          reportedAt: new Date(),
         }));
       },
     );

@@ -1,0 +1,133 @@
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { ValidationError, type Task, type TaskStatus } from '../../../domain/index.js';
+import type { HttpEnv, HttpUseCases } from '../types.js';
+import { requireConsoleAccess, type ConsoleAccess } from './access.js';
+import { CONSOLE_PAGE, CONSOLE_SCRIPT, CONSOLE_STYLE } from './page.js';
+
+const require = createRequire(import.meta.url);
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
+const TasksQuery = z.object({
+  status: z.enum(STATUSES).optional(),
+  model: z.string().min(1).max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+const DeadLetterAction = z.enum(['requeue', 'discard']);
+
+/** A task as the console lists it: what it is and where it stands, never its inputs or vectors. */
+export function taskSummary(task: Task) {
+  return {
+    id: task.id,
+    model: task.model,
+    status: task.status,
+    priority: task.priority,
+    input_count: task.inputCount,
+    attempts: task.attempts,
+    owner: task.owner ?? null,
+    created_at: task.createdAt.toISOString(),
+    started_at: task.startedAt?.toISOString() ?? null,
+    finished_at: task.finishedAt?.toISOString() ?? null,
+    error: task.error ?? null,
+    request_id: task.requestId ?? null,
+  };
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ValidationError(
+      'The request does not match what the console accepts.',
+      result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(query)', message: issue.message })),
+    );
+  }
+  return result.data;
+}
+
+/**
+ * The operator console: its page (and uPlot, from the pinned npm package), a
+ * JSON API for what the page shows, a server-sent event stream that pushes
+ * every new sample, and the actions (cancel, requeue or discard a dead
+ * letter). Everything under /console needs console access.
+ */
+export function consoleRoutes(useCases: Pick<HttpUseCases, 'operatorConsole' | 'cancelTask' | 'getTaskStatus'>, access: ConsoleAccess, stopping?: AbortSignal): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+  const operator = useCases.operatorConsole;
+  app.use('/console', requireConsoleAccess(access));
+  app.use('/console/*', requireConsoleAccess(access));
+
+  const uplot = { js: undefined as Promise<Buffer> | undefined, css: undefined as Promise<Buffer> | undefined };
+  app.get('/console', (c) =>
+    c.html(CONSOLE_PAGE, 200, {
+      'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'",
+    }),
+  );
+  app.get('/console/console.js', (c) => c.body(CONSOLE_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  app.get('/console/console.css', (c) => c.body(CONSOLE_STYLE, 200, { 'content-type': 'text/css; charset=utf-8' }));
+  app.get('/console/uplot.js', async (c) => {
+    uplot.js ??= readFile(require.resolve('uplot/dist/uPlot.iife.min.js'));
+    return c.body(new Uint8Array(await uplot.js), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' });
+  });
+  app.get('/console/uplot.css', async (c) => {
+    uplot.css ??= readFile(require.resolve('uplot/dist/uPlot.min.css'));
+    return c.body(new Uint8Array(await uplot.css), 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=86400' });
+  });
+
+  app.get('/console/api/overview', async (c) => c.json(await operator.overview()));
+
+  app.get('/console/api/events', (c) =>
+    streamSSE(c, async (stream) => {
+      await stream.writeSSE({ event: 'overview', data: JSON.stringify(await operator.overview()) });
+      await new Promise<void>((resolve) => {
+        const unsubscribe = operator.subscribe((snapshot, point) => {
+          void stream.writeSSE({ event: 'sample', data: JSON.stringify({ snapshot, point }) }).catch(() => undefined);
+        });
+        const end = () => {
+          unsubscribe();
+          resolve();
+        };
+        stream.onAbort(end);
+        // A draining process ends its streams, so that shutdown does not wait on open consoles; EventSource reconnects elsewhere.
+        if (stopping?.aborted) end();
+        stopping?.addEventListener('abort', end, { once: true });
+      });
+    }),
+  );
+
+  app.get('/console/api/tasks', async (c) => {
+    const query = parse(TasksQuery, c.req.query());
+    const tasks = await operator.tasks({ limit: query.limit, ...(query.status && { status: query.status as TaskStatus }), ...(query.model && { model: query.model }) });
+    return c.json({ tasks: tasks.map(taskSummary) });
+  });
+  app.get('/console/api/tasks/:id', async (c) => {
+    const caller = c.get('principal');
+    const task = await useCases.getTaskStatus.execute(c.req.param('id'), { ...(caller && { caller }) });
+    return c.json(taskSummary(task));
+  });
+  app.post('/console/api/tasks/:id/cancel', async (c) => {
+    const task = await useCases.cancelTask.execute(c.req.param('id'), c.get('principal'));
+    return c.json(taskSummary(task));
+  });
+
+  app.get('/console/api/dead-letters/:model', async (c) => {
+    const letters = await operator.deadLetters(c.req.param('model'), 100);
+    return c.json({
+      dead_letters: letters.map((letter) => ({
+        reason: letter.reason,
+        task_id: letter.message?.taskId ?? null,
+        priority: letter.message?.priority ?? null,
+        input_count: letter.message?.inputs.length ?? null,
+        enqueued_at: letter.message?.enqueuedAt.toISOString() ?? null,
+      })),
+    });
+  });
+  app.post('/console/api/dead-letters/:model/:taskId/:action', async (c) => {
+    const action = parse(DeadLetterAction, c.req.param('action'));
+    await operator.resolveDeadLetter(c.req.param('model'), c.req.param('taskId'), action);
+    return c.json({ ok: true, action });
+  });
+  return app;
+}
