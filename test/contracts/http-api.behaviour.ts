@@ -8,7 +8,13 @@ import { waitFor } from '../support/wait.js';
  * MAX_INPUTS=3, MAX_INPUT_CHARS=50 and API_BODY_LIMIT_BYTES=2000. It runs on
  * every queue and store: in memory, and on RabbitMQ with Redis.
  */
-export const HTTP_BEHAVIOUR_LIMITS = { MAX_INPUTS: '3', MAX_INPUT_CHARS: '50', API_BODY_LIMIT_BYTES: '2000' } as const;
+export const HTTP_BEHAVIOUR_LIMITS = {
+  MAX_INPUTS: '3',
+  MAX_INPUT_CHARS: '50',
+  API_BODY_LIMIT_BYTES: '2000',
+  CONSOLE_USER: 'ops',
+  CONSOLE_PASSWORD: 'console-password',
+} as const;
 
 export function httpApiBehaviour(name: string, start: () => Promise<TestService>): void {
   describe(`HTTP API on ${name}`, () => {
@@ -205,6 +211,26 @@ export function httpApiBehaviour(name: string, start: () => Promise<TestService>
         expect(await (await t.get('/docs/init.js')).text()).toContain("url: '/openapi.json'");
         // Nothing else of the package is served.
         expect((await t.get('/docs/package.json')).status).toBe(404);
+      });
+    });
+
+    describe('console', () => {
+      const auth = { authorization: `Basic ${Buffer.from('ops:console-password').toString('base64')}` };
+
+      it('shows the model’s queue and worker, and the latest tasks with their owners and states', async () => {
+        const { id } = (await (await t.post('/v1/embeddings/tasks', { input: 'seen by the console' })).json()) as { id: string };
+        await result(id);
+        const overview = (await (await t.get('/console/api/overview', auth)).json()) as {
+          snapshot: { models: { id: string; workers: number; queue: { consumers: number; ready: number; deadLettered: number } }[]; workers: { models: string[]; pid: number }[] };
+        };
+        const model = overview.snapshot.models.find((m) => m.id === 'tiny-bert')!;
+        expect(model).toMatchObject({ workers: 1, queue: { consumers: 1 } });
+        expect(overview.snapshot.workers.map((w) => w.models)).toContainEqual(['tiny-bert']);
+        const listed = (await (await t.get('/console/api/tasks?model=tiny-bert&status=succeeded', auth)).json()) as { tasks: { id: string; status: string }[] };
+        expect(listed.tasks.map((task) => task.id)).toContain(id);
+        expect(listed.tasks.every((task) => task.status === 'succeeded')).toBe(true);
+        const bad = await t.get('/console/api/tasks?status=lost', auth);
+        expect(bad.status).toBe(422);
       });
     });
 
