@@ -38,7 +38,7 @@ build:
 	npm run build
 
 k8s-render: ## the example overlay, as kubectl would apply it
-	kubectl kustomize --load-restrictor LoadRestrictionsNone deploy/k8s/overlays/example
+	kubectl kustomize deploy/k8s/overlays/example
 
 .env:
 	@echo "Copy .env.example to .env and set the passwords first." >&2; exit 1

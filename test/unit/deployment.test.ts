@@ -141,7 +141,7 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
   }
   const render = () =>
     parseAllDocuments(
-      execFileSync('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', join(REPO_ROOT, 'deploy/k8s/overlays/example')], {
+      execFileSync('kubectl', ['kustomize', join(REPO_ROOT, 'deploy/k8s/overlays/example')], {
         encoding: 'utf8',
       }),
     ).map((d) => d.toJSON() as K8sObject);
