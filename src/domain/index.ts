@@ -7,3 +7,4 @@ export * from './vector.js';
 export * from './health.js';
 export * from './principal.js';
 export * from './rate-limits.js';
+export * from './file.js';

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RedisFileStore } from '../../src/adapters/redis/redis-file-store.js';
 import { RedisRateLimiter } from '../../src/adapters/redis/redis-rate-limiter.js';
 import { RedisTaskEvents } from '../../src/adapters/redis/redis-task-events.js';
 import { RedisTaskStore } from '../../src/adapters/redis/redis-task-store.js';
 import { RedisWorkerRegistry } from '../../src/adapters/redis/redis-worker-registry.js';
 import { workerRegistryContract } from '../contracts/worker-registry.contract.js';
 import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
+import { fileStoreContract } from '../contracts/file-store.contract.js';
 import { rateLimiterContract } from '../contracts/rate-limiter.contract.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
@@ -43,6 +45,16 @@ describe.skipIf(!infra)('RedisTaskStore', () => {
     const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
     return {
       connect: async () => new RedisWorkerRegistry({ url: infra!.url, keyPrefix }),
+      cleanup: async () => {
+        await deleteKeys(infra!.url, keyPrefix);
+      },
+    };
+  });
+
+  fileStoreContract('redis', async () => {
+    const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
+    return {
+      connect: async () => new RedisFileStore({ url: infra!.url, keyPrefix }),
       cleanup: async () => {
         await deleteKeys(infra!.url, keyPrefix);
       },

@@ -1,9 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FilesystemFileStore } from '../../src/adapters/filesystem/filesystem-file-store.js';
 import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
 import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { newTask } from '../../src/domain/index.js';
+import { fileStoreContract } from '../contracts/file-store.contract.js';
 import { rateLimiterContract } from '../contracts/rate-limiter.contract.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
@@ -43,6 +48,11 @@ rateLimiterContract('memory', async () => {
     },
     cleanup: async () => {},
   };
+});
+
+fileStoreContract('filesystem', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'files-'));
+  return { connect: async () => new FilesystemFileStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
 describe('MemoryTaskEvents', () => {
