@@ -1,5 +1,8 @@
 import type { FilePurpose, FileRecord, NewFile } from '../domain/index.js';
 
+/** What the store asks, once the content is in, to complete the record (a multipart upload may name them after the file). */
+export type DescribeFile = () => Promise<Omit<NewFile, 'id'>>;
+
 export interface FileQuery {
   /** Only this key's files; undefined: everyone's. */
   readonly owner?: string;
@@ -16,16 +19,17 @@ export interface FileQuery {
  * store, kept until they expire.
  *
  * Guarantees:
- * - `save` consumes `content` whole and only then makes the file visible,
- *   with its byte and line counts; if `content` throws (a limit broken, a
- *   client gone) or the store fails, nothing of the file remains.
+ * - `save` consumes `content` whole, then asks `describe` for the rest of the
+ *   record, and only then makes the file visible, with its byte and line
+ *   counts; if `content` or `describe` throws (a limit broken, a client gone,
+ *   a bad field) or the store fails, nothing of the file remains.
  * - An expired or removed file is gone for every call: `get`, `read` and
  *   `remove` answer as for an unknown id, and `list` leaves it out.
  * - `read` returns the content exactly as saved.
  * - A store that cannot be reached rejects with `ServiceUnavailableError`.
  */
 export interface FileStore {
-  save(file: NewFile, content: AsyncIterable<Uint8Array>): Promise<FileRecord>;
+  save(id: string, content: AsyncIterable<Uint8Array>, describe: DescribeFile): Promise<FileRecord>;
   get(id: string): Promise<FileRecord | undefined>;
   list(query: FileQuery): Promise<FileRecord[]>;
   read(id: string): Promise<AsyncIterable<Uint8Array> | undefined>;

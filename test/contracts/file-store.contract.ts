@@ -36,6 +36,11 @@ export function fileStoreContract(name: string, makeHarness: () => Promise<FileS
       ...fields,
     });
 
+    const save = (client: FileStore, f: NewFile, content: AsyncIterable<Uint8Array>) => {
+      const { id, ...rest } = f;
+      return client.save(id, content, async () => rest);
+    };
+
     beforeEach(async () => {
       harness = await makeHarness();
       store = await harness.connect();
@@ -49,19 +54,19 @@ export function fileStoreContract(name: string, makeHarness: () => Promise<FileS
 
     it('keeps a file’s content exactly, counts its bytes and lines, and shows it to every client', async () => {
       const f = file({ owner: 'alice' });
-      const saved = await store.save(f, chunks('{"a":1}\n', '{"b":', '2}\n{"c":3}'));
+      const saved = await save(store, f, chunks('{"a":1}\n', '{"b":', '2}\n{"c":3}'));
       expect(saved).toEqual({ ...f, bytes: 23, lines: 3 });
       expect(await other.get(f.id)).toEqual(saved);
       expect((await text(await other.read(f.id)))!.toString()).toBe('{"a":1}\n{"b":2}\n{"c":3}');
-      const trailing = await store.save(file(), chunks('x\ny\n'));
+      const trailing = await save(store, file(), chunks('x\ny\n'));
       expect(trailing).toMatchObject({ bytes: 4, lines: 2 });
-      expect(await store.save(file(), chunks())).toMatchObject({ bytes: 0, lines: 0 });
+      expect(await save(store, file(), chunks())).toMatchObject({ bytes: 0, lines: 0 });
     });
 
     it('reads back megabytes of binary-safe content unchanged', async () => {
       const big = randomBytes(3 * 1024 * 1024 + 17);
       const f = file();
-      await store.save(f, chunks(big.subarray(0, 1000), big.subarray(1000)));
+      await save(store, f, chunks(big.subarray(0, 1000), big.subarray(1000)));
       expect((await text(await other.read(f.id)))!.equals(big)).toBe(true);
     });
 
@@ -71,16 +76,20 @@ export function fileStoreContract(name: string, makeHarness: () => Promise<FileS
         yield Buffer.from('line one\n');
         throw new Error('the client went away');
       }
-      await expect(store.save(f, failing())).rejects.toThrow('the client went away');
+      await expect(save(store, f, failing())).rejects.toThrow('the client went away');
+      // A record that cannot be completed (a bad field named after the file) stores nothing either.
+      const refused = file();
+      await expect(store.save(refused.id, chunks('fine content\n'), async () => Promise.reject(new Error('bad purpose')))).rejects.toThrow('bad purpose');
+      expect(await other.get(refused.id)).toBeUndefined();
       expect(await other.get(f.id)).toBeUndefined();
       expect(await other.read(f.id)).toBeUndefined();
       expect((await other.list({ limit: 100 })).map((r) => r.id)).not.toContain(f.id);
     });
 
     it('lists newest first by default, by owner and purpose, in pages after a cursor', async () => {
-      const a = await store.save(file({ owner: 'alice' }), chunks('1'));
-      const b = await store.save(file({ owner: 'bob' }), chunks('2'));
-      const c = await store.save(file({ owner: 'alice', purpose: 'batch_output' }), chunks('3'));
+      const a = await save(store, file({ owner: 'alice' }), chunks('1'));
+      const b = await save(store, file({ owner: 'bob' }), chunks('2'));
+      const c = await save(store, file({ owner: 'alice', purpose: 'batch_output' }), chunks('3'));
       const ids = (records: { id: string }[]) => records.map((r) => r.id);
       expect(ids(await other.list({ limit: 10 }))).toEqual([c.id, b.id, a.id]);
       expect(ids(await other.list({ limit: 10, order: 'asc' }))).toEqual([a.id, b.id, c.id]);
@@ -94,7 +103,7 @@ export function fileStoreContract(name: string, makeHarness: () => Promise<FileS
 
     it('removes a file for every client, once', async () => {
       const f = file();
-      await store.save(f, chunks('gone soon\n'));
+      await save(store, f, chunks('gone soon\n'));
       expect(await other.remove(f.id)).toBe(true);
       expect(await store.remove(f.id)).toBe(false);
       expect(await store.get(f.id)).toBeUndefined();
@@ -104,7 +113,7 @@ export function fileStoreContract(name: string, makeHarness: () => Promise<FileS
 
     it('forgets a file once it expires', async () => {
       const f = file({ expiresAt: new Date(Date.now() + 1_000) });
-      await store.save(f, chunks('short-lived\n'));
+      await save(store, f, chunks('short-lived\n'));
       expect(await other.get(f.id)).toBeDefined();
       await new Promise((resolve) => setTimeout(resolve, 1_600));
       expect(await other.get(f.id)).toBeUndefined();

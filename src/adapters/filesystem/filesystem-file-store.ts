@@ -3,8 +3,8 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { FileRecord, NewFile } from '../../domain/index.js';
-import type { FileQuery, FileStore } from '../../ports/file-store.js';
+import type { FileRecord } from '../../domain/index.js';
+import type { DescribeFile, FileQuery, FileStore } from '../../ports/file-store.js';
 import { LineCounter, pageOf } from '../shared/line-counter.js';
 
 /** Ids are ours (`file-` and hex), never a path: anything else is no file. */
@@ -31,10 +31,11 @@ export class FilesystemFileStore implements FileStore {
     this.ready = mkdir(dir, { recursive: true }).then(() => undefined);
   }
 
-  async save(file: NewFile, content: AsyncIterable<Uint8Array>): Promise<FileRecord> {
+  async save(id: string, content: AsyncIterable<Uint8Array>, describe: DescribeFile): Promise<FileRecord> {
+    if (!ID.test(id)) throw new Error(`not a file id: ${id}`);
     await this.ready;
     const counter = new LineCounter();
-    const partial = join(this.dir, `${file.id}.data.partial`);
+    const partial = join(this.dir, `${id}.data.partial`);
     try {
       await pipeline(
         Readable.from(content),
@@ -46,14 +47,14 @@ export class FilesystemFileStore implements FileStore {
         },
         createWriteStream(partial),
       );
-      await rename(partial, this.dataPath(file.id));
-      const record: FileRecord = { ...file, bytes: counter.bytes, lines: counter.lines };
-      const meta = `${this.metaPath(file.id)}.partial`;
+      const record: FileRecord = { id, ...(await describe()), bytes: counter.bytes, lines: counter.lines };
+      await rename(partial, this.dataPath(id));
+      const meta = `${this.metaPath(id)}.partial`;
       await writeFile(meta, JSON.stringify(record));
-      await rename(meta, this.metaPath(file.id));
+      await rename(meta, this.metaPath(id));
       return record;
     } catch (error) {
-      await Promise.all([rm(partial, { force: true }), rm(this.dataPath(file.id), { force: true }), rm(`${this.metaPath(file.id)}.partial`, { force: true })]);
+      await Promise.all([rm(partial, { force: true }), rm(this.dataPath(id), { force: true }), rm(`${this.metaPath(id)}.partial`, { force: true })]);
       throw error;
     }
   }

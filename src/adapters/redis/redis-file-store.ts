@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { FilePurpose, FileRecord, NewFile } from '../../domain/index.js';
-import type { FileQuery, FileStore } from '../../ports/file-store.js';
+import type { FilePurpose, FileRecord } from '../../domain/index.js';
+import type { DescribeFile, FileQuery, FileStore } from '../../ports/file-store.js';
 import { LineCounter, pageOf } from '../shared/line-counter.js';
 import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
@@ -31,8 +31,8 @@ export class RedisFileStore implements FileStore {
     this.redis = connectRedis(options, { failFast: true });
   }
 
-  async save(file: NewFile, content: AsyncIterable<Uint8Array>): Promise<FileRecord> {
-    const upload = `${this.key(file.id)}:upload`;
+  async save(id: string, content: AsyncIterable<Uint8Array>, describe: DescribeFile): Promise<FileRecord> {
+    const upload = `${this.key(id)}:upload`;
     const counter = new LineCounter();
     try {
       let pending: Buffer[] = [];
@@ -51,16 +51,12 @@ export class RedisFileStore implements FileStore {
         if (pendingBytes >= CHUNK_BYTES) await flush();
       }
       await flush();
-      const record: FileRecord = { ...file, bytes: counter.bytes, lines: counter.lines };
-      const expireAt = file.expiresAt.getTime();
+      const record: FileRecord = { id, ...(await describe()), bytes: counter.bytes, lines: counter.lines };
+      const expireAt = record.expiresAt.getTime();
       await this.call(() => {
         const multi = this.redis.multi();
-        if (counter.bytes > 0) multi.rename(upload, this.chunksKey(file.id)).pexpireat(this.chunksKey(file.id), expireAt);
-        return multi
-          .hset(this.key(file.id), encode(record))
-          .pexpireat(this.key(file.id), expireAt)
-          .zadd(this.indexKey(), file.createdAt.getTime(), file.id)
-          .exec();
+        if (counter.bytes > 0) multi.rename(upload, this.chunksKey(id)).pexpireat(this.chunksKey(id), expireAt);
+        return multi.hset(this.key(id), encode(record)).pexpireat(this.key(id), expireAt).zadd(this.indexKey(), record.createdAt.getTime(), id).exec();
       });
       return record;
     } catch (error) {
