@@ -11,6 +11,7 @@ import type { Metrics, MetricsExposition } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { ModelLoader } from '../ports/model-loader.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { FileStore } from '../ports/file-store.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskQueue } from '../ports/task-queue.js';
 import type { TaskStore } from '../ports/task-store.js';
@@ -44,6 +45,7 @@ export const TOKENS = {
   TaskEvents: token<TaskEvents>('TaskEvents'),
   WorkerRegistry: token<WorkerRegistry>('WorkerRegistry'),
   RateLimiter: token<RateLimiter>('RateLimiter'),
+  FileStore: token<FileStore>('FileStore'),
 
   ModelCatalog: token<ModelCatalog>('ModelCatalog'),
   ModelLoader: token<ModelLoader>('ModelLoader'),

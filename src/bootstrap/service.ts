@@ -59,7 +59,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
     adapter('store', TOKENS.TaskStore),
     adapter('task events', TOKENS.TaskEvents),
     adapter('worker registry', TOKENS.WorkerRegistry),
-    ...(mode !== 'worker' ? [adapter('rate limiter', TOKENS.RateLimiter), () => closing('operator console', { close: async () => resolve(container, OperatorConsole).close() })] : []),
+    ...(mode !== 'worker' ? [adapter('rate limiter', TOKENS.RateLimiter), adapter('file store', TOKENS.FileStore), () => closing('operator console', { close: async () => resolve(container, OperatorConsole).close() })] : []),
     adapter('queue', TOKENS.TaskQueue),
     ...(runsWorker ? [get(TOKENS.WorkerRuntime)] : []),
     get(TOKENS.HttpServing),

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'invalid_parameter'
   | 'model_not_found'
   | 'task_not_found'
+  | 'file_not_found'
   | 'task_already_exists'
   | 'invalid_transition'
   | 'capacity_exceeded'
@@ -101,6 +102,14 @@ export class TaskNotFoundError extends DomainError {
 
   constructor(readonly taskId: string) {
     super(`Task '${taskId}' does not exist or has expired.`);
+  }
+}
+
+export class FileNotFoundError extends DomainError {
+  readonly code = 'file_not_found';
+
+  constructor(readonly fileId: string) {
+    super(`No such File object: ${fileId}`);
   }
 }
 

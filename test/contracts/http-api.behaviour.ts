@@ -214,6 +214,24 @@ export function httpApiBehaviour(name: string, start: () => Promise<TestService>
       });
     });
 
+    describe('files', () => {
+      it('keeps an uploaded file whole, streams it back, and forgets it when deleted', async () => {
+        const content = Array.from({ length: 300 }, (_, i) => JSON.stringify({ custom_id: `c${i}`, body: { input: 'x'.repeat(i % 50) } })).join('\n');
+        const form = new FormData();
+        form.set('file', new Blob([content]), 'input.jsonl');
+        form.set('purpose', 'batch');
+        const created = await t.service.app.request('/v1/files', { method: 'POST', body: form });
+        expect(created.status).toBe(200);
+        const file = (await created.json()) as { id: string; bytes: number };
+        expect(file.bytes).toBe(Buffer.byteLength(content));
+        expect(await (await t.get(`/v1/files/${file.id}/content`)).text()).toBe(content);
+        expect((await t.service.app.request(`/v1/files/${file.id}`, { method: 'DELETE' })).status).toBe(200);
+        const gone = await t.get(`/v1/files/${file.id}`);
+        expect(gone.status).toBe(404);
+        expect(await gone.json()).toMatchObject({ error: { code: 'file_not_found' } });
+      });
+    });
+
     describe('console', () => {
       const auth = { authorization: `Basic ${Buffer.from('ops:console-password').toString('base64')}` };
 

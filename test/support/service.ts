@@ -56,7 +56,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const mlConfig = await writeMlConfig(join(dir, 'ml_config.yaml'), 'tiny-bert', models);
 
   const loaded = loadConfig({
-    env: { ML_CONFIG_PATH: mlConfig, API_HOST: '127.0.0.1', API_PORT: '8000', WORKER_THREADS: '1', ...options.env },
+    env: { ML_CONFIG_PATH: mlConfig, API_HOST: '127.0.0.1', API_PORT: '8000', WORKER_THREADS: '1', FILES_DIR: join(dir, 'files'), ...options.env },
     cwd: REPO_ROOT,
   });
   // Listening tests take any free port, which the configuration cannot say.

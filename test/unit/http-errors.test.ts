@@ -18,6 +18,7 @@ function appFailingWith(error: unknown) {
     checkReadiness: { execute: async () => ({ ready: false, checks: { queue: { status: 'failing', detail: 'down' } } }) },
     createEmbeddings: { execute: fail },
     cancelTask: { execute: fail },
+    files: { upload: fail, list: fail, get: fail, content: fail, remove: fail },
     operatorConsole: { overview: fail, subscribe: () => () => undefined, tasks: fail, deadLetters: fail, resolveDeadLetter: fail },
     rateLimits: { admitRequest: async () => ({}), admitTokens: async () => undefined },
   };

@@ -13,6 +13,7 @@ import { API_KEY_SCHEME } from './schemas.js';
 import { enforceRateLimits } from './rate-limits.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
+import { fileRoutes } from './routes/files.js';
 import { openAiRoutes } from './routes/openai.js';
 import { taskRoutes } from './routes/tasks.js';
 import type { ErrorDialect, HttpEnv, HttpObservers, HttpOptions, HttpUseCases } from './types.js';
@@ -44,6 +45,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     { routes: taskRoutes(useCases), errors: 'problem' },
     { routes: openAiRoutes(useCases), errors: 'openai' },
     { routes: modelRoutes(useCases, options.defaultModelId), errors: 'openai' },
+    { routes: fileRoutes(useCases), errors: 'openai' },
     { routes: healthRoutes(useCases), errors: 'problem' },
   ];
   // Before every other middleware, so that an error anywhere on the way is answered in the group's shape.
@@ -78,15 +80,14 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
   app.use('/v1/*', requireApiKey(options.keys));
   // Before the body is read: a caller past its allowance costs nothing more either.
   app.use('/v1/*', ...enforceRateLimits(useCases.rateLimits));
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: options.bodyLimitBytes,
-      onError: () => {
-        throw new PayloadTooLargeError(`The request body is larger than ${options.bodyLimitBytes} bytes.`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: options.bodyLimitBytes,
+    onError: () => {
+      throw new PayloadTooLargeError(`The request body is larger than ${options.bodyLimitBytes} bytes.`);
+    },
+  });
+  // File uploads are streamed, and held to the files' own limits (files.max_bytes) as they arrive.
+  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/v1/files' ? next() : limitBody(c, next)));
   app.on('POST', ['/v1/embeddings', '/v1/embeddings/tasks'], inputSizeGuard(options.limits));
   for (const group of groups) app.route('/', group.routes);
 

@@ -31,6 +31,7 @@ const STATUS_OF: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   invalid_parameter: 400,
   model_not_found: 404,
   task_not_found: 404,
+  file_not_found: 404,
   task_already_exists: 409,
   invalid_transition: 409,
   payload_too_large: 413,

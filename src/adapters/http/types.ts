@@ -2,6 +2,8 @@ import type { MiddlewareHandler } from 'hono';
 import type {
   Allowance,
   EmbeddingRequest,
+  FilePurpose,
+  FileRecord,
   InputLimits,
   ModelDescriptor,
   Principal,
@@ -42,6 +44,17 @@ export interface HttpUseCases {
     tasks(query: { limit: number; status?: TaskStatus; model?: string }): Promise<Task[]>;
     deadLetters(model: string, limit: number): Promise<DeadLetter[]>;
     resolveDeadLetter(model: string, taskId: string, action: DeadLetterAction): Promise<void>;
+  };
+  readonly files: {
+    upload(
+      content: AsyncIterable<Uint8Array>,
+      fields: Promise<{ filename: string; purpose: string | undefined; expiresAfterSeconds?: number }>,
+      caller: Principal | undefined,
+    ): Promise<FileRecord>;
+    list(caller: Principal | undefined, query: { purpose?: FilePurpose; after?: string; limit: number; order?: 'asc' | 'desc' }): Promise<FileRecord[]>;
+    get(id: string, caller: Principal | undefined): Promise<FileRecord>;
+    content(id: string, caller: Principal | undefined): Promise<{ file: FileRecord; content: AsyncIterable<Uint8Array> }>;
+    remove(id: string, caller: Principal | undefined): Promise<void>;
   };
   readonly createEmbeddings: {
     /** `signal` aborts when the client goes away. */

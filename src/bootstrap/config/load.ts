@@ -48,7 +48,11 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   }
   const resolved = resolveDrivers(service.data);
   const keysFile = resolved.auth.api_keys_file && resolvePath(cwd, resolved.auth.api_keys_file);
-  const withPaths = { ...resolved, auth: { ...resolved.auth, api_keys_file: keysFile } };
+  const withPaths = {
+    ...resolved,
+    auth: { ...resolved.auth, api_keys_file: keysFile },
+    files: { ...resolved.files, dir: resolvePath(cwd, resolved.files.dir) },
+  };
   return deepFreeze({ service: withPaths, ml: { ...ml.data, models }, keys: loadApiKeys(withPaths) });
 }
 

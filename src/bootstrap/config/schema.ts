@@ -54,6 +54,12 @@ export const ServiceConfigSchema = z.strictObject({
     ttl_seconds: positiveInt,
     max_tasks: positiveInt,
   }),
+  files: z.strictObject({
+    dir: z.string().min(1),
+    max_bytes: positiveInt,
+    max_lines: positiveInt,
+    ttl_seconds: positiveInt,
+  }),
   worker: z.strictObject({
     models: z.array(z.string().min(1)),
     prefetch: positiveInt,

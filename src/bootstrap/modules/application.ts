@@ -3,6 +3,7 @@ import { CancelTask } from '../../application/cancel-task.js';
 import { CheckReadiness } from '../../application/check-readiness.js';
 import { CreateEmbeddings } from '../../application/create-embeddings.js';
 import { EnforceRateLimits } from '../../application/enforce-rate-limits.js';
+import { FileLibrary } from '../../application/file-library.js';
 import { OperatorConsole } from '../../application/operator-console.js';
 import { GetModel } from '../../application/get-model.js';
 import { GetTaskStatus } from '../../application/get-task-status.js';
@@ -45,6 +46,10 @@ export function applicationModule(config: AppConfig, runsWorker: boolean): Conta
       { store: TOKENS.TaskStore, events: TOKENS.TaskEvents, clock: TOKENS.Clock, metrics: TOKENS.Metrics, logger: TOKENS.Logger },
       (d) => new CancelTask(d.store, d.events, d.clock, d.metrics, d.logger),
     );
+    provide(bind, FileLibrary, { store: TOKENS.FileStore, ids: TOKENS.Ids, clock: TOKENS.Clock }, (d) => {
+      const { files } = config.service;
+      return new FileLibrary(d.store, d.ids, d.clock, { maxBytes: files.max_bytes, maxLines: files.max_lines, defaultTtlSeconds: files.ttl_seconds });
+    });
     provide(
       bind,
       OperatorConsole,

@@ -7,6 +7,7 @@ import { CancelTask } from '../../application/cancel-task.js';
 import { CheckReadiness } from '../../application/check-readiness.js';
 import { CreateEmbeddings } from '../../application/create-embeddings.js';
 import { EnforceRateLimits } from '../../application/enforce-rate-limits.js';
+import { FileLibrary } from '../../application/file-library.js';
 import { OperatorConsole } from '../../application/operator-console.js';
 import { GetModel } from '../../application/get-model.js';
 import { GetTaskStatus } from '../../application/get-task-status.js';
@@ -59,6 +60,7 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
           createEmbeddings: CreateEmbeddings,
           cancelTask: CancelTask,
           operatorConsole: OperatorConsole,
+          files: FileLibrary,
           rateLimits: EnforceRateLimits,
           limits: TOKENS.Limits,
           keys: TOKENS.KeyRing,

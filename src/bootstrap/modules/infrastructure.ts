@@ -1,4 +1,5 @@
 import { ContainerModule } from 'inversify';
+import { FilesystemFileStore } from '../../adapters/filesystem/filesystem-file-store.js';
 import { MemoryRateLimiter } from '../../adapters/memory/memory-rate-limiter.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../adapters/memory/memory-task-queue.js';
 import { MemoryTaskEvents } from '../../adapters/memory/memory-task-events.js';
@@ -6,6 +7,7 @@ import { MemoryTaskStore } from '../../adapters/memory/memory-task-store.js';
 import { MemoryWorkerRegistry } from '../../adapters/memory/memory-worker-registry.js';
 import { RabbitMqTaskQueue } from '../../adapters/rabbitmq/rabbitmq-task-queue.js';
 import type { RedisConnectionOptions } from '../../adapters/redis/connection.js';
+import { RedisFileStore } from '../../adapters/redis/redis-file-store.js';
 import { RedisRateLimiter } from '../../adapters/redis/redis-rate-limiter.js';
 import { RedisTaskEvents } from '../../adapters/redis/redis-task-events.js';
 import { RedisTaskStore } from '../../adapters/redis/redis-task-store.js';
@@ -60,6 +62,8 @@ export function storeModule(config: AppConfig): ContainerModule {
       provide(bind, TOKENS.TaskEvents, {}, () => new MemoryTaskEvents());
       provide(bind, TOKENS.WorkerRegistry, {}, () => new MemoryWorkerRegistry());
       provide(bind, TOKENS.RateLimiter, {}, () => new MemoryRateLimiter());
+      // In memory the tasks die with the process; files are worth keeping across restarts, on disk.
+      provide(bind, TOKENS.FileStore, {}, () => new FilesystemFileStore(config.service.files.dir));
       return;
     }
     const connection: RedisConnectionOptions & { keyPrefix: string } = {
@@ -73,6 +77,7 @@ export function storeModule(config: AppConfig): ContainerModule {
     provide(bind, TOKENS.TaskEvents, {}, () => new RedisTaskEvents(connection));
     provide(bind, TOKENS.WorkerRegistry, {}, () => new RedisWorkerRegistry(connection));
     provide(bind, TOKENS.RateLimiter, {}, () => new RedisRateLimiter(connection));
+    provide(bind, TOKENS.FileStore, {}, () => new RedisFileStore(connection));
   });
 }
 
