@@ -80,14 +80,21 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
   app.use('/v1/*', requireApiKey(options.keys));
   // Before the body is read: a caller past its allowance costs nothing more either.
   app.use('/v1/*', ...enforceRateLimits(useCases.rateLimits));
-  const limitBody = bodyLimit({
-    maxSize: options.bodyLimitBytes,
-    onError: () => {
-      throw new PayloadTooLargeError(`The request body is larger than ${options.bodyLimitBytes} bytes.`);
-    },
+  const tooLarge = () => {
+    throw new PayloadTooLargeError(`The request body is larger than ${options.bodyLimitBytes} bytes.`);
+  };
+  const limitStream = bodyLimit({ maxSize: options.bodyLimitBytes, onError: tooLarge });
+  app.use('/v1/*', (c, next) => {
+    // File uploads are streamed, and held to the files' own limits (files.max_bytes) as they arrive.
+    if (c.req.method === 'POST' && c.req.path === '/v1/files') return next();
+    // A declared length decides alone (the HTTP parser holds the body to it). Hono's bodyLimit would
+    // first touch the request's body stream, which turns Node's request into a web stream: about
+    // 0.1 ms of the API's CPU on every request, measured in a profile under 64 clients.
+    const length = c.req.header('content-length');
+    if (length !== undefined && !c.req.header('transfer-encoding')) return Number(length) > options.bodyLimitBytes ? tooLarge() : next();
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    return limitStream(c, next);
   });
-  // File uploads are streamed, and held to the files' own limits (files.max_bytes) as they arrive.
-  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/v1/files' ? next() : limitBody(c, next)));
   app.on('POST', ['/v1/embeddings', '/v1/embeddings/tasks'], inputSizeGuard(options.limits));
   for (const group of groups) app.route('/', group.routes);
 
