@@ -7,7 +7,13 @@ export interface RedisWorkerRegistryOptions extends RedisConnectionOptions {
   readonly keyPrefix: string;
 }
 
-/** One key per worker, holding its beat as JSON and expiring with it (SET … EX). */
+/**
+ * One key per worker, holding its beat as JSON and expiring with it (SET …
+ * EX), and a sorted set of worker ids scored by when their beat expires, so
+ * that `live()` reads the live workers' keys directly. (It used to SCAN for
+ * them: a walk over the whole keyspace, task records included, every
+ * second in every API process.)
+ */
 export class RedisWorkerRegistry implements WorkerRegistry {
   private readonly redis: Redis;
 
@@ -16,15 +22,23 @@ export class RedisWorkerRegistry implements WorkerRegistry {
   }
 
   async heartbeat(beat: WorkerBeat, ttlSeconds: number): Promise<void> {
+    const expiresAt = Date.now() + ttlSeconds * 1000;
     await this.call(() =>
-      this.redis.set(this.key(beat.workerId), JSON.stringify(beat), 'EX', ttlSeconds),
+      this.redis
+        .multi()
+        .set(this.key(beat.workerId), JSON.stringify(beat), 'EX', ttlSeconds)
+        .zadd(this.indexKey(), expiresAt, beat.workerId)
+        .exec(),
     );
   }
 
   async live(): Promise<readonly WorkerBeat[]> {
-    const keys = await this.call(() => this.scan(`${this.options.keyPrefix}worker:*`));
-    if (keys.length === 0) return [];
-    const values = await this.call(() => this.redis.mget(...keys));
+    const now = Date.now();
+    const ids = await this.call(() => this.redis.zrangebyscore(this.indexKey(), now, '+inf'));
+    // Workers whose beats expired leave the index here; their keys expired by themselves.
+    void this.redis.zremrangebyscore(this.indexKey(), '-inf', now).catch(() => undefined);
+    if (ids.length === 0) return [];
+    const values = await this.call(() => this.redis.mget(...ids.map((id) => this.key(id))));
     return values
       .filter((v): v is string => v !== null)
       .map((v) => {
@@ -35,26 +49,19 @@ export class RedisWorkerRegistry implements WorkerRegistry {
   }
 
   async remove(workerId: string): Promise<void> {
-    await this.call(() => this.redis.del(this.key(workerId)));
+    await this.call(() => this.redis.multi().del(this.key(workerId)).zrem(this.indexKey(), workerId).exec());
   }
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  private async scan(pattern: string): Promise<string[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      keys.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-    return keys;
-  }
-
   private key(workerId: string): string {
     return `${this.options.keyPrefix}worker:${workerId}`;
+  }
+
+  private indexKey(): string {
+    return `${this.options.keyPrefix}workers`;
   }
 
   private call<T>(run: () => Promise<T>): Promise<T> {
