@@ -1,4 +1,5 @@
 import {
+  ContentTally,
   FileNotFoundError,
   InvalidParameterError,
   maySee,
@@ -51,7 +52,7 @@ export class FileLibrary {
    */
   async upload(content: AsyncIterable<Uint8Array>, fields: Promise<UploadFields>, caller: Principal | undefined): Promise<FileRecord> {
     const createdAt = this.clock.now();
-    const file = await this.store.save(`file-${this.ids.next().replaceAll('-', '')}`, this.limited(content), async () => {
+    return this.store.save(`file-${this.ids.next().replaceAll('-', '')}`, this.limited(content), async () => {
       const { filename, purpose, expiresAfterSeconds } = await fields;
       if (purpose !== 'batch') {
         throw new InvalidParameterError('purpose', `purpose must be 'batch': the files this service takes are batch inputs (got ${JSON.stringify(purpose ?? null)}).`);
@@ -68,12 +69,6 @@ export class FileLibrary {
         ...(caller && { owner: caller.name }),
       };
     });
-    // The stream refused a full line past the limit; a last line without a newline is known only now.
-    if (file.lines > this.limits.maxLines) {
-      await this.store.remove(file.id);
-      throw new PayloadTooLargeError(`The file has more than ${this.limits.maxLines} lines.`, [{ path: 'file', message: `at most ${this.limits.maxLines} lines` }]);
-    }
-    return file;
   }
 
   async list(caller: Principal | undefined, query: { purpose?: FilePurpose; after?: string; limit: number; order?: 'asc' | 'desc' }): Promise<FileRecord[]> {
@@ -99,16 +94,15 @@ export class FileLibrary {
     if (!(await this.store.remove(id))) throw new FileNotFoundError(id);
   }
 
+  /** The content, refused the moment it passes a limit: a line counts from its first byte. */
   private async *limited(content: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-    let bytes = 0;
-    let lines = 0;
+    const tally = new ContentTally();
     for await (const chunk of content) {
-      bytes += chunk.length;
-      for (let i = 0; i < chunk.length; i++) if (chunk[i] === 0x0a) lines++;
-      if (bytes > this.limits.maxBytes) {
+      tally.add(chunk);
+      if (tally.bytes > this.limits.maxBytes) {
         throw new PayloadTooLargeError(`The file is larger than ${this.limits.maxBytes} bytes.`, [{ path: 'file', message: `at most ${this.limits.maxBytes} bytes` }]);
       }
-      if (lines > this.limits.maxLines) {
+      if (tally.lines > this.limits.maxLines) {
         throw new PayloadTooLargeError(`The file has more than ${this.limits.maxLines} lines.`, [{ path: 'file', message: `at most ${this.limits.maxLines} lines` }]);
       }
       yield chunk;

@@ -18,3 +18,23 @@ export interface FileRecord {
 
 /** A file about to be stored: everything but what its content tells. */
 export type NewFile = Omit<FileRecord, 'bytes' | 'lines'>;
+
+/**
+ * The bytes and lines of content that arrives in chunks: a line counts from
+ * its first byte, so a last line without a newline counts too.
+ */
+export class ContentTally {
+  bytes = 0;
+  private newlines = 0;
+  private lastByte: number | undefined;
+
+  add(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 0x0a) this.newlines++;
+    if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1];
+  }
+
+  get lines(): number {
+    return this.newlines + (this.lastByte !== undefined && this.lastByte !== 0x0a ? 1 : 0);
+  }
+}

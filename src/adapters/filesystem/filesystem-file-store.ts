@@ -3,9 +3,9 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { FileRecord } from '../../domain/index.js';
+import { ContentTally, type FileRecord } from '../../domain/index.js';
 import type { DescribeFile, FileQuery, FileStore } from '../../ports/file-store.js';
-import { LineCounter, pageOf } from '../shared/line-counter.js';
+import { pageOf } from '../shared/file-pages.js';
 
 /** Ids are ours (`file-` and hex), never a path: anything else is no file. */
 const ID = /^file-[0-9a-f]{24,64}$/;
@@ -34,7 +34,7 @@ export class FilesystemFileStore implements FileStore {
   async save(id: string, content: AsyncIterable<Uint8Array>, describe: DescribeFile): Promise<FileRecord> {
     if (!ID.test(id)) throw new Error(`not a file id: ${id}`);
     await this.ready;
-    const counter = new LineCounter();
+    const counter = new ContentTally();
     const partial = join(this.dir, `${id}.data.partial`);
     try {
       await pipeline(
@@ -91,12 +91,11 @@ export class FilesystemFileStore implements FileStore {
   async remove(id: string): Promise<boolean> {
     if (!ID.test(id)) return false;
     await this.ready;
-    const existed = await readFile(this.metaPath(id)).then(
+    // The record first: from then on the file is gone for every reader, whatever happens to the content.
+    const existed = await rm(this.metaPath(id)).then(
       () => true,
       () => false,
     );
-    // The record first: from then on the file is gone for every reader, whatever happens to the content.
-    await rm(this.metaPath(id), { force: true });
     await rm(this.dataPath(id), { force: true });
     return existed;
   }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { FilePurpose, FileRecord } from '../../domain/index.js';
+import { ContentTally, type FilePurpose, type FileRecord } from '../../domain/index.js';
 import type { DescribeFile, FileQuery, FileStore } from '../../ports/file-store.js';
-import { LineCounter, pageOf } from '../shared/line-counter.js';
+import { pageOf } from '../shared/file-pages.js';
 import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisFileStoreOptions extends RedisConnectionOptions {
@@ -33,7 +33,7 @@ export class RedisFileStore implements FileStore {
 
   async save(id: string, content: AsyncIterable<Uint8Array>, describe: DescribeFile): Promise<FileRecord> {
     const upload = `${this.key(id)}:upload`;
-    const counter = new LineCounter();
+    const counter = new ContentTally();
     try {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
