@@ -22,6 +22,11 @@ export class DrainMeter {
 
   constructor(private readonly samples = 6) {}
 
+  /** Tasks the worker holds now (taken, not yet settled). */
+  get holding(): number {
+    return this.held;
+  }
+
   taken(nowMs: number): void {
     if (this.held++ === 0) this.busySince = nowMs;
   }

@@ -35,19 +35,16 @@ class Window {
 export class ModelActivityRecorder {
   private done = 0;
   private failed = 0;
-  private held = 0;
   private readonly waits = new Window();
   private readonly inferences = new Window();
   private readonly batches = new Window();
   readonly pace = new DrainMeter();
 
   taken(nowMs: number): void {
-    this.held++;
     this.pace.taken(nowMs);
   }
 
   settled(nowMs: number): void {
-    this.held--;
     this.pace.settled(nowMs);
   }
 
@@ -71,7 +68,7 @@ export class ModelActivityRecorder {
     const activity: ModelActivity = {
       done: this.done,
       failed: this.failed,
-      inFlight: this.held,
+      inFlight: this.pace.holding,
       ...optional('waitP50Ms', round(this.waits.quantile(0.5))),
       ...optional('waitP95Ms', round(this.waits.quantile(0.95))),
       ...optional('inferenceP50Ms', round(this.inferences.quantile(0.5))),

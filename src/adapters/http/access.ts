@@ -7,7 +7,7 @@ import type { HttpEnv } from './types.js';
  * The caller's API key, as OpenAI's SDKs send it (`Authorization: Bearer
  * <key>`) or as many other clients do (`x-api-key`).
  */
-function presentedKey(authorization: string | undefined, apiKey: string | undefined): string | undefined {
+export function presentedKey(authorization: string | undefined, apiKey: string | undefined): string | undefined {
   const bearer = authorization && /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim();
   return bearer || apiKey?.trim() || undefined;
 }

@@ -3,6 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { MiddlewareHandler } from 'hono';
 import { InvalidApiKeyError, type Principal } from '../../../domain/index.js';
 import type { KeyRing } from '../../../ports/key-ring.js';
+import { presentedKey } from '../access.js';
 import type { HttpEnv } from '../types.js';
 
 export interface ConsoleAccess {
@@ -34,7 +35,7 @@ export function requireConsoleAccess(access: ConsoleAccess): MiddlewareHandler<H
   return async (c, next) => {
     const authorization = c.req.header('authorization') ?? '';
     const basic = /^Basic\s+(.+)$/i.exec(authorization)?.[1];
-    const bearer = /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim();
+    const bearer = presentedKey(authorization, undefined);
     let principal: Principal | undefined;
     if (credentials && basic && same(Buffer.from(basic, 'base64').toString('utf8'), credentials)) principal = CONSOLE_PRINCIPAL;
     else if (bearer && !access.keys.open) {
