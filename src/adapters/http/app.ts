@@ -3,13 +3,14 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
-import { PayloadTooLargeError, ValidationError } from '../../domain/index.js';
+import { PayloadTooLargeError } from '../../domain/index.js';
 import { requireApiKey, requireMetricsToken } from './access.js';
 import { consoleRoutes } from './console/routes.js';
 import { docsRoutes } from './docs.js';
 import { inputSizeGuard } from './input-guard.js';
 import { errorResponse } from './problem.js';
 import { API_KEY_SCHEME } from './schemas.js';
+import { schemaError } from './validation.js';
 import { enforceRateLimits } from './rate-limits.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
@@ -31,10 +32,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     // A body that parses but breaks the schema: 422 naming each bad field.
     defaultHook: (result) => {
       if (!result.success) {
-        throw new ValidationError(
-          'The request does not match the schema.',
-          result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
-        );
+        throw schemaError(result.error.issues);
       }
     },
   });
@@ -166,13 +164,4 @@ function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, me
 function answerErrors(app: OpenAPIHono<HttpEnv>, { logger }: HttpObservers): void {
   app.notFound((c) => errorResponse(c, new HTTPException(404, { message: `No route for ${c.req.method} ${c.req.path}.` }), logger));
   app.onError((error, c) => errorResponse(c, error, logger));
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  return (
-    path.reduce<string>((out, key) => {
-      if (typeof key === 'number') return `${out}[${key}]`;
-      return out ? `${out}.${String(key)}` : String(key);
-    }, '') || '(body)'
-  );
 }

@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { ValidationError, type Task, type TaskStatus } from '../../../domain/index.js';
+import type { Task, TaskStatus } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
+import { parseOrThrow } from '../validation.js';
 import { requireConsoleAccess, type ConsoleAccess } from './access.js';
 import { CONSOLE_PAGE, CONSOLE_SCRIPT, CONSOLE_STYLE } from './page.js';
 
@@ -17,6 +18,7 @@ const TasksQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 const DeadLetterAction = z.enum(['requeue', 'discard']);
+const CONSOLE_REFUSAL = 'The request does not match what the console accepts.';
 
 /** A task as the console lists it: what it is and where it stands, never its inputs or vectors. */
 export function taskSummary(task: Task) {
@@ -34,17 +36,6 @@ export function taskSummary(task: Task) {
     error: task.error ?? null,
     request_id: task.requestId ?? null,
   };
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new ValidationError(
-      'The request does not match what the console accepts.',
-      result.error.issues.map((issue) => ({ path: issue.path.join('.') || '(query)', message: issue.message })),
-    );
-  }
-  return result.data;
 }
 
 /**
@@ -98,7 +89,7 @@ export function consoleRoutes(useCases: Pick<HttpUseCases, 'operatorConsole' | '
   );
 
   app.get('/console/api/tasks', async (c) => {
-    const query = parse(TasksQuery, c.req.query());
+    const query = parseOrThrow(TasksQuery, c.req.query(), CONSOLE_REFUSAL, '(query)');
     const tasks = await operator.tasks({ limit: query.limit, ...(query.status && { status: query.status as TaskStatus }), ...(query.model && { model: query.model }) });
     return c.json({ tasks: tasks.map(taskSummary) });
   });
@@ -125,7 +116,7 @@ export function consoleRoutes(useCases: Pick<HttpUseCases, 'operatorConsole' | '
     });
   });
   app.post('/console/api/dead-letters/:model/:taskId/:action', async (c) => {
-    const action = parse(DeadLetterAction, c.req.param('action'));
+    const action = parseOrThrow(DeadLetterAction, c.req.param('action'), CONSOLE_REFUSAL, '(query)');
     await operator.resolveDeadLetter(c.req.param('model'), c.req.param('taskId'), action);
     return c.json({ ok: true, action });
   });

@@ -5,6 +5,7 @@ import busboy from 'busboy';
 import { z } from 'zod';
 import { MalformedRequestError, ValidationError, type FileRecord } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
+import { parseOrThrow } from '../validation.js';
 
 /** OpenAI's file object. Times are Unix seconds, as OpenAI's are. */
 export function serializeFile(file: FileRecord) {
@@ -89,11 +90,7 @@ export function fileRoutes(useCases: Pick<HttpUseCases, 'files'>) {
   });
 
   app.get('/v1/files', async (c) => {
-    const parsed = ListQuery.safeParse(c.req.query());
-    if (!parsed.success) {
-      throw new ValidationError('The query does not match the schema.', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-    }
-    const { limit, ...query } = parsed.data;
+    const { limit, ...query } = parseOrThrow(ListQuery, c.req.query(), 'The query does not match the schema.', '(query)');
     // One more than asked tells whether there is more.
     const page = await files.list(c.get('principal'), { ...query, limit: limit + 1 });
     const data = page.slice(0, limit).map(serializeFile);
