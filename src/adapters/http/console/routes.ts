@@ -1,15 +1,12 @@
-import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { Task, TaskStatus } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { parseOrThrow } from '../validation.js';
+import { packageFile, SELF_ONLY_POLICY } from '../assets.js';
 import { requireConsoleAccess, type ConsoleAccess } from './access.js';
 import { CONSOLE_PAGE, CONSOLE_SCRIPT, CONSOLE_STYLE } from './page.js';
-
-const require = createRequire(import.meta.url);
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
 const TasksQuery = z.object({
@@ -50,22 +47,11 @@ export function consoleRoutes(useCases: Pick<HttpUseCases, 'operatorConsole' | '
   app.use('/console', requireConsoleAccess(access));
   app.use('/console/*', requireConsoleAccess(access));
 
-  const uplot = { js: undefined as Promise<Buffer> | undefined, css: undefined as Promise<Buffer> | undefined };
-  app.get('/console', (c) =>
-    c.html(CONSOLE_PAGE, 200, {
-      'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'",
-    }),
-  );
+  app.get('/console', (c) => c.html(CONSOLE_PAGE, 200, { 'content-security-policy': SELF_ONLY_POLICY }));
   app.get('/console/console.js', (c) => c.body(CONSOLE_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/console/console.css', (c) => c.body(CONSOLE_STYLE, 200, { 'content-type': 'text/css; charset=utf-8' }));
-  app.get('/console/uplot.js', async (c) => {
-    uplot.js ??= readFile(require.resolve('uplot/dist/uPlot.iife.min.js'));
-    return c.body(new Uint8Array(await uplot.js), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' });
-  });
-  app.get('/console/uplot.css', async (c) => {
-    uplot.css ??= readFile(require.resolve('uplot/dist/uPlot.min.css'));
-    return c.body(new Uint8Array(await uplot.css), 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=86400' });
-  });
+  app.get('/console/uplot.js', packageFile('uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8'));
+  app.get('/console/uplot.css', packageFile('uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'));
 
   app.get('/console/api/overview', async (c) => c.json(await operator.overview()));
 
