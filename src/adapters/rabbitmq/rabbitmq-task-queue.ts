@@ -55,6 +55,9 @@ export class RabbitMqTaskQueue implements TaskQueue {
   private readonly publisher: ChannelWrapper;
   private readonly declared = new Set<string>();
   private readonly consumerChannels = new Set<ChannelWrapper>();
+  /** Dead-letter inspections run one after another, on a channel of their own made on first use. */
+  private inspection: Promise<unknown> = Promise.resolve();
+  private inspectorChannel: ChannelWrapper | undefined;
   private closed = false;
 
   constructor(private readonly options: RabbitMqOptions) {
@@ -240,8 +243,6 @@ export class RabbitMqTaskQueue implements TaskQueue {
     });
   }
 
-  private inspection: Promise<unknown> = Promise.resolve();
-
   private async inspecting<T>(
     model: string,
     work: (take: () => Promise<GetMessage | false>, settle: (raw: GetMessage) => void) => Promise<T>,
@@ -277,8 +278,6 @@ export class RabbitMqTaskQueue implements TaskQueue {
     this.inspection = run.catch(() => undefined);
     return run;
   }
-
-  private inspectorChannel: ChannelWrapper | undefined;
 
   /** A channel of its own for basic.get, so that the publisher's confirms and the consumers' prefetch are left alone. */
   private async inspector(): Promise<ChannelWrapper> {

@@ -93,14 +93,7 @@ export class RedisFileStore implements FileStore {
     if (!(await this.get(id))) return undefined;
     const key = this.chunksKey(id);
     const count = await this.call(() => this.redis.llen(key));
-    const redis = this.redis;
-    const call = <T>(run: () => Promise<T>) => this.call(run);
-    return (async function* () {
-      for (let i = 0; i < count; i++) {
-        const [chunk] = await call(() => redis.lrangeBuffer(key, i, i));
-        if (chunk) yield chunk;
-      }
-    })();
+    return this.chunks(key, count);
   }
 
   async remove(id: string): Promise<boolean> {
@@ -113,6 +106,14 @@ export class RedisFileStore implements FileStore {
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /** One chunk per command, so a large file never moves through Redis in one reply. */
+  private async *chunks(key: string, count: number): AsyncIterable<Uint8Array> {
+    for (let i = 0; i < count; i++) {
+      const [chunk] = await this.call(() => this.redis.lrangeBuffer(key, i, i));
+      if (chunk) yield chunk;
+    }
   }
 
   private key(id: string): string {
