@@ -1,4 +1,4 @@
-import { requireEmbeddable, type Embeddings, type TextInput, type TokenizedText } from '../domain/index.js';
+import { requireEmbeddable, type Embeddings, type Lane, type TextInput, type TokenizedText } from '../domain/index.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 
 export interface BatchingOptions {
@@ -22,6 +22,7 @@ export interface BatchReport {
 
 interface Job {
   readonly tokens: readonly TokenizedText[];
+  readonly lane: Lane;
   readonly vectors: (Float32Array | undefined)[];
   /** Index of the first text not yet taken into a batch. */
   next: number;
@@ -63,6 +64,10 @@ const LENGTH_SLACK = 8;
  * the next round, so batches grow with load by themselves; an idle model
  * waits `lingerMs` for company before running a lone task.
  *
+ * Bulk tasks (a batch's lines) only run when no interactive text waits,
+ * one batch at a time: an interactive request that arrives meanwhile waits
+ * for at most the one bulk inference under way, never for a round of them.
+ *
  * If a batch that mixes tasks fails, each of its tasks is run alone, so one
  * bad input fails only its own task.
  */
@@ -78,12 +83,13 @@ export class DynamicBatcher {
   ) {}
 
   /** Rejects with `ValidationError`, before anything is queued, when there is nothing to embed. */
-  async embed(inputs: readonly TextInput[]): Promise<Embeddings> {
+  async embed(inputs: readonly TextInput[], lane: Lane = 'interactive'): Promise<Embeddings> {
     requireEmbeddable(inputs);
     const tokens = await this.model.tokenize(inputs);
     return new Promise<Embeddings>((resolve, reject) => {
       this.jobs.push({
         tokens,
+        lane,
         vectors: new Array(tokens.length),
         next: 0,
         remaining: tokens.length,
@@ -120,18 +126,24 @@ export class DynamicBatcher {
     }
   }
 
-  /** Takes up to a few batches' worth of waiting texts and cuts them into batches. */
+  /**
+   * Takes up to a few batches' worth of waiting interactive texts, or when
+   * there are none, one batch's worth of bulk texts, and cuts them into batches.
+   */
   private nextRound(): Unit[][] {
+    const waiting = (lane: Lane) => this.jobs.filter((j) => j.lane === lane && j.next < j.tokens.length && !j.failed);
+    const interactive = waiting('interactive');
+    const jobs = interactive.length > 0 ? interactive : waiting('bulk');
     if (!this.options.mergeTasks) {
-      const job = this.jobs.find((j) => j.next < j.tokens.length && !j.failed);
+      const job = jobs[0];
       if (!job) return [];
       const units = job.tokens.map((tokens, index) => ({ job, index, tokens }));
       job.next = job.tokens.length;
       return [units];
     }
-    const limit = this.options.maxBatchSize * ROUND_BATCHES;
+    const limit = this.options.maxBatchSize * (interactive.length > 0 ? ROUND_BATCHES : 1);
     const pool: Unit[] = [];
-    for (const job of this.jobs) {
+    for (const job of jobs) {
       while (job.next < job.tokens.length && pool.length < limit) {
         pool.push({ job, index: job.next, tokens: job.tokens[job.next]! });
         job.next++;

@@ -24,6 +24,12 @@ import { ModelActivityRecorder } from './model-activity.js';
 export interface WorkerOptions {
   /** Most tasks a worker holds unacknowledged per model; at least the batch size, so batches can fill. */
   readonly prefetch: number;
+  /**
+   * Most bulk tasks (each several of a batch's lines) it holds per model:
+   * enough to keep the model busy between interactive requests, few enough
+   * that a queue of them never stands in front of one.
+   */
+  readonly bulkPrefetch: number;
   readonly batching: BatchingOptions;
   /** Attempts a task gets (model failures and worker crashes both count) before it is failed and dead-lettered. */
   readonly maxAttempts: number;
@@ -67,10 +73,9 @@ export class EmbeddingWorker {
         this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds);
         recorder.inferred(batch.texts, batch.seconds);
       });
-      const subscription = await this.queue.consume(modelId, (delivery) => this.track(this.measured(recorder, this.handle(batcher, delivery))), {
-        prefetch: this.options.prefetch,
-      });
-      this.subscriptions.push(subscription);
+      const handler = (delivery: Delivery) => this.track(this.measured(recorder, this.handle(batcher, delivery)));
+      this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.prefetch }));
+      this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.bulkPrefetch, lane: 'bulk' }));
       this.logger.info('consuming', { model: modelId });
     }
   }
@@ -245,7 +250,7 @@ export class EmbeddingWorker {
 
   private async embed(batcher: DynamicBatcher, message: TaskMessage) {
     try {
-      return { ok: true as const, result: toResult(await batcher.embed(message.inputs)) };
+      return { ok: true as const, result: toResult(await batcher.embed(message.inputs, message.lane)) };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const failure: TaskFailure =

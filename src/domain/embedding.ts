@@ -19,6 +19,8 @@ export interface EmbeddingResult {
   readonly vectors: readonly Float32Array[];
   readonly dimensions: number;
   readonly usage: { readonly promptTokens: number; readonly totalTokens: number };
+  /** Tokens per input, in input order: what each of a bulk task's lines used. */
+  readonly tokenCounts?: readonly number[];
 }
 
 export function toResult(embeddings: Embeddings): EmbeddingResult {
@@ -27,5 +29,6 @@ export function toResult(embeddings: Embeddings): EmbeddingResult {
     vectors: embeddings.vectors,
     dimensions: embeddings.vectors[0]?.length ?? 0,
     usage: { promptTokens, totalTokens: promptTokens },
+    tokenCounts: embeddings.tokenCounts,
   };
 }

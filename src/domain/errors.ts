@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'model_not_found'
   | 'task_not_found'
   | 'file_not_found'
+  | 'batch_not_found'
   | 'task_already_exists'
   | 'invalid_transition'
   | 'capacity_exceeded'
@@ -110,6 +111,14 @@ export class FileNotFoundError extends DomainError {
 
   constructor(readonly fileId: string) {
     super(`No such File object: ${fileId}`);
+  }
+}
+
+export class BatchNotFoundError extends DomainError {
+  readonly code = 'batch_not_found';
+
+  constructor(readonly batchId: string) {
+    super(`No batch found with id '${batchId}'.`);
   }
 }
 

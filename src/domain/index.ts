@@ -8,3 +8,4 @@ export * from './health.js';
 export * from './principal.js';
 export * from './rate-limits.js';
 export * from './file.js';
+export * from './batch.js';

@@ -7,6 +7,12 @@ import { InvalidTransitionError, type FieldIssue } from './errors.js';
  */
 export type TextInput = string | readonly number[];
 
+/**
+ * Which of a model's queues a task waits in. Interactive tasks (a caller
+ * waits) always go before bulk ones (a batch's lines), whatever their priority.
+ */
+export type Lane = 'interactive' | 'bulk';
+
 /** Why a task failed, for callers that answer differently (a bad input is the client's fault). */
 export type FailureKind = 'invalid_input' | 'inference_failed' | 'attempts_exhausted';
 
@@ -56,6 +62,8 @@ export interface Task {
   readonly deadline?: Date;
   /** The name of the API key that created it; absent when the service ran open. */
   readonly owner?: string;
+  /** Absent: interactive. */
+  readonly lane?: Lane;
 }
 
 /** What travels on a model's queue: everything a worker needs, so it never reads the store first. */
@@ -67,6 +75,8 @@ export interface TaskMessage {
   readonly enqueuedAt: Date;
   readonly requestId?: string;
   readonly deadline?: Date;
+  /** Absent: interactive. */
+  readonly lane?: Lane;
 }
 
 /** What a client asks for; `model` and `priority` fall back to the defaults. */
@@ -94,6 +104,7 @@ export function newTask(fields: {
   requestId?: string;
   deadline?: Date;
   owner?: string;
+  lane?: Lane;
 }): Task {
   return {
     id: fields.id,
@@ -107,6 +118,7 @@ export function newTask(fields: {
     ...(fields.requestId !== undefined && { requestId: fields.requestId }),
     ...(fields.deadline !== undefined && { deadline: fields.deadline }),
     ...(fields.owner !== undefined && { owner: fields.owner }),
+    ...(fields.lane === 'bulk' && { lane: fields.lane }),
   };
 }
 
@@ -123,6 +135,7 @@ export function toMessage(task: Task): TaskMessage {
     enqueuedAt: task.createdAt,
     ...(task.requestId !== undefined && { requestId: task.requestId }),
     ...(task.deadline !== undefined && { deadline: task.deadline }),
+    ...(task.lane === 'bulk' && { lane: task.lane }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { TaskMessage } from '../domain/index.js';
+import type { Lane, TaskMessage } from '../domain/index.js';
 
 /** One delivered message. Settle it exactly once; a second settlement is ignored. */
 export interface Delivery {
@@ -50,10 +50,14 @@ export type DeadLetterAction = 'requeue' | 'discard';
 export interface ConsumeOptions {
   /** Most unsettled deliveries this consumer holds at once. */
   readonly prefetch: number;
+  /** Which of the model's queues to take from; default `interactive`. */
+  readonly lane?: Lane;
 }
 
 /**
- * One queue per model.
+ * One queue per model and lane: a message waits in the queue of its model
+ * and its `lane` (interactive when absent), and each consumer takes from one
+ * lane. The lanes share the model's dead-letter queue.
  *
  * Guarantees:
  * - `publish` resolves only once the message is accepted durably (for a broker,
@@ -72,7 +76,7 @@ export interface ConsumeOptions {
 export interface TaskQueue {
   publish(message: TaskMessage): Promise<void>;
   consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription>;
-  /** Messages waiting in a model's queue, not counting unacked deliveries. */
+  /** Messages waiting in a model's interactive queue, not counting unacked deliveries. */
   depth(model: string): Promise<number>;
   stats(model: string): Promise<QueueStats>;
   /** The oldest `limit` dead-lettered messages of a model, with why; looking leaves them where they are. */

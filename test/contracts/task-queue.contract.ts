@@ -182,6 +182,34 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       await waitFor(() => theirs.seen.length === 1);
     });
 
+    it('keeps the bulk lane apart: only its own consumers get it, depth leaves it out, and its dead letters are the model’s', async () => {
+      const bulk = message({ lane: 'bulk', priority: 0 });
+      const interactive = message();
+      await queue.publish(bulk);
+      await queue.publish(interactive);
+      await waitFor(async () => (await queue.depth(model)) === 1);
+      const fore = await collect(queue, (d) => d.ack());
+      await waitFor(() => fore.seen.length === 1);
+      expect(fore.seen[0]!.message).toEqual(interactive);
+
+      const seen: Delivery[] = [];
+      await queue.consume(model, async (d) => {
+        seen.push(d);
+        await d.deadLetter('bulk line refused');
+      }, { prefetch: 2, lane: 'bulk' });
+      await waitFor(() => seen.length === 1);
+      expect(seen[0]!.message).toEqual(bulk);
+      expect(fore.seen).toHaveLength(1);
+      await waitFor(async () => (await queue.stats(model)).deadLettered === 1);
+      expect((await queue.deadLetters(model, 10))[0]).toEqual({ reason: 'bulk line refused', message: bulk });
+
+      // Requeued, it goes back to its own lane: the bulk consumer gets it again, the interactive one never does.
+      expect(await queue.resolveDeadLetter(model, bulk.taskId, 'requeue')).toBe(true);
+      await waitFor(() => seen.length === 2);
+      expect(seen[1]!.message).toEqual(bulk);
+      expect(fore.seen).toHaveLength(1);
+    });
+
     it('counts waiting messages in depth', async () => {
       expect(await queue.depth(model)).toBe(0);
       for (let i = 0; i < 3; i++) await queue.publish(message());

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from '../../src/application/dynamic-batcher.js';
 import { ValidationError } from '../../src/domain/index.js';
-import { StubModel } from '../support/stub-model.js';
+import { gatedModel, StubModel } from '../support/stub-model.js';
 
 const options = (o: Partial<BatchingOptions> = {}): BatchingOptions => ({
   maxBatchSize: 8,
@@ -131,5 +131,34 @@ describe('DynamicBatcher', () => {
     expect(model.calls).toBe(0);
     await expect(batcher.embed(['fine'])).resolves.toMatchObject({ tokenCounts: [4] });
     expect(model.batches).toEqual([['fine']]);
+  });
+
+  it('runs bulk texts only when no interactive text waits, one batch at a time, so a new interactive request waits for one bulk inference at most', async () => {
+    const { model, release, hold } = gatedModel();
+    // What each inference was given, as it starts (the model records it only once let through).
+    const started: string[][] = [];
+    const gated = model.embedTokenized.bind(model);
+    model.embedTokenized = async (batch) => {
+      started.push(batch.map((t) => String.fromCharCode(...t.ids)));
+      return gated(batch);
+    };
+    const batcher = new DynamicBatcher(model, options({ maxBatchSize: 4 }));
+    const bulk = batcher.embed(Array.from({ length: 12 }, (_, i) => `bulk ${i}`), 'bulk');
+    const first = batcher.embed(['interactive a'], 'interactive');
+    await vi.waitFor(() => expect(started).toHaveLength(1));
+    // Both arrived together: the interactive text goes first.
+    expect(started[0]).toEqual(['interactive a']);
+    release();
+    await first;
+    // The first bulk batch is under way; a request that comes now runs right after it.
+    hold();
+    await vi.waitFor(() => expect(started).toHaveLength(2));
+    const second = batcher.embed(['interactive b'], 'interactive');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    await second;
+    await bulk;
+    expect(started.map((b) => b.length)).toEqual([1, 4, 1, 4, 4]);
+    expect(started[2]).toEqual(['interactive b']);
   });
 });

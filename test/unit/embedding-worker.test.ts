@@ -29,6 +29,7 @@ function setup() {
     createPinoLogger({ level: 'debug', destination: logs }),
     {
       prefetch: 4,
+      bulkPrefetch: 2,
       maxAttempts: 3,
       limits: { maxInputs: 4, maxInputChars: 20 },
       batching: { maxBatchSize: 8, maxBatchTokens: 64, lingerMs: 1, mergeTasks: true },

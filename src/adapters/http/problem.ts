@@ -32,6 +32,7 @@ const STATUS_OF: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   model_not_found: 404,
   task_not_found: 404,
   file_not_found: 404,
+  batch_not_found: 404,
   task_already_exists: 409,
   invalid_transition: 409,
   payload_too_large: 413,

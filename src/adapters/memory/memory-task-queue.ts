@@ -2,6 +2,7 @@ import {
   CapacityExceededError,
   MAX_PRIORITY,
   ServiceUnavailableError,
+  type Lane,
   type TaskMessage,
 } from '../../domain/index.js';
 import type {
@@ -22,6 +23,7 @@ interface Entry {
 
 interface Consumer {
   readonly model: string;
+  readonly lane: Lane;
   readonly client: MemoryTaskQueue;
   readonly handler: (delivery: Delivery) => Promise<void>;
   readonly prefetch: number;
@@ -91,17 +93,19 @@ export class MemoryBroker {
   /** @param maxLength most ready messages per model queue; publish beyond it is refused. */
   constructor(readonly maxLength = 100_000) {}
 
-  queue(model: string): ModelQueue {
-    let queue = this.queues.get(model);
+  /** A model's queue of one lane (a queue each, as on RabbitMQ). */
+  queue(model: string, lane: Lane = 'interactive'): ModelQueue {
+    const key = `${lane}\u0000${model}`;
+    let queue = this.queues.get(key);
     if (!queue) {
       queue = new ModelQueue();
-      this.queues.set(model, queue);
+      this.queues.set(key, queue);
     }
     return queue;
   }
 
   publish(message: TaskMessage): void {
-    const queue = this.queue(message.model);
+    const queue = this.queue(message.model, message.lane);
     if (queue.size >= this.maxLength) {
       throw new CapacityExceededError(`The queue of model '${message.model}' is full (${this.maxLength} tasks).`);
     }
@@ -109,9 +113,9 @@ export class MemoryBroker {
     this.scheduleDispatch(queue);
   }
 
-  requeue(model: string, entry: Entry): void {
+  requeue(entry: Entry): void {
     entry.redelivered = true;
-    const queue = this.queue(model);
+    const queue = this.queue(entry.message.model, entry.message.lane);
     queue.push(entry, true);
     this.scheduleDispatch(queue);
   }
@@ -178,9 +182,11 @@ export class MemoryTaskQueue implements TaskQueue {
 
   async consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     this.assertOpen();
-    const queue = this.broker.queue(model);
+    const lane = options.lane ?? 'interactive';
+    const queue = this.broker.queue(model, lane);
     const consumer: Consumer = {
       model,
+      lane,
       client: this,
       handler,
       prefetch: Math.max(1, options.prefetch),
@@ -227,8 +233,8 @@ export class MemoryTaskQueue implements TaskQueue {
     this.closed = true;
     for (const consumer of this.consumers) {
       consumer.active = false;
-      removeConsumer(this.broker.queue(consumer.model), consumer);
-      for (const entry of consumer.unsettled) this.broker.requeue(entry.message.model, entry);
+      removeConsumer(this.broker.queue(consumer.model, consumer.lane), consumer);
+      for (const entry of consumer.unsettled) this.broker.requeue(entry);
       consumer.unsettled.clear();
     }
     this.consumers.clear();
@@ -241,9 +247,9 @@ export class MemoryTaskQueue implements TaskQueue {
       // Ignore a second settlement, and one that arrives after close already requeued it.
       if (settled || !consumer.unsettled.delete(entry)) return;
       settled = true;
-      if ('requeue' in outcome) this.broker.requeue(entry.message.model, entry);
+      if ('requeue' in outcome) this.broker.requeue(entry);
       else if ('deadLetter' in outcome) this.broker.deadLetter(entry.message, outcome.deadLetter);
-      this.broker.scheduleDispatch(this.broker.queue(entry.message.model));
+      this.broker.scheduleDispatch(this.broker.queue(entry.message.model, entry.message.lane));
     };
     const delivery: Delivery = {
       message: entry.message,

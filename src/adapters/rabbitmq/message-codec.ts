@@ -10,6 +10,7 @@ const WireMessage = z.strictObject({
   enqueuedAt: z.iso.datetime(),
   requestId: z.string().optional(),
   deadline: z.iso.datetime().optional(),
+  lane: z.enum(['interactive', 'bulk']).optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {

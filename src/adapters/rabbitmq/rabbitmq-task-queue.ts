@@ -1,6 +1,6 @@
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage, GetMessage } from 'amqplib';
-import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
+import { CapacityExceededError, ServiceUnavailableError, type Lane, type TaskMessage } from '../../domain/index.js';
 import type {
   ConsumeOptions,
   DeadLetter,
@@ -13,7 +13,7 @@ import type {
 } from '../../ports/task-queue.js';
 import { connectWithBackoff, type ConnectionOptions } from './connection.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
-import { DEAD_LETTER_REASON, deadLetterQueueOf, deadLetterWithReason, declareQueues, queueNameOf } from './topology.js';
+import { bulkQueueOf, DEAD_LETTER_REASON, deadLetterQueueOf, deadLetterWithReason, declareQueues, queueNameOf } from './topology.js';
 
 export { queueNameOf };
 
@@ -36,8 +36,8 @@ export interface RabbitMqOptions extends ConnectionOptions {
 }
 
 /**
- * `TaskQueue` on RabbitMQ. One durable queue per model, with priorities 0–9
- * and a dead-letter queue (`<queue>.dead`) that receives messages nacked
+ * `TaskQueue` on RabbitMQ. One durable queue per model, with priorities 0–9,
+ * its bulk lane beside it (`<queue>.bulk`), and a dead-letter queue (`<queue>.dead`) that receives messages nacked
  * without requeue, messages that do not decode, and messages on the wrong
  * model's queue. Messages are persistent and published on a confirm channel;
  * `publish` resolves on the broker's confirm.
@@ -84,8 +84,9 @@ export class RabbitMqTaskQueue implements TaskQueue {
     return channel;
   }
 
-  queueName(model: string): string {
-    return queueNameOf(model, this.options);
+  queueName(model: string, lane: Lane = 'interactive'): string {
+    const queue = queueNameOf(model, this.options);
+    return lane === 'bulk' ? bulkQueueOf(queue) : queue;
   }
 
   deadLetterQueueName(model: string): string {
@@ -98,7 +99,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
     await this.connected(CONNECT_GRACE_MS);
     await this.declare(this.publisher, message.model);
     try {
-      await this.publisher.sendToQueue(this.queueName(message.model), encodeMessage(message), {
+      await this.publisher.sendToQueue(this.queueName(message.model, message.lane), encodeMessage(message), {
         persistent: true,
         priority: message.priority,
         contentType: 'application/json',
@@ -120,9 +121,10 @@ export class RabbitMqTaskQueue implements TaskQueue {
     // One channel per consumer, so that prefetch applies to it alone and a
     // channel error in one model's consumer does not stop the others.
     const generation = { value: 0 };
+    const lane = options.lane ?? 'interactive';
     const channel = this.watch(
       this.connection.createChannel({
-        name: `consumer:${model}`,
+        name: lane === 'bulk' ? `consumer:${model}:bulk` : `consumer:${model}`,
         confirm: false,
         setup: async (ch: ConfirmChannel) => {
           generation.value++;
@@ -132,7 +134,8 @@ export class RabbitMqTaskQueue implements TaskQueue {
     );
     this.consumerChannels.add(channel);
     await this.declare(channel, model);
-    const queue = this.queueName(model);
+    const queue = this.queueName(model, lane);
+    const deadLetters = this.deadLetterQueueName(model);
     const log = this.options.logger.child({ queue, model });
 
     const { consumerTag } = await channel.consume(
@@ -148,7 +151,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
           else channel.nack(raw, false, action === 'requeue');
           return true;
         };
-        const deadLetter = (reason: string) => deadLetterWithReason(this.publisher, raw, queue, reason, settle, log);
+        const deadLetter = (reason: string) => deadLetterWithReason(this.publisher, raw, queue, deadLetters, reason, settle, log);
         const decoded = decodeMessage(raw.content);
         if (!decoded.ok || decoded.message.model !== model) {
           const reason = decoded.ok ? `model '${decoded.message.model}' does not belong on this queue` : `malformed: ${decoded.reason}`;
@@ -288,10 +291,10 @@ export class RabbitMqTaskQueue implements TaskQueue {
     return this.inspectorChannel;
   }
 
-  /** Names of the queues this client has declared (its model queues and their dead-letter queues). */
+  /** Names of the queues this client has declared (its model queues, their bulk lanes and their dead-letter queues). */
   declaredQueues(): string[] {
     const models = new Set([...this.declared].map((key) => key.slice(key.indexOf('|') + 1)));
-    return [...models].flatMap((model) => [this.queueName(model), this.deadLetterQueueName(model)]);
+    return [...models].flatMap((model) => [this.queueName(model), this.queueName(model, 'bulk'), this.deadLetterQueueName(model)]);
   }
 
   async ping(): Promise<void> {

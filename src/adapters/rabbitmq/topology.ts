@@ -15,9 +15,14 @@ export function deadLetterQueueOf(queue: string): string {
   return `${queue}.dead`;
 }
 
+/** A model's bulk lane: a queue of its own beside the model's, sharing its dead-letter queue. */
+export function bulkQueueOf(queue: string): string {
+  return `${queue}.bulk`;
+}
+
 /**
- * Declares a model's durable queue, with priorities 0–9 and its dead-letter
- * queue, on a channel: now, and again after every reconnection (a channel
+ * Declares a model's durable queue and its bulk lane, with priorities 0–9,
+ * and their dead-letter queue, on a channel: now, and again after every reconnection (a channel
  * setup). With `maxLength`, a full queue refuses publishes (reject-publish)
  * rather than dropping the oldest. Declaring is idempotent as long as the
  * arguments match what the broker has.
@@ -37,6 +42,7 @@ export async function declareQueues(channel: ChannelWrapper, queue: string, maxL
     await channel.addSetup(async (ch: ConfirmChannel) => {
       await ch.assertQueue(deadLetters, { durable: true });
       await ch.assertQueue(queue, { durable: true, arguments: args });
+      await ch.assertQueue(bulkQueueOf(queue), { durable: true, arguments: args });
     });
   } catch (error) {
     throw new ServiceUnavailableError(`Cannot declare queue ${queue}: ${(error as Error).message}`, 2, { cause: error });
@@ -58,12 +64,13 @@ export async function deadLetterWithReason(
   publisher: ChannelWrapper,
   raw: ConsumeMessage,
   queue: string,
+  deadLetters: string,
   reason: string,
   settle: (action: 'ack' | 'reject') => boolean,
   logger: Logger,
 ): Promise<void> {
   try {
-    await publisher.sendToQueue(deadLetterQueueOf(queue), raw.content, {
+    await publisher.sendToQueue(deadLetters, raw.content, {
       ...raw.properties,
       persistent: true,
       headers: { ...raw.properties.headers, [DEAD_LETTER_REASON]: reason, [DEAD_LETTER_QUEUE]: queue },

@@ -1,4 +1,4 @@
-import type { EmbeddingResult, FailureKind, FieldIssue, Task, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
+import type { EmbeddingResult, FailureKind, Lane, FieldIssue, Task, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
 
 /*
  * A task is one Redis hash. Vectors are stored as one field of raw
@@ -26,6 +26,7 @@ export function encodeTask(task: Task): Fields {
   if (task.requestId !== undefined) fields.request_id = task.requestId;
   if (task.deadline !== undefined) fields.deadline = String(task.deadline.getTime());
   if (task.owner !== undefined) fields.owner = task.owner;
+  if (task.lane !== undefined) fields.lane = task.lane;
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
 }
@@ -49,6 +50,7 @@ export function encodeResult(result: EmbeddingResult): Fields {
     vector_count: String(result.vectors.length),
     prompt_tokens: String(result.usage.promptTokens),
     total_tokens: String(result.usage.totalTokens),
+    ...(result.tokenCounts && { token_counts: JSON.stringify(result.tokenCounts) }),
     vectors: bytes,
   };
 }
@@ -68,6 +70,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   const requestId = text('request_id');
   const deadline = time('deadline');
   const owner = text('owner');
+  const lane = text('lane') as Lane | undefined;
   const issues = text('issues');
   const result = decodeResult(raw);
   return {
@@ -88,6 +91,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(requestId !== undefined && { requestId }),
     ...(deadline && { deadline }),
     ...(owner !== undefined && { owner }),
+    ...(lane === 'bulk' && { lane }),
     ...(result && { result }),
   };
 }
@@ -104,10 +108,12 @@ function decodeResult(raw: Record<string, Buffer>): EmbeddingResult | undefined 
     for (let d = 0; d < dimensions; d++) vector[d] = bytes.readFloatLE(offset + d * 4);
     vectors.push(vector);
   }
+  const tokenCounts = raw.token_counts?.toString('utf8');
   return {
     vectors,
     dimensions,
     usage: { promptTokens: Number(raw.prompt_tokens!.toString()), totalTokens: Number(raw.total_tokens!.toString()) },
+    ...(tokenCounts !== undefined && { tokenCounts: JSON.parse(tokenCounts) as number[] }),
   };
 }
 

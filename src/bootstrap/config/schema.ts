@@ -60,6 +60,12 @@ export const ServiceConfigSchema = z.strictObject({
     max_lines: positiveInt,
     ttl_seconds: positiveInt,
   }),
+  batches: z.strictObject({
+    chunk_inputs: positiveInt,
+    in_flight_chunks: positiveInt,
+    webhook_url: z.string(),
+    webhook_secret: z.string(),
+  }),
   worker: z.strictObject({
     models: z.array(z.string().min(1)),
     prefetch: positiveInt,

@@ -29,6 +29,8 @@ export function workerModule(config: AppConfig): ContainerModule {
       (d) =>
         new EmbeddingWorker(d.host.models, d.queue, d.store, d.events, d.clock, d.metrics, d.logger.child({ component: 'worker' }), {
           prefetch: worker.prefetch,
+          // Two batches' worth of bulk lines: the model stays busy while the next ones are fetched.
+          bulkPrefetch: Math.max(2, Math.ceil((2 * worker.max_batch_size) / config.service.batches.chunk_inputs)),
           maxAttempts: worker.max_attempts,
           limits: d.limits,
           batching: {

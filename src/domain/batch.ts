@@ -1,0 +1,130 @@
+import { InvalidTransitionError } from './errors.js';
+
+/**
+ * OpenAI's batch statuses. `validating` until the input file has been
+ * checked, `in_progress` while lines are dispatched and run, `finalizing`
+ * while the output and error files are written; `cancelling` after a cancel,
+ * until the work already running has finished.
+ */
+export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+
+export const FINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set(['failed', 'completed', 'expired', 'cancelled']);
+
+/** A problem with the batch as a whole (its input file), in OpenAI's `errors.data` shape. */
+export interface BatchError {
+  readonly code: string;
+  readonly message: string;
+  readonly param?: string;
+  readonly line?: number;
+}
+
+export interface RequestCounts {
+  readonly total: number;
+  readonly completed: number;
+  readonly failed: number;
+}
+
+/** The one endpoint a batch's lines may call here. */
+export const BATCH_ENDPOINT = '/v1/embeddings';
+/** The one completion window OpenAI offers. */
+export const BATCH_WINDOW = '24h';
+export const BATCH_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * A bulk job: every line of an uploaded JSONL file, each an embeddings
+ * request, run on the bulk lane; each line's answer is written to the output
+ * file (or, for a line that failed, to the error file) exactly once.
+ */
+export interface Batch {
+  /** `batch_…`, as OpenAI's ids are. */
+  readonly id: string;
+  readonly endpoint: typeof BATCH_ENDPOINT;
+  readonly inputFileId: string;
+  readonly completionWindow: typeof BATCH_WINDOW;
+  readonly status: BatchStatus;
+  readonly createdAt: Date;
+  /** Past this, the batch ends `expired` with what it finished. */
+  readonly expiresAt: Date;
+  readonly inProgressAt?: Date;
+  readonly finalizingAt?: Date;
+  readonly completedAt?: Date;
+  readonly failedAt?: Date;
+  readonly expiredAt?: Date;
+  readonly cancellingAt?: Date;
+  readonly cancelledAt?: Date;
+  readonly outputFileId?: string;
+  readonly errorFileId?: string;
+  readonly errors?: readonly BatchError[];
+  readonly requestCounts: RequestCounts;
+  /** Tokens the lines that succeeded used. */
+  readonly usageTokens: number;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** The name of the API key that created it; absent when the service ran open. */
+  readonly owner?: string;
+}
+
+export function newBatch(fields: {
+  id: string;
+  inputFileId: string;
+  now: Date;
+  metadata?: Readonly<Record<string, string>>;
+  owner?: string;
+}): Batch {
+  return {
+    id: fields.id,
+    endpoint: BATCH_ENDPOINT,
+    inputFileId: fields.inputFileId,
+    completionWindow: BATCH_WINDOW,
+    status: 'validating',
+    createdAt: fields.now,
+    expiresAt: new Date(fields.now.getTime() + BATCH_WINDOW_MS),
+    requestCounts: { total: 0, completed: 0, failed: 0 },
+    usageTokens: 0,
+    ...(fields.metadata !== undefined && { metadata: fields.metadata }),
+    ...(fields.owner !== undefined && { owner: fields.owner }),
+  };
+}
+
+export function isFinalBatch(batch: Pick<Batch, 'status'>): boolean {
+  return FINAL_BATCH_STATUSES.has(batch.status);
+}
+
+/** validating → in_progress, once the input file is known good; `total` is its line count. */
+export function startBatch(batch: Batch, total: number, now: Date): Batch {
+  if (batch.status !== 'validating') return batch;
+  return { ...batch, status: 'in_progress', inProgressAt: now, requestCounts: { ...batch.requestCounts, total } };
+}
+
+/** validating | in_progress → cancelling: nothing more is dispatched; what runs finishes. */
+export function cancelBatch(batch: Batch, now: Date): Batch {
+  if (batch.status === 'cancelling' || batch.status === 'cancelled') return batch;
+  if (isFinalBatch(batch) || batch.status === 'finalizing') {
+    throw new InvalidTransitionError(`Batch ${batch.id} is ${batch.status}; it cannot be cancelled.`);
+  }
+  return { ...batch, status: 'cancelling', cancellingAt: now };
+}
+
+/** The batch as a whole cannot run (its input file is gone or of the wrong kind). */
+export function failBatch(batch: Batch, errors: readonly BatchError[], now: Date): Batch {
+  if (isFinalBatch(batch)) return batch;
+  return { ...batch, status: 'failed', failedAt: now, errors };
+}
+
+/** How a batch that ran ends: every line done, given up at its window, or cancelled. */
+export type BatchEnding = 'completed' | 'expired' | 'cancelled';
+
+export function finalizeBatch(batch: Batch, now: Date): Batch {
+  if (batch.status !== 'in_progress') return batch;
+  return { ...batch, status: 'finalizing', finalizingAt: now };
+}
+
+export function endBatch(batch: Batch, ending: BatchEnding, files: { outputFileId?: string; errorFileId?: string }, now: Date): Batch {
+  if (isFinalBatch(batch)) return batch;
+  const at = ending === 'completed' ? { completedAt: now } : ending === 'expired' ? { expiredAt: now } : { cancelledAt: now };
+  return { ...batch, status: ending, ...at, ...files };
+}
+
+/** What a batch's run has counted so far, replaced whole (it is recounted from the recorded outcomes). */
+export function countBatch(batch: Batch, counts: { completed: number; failed: number; usageTokens: number }): Batch {
+  return { ...batch, requestCounts: { ...batch.requestCounts, completed: counts.completed, failed: counts.failed }, usageTokens: counts.usageTokens };
+}
