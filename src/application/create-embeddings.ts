@@ -1,6 +1,6 @@
 import {
+  checkOutputDimensions,
   InferenceError,
-  InvalidParameterError,
   InvalidTransitionError,
   isTerminal,
   ModelNotFoundError,
@@ -9,7 +9,6 @@ import {
   TaskTimeoutError,
   ValidationError,
   type EmbeddingRequest,
-  type ModelDescriptor,
   type Task,
 } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
@@ -63,7 +62,7 @@ export class CreateEmbeddings {
     const model = await this.catalog.find(modelId);
     if (request.dimensions !== undefined) {
       if (!model) throw new ModelNotFoundError(modelId);
-      checkDimensions(model, request.dimensions);
+      checkOutputDimensions(model, request.dimensions);
     }
     // An unknown model is left to the submission, which names it after checking the inputs.
     if (model && (await this.live.count(modelId)) === 0) {
@@ -86,18 +85,5 @@ export class CreateEmbeddings {
     const dimensions = request.dimensions;
     const vectors = dimensions === undefined ? task.result.vectors : task.result.vectors.map((v) => shorten(v, dimensions));
     return { task, vectors };
-  }
-
-}
-
-function checkDimensions(model: ModelDescriptor, dimensions: number): void {
-  const allowed = model.outputDimensions ?? [];
-  if (!allowed.includes(dimensions)) {
-    throw new InvalidParameterError(
-      'dimensions',
-      allowed.length === 0
-        ? `Model '${model.id}' does not support shortening its embeddings; omit dimensions.`
-        : `Model '${model.id}' supports dimensions ${allowed.join(', ')}; ${dimensions} is not one of them.`,
-    );
   }
 }

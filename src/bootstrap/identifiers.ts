@@ -11,6 +11,9 @@ import type { Metrics, MetricsExposition } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { ModelLoader } from '../ports/model-loader.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { BatchEvents } from '../ports/batch-events.js';
+import type { BatchLines } from '../ports/batch-lines.js';
+import type { BatchStore } from '../ports/batch-store.js';
 import type { FileStore } from '../ports/file-store.js';
 import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskQueue } from '../ports/task-queue.js';
@@ -46,6 +49,11 @@ export const TOKENS = {
   WorkerRegistry: token<WorkerRegistry>('WorkerRegistry'),
   RateLimiter: token<RateLimiter>('RateLimiter'),
   FileStore: token<FileStore>('FileStore'),
+  BatchStore: token<BatchStore>('BatchStore'),
+  BatchLines: token<BatchLines>('BatchLines'),
+  BatchEvents: token<BatchEvents>('BatchEvents'),
+  /** Runs batches in the API's processes, from start to shutdown. */
+  BatchRunning: token<Component>('BatchRunning'),
 
   ModelCatalog: token<ModelCatalog>('ModelCatalog'),
   ModelLoader: token<ModelLoader>('ModelLoader'),

@@ -8,6 +8,7 @@ import { OperatorConsole } from '../application/operator-console.js';
 import { TOKENS } from './identifiers.js';
 import { closing, Lifecycle, type Component } from './lifecycle.js';
 import { applicationModule } from './modules/application.js';
+import { batchesModule } from './modules/batches.js';
 import { coreModule, type CoreOverrides } from './modules/core.js';
 import { httpModule } from './modules/http.js';
 import { queueModule, storeModule } from './modules/infrastructure.js';
@@ -59,9 +60,17 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
     adapter('store', TOKENS.TaskStore),
     adapter('task events', TOKENS.TaskEvents),
     adapter('worker registry', TOKENS.WorkerRegistry),
-    ...(mode !== 'worker' ? [adapter('rate limiter', TOKENS.RateLimiter), adapter('file store', TOKENS.FileStore), () => closing('operator console', { close: async () => resolve(container, OperatorConsole).close() })] : []),
+    ...(mode !== 'worker'
+      ? [
+          adapter('rate limiter', TOKENS.RateLimiter),
+          adapter('file store', TOKENS.FileStore),
+          adapter('batch store', TOKENS.BatchStore),
+          () => closing('operator console', { close: async () => resolve(container, OperatorConsole).close() }),
+        ]
+      : []),
     adapter('queue', TOKENS.TaskQueue),
     ...(runsWorker ? [get(TOKENS.WorkerRuntime)] : []),
+    ...(mode !== 'worker' ? [get(TOKENS.BatchRunning)] : []),
     get(TOKENS.HttpServing),
   ];
   const lifecycle = new Lifecycle(logger);
@@ -103,6 +112,7 @@ export function buildContainer(config: AppConfig, served: readonly ModelEntry[] 
     modelsModule(config, served, overrides.loadModel),
     applicationModule(config, served !== undefined),
     httpModule(config, { servesApi: mode !== 'worker', listen: overrides.listen ?? true }),
+    ...(mode !== 'worker' ? [batchesModule(config)] : []),
     ...(served ? [workerModule(config)] : []),
   );
   return container;

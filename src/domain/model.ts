@@ -1,3 +1,5 @@
+import { InvalidParameterError } from './errors.js';
+
 export type Engine = 'onnx' | 'use-lite';
 export type Pooling = 'mean' | 'cls' | 'max';
 
@@ -32,4 +34,17 @@ export interface ModelDescriptor extends ModelSpec {
   readonly loaded?: boolean;
   /** Workers that report serving it; `undefined` when the registry cannot be read. */
   readonly liveWorkers?: number;
+}
+
+/** Refuses a `dimensions` the model does not declare among its output sizes. */
+export function checkOutputDimensions(model: ModelDescriptor, dimensions: number): void {
+  const allowed = model.outputDimensions ?? [];
+  if (!allowed.includes(dimensions)) {
+    throw new InvalidParameterError(
+      'dimensions',
+      allowed.length === 0
+        ? `Model '${model.id}' does not support shortening its embeddings; omit dimensions.`
+        : `Model '${model.id}' supports dimensions ${allowed.join(', ')}; ${dimensions} is not one of them.`,
+    );
+  }
 }

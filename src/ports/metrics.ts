@@ -1,4 +1,4 @@
-import type { TaskStatus } from '../domain/index.js';
+import type { BatchStatus, FilePurpose, TaskStatus } from '../domain/index.js';
 
 /** How a task ended. */
 export type TaskOutcome = Exclude<TaskStatus, 'queued' | 'running'>;
@@ -34,6 +34,14 @@ export interface Metrics {
   messageDeadLettered(model: string, kind: DeadLetterKind): void;
   /** Log records that could not be shipped and were dropped (they still went to stdout). */
   logsDropped(count: number): void;
+  /** A batch reached a final status. */
+  batchEnded(status: Extract<BatchStatus, 'completed' | 'failed' | 'expired' | 'cancelled'>): void;
+  /** This process began (+1) or stopped (-1) running a batch's lines. */
+  batchRunning(delta: 1 | -1): void;
+  /** Lines of a batch answered: `completed` in the output file, `failed` in the error file. */
+  batchLines(outcome: 'completed' | 'failed', count: number): void;
+  /** A file was stored: an upload (`batch`) or a batch's output (`batch_output`). */
+  fileStored(purpose: FilePurpose, bytes: number): void;
 }
 
 /**

@@ -8,6 +8,8 @@ import { RedisTaskStore } from '../../src/adapters/redis/redis-task-store.js';
 import { RedisWorkerRegistry } from '../../src/adapters/redis/redis-worker-registry.js';
 import { workerRegistryContract } from '../contracts/worker-registry.contract.js';
 import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
+import { RedisBatchStore } from '../../src/adapters/redis/redis-batch-store.js';
+import { batchStoreContract } from '../contracts/batch-store.contract.js';
 import { fileStoreContract } from '../contracts/file-store.contract.js';
 import { rateLimiterContract } from '../contracts/rate-limiter.contract.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
@@ -55,6 +57,16 @@ describe.skipIf(!infra)('RedisTaskStore', () => {
     const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
     return {
       connect: async () => new RedisFileStore({ url: infra!.url, keyPrefix }),
+      cleanup: async () => {
+        await deleteKeys(infra!.url, keyPrefix);
+      },
+    };
+  });
+
+  batchStoreContract('redis', async () => {
+    const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
+    return {
+      connect: async () => new RedisBatchStore({ url: infra!.url, keyPrefix, retentionMs: 3_600_000 }),
       cleanup: async () => {
         await deleteKeys(infra!.url, keyPrefix);
       },

@@ -19,6 +19,7 @@ function appFailingWith(error: unknown) {
     createEmbeddings: { execute: fail },
     cancelTask: { execute: fail },
     files: { upload: fail, list: fail, get: fail, content: fail, remove: fail },
+    batches: { create: fail, get: fail, list: fail, cancel: fail },
     operatorConsole: { overview: fail, subscribe: () => () => undefined, tasks: fail, deadLetters: fail, resolveDeadLetter: fail },
     rateLimits: { admitRequest: async () => ({}), admitTokens: async () => undefined },
   };

@@ -8,6 +8,8 @@ import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.j
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { newTask } from '../../src/domain/index.js';
+import { batchStoreContract } from '../contracts/batch-store.contract.js';
+import { MemoryBatchStore } from '../../src/adapters/memory/memory-batch-store.js';
 import { fileStoreContract } from '../contracts/file-store.contract.js';
 import { rateLimiterContract } from '../contracts/rate-limiter.contract.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
@@ -48,6 +50,12 @@ rateLimiterContract('memory', async () => {
     },
     cleanup: async () => {},
   };
+});
+
+batchStoreContract('memory', async () => {
+  // One store, as the embedded mode's processes (there is one) share it.
+  const store = new MemoryBatchStore(3_600_000);
+  return { connect: async () => store, cleanup: async () => undefined };
 });
 
 fileStoreContract('filesystem', async () => {

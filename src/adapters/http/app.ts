@@ -14,6 +14,7 @@ import { schemaError } from './validation.js';
 import { enforceRateLimits } from './rate-limits.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
+import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
 import { openAiRoutes } from './routes/openai.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -44,6 +45,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     { routes: openAiRoutes(useCases), errors: 'openai' },
     { routes: modelRoutes(useCases, options.defaultModelId), errors: 'openai' },
     { routes: fileRoutes(useCases), errors: 'openai' },
+    { routes: batchRoutes(useCases), errors: 'openai' },
     { routes: healthRoutes(useCases), errors: 'problem' },
   ];
   // Before every other middleware, so that an error anywhere on the way is answered in the group's shape.

@@ -114,16 +114,22 @@ function build(status: number, code: string, detail: string, instance: string, i
   };
 }
 
-function openAiBody({ problem, openAiType }: Answer): string {
+function openAiBody({ problem, openAiType }: Answer) {
   const details = problem.errors?.map((e) => `${e.path}: ${e.message}`).join('; ');
-  return JSON.stringify({
+  return {
     error: {
       message: details ? `${problem.detail} (${details})` : problem.detail,
       type: openAiType,
       param: problem.errors?.[0]?.path ?? null,
       code: problem.code,
     },
-  });
+  };
+}
+
+/** The status and body an OpenAI route answers `error` with (a batch's error lines carry both). */
+export function openAiError(error: unknown, path: string) {
+  const answer = toAnswer(error, path);
+  return { status: answer.problem.status, body: openAiBody(answer) };
 }
 
 /**
@@ -150,5 +156,5 @@ export function errorResponse(c: Context<HttpEnv>, error: unknown, logger: Logge
   if (c.get('closeConnection')) headers.connection = 'close';
   // RFC 6750: a refused bearer token is answered with the scheme to use.
   if (answer.problem.status === 401) headers['www-authenticate'] = c.get('challenge') ?? 'Bearer';
-  return new Response(openAi ? openAiBody(answer) : JSON.stringify(answer.problem), { status: answer.problem.status, headers });
+  return new Response(JSON.stringify(openAi ? openAiBody(answer) : answer.problem), { status: answer.problem.status, headers });
 }

@@ -32,6 +32,20 @@ export function serializeTask(task: Task) {
 /** OpenAI's model objects carry a creation time; this service's models are as old as the process. */
 const CREATED = Math.floor(Date.now() / 1000);
 
+/** The body of `POST /v1/embeddings`' answer: for the route, and for each line a batch runs. */
+export function embeddingsBody(model: string, vectors: readonly Float32Array[], tokens: number, encoding: 'float' | 'base64' | undefined) {
+  return {
+    object: 'list' as const,
+    data: vectors.map((vector, index) => ({
+      object: 'embedding' as const,
+      index,
+      embedding: encoding === 'base64' ? base64Vector(vector) : Array.from(vector),
+    })),
+    model,
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  };
+}
+
 /** Little-endian float32 bytes in base64, as OpenAI's `encoding_format: "base64"` returns them. */
 export function base64Vector(vector: Float32Array): string {
   const bytes = Buffer.alloc(vector.length * 4);

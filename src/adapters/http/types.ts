@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type {
   Allowance,
+  Batch,
   EmbeddingRequest,
   FilePurpose,
   FileRecord,
@@ -55,6 +56,15 @@ export interface HttpUseCases {
     get(id: string, caller: Principal | undefined): Promise<FileRecord>;
     content(id: string, caller: Principal | undefined): Promise<{ file: FileRecord; content: AsyncIterable<Uint8Array> }>;
     remove(id: string, caller: Principal | undefined): Promise<void>;
+  };
+  readonly batches: {
+    create(
+      request: { inputFileId: string; endpoint: string; completionWindow: string; metadata?: Readonly<Record<string, string>> },
+      caller: Principal | undefined,
+    ): Promise<Batch>;
+    get(id: string, caller: Principal | undefined): Promise<Batch>;
+    list(caller: Principal | undefined, query: { after?: string; limit: number }): Promise<Batch[]>;
+    cancel(id: string, caller: Principal | undefined): Promise<Batch>;
   };
   readonly createEmbeddings: {
     /** `signal` aborts when the client goes away. */

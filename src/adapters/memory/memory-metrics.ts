@@ -1,3 +1,4 @@
+import type { BatchStatus, FilePurpose } from '../../domain/index.js';
 import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
 
 interface Summary {
@@ -49,6 +50,22 @@ export class MemoryMetrics implements Metrics {
 
   logsDropped(count: number): void {
     this.count('logs_dropped', count);
+  }
+
+  batchEnded(status: Extract<BatchStatus, 'completed' | 'failed' | 'expired' | 'cancelled'>): void {
+    this.count(`batches{status=${status}}`);
+  }
+
+  batchRunning(delta: 1 | -1): void {
+    this.count('batches_running', delta);
+  }
+
+  batchLines(outcome: 'completed' | 'failed', count: number): void {
+    this.count(`batch_lines{outcome=${outcome}}`, count);
+  }
+
+  fileStored(purpose: FilePurpose, bytes: number): void {
+    this.count(`file_bytes{purpose=${purpose}}`, bytes);
   }
 
   counter(key: string): number {

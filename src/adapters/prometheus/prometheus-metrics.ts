@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BatchStatus, FilePurpose } from '../../domain/index.js';
 import type { DeadLetterKind, Metrics, MetricsExposition, TaskOutcome } from '../../ports/metrics.js';
 
 /** Every metric name starts with this, so dashboards and alerts can find the service's series. */
@@ -41,6 +42,10 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
   private readonly modelLoad: Gauge;
   private readonly dropped: Counter;
   private readonly deadLettered: Counter;
+  private readonly batches: Counter;
+  private readonly batchesRunning: Gauge;
+  private readonly batchLineCount: Counter;
+  private readonly fileBytes: Counter;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     this.registry.setDefaultLabels(options.labels ?? {});
@@ -62,6 +67,10 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     this.modelLoad = new Gauge({ name: name('model_load_seconds'), help: 'How long the model took to load', labelNames: ['model'], registers });
     this.deadLettered = new Counter({ name: name('messages_dead_lettered_total'), help: 'Messages moved to a dead-letter queue, by why', labelNames: ['model', 'kind'], registers });
     this.dropped = new Counter({ name: name('log_records_dropped_total'), help: 'Log records not shipped to Elasticsearch (they still went to stdout)', registers });
+    this.batches = new Counter({ name: name('batches_total'), help: 'Batches ended, by final status', labelNames: ['status'], registers });
+    this.batchesRunning = new Gauge({ name: name('batches_running'), help: 'Batches whose lines this process is dispatching', registers });
+    this.batchLineCount = new Counter({ name: name('batch_lines_total'), help: 'Batch lines answered, by outcome (output or error file)', labelNames: ['outcome'], registers });
+    this.fileBytes = new Counter({ name: name('file_bytes_stored_total'), help: 'Bytes of files stored, uploads and batch outputs', labelNames: ['purpose'], registers });
     const depth = options.queueDepth;
     new Gauge({
       name: name('queue_depth'),
@@ -120,6 +129,22 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
 
   logsDropped(count: number): void {
     safely(() => this.dropped.inc(count));
+  }
+
+  batchEnded(status: Extract<BatchStatus, 'completed' | 'failed' | 'expired' | 'cancelled'>): void {
+    safely(() => this.batches.inc({ status }));
+  }
+
+  batchRunning(delta: 1 | -1): void {
+    safely(() => this.batchesRunning.inc(delta));
+  }
+
+  batchLines(outcome: 'completed' | 'failed', count: number): void {
+    safely(() => this.batchLineCount.inc({ outcome }, count));
+  }
+
+  fileStored(purpose: FilePurpose, bytes: number): void {
+    safely(() => this.fileBytes.inc({ purpose }, bytes));
   }
 
   /** The text exposition format, for GET /metrics. */

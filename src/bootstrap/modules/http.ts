@@ -3,6 +3,7 @@ import { ContainerModule } from 'inversify';
 import { createHealthApp, createHttpApp, type HttpEnv, type HttpObservers } from '../../adapters/http/app.js';
 import { HttpLifecycle } from '../../adapters/http/lifecycle.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../adapters/http/server.js';
+import { BatchJobs } from '../../application/batch-jobs.js';
 import { CancelTask } from '../../application/cancel-task.js';
 import { CheckReadiness } from '../../application/check-readiness.js';
 import { CreateEmbeddings } from '../../application/create-embeddings.js';
@@ -61,6 +62,7 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
           cancelTask: CancelTask,
           operatorConsole: OperatorConsole,
           files: FileLibrary,
+          batches: BatchJobs,
           rateLimits: EnforceRateLimits,
           limits: TOKENS.Limits,
           keys: TOKENS.KeyRing,

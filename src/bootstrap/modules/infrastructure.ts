@@ -1,5 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { FilesystemFileStore } from '../../adapters/filesystem/filesystem-file-store.js';
+import { MemoryBatchStore } from '../../adapters/memory/memory-batch-store.js';
 import { MemoryRateLimiter } from '../../adapters/memory/memory-rate-limiter.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../adapters/memory/memory-task-queue.js';
 import { MemoryTaskEvents } from '../../adapters/memory/memory-task-events.js';
@@ -7,6 +8,7 @@ import { MemoryTaskStore } from '../../adapters/memory/memory-task-store.js';
 import { MemoryWorkerRegistry } from '../../adapters/memory/memory-worker-registry.js';
 import { RabbitMqTaskQueue } from '../../adapters/rabbitmq/rabbitmq-task-queue.js';
 import type { RedisConnectionOptions } from '../../adapters/redis/connection.js';
+import { RedisBatchStore } from '../../adapters/redis/redis-batch-store.js';
 import { RedisFileStore } from '../../adapters/redis/redis-file-store.js';
 import { RedisRateLimiter } from '../../adapters/redis/redis-rate-limiter.js';
 import { RedisTaskEvents } from '../../adapters/redis/redis-task-events.js';
@@ -50,12 +52,14 @@ export function queueModule(config: AppConfig): ContainerModule {
 }
 
 /**
- * The store, the announcements of finished tasks, the worker registry and
- * the rate limits' counts: in this process, or Redis (so every API replica
+ * The store, the announcements of finished tasks, the worker registry, the
+ * rate limits' counts, files and batches: in this process, or Redis (so every API replica
  * draws on the same allowances).
  */
 export function storeModule(config: AppConfig): ContainerModule {
   const { store, redis } = config.service;
+  // A batch is kept as long as the files it wrote.
+  const batchRetentionMs = config.service.files.ttl_seconds * 1000;
   return new ContainerModule(({ bind }) => {
     if (store.driver === 'memory') {
       provide(bind, TOKENS.TaskStore, {}, () => new MemoryTaskStore({ ttlSeconds: store.ttl_seconds, maxTasks: store.max_tasks }));
@@ -64,6 +68,7 @@ export function storeModule(config: AppConfig): ContainerModule {
       provide(bind, TOKENS.RateLimiter, {}, () => new MemoryRateLimiter());
       // In memory the tasks die with the process; files are worth keeping across restarts, on disk.
       provide(bind, TOKENS.FileStore, {}, () => new FilesystemFileStore(config.service.files.dir));
+      provide(bind, TOKENS.BatchStore, {}, () => new MemoryBatchStore(batchRetentionMs));
       return;
     }
     const connection: RedisConnectionOptions & { keyPrefix: string } = {
@@ -78,6 +83,7 @@ export function storeModule(config: AppConfig): ContainerModule {
     provide(bind, TOKENS.WorkerRegistry, {}, () => new RedisWorkerRegistry(connection));
     provide(bind, TOKENS.RateLimiter, {}, () => new RedisRateLimiter(connection));
     provide(bind, TOKENS.FileStore, {}, () => new RedisFileStore(connection));
+    provide(bind, TOKENS.BatchStore, {}, () => new RedisBatchStore({ ...connection, retentionMs: batchRetentionMs }));
   });
 }
 

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { chargeTokens } from '../rate-limits.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, openAiErrors, NEEDS_API_KEY } from '../schemas.js';
-import { base64Vector } from '../serialize.js';
+import { embeddingsBody } from '../serialize.js';
 
 const create = createRoute({
   method: 'post',
@@ -41,28 +41,14 @@ export function openAiRoutes(useCases: HttpUseCases) {
     );
     c.set('taskId', task.id);
     c.set('model', task.model);
-    const base64 = body.encoding_format === 'base64';
-    const usage = task.result!.usage;
-    return c.json(
-      {
-        object: 'list' as const,
-        data: vectors.map((vector, index) => ({
-          object: 'embedding' as const,
-          index,
-          embedding: base64 ? base64Vector(vector) : Array.from(vector),
-        })),
-        model: task.model,
-        usage: { prompt_tokens: usage.promptTokens, total_tokens: usage.totalTokens },
-      },
-      200,
-    );
+    return c.json(embeddingsBody(task.model, vectors, task.result!.usage.promptTokens, body.encoding_format), 200);
   });
 
   return app;
 }
 
 /** OpenAI's four input forms as a list of inputs: one text or token array is a list of one. */
-function toInputs(input: string | string[] | number[] | number[][]): (string | number[])[] {
+export function toInputs(input: string | string[] | number[] | number[][]): (string | number[])[] {
   if (typeof input === 'string') return [input];
   if (input.length > 0 && typeof input[0] === 'number') return [input as number[]];
   return input as (string | number[])[];

@@ -1,0 +1,254 @@
+import {
+  checkInputs,
+  checkOutputDimensions,
+  DomainError,
+  InferenceError,
+  InvalidTransitionError,
+  MalformedRequestError,
+  ModelNotFoundError,
+  newTask,
+  shorten,
+  TaskAlreadyExistsError,
+  toMessage,
+  ValidationError,
+  type Batch,
+  type InputLimits,
+  type Task,
+  type TextInput,
+} from '../domain/index.js';
+import type { BatchLines, BatchRequestLine, LineIdentity } from '../ports/batch-lines.js';
+import type { BatchChunk, ChunkOutcome, ChunkTask, PlannedLine, SettledLine } from '../ports/batch-store.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdGenerator } from '../ports/id-generator.js';
+import type { ModelCatalog } from '../ports/model-catalog.js';
+import type { TaskQueue } from '../ports/task-queue.js';
+import type { TaskStore } from '../ports/task-store.js';
+import type { LineReader, NumberedLine } from './line-reader.js';
+
+/** A chunk never spans more lines than this, however few texts they hold (bad lines hold none). */
+const MAX_CHUNK_LINES = 256;
+
+/** Why a line never ran, when a batch is wound down. */
+export type Abandonment = 'batch_expired' | 'batch_cancelled';
+
+export interface ChunkOptions {
+  /** Texts per task: whole lines are added until the next would pass it. */
+  readonly chunkInputs: number;
+  readonly limits: InputLimits;
+}
+
+interface ValidLine {
+  readonly line: number;
+  readonly request: BatchRequestLine;
+  readonly model: string;
+}
+
+/**
+ * Cuts a batch's input into chunks and turns what their tasks came to into
+ * output and error lines. A chunk's lines are checked as the endpoint checks
+ * a request (schema, limits, model, dimensions); the good ones become tasks
+ * on the bulk lane, one per model, and the bad ones are answered at once.
+ */
+export class BatchChunks {
+  constructor(
+    private readonly lines: BatchLines,
+    private readonly catalog: ModelCatalog,
+    private readonly tasks: TaskStore,
+    private readonly queue: TaskQueue,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+    private readonly options: ChunkOptions,
+  ) {}
+
+  /**
+   * Reads the next chunk's lines and creates its tasks, but does not queue
+   * them (save the chunk first, then `dispatch` it: a chunk saved is never
+   * planned again). With `abandon`, nothing is run: every line is answered
+   * with why it never ran.
+   */
+  async plan(batch: Batch, index: number, reader: LineReader, seen: Set<string>, abandon?: Abandonment): Promise<BatchChunk | undefined> {
+    const first = await reader.peek();
+    if (!first) return undefined;
+    const valid: ValidLine[] = [];
+    const refused: SettledLine[] = [];
+    let texts = 0;
+    let endLine = first.number;
+    for (let line = await reader.peek(); line && endLine - first.number < MAX_CHUNK_LINES; line = await reader.peek()) {
+      const checked = abandon ? undefined : await this.check(line, seen);
+      if (checked && !(checked instanceof DomainError)) {
+        if (valid.length > 0 && texts + checked.request.inputs.length > this.options.chunkInputs) break;
+        texts += checked.request.inputs.length;
+        valid.push(checked);
+      } else {
+        const customId = this.lines.parse(line.text);
+        const identity = this.identity(customId.ok ? customId.request.customId : customId.customId);
+        refused.push({ line: line.number, text: abandon ? this.lines.abandoned(identity, abandon) : this.lines.failed(identity, checked!) });
+      }
+      await reader.next();
+      endLine = line.number + 1;
+      if (checked && !(checked instanceof DomainError)) seen.add(checked.request.customId);
+    }
+    const tasks = await this.createTasks(batch, index, valid);
+    return { index, firstLine: first.number, endLine, tasks, refused };
+  }
+
+  /** Queues a chunk's tasks that wait for a worker (again, after a restart: a task runs once even if queued twice). */
+  async dispatch(chunk: BatchChunk): Promise<void> {
+    for (const planned of chunk.tasks) {
+      const task = await this.tasks.get(planned.taskId);
+      if (task?.status === 'queued') await this.queue.publish(toMessage(task));
+    }
+  }
+
+  /**
+   * What a chunk came to, once every task of it is final: its outcome, or
+   * `pending` while a task still waits or runs, or the tasks whose lines
+   * must run again one by one (`singleLineTasks`): a task refused for a bad
+   * input holds lines that are not at fault, and a task whose record is gone
+   * must run again.
+   */
+  async settle(chunk: BatchChunk, abandon?: Abandonment): Promise<ChunkOutcome | 'pending' | { readonly rerun: ChunkTask[] }> {
+    const records = await Promise.all(chunk.tasks.map((t) => this.tasks.get(t.taskId)));
+    // A batch wound down runs nothing again: a line whose task is gone never ran.
+    const rerun = abandon
+      ? []
+      : chunk.tasks.filter((planned, i) => {
+          const task = records[i];
+          return !task || (planned.lines.length > 1 && task.status === 'failed' && task.failure === 'invalid_input');
+        });
+    if (rerun.length > 0) return { rerun };
+    if (records.some((task) => task?.status === 'queued' || task?.status === 'running')) return 'pending';
+    const settled: SettledLine[] = [...chunk.refused];
+    let completed = 0;
+    let tokens = 0;
+    records.forEach((task, i) => {
+      const answers = this.answer(chunk.tasks[i]!, task, abandon);
+      for (const answer of answers) {
+        settled.push(answer);
+        if (answer.tokens !== undefined) {
+          completed++;
+          tokens += answer.tokens;
+        }
+      }
+    });
+    settled.sort((a, b) => a.line - b.line);
+    const ok = settled.filter((s) => (s as { tokens?: number }).tokens !== undefined);
+    const bad = settled.filter((s) => (s as { tokens?: number }).tokens === undefined);
+    return {
+      output: ok.map((s) => s.text).join(''),
+      errors: bad.map((s) => s.text).join(''),
+      completed,
+      failed: settled.length - completed,
+      tokens,
+    };
+  }
+
+  /** Each line of a final task, answered: its vectors, or why it has none. */
+  private answer(planned: ChunkTask, task: Task | undefined, abandon: Abandonment | undefined): (SettledLine & { tokens?: number })[] {
+    let offset = 0;
+    return planned.lines.map((line) => {
+      const identity = this.identity(line.customId);
+      const from = offset;
+      offset += line.inputs;
+      if (task?.status === 'succeeded' && task.result) {
+        const counts = task.result.tokenCounts ?? [];
+        const lineTokens = counts.slice(from, offset).reduce((n, c) => n + c, 0);
+        const vectors = task.result.vectors.slice(from, offset).map((v) => (line.dimensions === undefined ? v : shorten(v, line.dimensions)));
+        return { line: line.line, tokens: lineTokens, text: this.lines.succeeded(identity, { model: task.model, vectors, tokens: lineTokens, encoding: line.encoding }) };
+      }
+      if (abandon && (!task || task.status === 'cancelled' || task.status === 'expired')) {
+        return { line: line.line, text: this.lines.abandoned(identity, abandon) };
+      }
+      return { line: line.line, text: this.lines.failed(identity, failureOf(task!)) };
+    });
+  }
+
+  /** Lines `lines` as tasks of one line each, ids suffixed: what `replan` runs again. */
+  async singleLineTasks(batch: Batch, planned: ChunkTask, texts: ReadonlyMap<number, string>): Promise<{ tasks: ChunkTask[]; refused: SettledLine[] }> {
+    const tasks: ChunkTask[] = [];
+    const refused: SettledLine[] = [];
+    for (const line of planned.lines) {
+      const text = texts.get(line.line);
+      const checked = text === undefined ? new MalformedRequestError('The line could not be read again.') : await this.check({ number: line.line, text }, new Set());
+      if (checked instanceof DomainError) {
+        refused.push({ line: line.line, text: this.lines.failed(this.identity(line.customId), checked) });
+        continue;
+      }
+      const id = `${planned.taskId}.${line.line}`;
+      await this.create(batch, id, checked.model, checked.request.inputs);
+      tasks.push({ taskId: id, model: checked.model, lines: [line] });
+    }
+    return { tasks, refused };
+  }
+
+  private identity(customId: string | undefined): LineIdentity {
+    return { id: `batch_req_${this.ids.next().replaceAll('-', '')}`, requestId: this.ids.next(), ...(customId !== undefined && { customId }) };
+  }
+
+  /** A line as the endpoint would take it, or the error it would answer. */
+  private async check(line: NumberedLine, seen: Set<string>): Promise<ValidLine | DomainError> {
+    if (line.text.trim() === '') return new MalformedRequestError('The line is empty: each line must hold one request.');
+    const parsed = this.lines.parse(line.text);
+    if (!parsed.ok) return parsed.error;
+    const { request } = parsed;
+    if (seen.has(request.customId)) {
+      return new ValidationError(`custom_id '${request.customId}' is used by an earlier line; each must be unique in a batch.`, [
+        { path: 'custom_id', message: 'must be unique in the batch' },
+      ]);
+    }
+    try {
+      checkInputs(request.inputs, this.options.limits);
+      const model = request.model ?? this.catalog.defaultModelId;
+      const descriptor = await this.catalog.find(model);
+      if (!descriptor) throw new ModelNotFoundError(model);
+      if (request.dimensions !== undefined) checkOutputDimensions(descriptor, request.dimensions);
+      return { line: line.number, request, model };
+    } catch (error) {
+      if (error instanceof DomainError) return error;
+      throw error;
+    }
+  }
+
+  private async createTasks(batch: Batch, index: number, valid: readonly ValidLine[]): Promise<ChunkTask[]> {
+    const byModel = new Map<string, ValidLine[]>();
+    for (const line of valid) byModel.set(line.model, [...(byModel.get(line.model) ?? []), line]);
+    const tasks: ChunkTask[] = [];
+    for (const [model, lines] of byModel) {
+      const taskId = `${batch.id}.${index}.${tasks.length}`;
+      await this.create(batch, taskId, model, lines.flatMap((l) => l.request.inputs));
+      tasks.push({ taskId, model, lines: lines.map(plannedLine) });
+    }
+    return tasks;
+  }
+
+  /**
+   * A chunk planned again after a crash has the same lines, so the same
+   * tasks: one already recorded by the first try is taken as it is.
+   */
+  private async create(batch: Batch, id: string, model: string, inputs: readonly TextInput[]): Promise<void> {
+    const task = newTask({ id, model, inputs, priority: 0, now: this.clock.now(), lane: 'bulk', ...(batch.owner !== undefined && { owner: batch.owner }) });
+    try {
+      await this.tasks.create(task);
+    } catch (error) {
+      if (!(error instanceof TaskAlreadyExistsError)) throw error;
+    }
+  }
+}
+
+function plannedLine({ line, request }: ValidLine): PlannedLine {
+  return {
+    line,
+    customId: request.customId,
+    inputs: request.inputs.length,
+    encoding: request.encoding,
+    ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
+  };
+}
+
+/** What the endpoint would have answered for a task that did not succeed. */
+function failureOf(task: Task): DomainError {
+  const reason = task.error ?? `The task ${task.status}.`;
+  if (task.status === 'failed' && task.failure === 'invalid_input') return new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]);
+  if (task.status === 'failed') return new InferenceError(reason);
+  return new InvalidTransitionError(`Task ${task.id} was ${task.status} before it finished (${reason}).`);
+}

@@ -1,0 +1,96 @@
+import {
+  BatchNotFoundError,
+  BATCH_ENDPOINT,
+  BATCH_WINDOW,
+  cancelBatch,
+  FileNotFoundError,
+  InvalidParameterError,
+  maySee,
+  newBatch,
+  type Batch,
+  type Principal,
+} from '../domain/index.js';
+import type { BatchStore } from '../ports/batch-store.js';
+import type { Clock } from '../ports/clock.js';
+import type { FileStore } from '../ports/file-store.js';
+import type { IdGenerator } from '../ports/id-generator.js';
+
+export interface NewBatchRequest {
+  readonly inputFileId: string;
+  readonly endpoint: string;
+  readonly completionWindow: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * OpenAI's Batch API: create, read, list and cancel batches. A batch belongs
+ * to the key that created it (an admin key sees every batch); running it is
+ * the `BatchRunner`'s, which `started` wakes.
+ */
+export class BatchJobs {
+  constructor(
+    private readonly batches: BatchStore,
+    private readonly files: FileStore,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+    private readonly started: () => void,
+  ) {}
+
+  async create(request: NewBatchRequest, caller: Principal | undefined): Promise<Batch> {
+    if (request.endpoint !== BATCH_ENDPOINT) {
+      throw new InvalidParameterError('endpoint', `endpoint must be '${BATCH_ENDPOINT}': it is the one endpoint this service runs batches for.`);
+    }
+    if (request.completionWindow !== BATCH_WINDOW) {
+      throw new InvalidParameterError('completion_window', `completion_window must be '${BATCH_WINDOW}'.`);
+    }
+    const webhook = request.metadata?.webhook_url;
+    if (webhook !== undefined && !isHttpUrl(webhook)) {
+      throw new InvalidParameterError('metadata.webhook_url', 'metadata.webhook_url must be an http or https URL.');
+    }
+    const file = await this.files.get(request.inputFileId);
+    if (!file || !maySee(caller, file.owner)) throw new FileNotFoundError(request.inputFileId);
+    if (file.purpose !== 'batch') {
+      throw new InvalidParameterError('input_file_id', `File ${file.id} has purpose '${file.purpose}'; a batch reads files uploaded with purpose 'batch'.`);
+    }
+    const batch = newBatch({
+      id: `batch_${this.ids.next().replaceAll('-', '')}`,
+      inputFileId: file.id,
+      now: this.clock.now(),
+      ...(request.metadata !== undefined && { metadata: request.metadata }),
+      ...(caller && { owner: caller.name }),
+    });
+    await this.batches.create(batch);
+    this.started();
+    return batch;
+  }
+
+  async get(id: string, caller: Principal | undefined): Promise<Batch> {
+    const batch = await this.batches.get(id);
+    if (!batch || !maySee(caller, batch.owner)) throw new BatchNotFoundError(id);
+    return batch;
+  }
+
+  /** Newest first; `after` is the last id of the previous page. */
+  async list(caller: Principal | undefined, query: { after?: string; limit: number }): Promise<Batch[]> {
+    const owner = caller && !caller.admin ? caller.name : undefined;
+    return this.batches.list({ ...query, ...(owner !== undefined && { owner }) });
+  }
+
+  /** Stops dispatching its lines; what runs finishes, and the batch ends `cancelled` with its partial output. */
+  async cancel(id: string, caller: Principal | undefined): Promise<Batch> {
+    await this.get(id, caller);
+    const cancelled = await this.batches.update(id, (b) => cancelBatch(b, this.clock.now()));
+    if (!cancelled) throw new BatchNotFoundError(id);
+    this.started();
+    return cancelled;
+  }
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
