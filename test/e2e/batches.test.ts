@@ -80,10 +80,15 @@ describe('the Batch API', () => {
       { id: 'wrong-type', line: request('wrong-type', { input: 42 }), status: 422, body: { input: 42 } },
       { id: 'wrong-url', line: JSON.stringify({ custom_id: 'wrong-url', method: 'POST', url: '/v1/chat/completions', body: { input: 'x' } }), status: 422 },
       { id: 'good-3', line: request('good-3', { input: 'a second line with the same custom_id' }), status: 422 },
+      // Found out by the worker, in a task shared with good lines: it fails alone.
+      { id: 'unknown-token', line: request('unknown-token', { input: [[101, 102], [99_999_999]] }), status: 422, body: { input: [[101, 102], [99_999_999]] } },
       { id: null, line: 'this is not json', status: 400 },
       { id: null, line: '', status: 400 },
     ];
-    const content = [...good.map((g) => request(g.id, g.body)), ...bad.map((b) => b.line)].join('\n') + '\n';
+    // The worker's refusal comes from the middle of the file, where its chunk holds good lines too.
+    const unknownToken = bad.find((b) => b.id === 'unknown-token')!;
+    const goodLines = good.map((g) => request(g.id, g.body));
+    const content = [...goodLines.slice(0, 20), unknownToken.line, ...goodLines.slice(20), ...bad.filter((b) => b !== unknownToken).map((b) => b.line)].join('\n') + '\n';
     const file = await upload(ALICE, content);
     const created = await client(ALICE).batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h', metadata: { project: 'test' } });
     expect(created).toMatchObject({ object: 'batch', status: 'validating', input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h', metadata: { project: 'test' } });
@@ -115,13 +120,14 @@ describe('the Batch API', () => {
         got.forEach((v, k) => expect(v).toBeCloseTo(exp[k]!, 5));
       });
     }
-    expect(errors.map((e) => e.custom_id)).toEqual(bad.map((b) => b.id));
+    const inFileOrder = [unknownToken, ...bad.filter((b) => b !== unknownToken)];
+    expect(errors.map((e) => e.custom_id)).toEqual(inFileOrder.map((b) => b.id));
     for (const [i, line] of errors.entries()) {
-      expect(line.response!.status_code, String(bad[i]!.id)).toBe(bad[i]!.status);
-      const body = bad[i]!.body;
+      expect(line.response!.status_code, String(inFileOrder[i]!.id)).toBe(inFileOrder[i]!.status);
+      const body = inFileOrder[i]!.body;
       if (body) expect(line.response!.body).toEqual((await sync(body)).body);
     }
-    expect(errors[5]!.response!.body).toMatchObject({ error: { param: 'custom_id' } });
+    expect(errors.find((e) => e.custom_id === 'good-3')!.response!.body).toMatchObject({ error: { param: 'custom_id' } });
 
     const listed = await client(ALICE).batches.list({ limit: 100 });
     expect(listed.data.map((b) => b.id)).toContain(created.id);
