@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 /**
  * Names a test owns on the shared RabbitMQ and Redis: a key prefix and queue
  * names no other test or deployment uses, and a clean-up that deletes exactly
- * those (the queues with their dead-letter queues, and the keys under the prefix).
+ * those (the queues with their bulk lanes and dead-letter queues, and the keys under the prefix).
  */
 export interface TestNamespace {
   readonly id: string;
@@ -29,7 +29,7 @@ export function testNamespace(label: string): TestNamespace {
       return name;
     },
     cleanUp: async ({ amqpUrl, redisUrl }) => {
-      if (amqpUrl && queues.size > 0) await deleteQueues(amqpUrl, [...queues].flatMap((q) => [q, `${q}.dead`]));
+      if (amqpUrl && queues.size > 0) await deleteQueues(amqpUrl, [...queues].flatMap((q) => [q, `${q}.bulk`, `${q}.dead`]));
       if (redisUrl) await deleteKeys(redisUrl, keyPrefix);
     },
   };
