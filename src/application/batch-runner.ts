@@ -276,16 +276,19 @@ export class BatchRunner {
   private async waitForAny(outstanding: readonly BatchChunk[], signal: AbortSignal): Promise<void> {
     const watches = outstanding.flatMap((c) => c.tasks).map((t) => this.events.watch(t.taskId));
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let wake = () => undefined as void;
     try {
       await Promise.race([
         ...watches.map((w) => w.finished),
         new Promise<void>((resolve) => {
+          wake = resolve;
           timer = setTimeout(resolve, this.options.pollMs);
-          signal.addEventListener('abort', () => resolve(), { once: true });
+          signal.addEventListener('abort', wake, { once: true });
         }),
       ]);
     } finally {
       clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
       for (const watch of watches) watch.cancel();
     }
   }

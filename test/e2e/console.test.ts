@@ -75,6 +75,31 @@ describe.skipIf(!browser)('the operator console', () => {
     expect(Number(await modelCell('dead-lettered').textContent())).toBe(api.queue!.deadLettered);
   });
 
+  it('lists batches with their progress, as the Batch API reports it', async () => {
+    const lines = ['one', 'two', 'three'].map((text, i) => JSON.stringify({ custom_id: `c${i}`, method: 'POST', url: '/v1/embeddings', body: { input: text } }));
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([`${lines.join('\n')}\n`]), 'in.jsonl');
+    const file = (await (await fetch(`${base}/v1/files`, { method: 'POST', body: form })).json()) as { id: string };
+    const created = await fetch(`${base}/v1/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' }),
+    });
+    expect(created.status).toBe(200);
+    const batch = (await created.json()) as { id: string };
+    const status = async () => ((await (await fetch(`${base}/v1/batches/${batch.id}`)).json()) as { status: string }).status;
+    await waitFor(async () => (await status()) === 'completed', 15_000, 'the batch to complete');
+    // The page refreshes its list with each sample the console pushes (every 2 s).
+    const row = page.locator(`[data-testid="batches"] tr[data-batch="${batch.id}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    await expect.poll(async () => row.locator('[data-testid="batch-status"]').textContent({ timeout: 1_000 }), { timeout: 10_000 }).toBe('completed');
+    await expect(row.locator('[data-testid="batch-done"]').textContent()).resolves.toBe('3');
+    await expect(row.locator('progress').getAttribute('value')).resolves.toBe('3');
+    const api = (await (await fetch(`${base}/v1/batches/${batch.id}`)).json()) as { request_counts: { completed: number } };
+    expect(api.request_counts.completed).toBe(3);
+  });
+
   it('cancels a queued task from the page', async () => {
     gate.hold();
     const running = await submit('held while it runs');

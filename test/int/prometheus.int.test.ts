@@ -8,7 +8,7 @@ import { writeBertFolder } from '../support/bert-fixture.js';
 import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { writeMlConfig } from '../support/ml-config.js';
 import { testNamespace } from '../support/namespace.js';
-import { distributedEnv, freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { distributedEnv, freePort, startProcess, untilServed, type ServiceProcess } from '../support/processes.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { waitFor } from '../support/wait.js';
 
@@ -48,6 +48,7 @@ describe.skipIf(!amqp || !store || !prometheusBinary)('Prometheus scraping the A
     api = startProcess(['--mode', 'api'], env);
     worker = startProcess(['--mode', 'worker'], env);
     await Promise.all([api.ready(apiPort), worker.ready(workerPort)]);
+    await untilServed(apiPort, 'bert');
     for (let i = 0; i < 5; i++) {
       const response = await fetch(`http://127.0.0.1:${apiPort}/v1/embeddings`, {
         method: 'POST',

@@ -8,7 +8,7 @@ import { writeBertFolder } from '../support/bert-fixture.js';
 import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { writeMlConfig } from '../support/ml-config.js';
 import { testNamespace, type TestNamespace } from '../support/namespace.js';
-import { distributedEnv, freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { distributedEnv, freePort, startProcess, untilServed, type ServiceProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -60,6 +60,7 @@ describe.skipIf(!amqp || !store)('graceful shutdown', () => {
   it('the API answers 503 with Retry-After to new work, finishes what is in flight, and exits 0', async () => {
     const api = await start('api');
     await start('worker');
+    await untilServed(apiPort, 'bert');
     const inFlight = Array.from({ length: 20 }, (_, i) => post('/v1/embeddings', { model: 'bert', input: texts(i, 128) }));
     // Signal only once the API has taken all 20 (they are then in flight, waiting on the worker):
     // a request still in the kernel's accept queue when the listener closes is not in flight.
@@ -107,6 +108,7 @@ describe.skipIf(!amqp || !store)('graceful shutdown', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
+    await untilServed(apiPort, 'bert');
     const inFlight = Array.from({ length: 4 }, (_, i) => post('/v1/embeddings', { model: 'bert', input: texts(i, 64) }));
     await waitFor(async () => {
       const metrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();

@@ -85,3 +85,20 @@ export function distributedEnv(options: {
     WORKER_THREADS: '1',
   };
 }
+
+/**
+ * Resolves once the API on `apiPort` counts a live worker for `model`. A
+ * worker is ready before the API has seen its first heartbeat, and until
+ * then `POST /v1/embeddings` answers 503 no_live_worker, as it should.
+ */
+export async function untilServed(apiPort: number, model: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${apiPort}/v1/models/${encodeURIComponent(model)}`).catch(() => undefined);
+      if (response?.status !== 200) return false;
+      return ((await response.json()) as { live_workers: number | null }).live_workers! > 0;
+    },
+    timeoutMs,
+    `a live worker for ${model}`,
+  );
+}

@@ -61,6 +61,13 @@ export const CONSOLE_PAGE = `<!doctype html>
       <div id="task-detail" data-testid="task-detail" hidden></div>
     </section>
     <section>
+      <h2>Batches</h2>
+      <table data-testid="batches">
+        <thead><tr><th>Batch</th><th>Owner</th><th>Status</th><th>Progress</th><th class="num">Done</th><th class="num">Failed</th><th class="num">Lines</th><th>Created</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </section>
+    <section>
       <h2>Dead letters</h2>
       <p class="hint">Messages a worker could not handle, with why. Requeue sends one back to its model's queue; discard drops it for good.</p>
       <div id="dead-letters" data-testid="dead-letters"></div>
@@ -215,6 +222,22 @@ export const CONSOLE_SCRIPT = `'use strict';
     return api('/console/api/tasks?' + query).then(function (body) { renderTasks(body.tasks); }).catch(function () {});
   }
 
+  function renderBatches(batches) {
+    fill('batches', batches.map(function (b) {
+      var answered = b.completed + b.failed;
+      return el('tr', { 'data-batch': b.id }, [
+        cell(b.id), cell(b.owner || '–'), cell(b.status, 'status-' + b.status, 'batch-status'),
+        el('td', {}, [el('progress', { max: String(Math.max(1, b.total)), value: String(answered) }), ' ' + answered + ' / ' + b.total]),
+        cell(b.completed, 'num', 'batch-done'), cell(b.failed, 'num', 'batch-failed'), cell(b.total, 'num'),
+        cell(new Date(b.created_at).toLocaleTimeString()),
+      ]);
+    }));
+  }
+
+  function refreshBatches() {
+    return api('/console/api/batches').then(function (body) { renderBatches(body.batches); }).catch(function () {});
+  }
+
   function showTask(id) {
     state.openTask = id;
     return api('/console/api/tasks/' + encodeURIComponent(id)).then(function (t) {
@@ -302,6 +325,7 @@ export const CONSOLE_SCRIPT = `'use strict';
     apply(body.snapshot);
     redraw();
     refreshTasks();
+    refreshBatches();
     refreshDeadLettersIfChanged();
   });
   events.addEventListener('sample', function (event) {
@@ -312,6 +336,7 @@ export const CONSOLE_SCRIPT = `'use strict';
     apply(body.snapshot);
     redraw();
     refreshTasks();
+    refreshBatches();
     refreshDeadLettersIfChanged();
   });
   events.addEventListener('error', function () {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import type { Task, TaskStatus } from '../../../domain/index.js';
+import type { Batch, Task, TaskStatus } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { parseOrThrow } from '../validation.js';
 import { packageFile, SELF_ONLY_POLICY } from '../assets.js';
@@ -35,13 +35,30 @@ export function taskSummary(task: Task) {
   };
 }
 
+/** A batch as the console lists it: whose, where it stands, how far it got. */
+export function batchSummary(batch: Batch) {
+  return {
+    id: batch.id,
+    status: batch.status,
+    owner: batch.owner ?? null,
+    created_at: batch.createdAt.toISOString(),
+    total: batch.requestCounts.total,
+    completed: batch.requestCounts.completed,
+    failed: batch.requestCounts.failed,
+    output_file_id: batch.outputFileId ?? null,
+    error_file_id: batch.errorFileId ?? null,
+  };
+}
+
+const BatchesQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) });
+
 /**
  * The operator console: its page (and uPlot, from the pinned npm package), a
  * JSON API for what the page shows, a server-sent event stream that pushes
  * every new sample, and the actions (cancel, requeue or discard a dead
  * letter). Everything under /console needs console access.
  */
-export function consoleRoutes(useCases: Pick<HttpUseCases, 'operatorConsole' | 'cancelTask' | 'getTaskStatus'>, access: ConsoleAccess, stopping?: AbortSignal): Hono<HttpEnv> {
+export function consoleRoutes(useCases: Pick<HttpUseCases, 'operatorConsole' | 'cancelTask' | 'getTaskStatus' | 'batches'>, access: ConsoleAccess, stopping?: AbortSignal): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   const operator = useCases.operatorConsole;
   app.use('/console', requireConsoleAccess(access));
@@ -87,6 +104,13 @@ export function consoleRoutes(useCases: Pick<HttpUseCases, 'operatorConsole' | '
   app.post('/console/api/tasks/:id/cancel', async (c) => {
     const task = await useCases.cancelTask.execute(c.req.param('id'), c.get('principal'));
     return c.json(taskSummary(task));
+  });
+
+  app.get('/console/api/batches', async (c) => {
+    const { limit } = parseOrThrow(BatchesQuery, c.req.query(), CONSOLE_REFUSAL, '(query)');
+    // With console credentials there is no key: the console sees every batch, as an admin key does.
+    const batches = await useCases.batches.list(c.get('principal'), { limit });
+    return c.json({ batches: batches.map(batchSummary) });
   });
 
   app.get('/console/api/dead-letters/:model', async (c) => {
