@@ -78,7 +78,7 @@ async function main() {
   }
   await measure('tokenize (Hugging Face tokenizers, main thread)', () => model.tokenize([text]));
   await measure('inference thread: hop + session.run + pooling', () => model.embedTokenized([tokens!]));
-  const batcher = new DynamicBatcher(model, { maxBatchSize: 32, maxBatchTokens: 8192, lingerMs: 0, mergeTasks: true });
+  const batcher = new DynamicBatcher(model, { maxBatchSize: 32, maxBulkBatchSize: 4, maxBatchTokens: 8192, lingerMs: 0, mergeTasks: true });
   await measure('batcher: tokenize + schedule + thread', () => batcher.embed([text]));
   await model.close();
 

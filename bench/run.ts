@@ -16,6 +16,7 @@ import { freePort, startProcess, type ServiceProcess } from '../test/support/pro
 import { waitFor } from '../test/support/wait.js';
 import { mixedText, SHORT_TEXTS } from './corpus.js';
 import { CACHE, cpuMs, log, modelFolder } from './fixtures.js';
+import { besideABatch } from './bulk.js';
 import { drive, type LoadResult, type Route } from './load.js';
 import { rawThroughput } from './raw.js';
 
@@ -24,8 +25,10 @@ const WARMUP = 1;
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PEER = 'plain transformers.js server';
-/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker) runs those groups alone, to iterate on one path. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker').split(','));
+/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk) runs those groups alone, to iterate on one path. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk').split(','));
+/** Lines of the batch that runs beside the interactive client in the bulk rows. */
+const BULK_LINES = 50_000;
 
 interface Row {
   readonly model: string;
@@ -42,6 +45,8 @@ interface Row {
 
 const rows: Row[] = [];
 const rss: Record<string, number> = {};
+/** Per bulk scenario: lines a second the batch answered alone, and while the interactive client ran. */
+const bulk: Record<string, { alone: number; beside: number }> = {};
 
 async function mlConfig(models: Record<string, string>): Promise<string> {
   const run = Date.now().toString(36);
@@ -182,6 +187,7 @@ async function main(): Promise<void> {
   const brokers = ONLY.has('broker') && (await reachable(AMQP_URL)) && (await reachable(REDIS_URL));
   if (brokers) await brokerScenarios(env);
   else if (ONLY.has('broker')) log(`RabbitMQ or Redis not reachable (${AMQP_URL}, ${REDIS_URL}); skipping those scenarios`);
+  if (ONLY.has('bulk')) await bulkScenarios(env, (await reachable(AMQP_URL)) && (await reachable(REDIS_URL)));
 
   await report({ ceilings, rawSingleMs, rawCpu }, brokers);
 }
@@ -209,6 +215,18 @@ async function brokerScenarios(env: Record<string, string>): Promise<void> {
   await withService('RabbitMQ + Redis, batching off', { ...env, WORKER_BATCHING: 'false' }, true, async (service) => {
     await load(service, 'L6', 'RabbitMQ + Redis, batching off', 'sync', 64);
   });
+}
+
+/** A lone interactive client, idle and then beside a 50,000-line batch on the bulk lane of the same model. */
+async function bulkScenarios(env: Record<string, string>, brokers: boolean): Promise<void> {
+  const paths: [string, boolean][] = [['embedded', false], ...(brokers ? [['RabbitMQ + Redis', true] as [string, boolean]] : [])];
+  for (const [label, rr] of paths) {
+    await withService(`${label}, bulk lane`, env, rr, async (service) => {
+      await load(service, 'L6', `${label}, idle`, 'sync', 1);
+      const pace = await besideABatch(service.base, 'L6', BULK_LINES, () => load(service, 'L6', `${label}, beside a ${BULK_LINES}-line batch`, 'sync', 1));
+      bulk[label] = { alone: pace.alonePerSecond, beside: pace.besidePerSecond };
+    });
+  }
 }
 
 function find(model: string, scenario: string, clients: number, route: Route = 'sync'): Row | undefined {
@@ -275,6 +293,12 @@ async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean) 
   target('mixed lengths, 64 clients / their own raw ceiling', '≥ 0.8×', mixedRow ? mixedRow.perSecond / ceilings['L6 mixed']! : undefined, (x) => x >= 0.8, '×');
   const offE = find('L6', 'embedded, batching off', 64);
   target('batching on / off, embedded, 64 clients', '≥ 1.6×', embedded64 && offE ? embedded64.perSecond / offE.perSecond : undefined, (x) => x >= 1.6, '×');
+  for (const label of Object.keys(bulk)) {
+    const idle = find('L6', `${label}, idle`, 1);
+    const beside = find('L6', `${label}, beside a ${BULK_LINES}-line batch`, 1);
+    const pace = `the batch: ${bulk[label]!.alone.toFixed(0)} lines/s alone, ${bulk[label]!.beside.toFixed(0)} beside the client`;
+    target(`1 client beside a ${BULK_LINES}-line batch, p50 / idle, ${label} (${pace})`, '≤ 2×', idle && beside ? beside.p50! / idle.p50! : undefined, (x) => x <= 2, '×');
+  }
   target('worker peak RSS under load, L6', '≤ 300 MB', rss['RabbitMQ + Redis, batching on (worker)'], (x) => x <= 300, ' MB');
   target('API peak RSS under load', '≤ 150 MB', rss['RabbitMQ + Redis, batching on (api)'], (x) => x <= 150, ' MB');
   lines.push(

@@ -10,6 +10,13 @@ export interface BatchingOptions {
   readonly lingerMs: number;
   /** false: each task is its own inference, whatever else waits (the baseline batching is measured against). */
   readonly mergeTasks: boolean;
+  /**
+   * Most texts in one bulk inference while interactive requests are about
+   * (one came within `INTERACTIVE_QUIET_MS`): an interactive request that
+   * arrives during a bulk inference waits for it to end, so this bounds
+   * that wait. With no interactive traffic, bulk batches are `maxBatchSize`.
+   */
+  readonly maxBulkBatchSize: number;
 }
 
 export interface BatchReport {
@@ -51,6 +58,8 @@ const ROUND_BATCHES = 4;
 const MAX_LENGTH_SPREAD = 2;
 /** Tokens of spread always allowed: among short texts, padding costs less than another run. */
 const LENGTH_SLACK = 8;
+/** How long after the last interactive request bulk batches stay small. */
+const INTERACTIVE_QUIET_MS = 2_000;
 
 /**
  * Merges the texts of many tasks for one model into few inferences.
@@ -67,6 +76,9 @@ const LENGTH_SLACK = 8;
  * Bulk tasks (a batch's lines) only run when no interactive text waits,
  * one batch at a time: an interactive request that arrives meanwhile waits
  * for at most the one bulk inference under way, never for a round of them.
+ * While interactive requests keep coming, bulk batches are kept small
+ * (`maxBulkBatchSize`), so that wait is short; once they stop, bulk batches
+ * grow to the full size again.
  *
  * If a batch that mixes tasks fails, each of its tasks is run alone, so one
  * bad input fails only its own task.
@@ -75,6 +87,7 @@ export class DynamicBatcher {
   private readonly jobs: Job[] = [];
   private running = false;
   private scheduled = false;
+  private lastInteractiveAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly model: EmbeddingModel,
@@ -85,6 +98,7 @@ export class DynamicBatcher {
   /** Rejects with `ValidationError`, before anything is queued, when there is nothing to embed. */
   async embed(inputs: readonly TextInput[], lane: Lane = 'interactive'): Promise<Embeddings> {
     requireEmbeddable(inputs);
+    if (lane === 'interactive') this.lastInteractiveAt = performance.now();
     const tokens = await this.model.tokenize(inputs);
     return new Promise<Embeddings>((resolve, reject) => {
       this.jobs.push({
@@ -141,7 +155,8 @@ export class DynamicBatcher {
       job.next = job.tokens.length;
       return [units];
     }
-    const limit = this.options.maxBatchSize * (interactive.length > 0 ? ROUND_BATCHES : 1);
+    const quiet = performance.now() - this.lastInteractiveAt > INTERACTIVE_QUIET_MS;
+    const limit = interactive.length > 0 ? this.options.maxBatchSize * ROUND_BATCHES : quiet ? this.options.maxBatchSize : this.options.maxBulkBatchSize;
     const pool: Unit[] = [];
     for (const job of jobs) {
       while (job.next < job.tokens.length && pool.length < limit) {

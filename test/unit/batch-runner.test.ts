@@ -47,7 +47,7 @@ async function setup() {
     bulkPrefetch: 2,
     maxAttempts: 3,
     limits,
-    batching: { maxBatchSize: 4, maxBatchTokens: 1000, lingerMs: 0, mergeTasks: true },
+    batching: { maxBatchSize: 4, maxBulkBatchSize: 4, maxBatchTokens: 1000, lingerMs: 0, mergeTasks: true },
   });
   await worker.start();
   const notified: { type: BatchEventType; batch: Batch }[] = [];

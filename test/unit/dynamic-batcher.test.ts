@@ -8,6 +8,7 @@ const options = (o: Partial<BatchingOptions> = {}): BatchingOptions => ({
   maxBatchTokens: 1_000,
   lingerMs: 1,
   mergeTasks: true,
+  maxBulkBatchSize: 4,
   ...o,
 });
 
@@ -142,7 +143,7 @@ describe('DynamicBatcher', () => {
       started.push(batch.map((t) => String.fromCharCode(...t.ids)));
       return gated(batch);
     };
-    const batcher = new DynamicBatcher(model, options({ maxBatchSize: 4 }));
+    const batcher = new DynamicBatcher(model, options({ maxBatchSize: 4, maxBulkBatchSize: 2 }));
     const bulk = batcher.embed(Array.from({ length: 12 }, (_, i) => `bulk ${i}`), 'bulk');
     const first = batcher.embed(['interactive a'], 'interactive');
     await vi.waitFor(() => expect(started).toHaveLength(1));
@@ -158,7 +159,14 @@ describe('DynamicBatcher', () => {
     release();
     await second;
     await bulk;
-    expect(started.map((b) => b.length)).toEqual([1, 4, 1, 4, 4]);
+    // Interactive requests are about, so bulk batches are kept to maxBulkBatchSize.
+    expect(started.map((b) => b.length)).toEqual([1, 2, 1, 2, 2, 2, 2, 2]);
     expect(started[2]).toEqual(['interactive b']);
+  });
+
+  it('runs bulk texts in full batches when no interactive request has come', async () => {
+    const { model, batcher } = setup({ maxBatchSize: 4, maxBulkBatchSize: 2 });
+    await batcher.embed(Array.from({ length: 12 }, (_, i) => `bulk ${i}`), 'bulk');
+    expect(model.batches.map((b) => b.length)).toEqual([4, 4, 4]);
   });
 });

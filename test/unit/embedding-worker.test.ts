@@ -32,7 +32,7 @@ function setup() {
       bulkPrefetch: 2,
       maxAttempts: 3,
       limits: { maxInputs: 4, maxInputChars: 20 },
-      batching: { maxBatchSize: 8, maxBatchTokens: 64, lingerMs: 1, mergeTasks: true },
+      batching: { maxBatchSize: 8, maxBulkBatchSize: 4, maxBatchTokens: 64, lingerMs: 1, mergeTasks: true },
     },
   );
   let n = 0;

@@ -72,6 +72,7 @@ export const ServiceConfigSchema = z.strictObject({
     max_attempts: positiveInt,
     batching: bool,
     max_batch_size: positiveInt,
+    bulk_batch_size: positiveInt,
     max_batch_tokens: positiveInt,
     batch_linger_ms: z.coerce.number().min(0).max(1_000),
     intra_op_threads: z.coerce.number().int().min(0),

@@ -35,6 +35,7 @@ export function workerModule(config: AppConfig): ContainerModule {
           limits: d.limits,
           batching: {
             maxBatchSize: worker.max_batch_size,
+            maxBulkBatchSize: worker.bulk_batch_size,
             maxBatchTokens: worker.max_batch_tokens,
             lingerMs: worker.batch_linger_ms,
             mergeTasks: worker.batching,
