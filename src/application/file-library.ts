@@ -11,6 +11,7 @@ import {
 import type { Clock } from '../ports/clock.js';
 import type { FileStore } from '../ports/file-store.js';
 import type { IdGenerator } from '../ports/id-generator.js';
+import type { Metrics } from '../ports/metrics.js';
 
 export interface FileLimits {
   readonly maxBytes: number;
@@ -41,6 +42,7 @@ export class FileLibrary {
     private readonly store: FileStore,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
     private readonly limits: FileLimits,
   ) {}
 
@@ -52,7 +54,7 @@ export class FileLibrary {
    */
   async upload(content: AsyncIterable<Uint8Array>, fields: Promise<UploadFields>, caller: Principal | undefined): Promise<FileRecord> {
     const createdAt = this.clock.now();
-    return this.store.save(`file-${this.ids.next().replaceAll('-', '')}`, this.limited(content), async () => {
+    const file = await this.store.save(`file-${this.ids.next().replaceAll('-', '')}`, this.limited(content), async () => {
       const { filename, purpose, expiresAfterSeconds } = await fields;
       if (purpose !== 'batch') {
         throw new InvalidParameterError('purpose', `purpose must be 'batch': the files this service takes are batch inputs (got ${JSON.stringify(purpose ?? null)}).`);
@@ -69,6 +71,8 @@ export class FileLibrary {
         ...(caller && { owner: caller.name }),
       };
     });
+    this.metrics.fileStored('batch', file.bytes);
+    return file;
   }
 
   async list(caller: Principal | undefined, query: { purpose?: FilePurpose; after?: string; limit: number; order?: 'asc' | 'desc' }): Promise<FileRecord[]> {

@@ -8,6 +8,7 @@ import { waitFor } from '../support/wait.js';
 
 describe('metrics', () => {
   let t: TestService;
+  let uploaded = 0;
   beforeAll(async () => {
     t = await startTestService({ prometheus: true });
     await t.service.modelsSettled;
@@ -17,6 +18,15 @@ describe('metrics', () => {
     await t.post('/v1/embeddings', { model: 'tiny-bert', input: 'sync' });
     await t.post('/v1/embeddings', { model: 'tiny-bert', input: [99999999] });
     await t.get('/v1/embeddings/tasks/missing');
+    // A batch of two lines, one of them bad: a file stored, lines answered both ways, a batch ended.
+    const lines = [JSON.stringify({ custom_id: 'ok', method: 'POST', url: '/v1/embeddings', body: { input: 'fine' } }), '{ not json'];
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([`${lines.join('\n')}\n`]), 'in.jsonl');
+    const file = (await (await t.service.app.request('/v1/files', { method: 'POST', body: form })).json()) as { id: string; bytes: number };
+    uploaded = file.bytes;
+    const batch = (await (await t.post('/v1/batches', { input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' })).json()) as { id: string };
+    await waitFor(async () => ((await (await t.get(`/v1/batches/${batch.id}`)).json()) as { status: string }).status === 'completed');
   });
   afterAll(async () => {
     await t.stop();
@@ -39,6 +49,16 @@ describe('metrics', () => {
     expect(text).not.toContain('/v1/embeddings/tasks/missing');
     expect(text).toMatch(/embedding_tasks_completed_total\{model="tiny-bert",outcome="failed"\} 1/);
     expect(text).toMatch(/embedding_queue_depth\{model="tiny-bert"\} 0/);
+  });
+
+  it('counts batches by how they ended, their lines by outcome, and the bytes of files stored', async () => {
+    const text = await (await t.get('/metrics')).text();
+    expect(text).toMatch(/embedding_batches_total\{status="completed"\} 1\n/);
+    expect(text).toMatch(/embedding_batch_lines_total\{outcome="completed"\} 1\n/);
+    expect(text).toMatch(/embedding_batch_lines_total\{outcome="failed"\} 1\n/);
+    expect(text).toContain(`embedding_file_bytes_stored_total{purpose="batch"} ${uploaded}\n`);
+    expect(Number(/embedding_file_bytes_stored_total\{purpose="batch_output"\} (\d+)/.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(/embedding_batches_running 0\n/);
   });
 });
 

@@ -46,9 +46,9 @@ export function applicationModule(config: AppConfig, runsWorker: boolean): Conta
       { store: TOKENS.TaskStore, events: TOKENS.TaskEvents, clock: TOKENS.Clock, metrics: TOKENS.Metrics, logger: TOKENS.Logger },
       (d) => new CancelTask(d.store, d.events, d.clock, d.metrics, d.logger),
     );
-    provide(bind, FileLibrary, { store: TOKENS.FileStore, ids: TOKENS.Ids, clock: TOKENS.Clock }, (d) => {
+    provide(bind, FileLibrary, { store: TOKENS.FileStore, ids: TOKENS.Ids, clock: TOKENS.Clock, metrics: TOKENS.Metrics }, (d) => {
       const { files } = config.service;
-      return new FileLibrary(d.store, d.ids, d.clock, { maxBytes: files.max_bytes, maxLines: files.max_lines, defaultTtlSeconds: files.ttl_seconds });
+      return new FileLibrary(d.store, d.ids, d.clock, d.metrics, { maxBytes: files.max_bytes, maxLines: files.max_lines, defaultTtlSeconds: files.ttl_seconds });
     });
     provide(
       bind,
