@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The container tests need a container engine and run apart: npm run test:containers.
+    exclude: [...configDefaults.exclude, 'test/containers/**'],
     // Model loading (TF.js wasm, onnxruntime sessions) takes seconds on 2 cores.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -38,10 +38,11 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
-if ! command -v podman >/dev/null || ! command -v podman-compose >/dev/null || ! command -v debootstrap >/dev/null; then
+if ! command -v podman >/dev/null || ! command -v podman-compose >/dev/null || ! command -v debootstrap >/dev/null || [ ! -x /usr/lib/cni/dnsname ]; then
   say "installing podman"
+  # dnsname: containers on one network (a compose project's) find each other by name.
   apt-get update -qq >&2
-  apt_install podman runc uidmap slirp4netns fuse-overlayfs podman-compose debootstrap iptables
+  apt_install podman runc uidmap slirp4netns fuse-overlayfs podman-compose debootstrap iptables golang-github-containernetworking-plugin-dnsname
 fi
 
 mkdir -p /etc/containers
@@ -116,7 +117,6 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
    'fi' \
    'exec "\$@"' > /usr/local/bin/entrypoint && chmod +x /usr/local/bin/entrypoint
 ENV RABBITMQ_LOGS=-
-EXPOSE 5672 15672 15692
 ENTRYPOINT ["/usr/local/bin/entrypoint"]
 CMD ["rabbitmq-server"]
 EOF
@@ -131,7 +131,6 @@ FROM $BASE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
  && rm -rf /var/lib/apt/lists/* && mkdir -p /data
 WORKDIR /data
-EXPOSE 6379
 CMD ["redis-server", "--protected-mode", "no", "--bind", "0.0.0.0"]
 EOF
   break
@@ -145,7 +144,6 @@ for tag in $PROMETHEUS_IMAGES; do
 FROM $BASE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus wget \
  && rm -rf /var/lib/apt/lists/* && mkdir -p /prometheus
-EXPOSE 9090
 ENTRYPOINT ["/usr/bin/prometheus"]
 CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--web.listen-address=:9090"]
 EOF

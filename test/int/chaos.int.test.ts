@@ -29,7 +29,7 @@ const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
 const store = await requireOrSkip('Redis', await redis());
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 1);
 const RECOVERY_MS = 5_000;
-const manageable = canManageBroker();
+const manageable = amqp !== undefined && canManageBroker(amqp.url);
 
 /** Enough texts per task that a worker holds tasks unfinished when it is killed. */
 const textsOf = (text: string) => Array.from({ length: 12 }, (_, i) => `${text}, sentence ${i} of a task with a dozen`);

@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-
 /*
  * Real servers for integration tests, in this order: the URLs in the
  * environment (AMQP_URL / REDIS_URL, or the RABBITMQ_* / REDIS_* variables the
@@ -40,13 +38,16 @@ export async function redis(): Promise<InfraResult> {
 }
 
 async function container(image: string, port: number, url: (host: string, port: number) => string): Promise<InfraResult> {
-  if (!containerRuntimeAnswers()) {
-    return { ok: false, reason: `no ${image.split(':')[0]} URL in the environment and no container runtime for testcontainers` };
+  const { GenericContainer, Wait, getContainerRuntimeClient } = await import('testcontainers');
+  // testcontainers finds the engine itself: DOCKER_HOST (podman's Docker API, see scripts/containers.sh), or Docker's socket.
+  const runtime = await getContainerRuntimeClient().catch((error: unknown) => error as Error);
+  if (runtime instanceof Error) {
+    return { ok: false, reason: `no ${image.split(':')[0]} URL in the environment and no container runtime for testcontainers (${runtime.message})` };
   }
-  const { GenericContainer, Wait } = await import('testcontainers');
   const started = await new GenericContainer(image)
     .withExposedPorts(port)
     .withWaitStrategy(Wait.forListeningPorts())
+    .withStartupTimeout(120_000)
     .start();
   return {
     ok: true,
@@ -58,15 +59,6 @@ async function container(image: string, port: number, url: (host: string, port: 
       },
     },
   };
-}
-
-function containerRuntimeAnswers(): boolean {
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 5_000 });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function enc(value: string): string {

@@ -6,8 +6,14 @@ import { execFileSync } from 'node:child_process';
  * connections with that name are closed, with rabbitmqctl on this machine.
  */
 
-/** Whether rabbitmqctl can manage the broker from here (CI's case). */
-export function canManageBroker(): boolean {
+/**
+ * Whether rabbitmqctl on this machine manages the broker at `url` (CI's
+ * case): the machine's own broker, on its standard port. A broker in a
+ * container (testcontainers) is not the one rabbitmqctl reaches.
+ */
+export function canManageBroker(url: string): boolean {
+  const { hostname, port } = new URL(url);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(hostname) || (port !== '' && port !== '5672')) return false;
   try {
     execFileSync('rabbitmqctl', ['-q', 'status'], { stdio: 'ignore', timeout: 15_000 });
     return true;
