@@ -62,8 +62,13 @@ export async function engine(args: readonly string[], timeoutMs?: number): Promi
   return ran.stdout.trim();
 }
 
+/** Whether the engine answers; under REQUIRE_CONTAINERS=1 (CI) one that does not is a failure, not a skip. */
 export async function engineAnswers(): Promise<boolean> {
-  return (await run(ENGINE, ['info'], { timeoutMs: 30_000 }).catch(() => undefined))?.code === 0;
+  const answers = (await run(ENGINE, ['info'], { timeoutMs: 30_000 }).catch(() => undefined))?.code === 0;
+  if (!answers && process.env.REQUIRE_CONTAINERS === '1') {
+    throw new Error(`REQUIRE_CONTAINERS=1 but ${ENGINE} does not answer: run scripts/containers.sh first (see the README, Deployment)`);
+  }
+  return answers;
 }
 
 /** A name no other test run uses, for containers, networks and images. */

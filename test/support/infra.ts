@@ -1,3 +1,5 @@
+import { afterAll } from 'vitest';
+
 /*
  * Real servers for integration tests, in this order: the URLs in the
  * environment (AMQP_URL / REDIS_URL, or the RABBITMQ_* / REDIS_* variables the
@@ -49,16 +51,14 @@ async function container(image: string, port: number, url: (host: string, port: 
     .withWaitStrategy(Wait.forListeningPorts())
     .withStartupTimeout(120_000)
     .start();
-  return {
-    ok: true,
-    infra: {
-      url: url(started.getHost(), started.getMappedPort(port)),
-      source: 'testcontainers',
-      stop: async () => {
-        await started.stop();
-      },
-    },
+  let stopping: Promise<unknown> | undefined;
+  const stop = async () => {
+    stopping ??= started.stop();
+    await stopping;
   };
+  // Called while a test file is collected: the container goes when the file is done, whether or not the suite stops it.
+  afterAll(stop, 120_000);
+  return { ok: true, infra: { url: url(started.getHost(), started.getMappedPort(port)), source: 'testcontainers', stop } };
 }
 
 function enc(value: string): string {
