@@ -37,6 +37,9 @@ export interface ChunkOptions {
   readonly limits: InputLimits;
 }
 
+/** A line's answer; `tokens` only for one that succeeded (it goes to the output file, the rest to the error file). */
+type Answer = SettledLine & { readonly tokens?: number };
+
 interface ValidLine {
   readonly line: number;
   readonly request: BatchRequestLine;
@@ -118,33 +121,20 @@ export class BatchChunks {
         });
     if (rerun.length > 0) return { rerun };
     if (records.some((task) => task?.status === 'queued' || task?.status === 'running')) return 'pending';
-    const settled: SettledLine[] = [...chunk.refused];
-    let completed = 0;
-    let tokens = 0;
-    records.forEach((task, i) => {
-      const answers = this.answer(chunk.tasks[i]!, task, abandon);
-      for (const answer of answers) {
-        settled.push(answer);
-        if (answer.tokens !== undefined) {
-          completed++;
-          tokens += answer.tokens;
-        }
-      }
-    });
-    settled.sort((a, b) => a.line - b.line);
-    const ok = settled.filter((s) => (s as { tokens?: number }).tokens !== undefined);
-    const bad = settled.filter((s) => (s as { tokens?: number }).tokens === undefined);
+    const answers: Answer[] = [...chunk.refused, ...records.flatMap((task, i) => this.answer(chunk.tasks[i]!, task, abandon))];
+    answers.sort((a, b) => a.line - b.line);
+    const succeeded = answers.filter((a) => a.tokens !== undefined);
     return {
-      output: ok.map((s) => s.text).join(''),
-      errors: bad.map((s) => s.text).join(''),
-      completed,
-      failed: settled.length - completed,
-      tokens,
+      output: succeeded.map((a) => a.text).join(''),
+      errors: answers.filter((a) => a.tokens === undefined).map((a) => a.text).join(''),
+      completed: succeeded.length,
+      failed: answers.length - succeeded.length,
+      tokens: succeeded.reduce((n, a) => n + a.tokens!, 0),
     };
   }
 
   /** Each line of a final task, answered: its vectors, or why it has none. */
-  private answer(planned: ChunkTask, task: Task | undefined, abandon: Abandonment | undefined): (SettledLine & { tokens?: number })[] {
+  private answer(planned: ChunkTask, task: Task | undefined, abandon: Abandonment | undefined): Answer[] {
     let offset = 0;
     return planned.lines.map((line) => {
       const identity = this.identity(line.customId);
