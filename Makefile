@@ -2,9 +2,12 @@
 COMPOSE ?= docker compose
 MODEL ?= sentence-transformers/all-MiniLM-L6-v2
 
-.PHONY: start start-api start-redis-mq start-monitor stop logs test bench models-pull lint build k8s-render
+.PHONY: start start-core start-api start-redis-mq start-monitor stop logs test bench models-pull lint build k8s-render
 
 start: .env ## the whole stack: broker, store, API, workers, monitoring
+	$(COMPOSE) -f compose.yaml --profile dashboards up -d --build
+
+start-core: .env ## all but Grafana and Elasticsearch (the dashboards profile): broker, store, API, workers, Prometheus
 	$(COMPOSE) -f compose.yaml up -d --build
 
 start-api: .env ## API and workers (expects RabbitMQ and Redis)
@@ -14,13 +17,13 @@ start-redis-mq: .env ## RabbitMQ and Redis only
 	$(COMPOSE) -f compose.rr.yaml up -d
 
 start-monitor: .env ## Prometheus, Grafana and Elasticsearch
-	$(COMPOSE) -f compose.mo.yaml up -d
+	$(COMPOSE) -f compose.mo.yaml --profile dashboards up -d
 
 stop:
-	$(COMPOSE) -f compose.yaml down
+	$(COMPOSE) -f compose.yaml --profile dashboards down
 
 logs:
-	$(COMPOSE) -f compose.yaml logs -f --tail=100
+	$(COMPOSE) -f compose.yaml --profile dashboards logs -f --tail=100
 
 test:
 	npm test

@@ -18,7 +18,18 @@ import { REPO_ROOT } from '../support/paths.js';
 /** Variables the service reads: the configuration's, and the few read outside it. */
 const KNOWN = new Set([...ENV_VARIABLES, 'HF_ENDPOINT', 'HF_TOKEN', 'NODE_ENV']);
 /** Variables only compose itself interpolates (image name, third-party services' secrets). */
-const COMPOSE_ONLY = new Set(['IMAGE', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD', 'REDIS_MAXMEMORY']);
+const COMPOSE_ONLY = new Set([
+  'IMAGE',
+  'GRAFANA_ADMIN_USER',
+  'GRAFANA_ADMIN_PASSWORD',
+  'REDIS_MAXMEMORY',
+  // The host ports the stack publishes on, apart from the ports its services dial inside the network.
+  'RABBITMQ_PUBLISHED_PORT',
+  'RABBITMQ_MANAGEMENT_PORT',
+  'RABBITMQ_METRICS_PORT',
+  'REDIS_PUBLISHED_PORT',
+  'PROMETHEUS_PORT',
+]);
 const config = loadConfig({ env: {}, cwd: REPO_ROOT });
 
 interface ComposeService {
@@ -101,6 +112,15 @@ describe('compose files', () => {
 });
 
 describe('.env.example', () => {
+  it('publishes ports on variables of their own, so that moving one on the host leaves the port the services dial alone', async () => {
+    const dialed = /\$\{(RABBITMQ_PORT|REDIS_PORT)\b/;
+    for (const file of ['compose.rr.yaml', 'compose.mo.yaml']) {
+      for (const [name, service] of Object.entries((await compose(file)).services)) {
+        for (const port of service.ports ?? []) expect(port, `${file} ${name}`).not.toMatch(dialed);
+      }
+    }
+  });
+
   it('lists every variable the configuration knows, and no other but compose’s own', async () => {
     const names = (await read('.env.example'))
       .split('\n')
