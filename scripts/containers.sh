@@ -70,6 +70,20 @@ build_image() { # build_image <tag...> -- reads a Containerfile on stdin, contex
   for tag in "${tags[@]:1}"; do podman tag "$first" "$tag"; done
 }
 
+# stand_in <what> <tag...>: builds the Containerfile on stdin under every tag, unless each exists already.
+stand_in() {
+  local what=$1 tag
+  shift
+  for tag in "$@"; do
+    if ! image_exists "$tag"; then
+      say "building the $what stand-in ($*)"
+      build_image "$@" -- # the Containerfile is this function's stdin
+      return
+    fi
+  done
+  cat >/dev/null
+}
+
 if ! image_exists "$BASE"; then
   say "building $BASE with debootstrap (about a minute)"
   rootfs=$(mktemp -d)
@@ -100,11 +114,8 @@ EOF
   rm -rf "$CONTEXT/node"
 fi
 
-for tag in $RABBITMQ_IMAGES; do
-  if image_exists "$tag"; then continue; fi
-  say "building the RabbitMQ stand-in ($tag)"
-  # Like the official image: RABBITMQ_DEFAULT_USER/PASS create the user, and the server runs in the foreground.
-  build_image $RABBITMQ_IMAGES -- <<EOF
+# Like the official image: RABBITMQ_DEFAULT_USER/PASS create the user, and the server runs in the foreground.
+stand_in RabbitMQ $RABBITMQ_IMAGES <<EOF
 FROM $BASE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rabbitmq-server \
  && rm -rf /var/lib/apt/lists/* \
@@ -120,35 +131,23 @@ ENV RABBITMQ_LOGS=-
 ENTRYPOINT ["/usr/local/bin/entrypoint"]
 CMD ["rabbitmq-server"]
 EOF
-  break
-done
 
-for tag in $REDIS_IMAGES; do
-  if image_exists "$tag"; then continue; fi
-  say "building the Redis stand-in ($tag)"
-  build_image $REDIS_IMAGES -- <<EOF
+stand_in Redis $REDIS_IMAGES <<EOF
 FROM $BASE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
  && rm -rf /var/lib/apt/lists/* && mkdir -p /data
 WORKDIR /data
 CMD ["redis-server", "--protected-mode", "no", "--bind", "0.0.0.0"]
 EOF
-  break
-done
 
-for tag in $PROMETHEUS_IMAGES; do
-  if image_exists "$tag"; then continue; fi
-  say "building the Prometheus stand-in ($tag)"
-  # Like prom/prometheus: its config at /etc/prometheus/prometheus.yml, its data in /prometheus; wget for the health check.
-  build_image $PROMETHEUS_IMAGES -- <<EOF
+# Like prom/prometheus: its config at /etc/prometheus/prometheus.yml, its data in /prometheus; wget for the health check.
+stand_in Prometheus $PROMETHEUS_IMAGES <<EOF
 FROM $BASE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus wget \
  && rm -rf /var/lib/apt/lists/* && mkdir -p /prometheus
 ENTRYPOINT ["/usr/bin/prometheus"]
 CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--web.listen-address=:9090"]
 EOF
-  break
-done
 
 # The Docker-compatible API, for testcontainers. `exec` leaves no shell between
 # this script and the service: a shell that waited for it would hold this

@@ -87,7 +87,12 @@ describe.skipIf(!available)(`the compose stack, under ${ENGINE}`, () => {
   afterAll(async () => {
     if (extra) await run(ENGINE, ['rm', '-f', '-t', '0', extra], { timeoutMs: 60_000 }).catch(() => undefined);
     await compose(['down', '-v']).catch(() => undefined);
-    if (ENGINE === 'podman') await run(ENGINE, ['network', 'rm', '-f', `${PROJECT}_default`], { timeoutMs: 60_000 }).catch(() => undefined);
+    if (ENGINE === 'podman') {
+      // podman-compose 1.0.3 leaves the project's network and named volumes behind.
+      await run(ENGINE, ['network', 'rm', '-f', `${PROJECT}_default`], { timeoutMs: 60_000 }).catch(() => undefined);
+      const volumes = (await engine(['volume', 'ls', '-q', '--filter', `name=${PROJECT}_`]).catch(() => '')).split('\n').filter(Boolean);
+      if (volumes.length > 0) await run(ENGINE, ['volume', 'rm', '-f', ...volumes], { timeoutMs: 60_000 }).catch(() => undefined);
+    }
     await run(ENGINE, ['rmi', '-f', IMAGE], { timeoutMs: 120_000 }).catch(() => undefined);
     for (const dir of generated) await rm(dir, { recursive: true, force: true });
   }, 10 * 60_000);
