@@ -40,6 +40,12 @@ export interface ChunkOptions {
 /** A line's answer; `tokens` only for one that succeeded (it goes to the output file, the rest to the error file). */
 type Answer = SettledLine & { readonly tokens?: number };
 
+/** A line the endpoint would refuse, and why. */
+interface Refusal {
+  readonly error: DomainError;
+  readonly customId?: string;
+}
+
 interface ValidLine {
   readonly line: number;
   readonly request: BatchRequestLine;
@@ -77,19 +83,22 @@ export class BatchChunks {
     let texts = 0;
     let endLine = first.number;
     for (let line = await reader.peek(); line && endLine - first.number < MAX_CHUNK_LINES; line = await reader.peek()) {
-      const checked = abandon ? undefined : await this.check(line, seen);
-      if (checked && !(checked instanceof DomainError)) {
-        if (valid.length > 0 && texts + checked.request.inputs.length > this.options.chunkInputs) break;
-        texts += checked.request.inputs.length;
-        valid.push(checked);
+      if (abandon) {
+        const parsed = this.lines.parse(line.text);
+        refused.push({ line: line.number, text: this.lines.abandoned(this.identity(parsed.ok ? parsed.request.customId : parsed.customId), abandon) });
       } else {
-        const customId = this.lines.parse(line.text);
-        const identity = this.identity(customId.ok ? customId.request.customId : customId.customId);
-        refused.push({ line: line.number, text: abandon ? this.lines.abandoned(identity, abandon) : this.lines.failed(identity, checked!) });
+        const checked = await this.check(line, seen);
+        if ('error' in checked) {
+          refused.push({ line: line.number, text: this.lines.failed(this.identity(checked.customId), checked.error) });
+        } else {
+          if (valid.length > 0 && texts + checked.request.inputs.length > this.options.chunkInputs) break;
+          texts += checked.request.inputs.length;
+          valid.push(checked);
+          seen.add(checked.request.customId);
+        }
       }
       await reader.next();
       endLine = line.number + 1;
-      if (checked && !(checked instanceof DomainError)) seen.add(checked.request.customId);
     }
     const tasks = await this.createTasks(batch, index, valid);
     return { index, firstLine: first.number, endLine, tasks, refused };
@@ -121,16 +130,12 @@ export class BatchChunks {
         });
     if (rerun.length > 0) return { rerun };
     if (records.some((task) => task?.status === 'queued' || task?.status === 'running')) return 'pending';
-    const answers: Answer[] = [...chunk.refused, ...records.flatMap((task, i) => this.answer(chunk.tasks[i]!, task, abandon))];
-    answers.sort((a, b) => a.line - b.line);
-    const succeeded = answers.filter((a) => a.tokens !== undefined);
-    return {
-      output: succeeded.map((a) => a.text).join(''),
-      errors: answers.filter((a) => a.tokens === undefined).map((a) => a.text).join(''),
-      completed: succeeded.length,
-      failed: answers.length - succeeded.length,
-      tokens: succeeded.reduce((n, a) => n + a.tokens!, 0),
-    };
+    return outcomeOf([...chunk.refused, ...records.flatMap((task, i) => this.answer(chunk.tasks[i]!, task, abandon))]);
+  }
+
+  /** What a chunk with no tasks came to (planned while winding down: every line answered already). */
+  unrun(chunk: BatchChunk): ChunkOutcome {
+    return outcomeOf(chunk.refused);
   }
 
   /** Each line of a final task, answered: its vectors, or why it has none. */
@@ -153,15 +158,15 @@ export class BatchChunks {
     });
   }
 
-  /** Lines `lines` as tasks of one line each, ids suffixed: what `replan` runs again. */
+  /** A task's lines as tasks of one line each, their ids suffixed with the line: what `settle` asks to run again. */
   async singleLineTasks(batch: Batch, planned: ChunkTask, texts: ReadonlyMap<number, string>): Promise<{ tasks: ChunkTask[]; refused: SettledLine[] }> {
     const tasks: ChunkTask[] = [];
     const refused: SettledLine[] = [];
     for (const line of planned.lines) {
       const text = texts.get(line.line);
-      const checked = text === undefined ? new MalformedRequestError('The line could not be read again.') : await this.check({ number: line.line, text }, new Set());
-      if (checked instanceof DomainError) {
-        refused.push({ line: line.line, text: this.lines.failed(this.identity(line.customId), checked) });
+      const checked = text === undefined ? { error: new MalformedRequestError('The line could not be read again.') } : await this.check({ number: line.line, text }, new Set());
+      if ('error' in checked) {
+        refused.push({ line: line.line, text: this.lines.failed(this.identity(line.customId), checked.error) });
         continue;
       }
       const id = `${planned.taskId}.${line.line}`;
@@ -175,16 +180,19 @@ export class BatchChunks {
     return { id: `batch_req_${this.ids.next().replaceAll('-', '')}`, requestId: this.ids.next(), ...(customId !== undefined && { customId }) };
   }
 
-  /** A line as the endpoint would take it, or the error it would answer. */
-  private async check(line: NumberedLine, seen: Set<string>): Promise<ValidLine | DomainError> {
-    if (line.text.trim() === '') return new MalformedRequestError('The line is empty: each line must hold one request.');
+  /** A line as the endpoint would take it, or the error it would answer (with its custom_id, when it has one). */
+  private async check(line: NumberedLine, seen: Set<string>): Promise<ValidLine | Refusal> {
+    if (line.text.trim() === '') return { error: new MalformedRequestError('The line is empty: each line must hold one request.') };
     const parsed = this.lines.parse(line.text);
-    if (!parsed.ok) return parsed.error;
+    if (!parsed.ok) return { error: parsed.error, ...(parsed.customId !== undefined && { customId: parsed.customId }) };
     const { request } = parsed;
+    const refused = (error: DomainError): Refusal => ({ error, customId: request.customId });
     if (seen.has(request.customId)) {
-      return new ValidationError(`custom_id '${request.customId}' is used by an earlier line; each must be unique in a batch.`, [
-        { path: 'custom_id', message: 'must be unique in the batch' },
-      ]);
+      return refused(
+        new ValidationError(`custom_id '${request.customId}' is used by an earlier line; each must be unique in a batch.`, [
+          { path: 'custom_id', message: 'must be unique in the batch' },
+        ]),
+      );
     }
     try {
       checkInputs(request.inputs, this.options.limits);
@@ -194,7 +202,7 @@ export class BatchChunks {
       if (request.dimensions !== undefined) checkOutputDimensions(descriptor, request.dimensions);
       return { line: line.number, request, model };
     } catch (error) {
-      if (error instanceof DomainError) return error;
+      if (error instanceof DomainError) return refused(error);
       throw error;
     }
   }
@@ -241,4 +249,17 @@ function failureOf(task: Task): DomainError {
   if (task.status === 'failed' && task.failure === 'invalid_input') return new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]);
   if (task.status === 'failed') return new InferenceError(reason);
   return new InvalidTransitionError(`Task ${task.id} was ${task.status} before it finished (${reason}).`);
+}
+
+/** Answers in input order, split between the output file (those that succeeded) and the error file. */
+function outcomeOf(answers: readonly Answer[]): ChunkOutcome {
+  const sorted = [...answers].sort((a, b) => a.line - b.line);
+  const succeeded = sorted.filter((a) => a.tokens !== undefined);
+  return {
+    output: succeeded.map((a) => a.text).join(''),
+    errors: sorted.filter((a) => a.tokens === undefined).map((a) => a.text).join(''),
+    completed: succeeded.length,
+    failed: sorted.length - succeeded.length,
+    tokens: succeeded.reduce((n, a) => n + a.tokens!, 0),
+  };
 }

@@ -152,9 +152,9 @@ export class BatchRunner {
       return;
     }
     const planned = await this.batches.chunks(id);
-    batch = await this.recount(id);
-    const seen = new Set(planned.flatMap((c) => c.tasks.flatMap((t) => t.lines.map((l) => l.customId))));
     const done = await this.batches.outcomeCounts(id);
+    batch = await this.recount(id, done);
+    const seen = new Set(planned.flatMap((c) => c.tasks.flatMap((t) => t.lines.map((l) => l.customId))));
     const outstanding = planned.filter((c) => !done.has(c.index));
     let next = (planned.at(-1)?.index ?? -1) + 1;
     const reader = new LineReader(content, planned.at(-1)?.endLine ?? 1);
@@ -177,16 +177,18 @@ export class BatchRunner {
           await this.giveUpTasks(outstanding, 'all', abandon);
         }
         await this.settle(batch, outstanding, abandon);
-        // Lines never run are answered at once when winding down, so take them all.
-        const room = abandon ? Number.POSITIVE_INFINITY : this.options.inFlightChunks;
-        while (outstanding.length < room && !signal.aborted) {
+        // Winding down, the lines not yet planned never run: each chunk of them is answered as it is planned.
+        while ((abandon || outstanding.length < this.options.inFlightChunks) && !signal.aborted) {
           const chunk = await this.chunks.plan(batch, next, reader, seen, abandon);
           if (!chunk) break;
           await this.batches.saveChunk(id, chunk);
           next++;
-          if (!abandon) await this.chunks.dispatch(chunk);
-          outstanding.push(chunk);
-          if (abandon) await this.settle(batch, outstanding, abandon);
+          if (abandon) {
+            await this.record(id, chunk.index, this.chunks.unrun(chunk));
+          } else {
+            await this.chunks.dispatch(chunk);
+            outstanding.push(chunk);
+          }
         }
         if (outstanding.length === 0) {
           await this.end(batch, abandon === 'batch_cancelled' ? 'cancelled' : abandon === 'batch_expired' ? 'expired' : 'completed');
@@ -227,8 +229,8 @@ export class BatchRunner {
   }
 
   /** The counts, from the outcomes recorded: a crash between an outcome and its count loses nothing. */
-  private async recount(id: string): Promise<Batch> {
-    const counts = [...(await this.batches.outcomeCounts(id)).values()];
+  private async recount(id: string, outcomes: ReadonlyMap<number, Omit<ChunkOutcome, 'output' | 'errors'>>): Promise<Batch> {
+    const counts = [...outcomes.values()];
     const sum = (pick: (c: (typeof counts)[number]) => number) => counts.reduce((n, c) => n + pick(c), 0);
     const batch = await this.batches.update(id, (b) => countBatch(b, { completed: sum((c) => c.completed), failed: sum((c) => c.failed), usageTokens: sum((c) => c.tokens) }));
     return batch!;
@@ -318,8 +320,8 @@ export class BatchRunner {
 
   /** Writes the output and error files from the recorded outcomes, then ends the batch with them. */
   private async end(batch: Batch, ending: BatchEnding): Promise<void> {
-    let current = ending === 'completed' ? (await this.batches.update(batch.id, (b) => finalizeBatch(b, this.clock.now())))! : batch;
-    current = await this.recount(batch.id);
+    // Read again, with the counts of the outcomes recorded since `batch` was read.
+    const current = (await this.batches.update(batch.id, (b) => (ending === 'completed' ? finalizeBatch(b, this.clock.now()) : b)))!;
     const outputFileId = current.requestCounts.completed > 0 ? await this.writeFile(current, 'output', (o) => o.output) : undefined;
     const errorFileId = current.requestCounts.failed > 0 ? await this.writeFile(current, 'error', (o) => o.errors) : undefined;
     const ended = (await this.batches.update(batch.id, (b) =>
