@@ -34,10 +34,12 @@ interface Step {
 }
 const steps: Step[] = [];
 
-async function measure(name: string, once: () => Promise<unknown>, runs = RUNS): Promise<number> {
-  for (let i = 0; i < 20; i++) await once();
+/** Medians `once` over `runs` calls; with `idleMs`, the process sits idle that long before each call, as between a lone client's requests. */
+async function measure(name: string, once: () => Promise<unknown>, runs = RUNS, idleMs = 0): Promise<number> {
+  for (let i = 0; i < 50; i++) await once();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
+    if (idleMs > 0) await new Promise((resolve) => setTimeout(resolve, idleMs));
     const started = performance.now();
     await once();
     times.push(performance.now() - started);
@@ -74,6 +76,10 @@ async function main() {
   for (const spinning of [false, true]) {
     const session = await rawSession(dir, spinning);
     await measure(`raw session.run, batch 1, main thread, spinning ${spinning ? 'on' : 'off'}`, () => session.run(feeds()));
+    // Back to back, the threads never sleep. A lone client's request comes after its round trip, to threads gone idle.
+    for (const idleMs of [1, 5, 20]) {
+      await measure(`raw session.run, batch 1, spinning ${spinning ? 'on' : 'off'}, after ${idleMs} ms idle`, () => session.run(feeds()), RUNS, idleMs);
+    }
     await session.release();
   }
   await measure('tokenize (Hugging Face tokenizers, main thread)', () => model.tokenize([text]));

@@ -11,8 +11,8 @@ export interface LoadOptions {
   readonly route: Route;
   /** The text the i-th request sends. */
   readonly text: (i: number) => string;
-  /** CPU milliseconds used so far by the processes under test; read when the measured window opens and closes. */
-  readonly cpuMs?: () => Promise<number>;
+  /** CPU milliseconds used so far by each process under test, by name; read when the measured window opens and closes. */
+  readonly cpuMs?: () => Promise<Record<string, number>>;
 }
 
 export interface LoadResult {
@@ -24,6 +24,10 @@ export interface LoadResult {
   readonly failed: number;
   /** CPU the processes under test spent per text finished in the window. */
   readonly cpuMsPerText?: number;
+  /** The same, process by process. */
+  readonly cpuMsPerTextBy?: Record<string, number>;
+  /** CPU the load generator itself (this process) spent per text: it runs on the same cores as the service. */
+  readonly clientCpuMsPerText?: number;
 }
 
 /**
@@ -40,7 +44,15 @@ export async function drive(baseUrl: string, options: LoadOptions): Promise<Load
   const begin = performance.now() + options.warmupSeconds * 1000;
   const end = begin + options.seconds * 1000;
   const cpuAt = (at: number) =>
-    new Promise<number | undefined>((resolve) => setTimeout(() => resolve(options.cpuMs?.()), Math.max(0, at - performance.now())));
+    new Promise<{ service: Record<string, number> | undefined; client: number }>((resolve) =>
+      setTimeout(
+        () => {
+          const own = process.cpuUsage();
+          void Promise.resolve(options.cpuMs?.()).then((service) => resolve({ service, client: (own.user + own.system) / 1000 }));
+        },
+        Math.max(0, at - performance.now()),
+      ),
+    );
   const cpu = Promise.all([cpuAt(begin), cpuAt(end)]);
 
   const json = (path: string, body: unknown) =>
@@ -75,9 +87,13 @@ export async function drive(baseUrl: string, options: LoadOptions): Promise<Load
     }),
   );
   await pool.close();
-  const [cpuBegin, cpuEnd] = await cpu;
+  const [{ service: cpuBegin, client: clientBegin }, { service: cpuEnd, client: clientEnd }] = await cpu;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  const spent =
+    cpuBegin && cpuEnd && finishedInWindow > 0
+      ? Object.fromEntries(Object.keys(cpuEnd).map((name) => [name, (cpuEnd[name]! - (cpuBegin[name] ?? 0)) / finishedInWindow]))
+      : undefined;
   return {
     completed: latencies.length,
     perSecond: latencies.length / options.seconds,
@@ -85,6 +101,7 @@ export async function drive(baseUrl: string, options: LoadOptions): Promise<Load
     p95: at(0.95),
     p99: at(0.99),
     failed,
-    ...(cpuBegin !== undefined && cpuEnd !== undefined && finishedInWindow > 0 && { cpuMsPerText: (cpuEnd - cpuBegin) / finishedInWindow }),
+    ...(spent && { cpuMsPerText: Object.values(spent).reduce((sum, ms) => sum + ms, 0), cpuMsPerTextBy: spent }),
+    ...(finishedInWindow > 0 && { clientCpuMsPerText: (clientEnd - clientBegin) / finishedInWindow }),
   };
 }

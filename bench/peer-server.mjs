@@ -6,18 +6,28 @@
  * graph, loaded offline from the same folder. Plain JavaScript run by node,
  * as such a server would be.
  *
- * node bench/peer-server.mjs <model folder> <port>
+ * node bench/peer-server.mjs <model folder> <port> [--canned]
+ *
+ * --canned answers every request with the same fixed 384-float vector and
+ * loads no model: what an HTTP round trip alone costs on the machine.
  */
 import { createServer } from 'node:http';
 import process from 'node:process';
 import { basename, dirname } from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
 
-const [folder, port] = process.argv.slice(2);
-if (!folder || !port) throw new Error('usage: peer-server.mjs <model folder> <port>');
+const [folder, port, mode] = process.argv.slice(2);
+if (!folder || !port) throw new Error('usage: peer-server.mjs <model folder> <port> [--canned]');
 env.allowRemoteModels = false;
 env.localModelPath = `${dirname(folder)}/`;
-const extractor = await pipeline('feature-extraction', basename(folder), { dtype: 'fp32', device: 'cpu', subfolder: '' });
+const fixed = Array.from({ length: 384 }, (_, i) => Math.fround(Math.sin(i + 1) / 20));
+/** @type {(input: string | string[]) => Promise<number[][]>} */
+const embed =
+  mode === '--canned'
+    ? async (input) => (Array.isArray(input) ? input : [input]).map(() => fixed)
+    : await pipeline('feature-extraction', basename(folder), { dtype: 'fp32', device: 'cpu', subfolder: '' }).then(
+        (extractor) => async (input) => (await extractor(input, { pooling: 'mean', normalize: true })).tolist(),
+      );
 
 createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/health/ready') {
@@ -29,8 +39,7 @@ createServer((req, res) => {
   req.on('end', async () => {
     try {
       const { input, model } = JSON.parse(body);
-      const output = await extractor(input, { pooling: 'mean', normalize: true });
-      const vectors = output.tolist();
+      const vectors = await embed(input);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({

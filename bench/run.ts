@@ -25,6 +25,7 @@ const WARMUP = 1;
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PEER = 'plain transformers.js server';
+const FLOOR = 'HTTP floor: the same server, a fixed answer, no model';
 /** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk) runs those groups alone, to iterate on one path. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk').split(','));
 /** Lines of the batch that runs beside the interactive client in the bulk rows. */
@@ -41,6 +42,10 @@ interface Row {
   readonly p99?: number;
   readonly failed?: number;
   readonly cpuMsPerText?: number;
+  readonly cpuMsPerTextBy?: Record<string, number>;
+  readonly clientCpuMsPerText?: number;
+  /** Mean texts per inference while the load ran (from the service's own metrics). */
+  readonly meanBatch?: number;
 }
 
 const rows: Row[] = [];
@@ -72,7 +77,7 @@ async function reachable(url: string): Promise<boolean> {
 }
 
 /** The broker's and Redis's processes on this machine, whose CPU the broker rows count too. */
-function brokerPids(): number[] {
+function brokerProcesses(): Record<string, number[]> {
   const pids = (pattern: string) => {
     try {
       return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
@@ -80,13 +85,29 @@ function brokerPids(): number[] {
       return [];
     }
   };
-  return [...pids('beam.smp'), ...pids('redis-server')];
+  return { RabbitMQ: pids('beam.smp'), Redis: pids('redis-server') };
 }
 
-/** What a scenario runs against: a base URL, and the processes whose CPU and memory it counts. */
+/** What a scenario runs against: a base URL, the processes whose CPU it counts (by name), and where their metrics are. */
 interface Target {
   readonly base: string;
-  readonly pids: readonly number[];
+  readonly processes: Record<string, readonly number[]>;
+  readonly metrics?: readonly string[];
+}
+
+/** Texts inferred and inferences run so far, summed over the service's processes (its Prometheus histogram). */
+async function inferences(urls: readonly string[] = []): Promise<{ texts: number; runs: number }> {
+  let texts = 0;
+  let runs = 0;
+  for (const url of urls) {
+    const body = await (await fetch(url)).text().catch(() => '');
+    for (const line of body.split('\n')) {
+      const [name, value] = [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))];
+      if (name.startsWith('embedding_inference_batch_size_sum')) texts += value;
+      if (name.startsWith('embedding_inference_batch_size_count')) runs += value;
+    }
+  }
+  return { texts, runs };
 }
 
 async function withService(label: string, env: Record<string, string>, rr: boolean, body: (target: Target) => Promise<void>): Promise<void> {
@@ -107,22 +128,30 @@ async function withService(label: string, env: Record<string, string>, rr: boole
   }
   try {
     await Promise.all(processes.map((p) => p.process.ready(p.port, 60_000)));
-    const pids = [...processes.map((p) => p.process.child.pid!), ...(rr ? brokerPids() : [])];
-    await body({ base: `http://127.0.0.1:${apiPort}`, pids });
+    await body({
+      base: `http://127.0.0.1:${apiPort}`,
+      processes: { ...Object.fromEntries(processes.map((p) => [p.name, [p.process.child.pid!]])), ...(rr ? brokerProcesses() : {}) },
+      metrics: processes.map((p) => `http://127.0.0.1:${p.port}/metrics`),
+    });
     for (const p of processes) rss[`${label} (${p.name})`] = await peakRssMb(p.process.child.pid!);
   } finally {
     await Promise.all(processes.map((p) => p.process.stop()));
   }
 }
 
-/** The peer: bench/peer-server.mjs on the same folder, run by node. */
-async function withPeer(folder: string, body: (target: Target) => Promise<void>): Promise<void> {
+/**
+ * The peer: bench/peer-server.mjs on the same folder, run by node. With
+ * `canned`, the same server answers a fixed vector without running the model:
+ * the floor any HTTP server pays on this machine, client included.
+ */
+async function withPeer(folder: string, body: (target: Target) => Promise<void>, canned = false): Promise<void> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bench', 'peer-server.mjs'), folder, String(port)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const args = [join(REPO_ROOT, 'bench', 'peer-server.mjs'), folder, String(port), ...(canned ? ['--canned'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok === true, 60_000, 'the peer server');
-    await body({ base: `http://127.0.0.1:${port}`, pids: [child.pid!] });
-    rss[`${PEER}`] = await peakRssMb(child.pid!);
+    await body({ base: `http://127.0.0.1:${port}`, processes: { server: [child.pid!] } });
+    if (!canned) rss[`${PEER}`] = await peakRssMb(child.pid!);
   } finally {
     child.kill('SIGTERM');
   }
@@ -137,9 +166,17 @@ async function load(
   text = (i: number) => SHORT_TEXTS[i % SHORT_TEXTS.length]!,
   warmupSeconds = WARMUP,
 ) {
-  const cpu = async () => (await Promise.all(target.pids.map(cpuMs))).reduce((sum, ms) => sum + ms, 0);
+  const cpu = async () => {
+    const entries = await Promise.all(
+      Object.entries(target.processes).map(async ([name, pids]) => [name, (await Promise.all(pids.map(cpuMs))).reduce((sum, ms) => sum + ms, 0)] as const),
+    );
+    return Object.fromEntries(entries);
+  };
+  const before = await inferences(target.metrics);
   const result: LoadResult = await drive(target.base, { clients, warmupSeconds, seconds: SECONDS, model, route, text, cpuMs: cpu });
-  rows.push({ model, scenario, route, clients, ...result });
+  const after = await inferences(target.metrics);
+  const meanBatch = after.runs > before.runs ? (after.texts - before.texts) / (after.runs - before.runs) : undefined;
+  rows.push({ model, scenario, route, clients, ...result, ...(meanBatch !== undefined && { meanBatch }) });
   log(`${model} ${scenario} (${route}) ×${clients}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(1)} ms, ${result.cpuMsPerText?.toFixed(2)} CPU ms/text`);
 }
 
@@ -179,6 +216,7 @@ async function main(): Promise<void> {
     await withPeer(l6, async (peer) => {
       for (const clients of [1, 16, 64]) await load(peer, 'L6', PEER, 'sync', clients);
     });
+    await withPeer(l6, (floor) => load(floor, 'L6', FLOOR, 'sync', 1), true);
   }
 
   const config = await mlConfig({ L6: l6, L12: l12 });
@@ -245,7 +283,7 @@ async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean) 
   const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
   const peerRatio = (r: Row) => {
     const peer = r.route === 'sync' && r.clients !== '' ? find(r.model, PEER, r.clients) : undefined;
-    return peer && r.scenario !== PEER ? (r.perSecond / peer.perSecond).toFixed(2) : '';
+    return peer && r.scenario !== PEER && r.scenario !== FLOOR ? (r.perSecond / peer.perSecond).toFixed(2) : '';
   };
   const lines = [
     `# Benchmark, ${new Date().toISOString()}`,
@@ -266,6 +304,19 @@ async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean) 
     '| Process | Peak RSS MB |',
     '| --- | ---: |',
     ...Object.entries(rss).map(([name, mb]) => `| ${name} | ${mb} |`),
+    '',
+    'Where the CPU goes, and how full the batches were: CPU ms per text by process, the load generator (the benchmark process, on the same cores) apart, and mean texts per inference during the load.',
+    '',
+    '| Model | Scenario | Route | Clients | Texts per inference | CPU ms/text by process | Load generator CPU ms/text |',
+    '| --- | --- | --- | ---: | ---: | --- | ---: |',
+    ...rows
+      .filter((r) => r.cpuMsPerTextBy && r.clients !== '')
+      .map(
+        (r) =>
+          `| ${r.model} | ${r.scenario} | ${r.route ?? ''} | ${r.clients} | ${fmt(r.meanBatch)} | ${Object.entries(r.cpuMsPerTextBy!)
+            .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+            .join(', ')} | ${fmt(r.clientCpuMsPerText, 2)} |`,
+      ),
     '',
     '## Targets',
     '',
@@ -301,8 +352,15 @@ async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean) 
   }
   target('worker peak RSS under load, L6', '≤ 300 MB', rss['RabbitMQ + Redis, batching on (worker)'], (x) => x <= 300, ' MB');
   target('API peak RSS under load', '≤ 150 MB', rss['RabbitMQ + Redis, batching on (api)'], (x) => x <= 150, ' MB');
+  const floor = find('L6', FLOOR, 1);
   lines.push(
     '',
+    ...(floor && peer1
+      ? [
+          `A lone request's floor on this machine: ${floor.p50!.toFixed(2)} ms at p50 for an HTTP round trip with a fixed 384-float answer and no model;`,
+          `the plain transformers.js server's lone request took ${(peer1.p50! - rawSingleMs.L6!).toFixed(2)} ms over raw batch 1.`,
+        ]
+      : []),
     `Raw single-text inference (batch 1 median): L6 ${rawSingleMs.L6!.toFixed(2)} ms, L12 ${rawSingleMs.L12!.toFixed(2)} ms.`,
     `Raw CPU per text: L6 batch 1 ${rawCpu['L6 1']!.toFixed(2)} ms, batch 128 ${rawCpu['L6 128']!.toFixed(2)} ms.`,
   );
