@@ -240,6 +240,10 @@ async function embeddedScenarios(env: Record<string, string>): Promise<void> {
   await withService('embedded, batching off', { ...env, WORKER_BATCHING: 'false' }, false, async (service) => {
     await load(service, 'L6', 'embedded, batching off', 'sync', 64);
   });
+  // The operator's choice for few clients (WORKER_SPINNING): what it buys one client and costs 64.
+  await withService('embedded, spinning threads', { ...env, WORKER_SPINNING: 'true' }, false, async (service) => {
+    for (const clients of [1, 64]) await load(service, 'L6', 'embedded, spinning threads', 'sync', clients);
+  });
   await withService('embedded L12', { ...env, WORKER_MODELS: 'L12' }, false, async (service) => {
     await load(service, 'L12', 'embedded', 'sync', 64);
   });
@@ -337,6 +341,14 @@ async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean) 
   target('1 client, p50 over raw batch-1 inference, embedded', '≤ 1 ms', lone ? lone.p50! - rawSingleMs.L6! : undefined, (x) => x <= 1, ' ms');
   target('1 client, p50 over raw batch-1 inference, RabbitMQ + Redis', '≤ 3 ms', brokers && loneR ? loneR.p50! - rawSingleMs.L6! : undefined, (x) => x <= 3, ' ms');
   target('1 client, throughput / the peer’s, embedded', '≥ 1×', lone && peer1 ? lone.perSecond / peer1.perSecond : undefined, (x) => x >= 1, '×');
+  const loneSpinning = find('L6', 'embedded, spinning threads', 1);
+  target(
+    '1 client, throughput / the peer’s, embedded with WORKER_SPINNING=true (not the default)',
+    '≥ 1×',
+    loneSpinning && peer1 ? loneSpinning.perSecond / peer1.perSecond : undefined,
+    (x) => x >= 1,
+    '×',
+  );
   target('64 clients, embedded', '≥ 0.85 × ceiling', ratio(embedded64), (x) => x >= 0.85, '×');
   target('64 clients, RabbitMQ + Redis', '≥ 0.75 × ceiling', brokers ? ratio(rr64) : undefined, (x) => x >= 0.75, '×');
   target('CPU per text at 64 clients / raw batch 128, embedded', '≤ 1.1×', embedded64?.cpuMsPerText !== undefined ? embedded64.cpuMsPerText / rawCpu['L6 128']! : undefined, (x) => x <= 1.1, '×');

@@ -23,12 +23,18 @@ export async function isPresent(entry: ModelEntry): Promise<boolean> {
   return entry.path !== undefined && isSentenceTransformersFolder(entry.path);
 }
 
+/** How onnxruntime runs a worker's models (`worker.intra_op_threads`, `worker.spinning`); 0 threads is every core. */
+export interface OnnxRuntimeSettings {
+  readonly intraOpThreads: number;
+  readonly spinning: boolean;
+}
+
 /**
  * Loads a model with the adapter for its engine. The engines are imported
  * here, on first use, so that a process that loads no model (the API) never
  * maps onnxruntime's or TensorFlow.js's code and memory.
  */
-export async function loadModel(entry: ModelEntry, intraOpThreads: number): Promise<EmbeddingModel> {
+export async function loadModel(entry: ModelEntry, runtime: OnnxRuntimeSettings): Promise<EmbeddingModel> {
   switch (entry.engine) {
     case 'use-lite': {
       const { UseLiteEmbeddingModel } = await import('../adapters/tfjs/use-lite-embedding-model.js');
@@ -43,7 +49,8 @@ export async function loadModel(entry: ModelEntry, intraOpThreads: number): Prom
       return OnnxEmbeddingModel.load({
         id: entry.id,
         path: entry.path!,
-        intraOpThreads: intraOpThreads > 0 ? intraOpThreads : availableParallelism(),
+        intraOpThreads: runtime.intraOpThreads > 0 ? runtime.intraOpThreads : availableParallelism(),
+        spinning: runtime.spinning,
         ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
         ...(entry.pooling !== undefined && { pooling: entry.pooling }),
         ...(entry.normalize !== undefined && { normalize: entry.normalize }),

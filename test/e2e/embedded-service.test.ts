@@ -63,7 +63,7 @@ describe('readiness while models load', () => {
     const t = await startTestService({
       loadModel: async (entry: ModelEntry): Promise<EmbeddingModel> => {
         await gate;
-        return loadModel(entry, 1);
+        return loadModel(entry, { intraOpThreads: 1, spinning: false });
       },
     });
     try {

@@ -24,6 +24,8 @@ describe('loadConfig', () => {
     expect(config.service.api).toMatchObject({ host: '0.0.0.0', port: 8000 });
     expect(config.service.limits).toEqual({ max_inputs: 2048, max_input_chars: 50000 });
     expect(config.ml.default_model).toBe('universal-sentence-encoder-lite');
+    // onnxruntime's threads sleep when idle unless an operator chooses otherwise (BENCHMARKS.md, "Spinning").
+    expect(config.service.worker.spinning).toBe(false);
     expect(config.ml.models.map((m) => m.id)).toEqual([
       'universal-sentence-encoder-lite',
       'all-MiniLM-L6-v2',
@@ -48,6 +50,7 @@ describe('loadConfig', () => {
       ELASTICSEARCH_PORT: '9201',
       LOG_LEVEL: 'debug',
       WORKER_MODELS: 'all-MiniLM-L6-v2, universal-sentence-encoder-lite',
+      WORKER_SPINNING: 'true',
     });
     expect(config.service.api).toMatchObject({ host: '127.0.0.1', port: 9001 });
     expect(config.service.rabbitmq).toMatchObject({ host: 'mq', port: 5673, user: 'u', password: 'p' });
@@ -55,6 +58,7 @@ describe('loadConfig', () => {
     expect(config.service.elasticsearch).toMatchObject({ host: 'es', port: 9201 });
     expect(config.service.logging.level).toBe('debug');
     expect(config.service.worker.models).toEqual(['all-MiniLM-L6-v2', 'universal-sentence-encoder-lite']);
+    expect(config.service.worker.spinning).toBe(true);
   });
 
   it('takes the mode from --mode over MODE', () => {

@@ -76,6 +76,22 @@ describe('OnnxEmbeddingModel', () => {
     }
   });
 
+  it('answers the same vectors with spinning threads as with sleeping ones', async () => {
+    const path = await bertFolder();
+    const [sleeping, spinning] = await Promise.all([
+      OnnxEmbeddingModel.load({ id: 'sleeping', path, intraOpThreads: 2, spinning: false }),
+      OnnxEmbeddingModel.load({ id: 'spinning', path, intraOpThreads: 2, spinning: true }),
+    ]);
+    try {
+      const texts = ['a short one', 'and a somewhat longer text, padded beside the short one'];
+      const [a, b] = await Promise.all([sleeping.embed(texts), spinning.embed(texts)]);
+      expect(b.tokenCounts).toEqual(a.tokenCounts);
+      a.vectors.forEach((vector, i) => vector.forEach((x, d) => expect(b.vectors[i]![d]).toBeCloseTo(x, 6)));
+    } finally {
+      await Promise.all([sleeping.close(), spinning.close()]);
+    }
+  });
+
   it('caps a configured maximum at what the folder allows', async () => {
     const model = await OnnxEmbeddingModel.load({ id: 'cap', path: await bertFolder({ maxSeqLength: 24 }), maxTokens: 1000 });
     try {

@@ -5,6 +5,7 @@ export interface SessionSettings {
   readonly modelFile: string;
   readonly pooling: Pooling;
   readonly intraOpThreads: number;
+  readonly spinning: boolean;
 }
 
 export interface PaddedBatch {
@@ -37,12 +38,11 @@ export class InferenceThread {
           // Memory patterns are planned per input shape, and batches here come in many shapes:
           // off, L6 held 13 MB less after warm-up and ran batch 32 and batch 1 as fast.
           enableMemPattern: false,
-          // Idle pool threads sleep instead of spinning: the cores are shared with the event loop,
-          // and with RabbitMQ, Redis and the API where they run on the same machine. Spinning only
-          // while a run lasts (force_spinning_stop) was measured too: alone, batch 1 took 1.86 ms
-          // against 2.27 ms; but with the API, the broker and Redis on the same 2 cores, 64 clients
-          // got 422 texts/s against 578 without spinning, and a lone request 7.6 ms against 5.9 ms.
-          extra: { session: { intra_op: { allow_spinning: '0' } } },
+          // By default idle pool threads sleep instead of spinning: the cores are shared with the
+          // event loop, and with RabbitMQ, Redis and the API where they run on the same machine.
+          // Spinning makes a lone request faster and 64 clients slower, in one process as well as
+          // beside a broker (BENCHMARKS.md, "Spinning"); operators who serve few clients choose it.
+          extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } },
         },
       });
     } catch (error) {

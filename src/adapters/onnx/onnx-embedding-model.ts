@@ -26,6 +26,13 @@ export interface OnnxModelOptions {
   readonly normalize?: boolean;
   /** Threads one inference uses; defaults to the cores available. */
   readonly intraOpThreads?: number;
+  /**
+   * onnxruntime's threads spin while they wait for work instead of sleeping
+   * (default false): a lone request is answered sooner, but under load the
+   * spinning threads take the cores the event loop and any broker on the
+   * machine need (measured in BENCHMARKS.md).
+   */
+  readonly spinning?: boolean;
 }
 
 /**
@@ -53,6 +60,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       modelFile: folder.modelFile,
       pooling,
       intraOpThreads: options.intraOpThreads ?? availableParallelism(),
+      spinning: options.spinning ?? false,
     });
     const model = new OnnxEmbeddingModel(
       {

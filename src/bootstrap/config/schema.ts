@@ -76,6 +76,7 @@ export const ServiceConfigSchema = z.strictObject({
     max_batch_tokens: positiveInt,
     batch_linger_ms: z.coerce.number().min(0).max(1_000),
     intra_op_threads: z.coerce.number().int().min(0),
+    spinning: bool,
     health_port: port,
     heartbeat_seconds: positiveInt,
   }).refine((w) => w.prefetch >= w.max_batch_size, {
