@@ -100,7 +100,9 @@ async function inferences(urls: readonly string[] = []): Promise<{ texts: number
   let texts = 0;
   let runs = 0;
   for (const url of urls) {
-    const body = await (await fetch(url)).text().catch(() => '');
+    const body = await fetch(url)
+      .then((response) => response.text())
+      .catch(() => '');
     for (const line of body.split('\n')) {
       const [name, value] = [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))];
       if (name.startsWith('embedding_inference_batch_size_sum')) texts += value;
