@@ -21,7 +21,8 @@ export function modelsModule(config: AppConfig, served: readonly ModelEntry[] | 
       return;
     }
     const byId = new Map(served.map((entry) => [entry.id, entry]));
-    const loadEntry = load ?? ((entry: ModelEntry) => loadModel(entry, { intraOpThreads: config.service.worker.intra_op_threads, spinning: config.service.worker.spinning }));
+    const { intra_op_threads: intraOpThreads, spinning } = config.service.worker;
+    const loadEntry = load ?? ((entry: ModelEntry) => loadModel(entry, { intraOpThreads, spinning }));
     constant(bind, TOKENS.ModelLoader, {
       load: async (modelId) => {
         const entry = byId.get(modelId);
