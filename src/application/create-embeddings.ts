@@ -12,7 +12,9 @@ import {
   type Task,
 } from '../domain/index.js';
 import type { Clock } from '../ports/clock.js';
+import type { IdGenerator } from '../ports/id-generator.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
+import type { TaskEvents } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { GetTaskStatus } from './get-task-status.js';
 import type { LiveWorkers } from './live-workers.js';
@@ -28,6 +30,20 @@ export interface CreatedEmbeddings {
   readonly vectors: readonly Float32Array[];
 }
 
+/** How long a new task's watch may take to be ready before the task is queued without it; an established watch channel is ready at once. */
+const WATCH_READY_MS = 1_000;
+
+/** Whether `ready` settles within `ms`. */
+async function readyWithin(ready: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([ready.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface CreateEmbeddingsOptions {
   /** How long a caller is held before `TaskTimeoutError`; also the task's deadline. */
   readonly timeoutMs: number;
@@ -39,6 +55,11 @@ export interface CreateEmbeddingsOptions {
  * The synchronous path (OpenAI's `POST /v1/embeddings`): a task like any
  * other, through the queue and a worker, whose caller is held until it
  * finishes. Completion is announced, not polled.
+ *
+ * The task is watched before it is queued, and the watch seen ready, so its
+ * announcement cannot be missed and the store is read once, when it comes
+ * (a third of the sync route's store reads). A watch that is not ready in
+ * `WATCH_READY_MS` (its channel stalled) leaves the usual read-then-wait.
  *
  * The task lives only as long as someone waits for it. It carries a deadline
  * (the timeout), so a worker that reaches it later skips it; and when the
@@ -52,6 +73,8 @@ export class CreateEmbeddings {
     private readonly submit: SubmitEmbedding,
     private readonly status: GetTaskStatus,
     private readonly store: TaskStore,
+    private readonly events: TaskEvents,
+    private readonly ids: IdGenerator,
     private readonly live: LiveWorkers,
     private readonly clock: Clock,
     private readonly options: CreateEmbeddingsOptions,
@@ -69,8 +92,17 @@ export class CreateEmbeddings {
       throw new NoLiveWorkerError(modelId, this.options.noWorkerRetryAfterSeconds);
     }
     const deadline = new Date(this.clock.now().getTime() + this.options.timeoutMs);
-    const { task: submitted } = await this.submit.execute({ ...request, deadline });
-    let task = await this.status.execute(submitted.id, { waitMs: this.options.timeoutMs, ...(signal && { signal }) });
+    const taskId = this.ids.next();
+    const watch = this.events.watch(taskId);
+    let task: Task;
+    try {
+      const watching = await readyWithin(watch.ready, WATCH_READY_MS);
+      await this.submit.execute({ ...request, deadline }, { taskId });
+      const query = { waitMs: this.options.timeoutMs, ...(signal && { signal }) };
+      task = watching ? await this.status.awaitWatched(taskId, watch, query) : await this.status.execute(taskId, query);
+    } finally {
+      watch.cancel();
+    }
     if (!isTerminal(task)) {
       const reason = signal?.aborted ? 'The client went away before the embeddings were ready.' : 'Nobody waited for the embeddings any more.';
       task = (await this.store.markExpired(task.id, reason, this.clock.now()).catch(() => undefined)) ?? task;

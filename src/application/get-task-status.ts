@@ -1,5 +1,5 @@
 import { isTerminal, maySee, TaskNotFoundError, type Principal, type Task } from '../domain/index.js';
-import type { TaskEvents } from '../ports/task-events.js';
+import type { TaskEvents, TaskWatch } from '../ports/task-events.js';
 import type { TaskStore } from '../ports/task-store.js';
 
 export interface TaskStatusQuery {
@@ -23,10 +23,27 @@ export class GetTaskStatus {
    * it is. A caller that may not see the task gets `TaskNotFoundError`, the
    * same as for an id that does not exist, so ids cannot be probed.
    */
-  async execute(taskId: string, { waitMs = 0, signal, caller }: TaskStatusQuery = {}): Promise<Task> {
-    if (waitMs <= 0) return this.read(taskId, caller);
-    // Watch (and let the watch take hold) before reading, so an announcement between the read and the wait is not missed.
+  async execute(taskId: string, query: TaskStatusQuery = {}): Promise<Task> {
+    if ((query.waitMs ?? 0) <= 0) return this.read(taskId, query.caller);
     const watch = this.events.watch(taskId);
+    try {
+      return await this.follow(taskId, watch, query, false);
+    } finally {
+      watch.cancel();
+    }
+  }
+
+  /**
+   * Waits as `execute` does, on a watch its caller took, and saw ready,
+   * before the task was queued: no announcement can have come before it, so
+   * the task is read once, when it is announced or the wait ends, rather
+   * than also at the start. The caller cancels the watch.
+   */
+  awaitWatched(taskId: string, watch: TaskWatch, query: TaskStatusQuery): Promise<Task> {
+    return this.follow(taskId, watch, query, true);
+  }
+
+  private async follow(taskId: string, watch: TaskWatch, { waitMs = 0, signal, caller }: TaskStatusQuery, watchedBeforeQueued: boolean): Promise<Task> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const waited = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, waitMs);
@@ -34,15 +51,17 @@ export class GetTaskStatus {
       signal?.addEventListener('abort', () => resolve(), { once: true });
     });
     try {
-      // A watch that cannot take hold in time (its channel stalled) leaves a plain read.
-      await Promise.race([watch.ready, waited]);
-      const task = await this.read(taskId, caller);
-      if (isTerminal(task)) return task;
+      if (!watchedBeforeQueued) {
+        // Watch (and let the watch take hold) before reading, so an announcement between the read and the wait is not missed.
+        // A watch that cannot take hold in time (its channel stalled) leaves a plain read.
+        await Promise.race([watch.ready, waited]);
+        const task = await this.read(taskId, caller);
+        if (isTerminal(task)) return task;
+      }
       await Promise.race([watch.finished, waited]);
       return await this.read(taskId, caller);
     } finally {
       clearTimeout(timer);
-      watch.cancel();
     }
   }
 

@@ -62,7 +62,8 @@ export class SubmitEmbedding {
     private readonly admission: AdmissionOptions,
   ) {}
 
-  async execute(command: EmbeddingRequest): Promise<Submission> {
+  /** `taskId`: the id the task gets, when the caller chose it beforehand (a fresh one from the same generator); else a new one. */
+  async execute(command: EmbeddingRequest, { taskId }: { taskId?: string } = {}): Promise<Submission> {
     checkInputs(command.inputs, this.limits);
     const modelId = command.model ?? this.catalog.defaultModelId;
     if (!(await this.catalog.find(modelId))) throw new ModelNotFoundError(modelId);
@@ -70,7 +71,7 @@ export class SubmitEmbedding {
     await this.admit(modelId, command.deadline ? command.deadline.getTime() - now.getTime() : Infinity);
 
     const task = newTask({
-      id: this.ids.next(),
+      id: taskId ?? this.ids.next(),
       model: modelId,
       inputs: command.inputs,
       priority: command.priority ?? DEFAULT_PRIORITY,

@@ -73,9 +73,18 @@ export function applicationModule(config: AppConfig, runsWorker: boolean): Conta
     provide(
       bind,
       CreateEmbeddings,
-      { catalog: TOKENS.ModelCatalog, submit: SubmitEmbedding, status: GetTaskStatus, store: TOKENS.TaskStore, live: LiveWorkers, clock: TOKENS.Clock },
+      {
+        catalog: TOKENS.ModelCatalog,
+        submit: SubmitEmbedding,
+        status: GetTaskStatus,
+        store: TOKENS.TaskStore,
+        events: TOKENS.TaskEvents,
+        ids: TOKENS.Ids,
+        live: LiveWorkers,
+        clock: TOKENS.Clock,
+      },
       (d) =>
-        new CreateEmbeddings(d.catalog, d.submit, d.status, d.store, d.live, d.clock, {
+        new CreateEmbeddings(d.catalog, d.submit, d.status, d.store, d.events, d.ids, d.live, d.clock, {
           timeoutMs: config.service.api.sync_timeout_seconds * 1000,
           noWorkerRetryAfterSeconds: config.service.worker.heartbeat_seconds,
         }),
