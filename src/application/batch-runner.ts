@@ -10,7 +10,7 @@ import {
   type BatchError,
 } from '../domain/index.js';
 import type { BatchEvents } from '../ports/batch-events.js';
-import type { BatchChunk, BatchStore, ChunkOutcome, ChunkTask } from '../ports/batch-store.js';
+import type { BatchChunk, BatchStore, ChunkOutcome, ChunkTask, OutcomeCounts } from '../ports/batch-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { FileStore } from '../ports/file-store.js';
 import type { Logger } from '../ports/logger.js';
@@ -229,9 +229,9 @@ export class BatchRunner {
   }
 
   /** The counts, from the outcomes recorded: a crash between an outcome and its count loses nothing. */
-  private async recount(id: string, outcomes: ReadonlyMap<number, Omit<ChunkOutcome, 'output' | 'errors'>>): Promise<Batch> {
+  private async recount(id: string, outcomes: ReadonlyMap<number, OutcomeCounts>): Promise<Batch> {
     const counts = [...outcomes.values()];
-    const sum = (pick: (c: (typeof counts)[number]) => number) => counts.reduce((n, c) => n + pick(c), 0);
+    const sum = (pick: (c: OutcomeCounts) => number) => counts.reduce((n, c) => n + pick(c), 0);
     const batch = await this.batches.update(id, (b) => countBatch(b, { completed: sum((c) => c.completed), failed: sum((c) => c.failed), usageTokens: sum((c) => c.tokens) }));
     return batch!;
   }

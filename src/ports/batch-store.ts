@@ -41,13 +41,17 @@ export interface BatchChunk {
 }
 
 /** What a chunk's lines came to, as output and error file lines (JSONL, each line ending in a newline). */
-export interface ChunkOutcome {
-  readonly output: string;
-  readonly errors: string;
+/** What a chunk's lines came to, in numbers: a batch's progress is their sum. */
+export interface OutcomeCounts {
   readonly completed: number;
   readonly failed: number;
   /** Tokens of the lines that succeeded. */
   readonly tokens: number;
+}
+
+export interface ChunkOutcome extends OutcomeCounts {
+  readonly output: string;
+  readonly errors: string;
 }
 
 export interface BatchQuery {
@@ -89,7 +93,7 @@ export interface BatchStore {
   chunks(id: string): Promise<BatchChunk[]>;
   saveOutcome(id: string, index: number, outcome: ChunkOutcome): Promise<boolean>;
   /** Which chunks have an outcome, and what they counted: the batch's progress, recounted. */
-  outcomeCounts(id: string): Promise<Map<number, Omit<ChunkOutcome, 'output' | 'errors'>>>;
+  outcomeCounts(id: string): Promise<Map<number, OutcomeCounts>>;
   /** The outcomes, by chunk index, one at a time (a large batch's do not fit in memory together). */
   outcomes(id: string): AsyncIterable<ChunkOutcome>;
   /** Forgets a batch's chunks and outcomes, once its files are written. */

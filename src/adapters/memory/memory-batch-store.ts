@@ -1,5 +1,5 @@
 import { isFinalBatch, type Batch } from '../../domain/index.js';
-import type { BatchChunk, BatchQuery, BatchStore, ChunkOutcome } from '../../ports/batch-store.js';
+import type { BatchChunk, BatchQuery, BatchStore, ChunkOutcome, OutcomeCounts } from '../../ports/batch-store.js';
 
 interface Work {
   readonly chunks: Map<number, BatchChunk>;
@@ -78,8 +78,8 @@ export class MemoryBatchStore implements BatchStore {
     return true;
   }
 
-  async outcomeCounts(id: string): Promise<Map<number, Omit<ChunkOutcome, 'output' | 'errors'>>> {
-    const counts = new Map<number, Omit<ChunkOutcome, 'output' | 'errors'>>();
+  async outcomeCounts(id: string): Promise<Map<number, OutcomeCounts>> {
+    const counts = new Map<number, OutcomeCounts>();
     for (const [index, { completed, failed, tokens }] of this.work.get(id)?.outcomes ?? []) counts.set(index, { completed, failed, tokens });
     return counts;
   }

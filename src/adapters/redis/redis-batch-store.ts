@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isFinalBatch, ServiceUnavailableError, type Batch } from '../../domain/index.js';
-import type { BatchChunk, BatchQuery, BatchStore, ChunkOutcome } from '../../ports/batch-store.js';
+import type { BatchChunk, BatchQuery, BatchStore, ChunkOutcome, OutcomeCounts } from '../../ports/batch-store.js';
 import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisBatchStoreOptions extends RedisConnectionOptions {
@@ -148,9 +148,9 @@ export class RedisBatchStore implements BatchStore {
     return saved === 1;
   }
 
-  async outcomeCounts(id: string): Promise<Map<number, Omit<ChunkOutcome, 'output' | 'errors'>>> {
+  async outcomeCounts(id: string): Promise<Map<number, OutcomeCounts>> {
     const all = await this.call(() => this.redis.hgetall(`${this.key(id)}:counts`));
-    return new Map(Object.entries(all).map(([index, json]) => [Number(index), JSON.parse(json) as Omit<ChunkOutcome, 'output' | 'errors'>]));
+    return new Map(Object.entries(all).map(([index, json]) => [Number(index), JSON.parse(json) as OutcomeCounts]));
   }
 
   /** One outcome per command, in index order: a large batch's outcomes never move in one reply. */
