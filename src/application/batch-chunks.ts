@@ -2,8 +2,7 @@ import {
   checkInputs,
   checkOutputDimensions,
   DomainError,
-  InferenceError,
-  InvalidTransitionError,
+  failureOf,
   MalformedRequestError,
   ModelNotFoundError,
   newTask,
@@ -241,14 +240,6 @@ function plannedLine({ line, request }: ValidLine): PlannedLine {
     encoding: request.encoding,
     ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
   };
-}
-
-/** What the endpoint would have answered for a task that did not succeed. */
-function failureOf(task: Task): DomainError {
-  const reason = task.error ?? `The task ${task.status}.`;
-  if (task.status === 'failed' && task.failure === 'invalid_input') return new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]);
-  if (task.status === 'failed') return new InferenceError(reason);
-  return new InvalidTransitionError(`Task ${task.id} was ${task.status} before it finished (${reason}).`);
 }
 
 /** Answers in input order, split between the output file (those that succeeded) and the error file. */

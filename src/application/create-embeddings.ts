@@ -1,13 +1,11 @@
 import {
   checkOutputDimensions,
-  InferenceError,
-  InvalidTransitionError,
+  failureOf,
   isTerminal,
   ModelNotFoundError,
   NoLiveWorkerError,
   shorten,
   TaskTimeoutError,
-  ValidationError,
   type EmbeddingRequest,
   type Task,
 } from '../domain/index.js';
@@ -107,12 +105,8 @@ export class CreateEmbeddings {
       const reason = signal?.aborted ? 'The client went away before the embeddings were ready.' : 'Nobody waited for the embeddings any more.';
       task = (await this.store.markExpired(task.id, reason, this.clock.now()).catch(() => undefined)) ?? task;
     }
-    if (task.status === 'failed') {
-      const reason = task.error ?? 'The task failed.';
-      throw task.failure === 'invalid_input' ? new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]) : new InferenceError(reason);
-    }
     // Its id is in the logs, so an admin may have cancelled it while it ran.
-    if (task.status === 'cancelled') throw new InvalidTransitionError(`Task ${task.id} was cancelled before it finished (${task.error ?? 'cancelled'}).`);
+    if (task.status === 'failed' || task.status === 'cancelled') throw failureOf(task);
     if (task.status !== 'succeeded' || !task.result) throw new TaskTimeoutError(task.id, this.options.timeoutMs / 1000);
     const dimensions = request.dimensions;
     const vectors = dimensions === undefined ? task.result.vectors : task.result.vectors.map((v) => shorten(v, dimensions));

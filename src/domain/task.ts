@@ -1,5 +1,5 @@
 import type { EmbeddingResult } from './embedding.js';
-import { InvalidTransitionError, type FieldIssue } from './errors.js';
+import { InferenceError, InvalidTransitionError, ValidationError, type DomainError, type FieldIssue } from './errors.js';
 
 /**
  * One input to embed: a text, or token ids of the model's own vocabulary
@@ -120,6 +120,19 @@ export function newTask(fields: {
     ...(fields.owner !== undefined && { owner: fields.owner }),
     ...(fields.lane === 'bulk' && { lane: fields.lane }),
   };
+}
+
+/**
+ * What the embeddings endpoint answers for a task that ended without a
+ * result: its input refused, its inference failed, or the task given up
+ * (cancelled, or expired) before it finished.
+ */
+export function failureOf(task: Task): DomainError {
+  const reason = task.error ?? `The task ${task.status}.`;
+  if (task.status === 'failed') {
+    return task.failure === 'invalid_input' ? new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]) : new InferenceError(reason);
+  }
+  return new InvalidTransitionError(`Task ${task.id} was ${task.status} before it finished (${reason}).`);
 }
 
 export function isTerminal(task: Task): boolean {
