@@ -29,6 +29,11 @@ export function serializeTask(task: Task) {
   };
 }
 
+/** A time as OpenAI's objects give it: whole Unix seconds. */
+export function unixSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
 /** OpenAI's model objects carry a creation time; this service's models are as old as the process. */
 const CREATED = Math.floor(Date.now() / 1000);
 

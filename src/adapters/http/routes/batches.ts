@@ -1,10 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { Batch } from '../../../domain/index.js';
+import { unixSeconds } from '../serialize.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { parseOrThrow } from '../validation.js';
 
-const seconds = (date: Date | undefined) => (date === undefined ? null : Math.floor(date.getTime() / 1000));
+const seconds = (date: Date | undefined) => (date === undefined ? null : unixSeconds(date));
 
 /** OpenAI's batch object. Times are Unix seconds, as OpenAI's are. */
 export function serializeBatch(batch: Batch) {
@@ -18,7 +19,7 @@ export function serializeBatch(batch: Batch) {
     status: batch.status,
     output_file_id: batch.outputFileId ?? null,
     error_file_id: batch.errorFileId ?? null,
-    created_at: seconds(batch.createdAt)!,
+    created_at: unixSeconds(batch.createdAt),
     in_progress_at: seconds(batch.inProgressAt),
     expires_at: seconds(batch.expiresAt),
     finalizing_at: seconds(batch.finalizingAt),

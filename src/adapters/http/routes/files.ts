@@ -4,6 +4,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import busboy from 'busboy';
 import { z } from 'zod';
 import { MalformedRequestError, ValidationError, type FileRecord } from '../../../domain/index.js';
+import { unixSeconds } from '../serialize.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { parseOrThrow } from '../validation.js';
 
@@ -13,8 +14,8 @@ export function serializeFile(file: FileRecord) {
     id: file.id,
     object: 'file' as const,
     bytes: file.bytes,
-    created_at: Math.floor(file.createdAt.getTime() / 1000),
-    expires_at: Math.floor(file.expiresAt.getTime() / 1000),
+    created_at: unixSeconds(file.createdAt),
+    expires_at: unixSeconds(file.expiresAt),
     filename: file.filename,
     purpose: file.purpose,
     status: 'processed' as const,
