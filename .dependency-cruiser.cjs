@@ -2,7 +2,7 @@
  * The hexagon's dependency rule, checked in CI (`npm run lint`):
  * domain imports nothing; application imports domain and ports; ports import
  * domain; adapters import ports and domain, never each other; only bootstrap
- * wires adapters together.
+ * (and src/cli, the command line's own composition root) wires adapters together.
  */
 module.exports = {
   forbidden: [
@@ -47,6 +47,13 @@ module.exports = {
       comment: 'Driving adapters (HTTP) receive use cases typed by the domain shapes they need, so no adapter imports the application.',
       from: { path: '^src/adapters' },
       to: { path: '^src/(application|bootstrap)' },
+    },
+    {
+      name: 'cli-is-a-root',
+      severity: 'error',
+      comment: 'src/cli is the command line\'s entry point, like src/bootstrap for the service: nothing imports it.',
+      from: { pathNot: '^src/cli' },
+      to: { path: '^src/cli' },
     },
     {
       name: 'only-bootstrap-wires',

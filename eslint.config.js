@@ -13,7 +13,7 @@ export default tseslint.config(
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Only src/bootstrap reads the environment.',
+          message: 'Only src/bootstrap (and the command line, src/cli) reads the environment.',
         },
       ],
     },
@@ -23,7 +23,7 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
-    files: ['src/bootstrap/**', 'test/**', 'bench/**', 'scripts/**', 'vitest.config.ts'],
+    files: ['src/bootstrap/**', 'src/cli/**', 'test/**', 'bench/**', 'scripts/**', 'vitest.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

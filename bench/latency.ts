@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { Pool } from 'undici';
 import { OnnxEmbeddingModel } from '../src/adapters/onnx/onnx-embedding-model.js';
 import { readSentenceTransformersFolder } from '../src/adapters/onnx/sentence-transformers-folder.js';
-import { DynamicBatcher } from '../src/application/dynamic-batcher.js';
+import { DynamicBatcher } from '../src/application/worker/dynamic-batcher.js';
 import { loadConfig } from '../src/bootstrap/config/load.js';
 import { startService } from '../src/bootstrap/service.js';
 import { MINILM_L6 } from '../test/support/bert-fixture.js';

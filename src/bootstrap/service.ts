@@ -4,15 +4,16 @@ import { Container } from 'inversify';
 import type { HttpEnv } from '../adapters/http/types.js';
 import type { AppConfig, ModelEntry } from './config/schema.js';
 import { modelsToServe } from './engines.js';
-import { OperatorConsole } from '../application/operator-console.js';
+import { OperatorConsole } from '../application/operations/operator-console.js';
 import { TOKENS } from './identifiers.js';
 import { closing, Lifecycle, type Component } from './lifecycle.js';
-import { applicationModule } from './modules/application.js';
 import { batchesModule } from './modules/batches.js';
 import { coreModule, type CoreOverrides } from './modules/core.js';
+import { embeddingsModule } from './modules/embeddings.js';
 import { httpModule } from './modules/http.js';
 import { queueModule, storeModule } from './modules/infrastructure.js';
 import { modelsModule, type LoadModel } from './modules/models.js';
+import { operationsModule } from './modules/operations.js';
 import { workerModule } from './modules/worker.js';
 import { resolve, type Token } from './tokens.js';
 
@@ -110,7 +111,8 @@ export function buildContainer(config: AppConfig, served: readonly ModelEntry[] 
     queueModule(config),
     storeModule(config),
     modelsModule(config, served, overrides.loadModel),
-    applicationModule(config, served !== undefined),
+    embeddingsModule(config),
+    operationsModule(config, served !== undefined),
     httpModule(config, { servesApi: mode !== 'worker', listen: overrides.listen ?? true }),
     ...(mode !== 'worker' ? [batchesModule(config)] : []),
     ...(served ? [workerModule(config)] : []),

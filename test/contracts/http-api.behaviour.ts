@@ -16,8 +16,9 @@ export const HTTP_BEHAVIOUR_LIMITS = {
   CONSOLE_PASSWORD: 'console-password',
 } as const;
 
-export function httpApiBehaviour(name: string, start: () => Promise<TestService>): void {
-  describe(`HTTP API on ${name}`, () => {
+/** `skip` reports the suite's tests as skipped (its servers are absent) rather than declaring none. */
+export function httpApiBehaviour(name: string, start: () => Promise<TestService>, options: { skip?: boolean } = {}): void {
+  describe.skipIf(options.skip ?? false)(`HTTP API on ${name}`, () => {
     let t: TestService;
     beforeAll(async () => {
       t = await start();

@@ -15,18 +15,19 @@ afterAll(async () => {
   await store?.stop();
 });
 
-if (amqp && store) {
-  httpApiBehaviour('RabbitMQ and Redis', () =>
+httpApiBehaviour(
+  'RabbitMQ and Redis',
+  () =>
     startTestService({
       env: {
         ...HTTP_BEHAVIOUR_LIMITS,
         QUEUE_DRIVER: 'rabbitmq',
         STORE_DRIVER: 'redis',
-        AMQP_URL: amqp.url,
-        REDIS_URL: store.url,
+        AMQP_URL: amqp!.url,
+        REDIS_URL: store!.url,
         REDIS_KEY_PREFIX: namespace.keyPrefix,
       },
       queueName: namespace.queue,
     }),
-  );
-}
+  { skip: !amqp || !store },
+);

@@ -12,9 +12,9 @@ import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { uuidGenerator } from '../../src/adapters/system/system-clock.js';
-import { BatchChunks } from '../../src/application/batch-chunks.js';
-import { BatchRunner, type BatchRunnerOptions } from '../../src/application/batch-runner.js';
-import { EmbeddingWorker } from '../../src/application/embedding-worker.js';
+import { BatchChunks } from '../../src/application/batches/batch-chunks.js';
+import { BatchRunner, type BatchRunnerOptions } from '../../src/application/batches/batch-runner.js';
+import { EmbeddingWorker } from '../../src/application/worker/embedding-worker.js';
 import { newBatch, type Batch } from '../../src/domain/index.js';
 import type { BatchEvents, BatchEventType } from '../../src/ports/batch-events.js';
 import { LogSink } from '../support/log-sink.js';

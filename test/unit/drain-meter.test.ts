@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DrainMeter } from '../../src/application/drain-meter.js';
+import { DrainMeter } from '../../src/application/worker/drain-meter.js';
 
 describe('DrainMeter', () => {
   it('knows no rate before the worker has had work', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DynamicBatcher, type BatchingOptions, type BatchReport } from '../../src/application/dynamic-batcher.js';
+import { DynamicBatcher, type BatchingOptions, type BatchReport } from '../../src/application/worker/dynamic-batcher.js';
 import { ValidationError } from '../../src/domain/index.js';
 import { gatedModel, StubModel } from '../support/stub-model.js';
 

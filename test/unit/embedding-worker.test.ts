@@ -5,7 +5,7 @@ import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.j
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
-import { EmbeddingWorker } from '../../src/application/embedding-worker.js';
+import { EmbeddingWorker } from '../../src/application/worker/embedding-worker.js';
 import { newTask, toMessage } from '../../src/domain/index.js';
 import { StubModel } from '../support/stub-model.js';
 import { LogSink } from '../support/log-sink.js';

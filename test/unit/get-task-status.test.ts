@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.js';
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
-import { GetTaskStatus } from '../../src/application/get-task-status.js';
+import { GetTaskStatus } from '../../src/application/embeddings/get-task-status.js';
 import { newTask } from '../../src/domain/index.js';
 
 describe('GetTaskStatus', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/bootstrap/config/load.js';
-import { modelStatuses, pullModel } from '../../src/bootstrap/model-management.js';
+import { modelStatuses, pullModel } from '../../src/cli/model-management.js';
 import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
 import { writeBertFolder } from '../support/bert-fixture.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';

@@ -3,7 +3,7 @@ import { MemoryModelCatalog } from '../../src/adapters/memory/memory-model-catal
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { MemoryWorkerRegistry } from '../../src/adapters/memory/memory-worker-registry.js';
-import { OperatorConsole } from '../../src/application/operator-console.js';
+import { OperatorConsole } from '../../src/application/operations/operator-console.js';
 import { newTask, toMessage } from '../../src/domain/index.js';
 import type { WorkerBeat } from '../../src/ports/worker-registry.js';
 

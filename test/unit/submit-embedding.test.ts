@@ -5,8 +5,8 @@ import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js'
 import { MemoryWorkerRegistry } from '../../src/adapters/memory/memory-worker-registry.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
-import { LiveWorkers } from '../../src/application/live-workers.js';
-import { SubmitEmbedding } from '../../src/application/submit-embedding.js';
+import { LiveWorkers } from '../../src/application/models/live-workers.js';
+import { SubmitEmbedding } from '../../src/application/embeddings/submit-embedding.js';
 import { CapacityExceededError, newTask, ServiceUnavailableError } from '../../src/domain/index.js';
 import type { TaskQueue } from '../../src/ports/task-queue.js';
 import { LogSink } from '../support/log-sink.js';

@@ -3,9 +3,10 @@ import { hostname } from 'node:os';
 import { ContainerModule } from 'inversify';
 import { OpenAiBatchLines } from '../../adapters/http/batch-lines.js';
 import { StandardWebhookBatchEvents, UnsentBatchEvents } from '../../adapters/webhooks/standard-webhooks.js';
-import { BatchChunks } from '../../application/batch-chunks.js';
-import { BatchJobs } from '../../application/batch-jobs.js';
-import { BatchRunner } from '../../application/batch-runner.js';
+import { BatchChunks } from '../../application/batches/batch-chunks.js';
+import { BatchJobs } from '../../application/batches/batch-jobs.js';
+import { BatchRunner } from '../../application/batches/batch-runner.js';
+import { FileLibrary } from '../../application/files/file-library.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import type { Component } from '../lifecycle.js';
@@ -15,13 +16,16 @@ import { provide } from '../tokens.js';
 const WEBHOOK_RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
 
 /**
- * The Batch API (modes api and all): the use cases the routes call, and the
+ * OpenAI's Files and Batch APIs (modes api and all): the use cases the routes call, and the
  * runner that every API process runs, each taking the batches whose leases
  * are free, so that a batch goes on when the process that ran it dies.
  */
 export function batchesModule(config: AppConfig): ContainerModule {
   const { batches, files } = config.service;
   return new ContainerModule(({ bind }) => {
+    provide(bind, FileLibrary, { store: TOKENS.FileStore, ids: TOKENS.Ids, clock: TOKENS.Clock, metrics: TOKENS.Metrics }, (d) => {
+      return new FileLibrary(d.store, d.ids, d.clock, d.metrics, { maxBytes: files.max_bytes, maxLines: files.max_lines, defaultTtlSeconds: files.ttl_seconds });
+    });
     provide(bind, TOKENS.BatchLines, {}, () => new OpenAiBatchLines());
     provide(bind, TOKENS.BatchEvents, { logger: TOKENS.Logger }, ({ logger }) => {
       const log = logger.child({ component: 'webhooks' });

@@ -1,6 +1,9 @@
 import { ContainerModule } from 'inversify';
 import { MemoryModelCatalog } from '../../adapters/memory/memory-model-catalog.js';
-import { ModelHost } from '../../application/model-host.js';
+import { GetModel } from '../../application/models/get-model.js';
+import { ListModels } from '../../application/models/list-models.js';
+import { LiveWorkers } from '../../application/models/live-workers.js';
+import { ModelHost } from '../../application/worker/model-host.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { AppConfig, ModelEntry } from '../config/schema.js';
 import { loadModel, toSpec } from '../engines.js';
@@ -12,10 +15,14 @@ export type LoadModel = (entry: ModelEntry) => Promise<EmbeddingModel>;
 /**
  * The models a process knows and, when it runs a worker, the ones it serves.
  * An API process describes every configured model and loads none; a worker
- * process describes and loads the ones it serves.
+ * process describes and loads the ones it serves. Listing them, and counting
+ * the live workers that serve each, is the same in every mode.
  */
 export function modelsModule(config: AppConfig, served: readonly ModelEntry[] | undefined, load?: LoadModel): ContainerModule {
   return new ContainerModule(({ bind }) => {
+    provide(bind, LiveWorkers, { registry: TOKENS.WorkerRegistry }, ({ registry }) => new LiveWorkers(registry));
+    provide(bind, ListModels, { catalog: TOKENS.ModelCatalog, live: LiveWorkers }, ({ catalog, live }) => new ListModels(catalog, live));
+    provide(bind, GetModel, { catalog: TOKENS.ModelCatalog, live: LiveWorkers }, ({ catalog, live }) => new GetModel(catalog, live));
     if (!served) {
       constant(bind, TOKENS.ModelCatalog, new MemoryModelCatalog(config.ml.models.map(toSpec), config.ml.default_model));
       return;

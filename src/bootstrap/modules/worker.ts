@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ContainerModule } from 'inversify';
-import { EmbeddingWorker } from '../../application/embedding-worker.js';
-import { ModelHost } from '../../application/model-host.js';
-import { WorkerPresence } from '../../application/worker-presence.js';
+import { EmbeddingWorker } from '../../application/worker/embedding-worker.js';
+import { ModelHost } from '../../application/worker/model-host.js';
+import { WorkerPresence } from '../../application/worker/worker-presence.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import { untilAborted, type Component } from '../lifecycle.js';

@@ -1,5 +1,5 @@
-import type { ModelDescriptor } from '../domain/index.js';
-import type { ModelCatalog } from '../ports/model-catalog.js';
+import type { ModelDescriptor } from '../../domain/index.js';
+import type { ModelCatalog } from '../../ports/model-catalog.js';
 import type { LiveWorkers } from './live-workers.js';
 
 export class ListModels {

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, loadConfig } from '../bootstrap/config/load.js';
 import { modelStatuses, pullModel } from './model-management.js';
 
 const USAGE = `usage:

@@ -1,5 +1,5 @@
-import { requireEmbeddable, type Embeddings, type Lane, type TextInput, type TokenizedText } from '../domain/index.js';
-import type { EmbeddingModel } from '../ports/embedding-model.js';
+import { requireEmbeddable, type Embeddings, type Lane, type TextInput, type TokenizedText } from '../../domain/index.js';
+import type { EmbeddingModel } from '../../ports/embedding-model.js';
 
 export interface BatchingOptions {
   /** Most texts in one inference. */

@@ -1,5 +1,5 @@
-import type { Logger } from '../ports/logger.js';
-import type { WorkerBeat, WorkerRegistry } from '../ports/worker-registry.js';
+import type { Logger } from '../../ports/logger.js';
+import type { WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js';
 
 /**
  * Keeps a worker's heartbeat fresh while it runs: one beat at start, then one

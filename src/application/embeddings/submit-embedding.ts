@@ -8,15 +8,15 @@ import {
   type EmbeddingRequest,
   type InputLimits,
   type Task,
-} from '../domain/index.js';
-import type { Clock } from '../ports/clock.js';
-import type { IdGenerator } from '../ports/id-generator.js';
-import type { Logger } from '../ports/logger.js';
-import type { Metrics } from '../ports/metrics.js';
-import type { ModelCatalog } from '../ports/model-catalog.js';
-import type { TaskQueue } from '../ports/task-queue.js';
-import type { TaskStore } from '../ports/task-store.js';
-import type { LiveWorkers } from './live-workers.js';
+} from '../../domain/index.js';
+import type { Clock } from '../../ports/clock.js';
+import type { IdGenerator } from '../../ports/id-generator.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Metrics } from '../../ports/metrics.js';
+import type { ModelCatalog } from '../../ports/model-catalog.js';
+import type { TaskQueue } from '../../ports/task-queue.js';
+import type { TaskStore } from '../../ports/task-store.js';
+import type { LiveWorkers } from '../models/live-workers.js';
 
 export interface AdmissionOptions {
   /**

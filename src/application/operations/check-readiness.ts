@@ -1,5 +1,5 @@
-import type { ReadinessReport } from '../domain/index.js';
-import type { HealthCheck } from '../ports/health-check.js';
+import type { ReadinessReport } from '../../domain/index.js';
+import type { HealthCheck } from '../../ports/health-check.js';
 
 /** Runs every check at once; the service is ready only when all pass. */
 export class CheckReadiness {

@@ -1,5 +1,5 @@
-import { ModelNotFoundError, type ModelDescriptor } from '../domain/index.js';
-import type { ModelCatalog } from '../ports/model-catalog.js';
+import { ModelNotFoundError, type ModelDescriptor } from '../../domain/index.js';
+import type { ModelCatalog } from '../../ports/model-catalog.js';
 import type { LiveWorkers } from './live-workers.js';
 
 export class GetModel {

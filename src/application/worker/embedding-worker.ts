@@ -9,15 +9,15 @@ import {
   type Task,
   type TaskFailure,
   type TaskMessage,
-} from '../domain/index.js';
-import type { Clock } from '../ports/clock.js';
-import type { EmbeddingModel } from '../ports/embedding-model.js';
-import type { Logger } from '../ports/logger.js';
-import type { DeadLetterKind, Metrics, TaskOutcome } from '../ports/metrics.js';
-import type { Delivery, Subscription, TaskQueue } from '../ports/task-queue.js';
-import type { TaskEvents } from '../ports/task-events.js';
-import type { TaskStore } from '../ports/task-store.js';
-import type { ModelActivity } from '../ports/worker-registry.js';
+} from '../../domain/index.js';
+import type { Clock } from '../../ports/clock.js';
+import type { EmbeddingModel } from '../../ports/embedding-model.js';
+import type { Logger } from '../../ports/logger.js';
+import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
+import type { Delivery, Subscription, TaskQueue } from '../../ports/task-queue.js';
+import type { TaskEvents } from '../../ports/task-events.js';
+import type { TaskStore } from '../../ports/task-store.js';
+import type { ModelActivity } from '../../ports/worker-registry.js';
 import { DynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';
 import { ModelActivityRecorder } from './model-activity.js';
 

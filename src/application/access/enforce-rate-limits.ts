@@ -5,8 +5,8 @@ import {
   type RateLimitKind,
   type RateLimits,
   type RateLimitStatus,
-} from '../domain/index.js';
-import type { RateLimiter } from '../ports/rate-limiter.js';
+} from '../../domain/index.js';
+import type { RateLimiter } from '../../ports/rate-limiter.js';
 
 /** Whose allowance an unnamed caller draws on: on an open service, everyone shares one. */
 const ANONYMOUS = '(anonymous)';

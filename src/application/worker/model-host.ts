@@ -1,9 +1,9 @@
-import type { ModelInfo } from '../domain/index.js';
-import type { EmbeddingModel } from '../ports/embedding-model.js';
-import type { HealthCheck } from '../ports/health-check.js';
-import type { Logger } from '../ports/logger.js';
-import type { Metrics } from '../ports/metrics.js';
-import type { ModelLoader } from '../ports/model-loader.js';
+import type { ModelInfo } from '../../domain/index.js';
+import type { EmbeddingModel } from '../../ports/embedding-model.js';
+import type { HealthCheck } from '../../ports/health-check.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Metrics } from '../../ports/metrics.js';
+import type { ModelLoader } from '../../ports/model-loader.js';
 
 type LoadState = { status: 'loading' } | { status: 'failed'; reason: string } | { status: 'loaded' };
 

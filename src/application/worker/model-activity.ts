@@ -1,5 +1,5 @@
-import type { TaskOutcome } from '../ports/metrics.js';
-import type { ModelActivity } from '../ports/worker-registry.js';
+import type { TaskOutcome } from '../../ports/metrics.js';
+import type { ModelActivity } from '../../ports/worker-registry.js';
 import { DrainMeter } from './drain-meter.js';
 
 /** Samples kept for the percentiles: recent enough to follow the load, enough to be steady. */

@@ -1,9 +1,9 @@
-import { InvalidTransitionError, isTerminal, maySee, TaskNotFoundError, type Principal, type Task } from '../domain/index.js';
-import type { Clock } from '../ports/clock.js';
-import type { Logger } from '../ports/logger.js';
-import type { Metrics } from '../ports/metrics.js';
-import type { TaskEvents } from '../ports/task-events.js';
-import type { TaskStore } from '../ports/task-store.js';
+import { InvalidTransitionError, isTerminal, maySee, TaskNotFoundError, type Principal, type Task } from '../../domain/index.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Metrics } from '../../ports/metrics.js';
+import type { TaskEvents } from '../../ports/task-events.js';
+import type { TaskStore } from '../../ports/task-store.js';
 
 /**
  * Calls off a queued or running task for its owner. The message stays on

@@ -1,4 +1,4 @@
-import type { WorkerBeat, WorkerRegistry } from '../ports/worker-registry.js';
+import type { WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js';
 
 /**
  * Which live workers serve each model, and how fast they get through its

@@ -1,10 +1,10 @@
-import { InvalidParameterError, ModelNotFoundError, type Task, type TaskStatus } from '../domain/index.js';
-import type { Clock } from '../ports/clock.js';
-import type { ModelCatalog } from '../ports/model-catalog.js';
-import type { DeadLetter, DeadLetterAction, TaskQueue } from '../ports/task-queue.js';
-import type { TaskStore } from '../ports/task-store.js';
-import type { ModelActivity, WorkerBeat, WorkerRegistry } from '../ports/worker-registry.js';
-import type { ConsoleSnapshot, HistoryPoint, ModelOverview } from '../ports/console.js';
+import { InvalidParameterError, ModelNotFoundError, type Task, type TaskStatus } from '../../domain/index.js';
+import type { Clock } from '../../ports/clock.js';
+import type { ModelCatalog } from '../../ports/model-catalog.js';
+import type { DeadLetter, DeadLetterAction, TaskQueue } from '../../ports/task-queue.js';
+import type { TaskStore } from '../../ports/task-store.js';
+import type { ModelActivity, WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js';
+import type { ConsoleSnapshot, HistoryPoint, ModelOverview } from '../../ports/console.js';
 
 export interface ConsoleOptions {
   /** How often the service's state is sampled (and pushed to open consoles). */

@@ -8,15 +8,15 @@ import {
   type Batch,
   type BatchEnding,
   type BatchError,
-} from '../domain/index.js';
-import type { BatchEvents } from '../ports/batch-events.js';
-import type { BatchChunk, BatchStore, ChunkOutcome, ChunkTask, OutcomeCounts } from '../ports/batch-store.js';
-import type { Clock } from '../ports/clock.js';
-import type { FileStore } from '../ports/file-store.js';
-import type { Logger } from '../ports/logger.js';
-import type { Metrics } from '../ports/metrics.js';
-import type { TaskEvents } from '../ports/task-events.js';
-import type { TaskStore } from '../ports/task-store.js';
+} from '../../domain/index.js';
+import type { BatchEvents } from '../../ports/batch-events.js';
+import type { BatchChunk, BatchStore, ChunkOutcome, ChunkTask, OutcomeCounts } from '../../ports/batch-store.js';
+import type { Clock } from '../../ports/clock.js';
+import type { FileStore } from '../../ports/file-store.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Metrics } from '../../ports/metrics.js';
+import type { TaskEvents } from '../../ports/task-events.js';
+import type { TaskStore } from '../../ports/task-store.js';
 import type { Abandonment, BatchChunks } from './batch-chunks.js';
 import { LineReader } from './line-reader.js';
 

@@ -9,11 +9,11 @@ import {
   newBatch,
   type Batch,
   type Principal,
-} from '../domain/index.js';
-import type { BatchStore } from '../ports/batch-store.js';
-import type { Clock } from '../ports/clock.js';
-import type { FileStore } from '../ports/file-store.js';
-import type { IdGenerator } from '../ports/id-generator.js';
+} from '../../domain/index.js';
+import type { BatchStore } from '../../ports/batch-store.js';
+import type { Clock } from '../../ports/clock.js';
+import type { FileStore } from '../../ports/file-store.js';
+import type { IdGenerator } from '../../ports/id-generator.js';
 
 export interface NewBatchRequest {
   readonly inputFileId: string;

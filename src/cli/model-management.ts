@@ -2,8 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { HubClient, type DownloadProgress, type HubFile } from '../adapters/hf-hub/hub-client.js';
-import type { AppConfig } from './config/schema.js';
-import { isPresent } from './engines.js';
+import type { AppConfig } from '../bootstrap/config/schema.js';
+import { isPresent } from '../bootstrap/engines.js';
 
 /*
  * `npm run models:pull` and `npm run models:list`: fetching sentence-

@@ -14,14 +14,14 @@ import {
   type InputLimits,
   type Task,
   type TextInput,
-} from '../domain/index.js';
-import type { BatchLines, BatchRequestLine, LineIdentity } from '../ports/batch-lines.js';
-import type { BatchChunk, ChunkOutcome, ChunkTask, PlannedLine, SettledLine } from '../ports/batch-store.js';
-import type { Clock } from '../ports/clock.js';
-import type { IdGenerator } from '../ports/id-generator.js';
-import type { ModelCatalog } from '../ports/model-catalog.js';
-import type { TaskQueue } from '../ports/task-queue.js';
-import type { TaskStore } from '../ports/task-store.js';
+} from '../../domain/index.js';
+import type { BatchLines, BatchRequestLine, LineIdentity } from '../../ports/batch-lines.js';
+import type { BatchChunk, ChunkOutcome, ChunkTask, PlannedLine, SettledLine } from '../../ports/batch-store.js';
+import type { Clock } from '../../ports/clock.js';
+import type { IdGenerator } from '../../ports/id-generator.js';
+import type { ModelCatalog } from '../../ports/model-catalog.js';
+import type { TaskQueue } from '../../ports/task-queue.js';
+import type { TaskStore } from '../../ports/task-store.js';
 import type { LineReader, NumberedLine } from './line-reader.js';
 
 /** A chunk never spans more lines than this, however few texts they hold (bad lines hold none). */

@@ -8,14 +8,14 @@ import {
   TaskTimeoutError,
   type EmbeddingRequest,
   type Task,
-} from '../domain/index.js';
-import type { Clock } from '../ports/clock.js';
-import type { IdGenerator } from '../ports/id-generator.js';
-import type { ModelCatalog } from '../ports/model-catalog.js';
-import type { TaskEvents } from '../ports/task-events.js';
-import type { TaskStore } from '../ports/task-store.js';
+} from '../../domain/index.js';
+import type { Clock } from '../../ports/clock.js';
+import type { IdGenerator } from '../../ports/id-generator.js';
+import type { ModelCatalog } from '../../ports/model-catalog.js';
+import type { TaskEvents } from '../../ports/task-events.js';
+import type { TaskStore } from '../../ports/task-store.js';
 import type { GetTaskStatus } from './get-task-status.js';
-import type { LiveWorkers } from './live-workers.js';
+import type { LiveWorkers } from '../models/live-workers.js';
 import type { SubmitEmbedding } from './submit-embedding.js';
 
 export interface CreateEmbeddingsRequest extends EmbeddingRequest {

@@ -7,11 +7,11 @@ import {
   type FilePurpose,
   type FileRecord,
   type Principal,
-} from '../domain/index.js';
-import type { Clock } from '../ports/clock.js';
-import type { FileStore } from '../ports/file-store.js';
-import type { IdGenerator } from '../ports/id-generator.js';
-import type { Metrics } from '../ports/metrics.js';
+} from '../../domain/index.js';
+import type { Clock } from '../../ports/clock.js';
+import type { FileStore } from '../../ports/file-store.js';
+import type { IdGenerator } from '../../ports/id-generator.js';
+import type { Metrics } from '../../ports/metrics.js';
 
 export interface FileLimits {
   readonly maxBytes: number;

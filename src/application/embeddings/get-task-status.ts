@@ -1,6 +1,6 @@
-import { isTerminal, maySee, TaskNotFoundError, type Principal, type Task } from '../domain/index.js';
-import type { TaskEvents, TaskWatch } from '../ports/task-events.js';
-import type { TaskStore } from '../ports/task-store.js';
+import { isTerminal, maySee, TaskNotFoundError, type Principal, type Task } from '../../domain/index.js';
+import type { TaskEvents, TaskWatch } from '../../ports/task-events.js';
+import type { TaskStore } from '../../ports/task-store.js';
 
 export interface TaskStatusQuery {
   /** Hold an unfinished task this long for it to finish (a long poll); 0 answers at once. */

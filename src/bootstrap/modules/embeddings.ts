@@ -1,0 +1,66 @@
+import { ContainerModule } from 'inversify';
+import { CancelTask } from '../../application/embeddings/cancel-task.js';
+import { CreateEmbeddings } from '../../application/embeddings/create-embeddings.js';
+import { GetTaskStatus } from '../../application/embeddings/get-task-status.js';
+import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';
+import { LiveWorkers } from '../../application/models/live-workers.js';
+import type { AppConfig } from '../config/schema.js';
+import { TOKENS } from '../identifiers.js';
+import { provide } from '../tokens.js';
+
+/** Embedding tasks and the synchronous route: submit, read, cancel, and wait for an answer. */
+export function embeddingsModule(config: AppConfig): ContainerModule {
+  const { queue, api, worker } = config.service;
+  return new ContainerModule(({ bind }) => {
+    provide(
+      bind,
+      SubmitEmbedding,
+      {
+        catalog: TOKENS.ModelCatalog,
+        store: TOKENS.TaskStore,
+        queue: TOKENS.TaskQueue,
+        limits: TOKENS.Limits,
+        ids: TOKENS.Ids,
+        clock: TOKENS.Clock,
+        metrics: TOKENS.Metrics,
+        logger: TOKENS.Logger,
+        live: LiveWorkers,
+      },
+      (d) =>
+        new SubmitEmbedding(d.catalog, d.store, d.queue, d.limits, d.ids, d.clock, d.metrics, d.logger, d.live, {
+          maxQueueWaitMs: queue.max_wait_seconds * 1000,
+        }),
+    );
+    provide(
+      bind,
+      CancelTask,
+      { store: TOKENS.TaskStore, events: TOKENS.TaskEvents, clock: TOKENS.Clock, metrics: TOKENS.Metrics, logger: TOKENS.Logger },
+      (d) => new CancelTask(d.store, d.events, d.clock, d.metrics, d.logger),
+    );
+    provide(
+      bind,
+      GetTaskStatus,
+      { store: TOKENS.TaskStore, events: TOKENS.TaskEvents },
+      ({ store, events }) => new GetTaskStatus(store, events),
+    );
+    provide(
+      bind,
+      CreateEmbeddings,
+      {
+        catalog: TOKENS.ModelCatalog,
+        submit: SubmitEmbedding,
+        status: GetTaskStatus,
+        store: TOKENS.TaskStore,
+        events: TOKENS.TaskEvents,
+        ids: TOKENS.Ids,
+        live: LiveWorkers,
+        clock: TOKENS.Clock,
+      },
+      (d) =>
+        new CreateEmbeddings(d.catalog, d.submit, d.status, d.store, d.events, d.ids, d.live, d.clock, {
+          timeoutMs: api.sync_timeout_seconds * 1000,
+          noWorkerRetryAfterSeconds: worker.heartbeat_seconds,
+        }),
+    );
+  });
+}
