@@ -2,7 +2,10 @@
 COMPOSE ?= docker compose
 MODEL ?= sentence-transformers/all-MiniLM-L6-v2
 
-.PHONY: start start-core start-api start-redis-mq start-monitor stop logs test bench models-pull lint build k8s-render
+help: ## this list of targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: help start start-core start-api start-redis-mq start-monitor stop logs test bench models-pull lint build k8s-render
 
 start: .env ## the whole stack: broker, store, API, workers, monitoring
 	$(COMPOSE) -f compose.yaml --profile dashboards up -d --build
@@ -19,25 +22,25 @@ start-redis-mq: .env ## RabbitMQ and Redis only
 start-monitor: .env ## Prometheus, Grafana and Elasticsearch
 	$(COMPOSE) -f compose.mo.yaml --profile dashboards up -d
 
-stop:
+stop: ## stop the whole stack
 	$(COMPOSE) -f compose.yaml --profile dashboards down
 
-logs:
+logs: ## follow the stack's logs
 	$(COMPOSE) -f compose.yaml --profile dashboards logs -f --tail=100
 
-test:
+test: ## the test suite (npm test)
 	npm test
 
-bench:
+bench: ## the benchmark (npm run bench)
 	npm run bench
 
 models-pull: ## make models-pull MODEL=owner/name
 	npm run models:pull -- $(MODEL)
 
-lint:
+lint: ## typecheck and lint, with the dependency rule
 	npm run typecheck && npm run lint
 
-build:
+build: ## compile TypeScript to dist/
 	npm run build
 
 k8s-render: ## the example overlay, as kubectl would apply it

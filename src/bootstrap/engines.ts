@@ -1,13 +1,16 @@
 import { availableParallelism } from 'node:os';
 import type { ModelSpec } from '../domain/index.js';
 import { isSentenceTransformersFolder } from '../adapters/onnx/sentence-transformers-folder.js';
+import { USE_LITE } from '../adapters/tfjs/use-lite-embedding-model.js';
 import type { EmbeddingModel } from '../ports/embedding-model.js';
 import type { AppConfig, ModelEntry } from './config/schema.js';
 
+/** What a process knows of a model without loading it: its configuration, and what its engine fixes. */
 export function toSpec(entry: ModelEntry): ModelSpec {
   return {
     id: entry.id,
     engine: entry.engine,
+    ...(entry.engine === 'use-lite' && { dimensions: USE_LITE.dimensions, maxTokens: USE_LITE.maxTokens, pooling: USE_LITE.pooling }),
     ...(entry.description !== undefined && { description: entry.description }),
     ...(entry.dimensions !== undefined && { dimensions: entry.dimensions }),
     ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),

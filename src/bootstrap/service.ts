@@ -66,7 +66,10 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
           adapter('rate limiter', TOKENS.RateLimiter),
           adapter('file store', TOKENS.FileStore),
           adapter('batch store', TOKENS.BatchStore),
-          () => closing('operator console', { close: async () => resolve(container, OperatorConsole).close() }),
+          (): Component => {
+            const operatorConsole = resolve(container, OperatorConsole);
+            return { name: 'operator console', start: async () => operatorConsole.start(), stop: async () => operatorConsole.close() };
+          },
         ]
       : []),
     adapter('queue', TOKENS.TaskQueue),

@@ -109,13 +109,13 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
     );
   };
 
-  it('lists both models as served by two live workers, from their heartbeats', async () => {
+  it('lists both models as served (loaded) by two live workers, from their heartbeats', async () => {
     const rows = async () => {
-      const body = (await (await fetch(`${base()}/v1/models`)).json()) as { data: { id: string; live_workers: number; loaded: null }[] };
+      const body = (await (await fetch(`${base()}/v1/models`)).json()) as { data: { id: string; live_workers: number; loaded: boolean | null }[] };
       return body.data.map((m) => [m.id, m.live_workers, m.loaded]);
     };
     // A worker is ready once its models load; its first heartbeat follows, and the API reads them once a second.
-    await waitFor(async () => JSON.stringify(await rows()) === JSON.stringify([['bert-a', 2, null], ['bert-b', 2, null]]), 5_000);
+    await waitFor(async () => JSON.stringify(await rows()) === JSON.stringify([['bert-a', 2, true], ['bert-b', 2, true]]), 5_000);
   });
 
   it('serves 200 tasks over two models, every one with the right result', async () => {

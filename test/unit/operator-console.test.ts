@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryModelCatalog } from '../../src/adapters/memory/memory-model-catalog.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
@@ -67,5 +67,21 @@ describe('OperatorConsole', () => {
     await registry.remove('w1');
     const model = (await operator.overview()).snapshot.models[0]!;
     expect(model).toMatchObject({ workers: 0, done: 0, donePerSecond: 0, failedPerSecond: 0 });
+  });
+
+  it('keeps the charts’ history from start, before any console subscribes', async () => {
+    vi.useFakeTimers();
+    try {
+      const { operator, enqueue } = setup();
+      await enqueue(2);
+      operator.start();
+      await vi.advanceTimersByTimeAsync(3_000);
+      operator.close();
+      const { history } = await operator.overview();
+      // Three samples on the timer, and the one overview() takes itself.
+      expect(history.map((p) => p.models.m!.ready)).toEqual([2, 2, 2, 2]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

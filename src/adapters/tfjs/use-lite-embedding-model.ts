@@ -18,8 +18,10 @@ export interface UseLiteOptions {
   readonly normalize?: boolean;
 }
 
-const DIMENSIONS = 512;
-const DEFAULT_MAX_TOKENS = 512;
+/** What USE-lite is, known without loading it (an API process describes it from these). */
+export const USE_LITE = { dimensions: 512, maxTokens: 512, pooling: 'mean' } as const;
+const DIMENSIONS = USE_LITE.dimensions;
+const DEFAULT_MAX_TOKENS = USE_LITE.maxTokens;
 /** USE-lite's vocabulary reserves id 0 for unknown pieces. */
 const UNKNOWN_ID = 0;
 
@@ -49,7 +51,7 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
         engine: 'use-lite',
         dimensions: DIMENSIONS,
         maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS,
-        pooling: 'mean',
+        pooling: USE_LITE.pooling,
         normalize: options.normalize ?? true,
       },
       new ThreadClient(new URL('./use-lite-thread.mjs', import.meta.url), 'USE-lite'),

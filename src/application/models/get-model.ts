@@ -1,5 +1,6 @@
 import { ModelNotFoundError, type ModelDescriptor } from '../../domain/index.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
+import { withLiveWorkers } from './list-models.js';
 import type { LiveWorkers } from './live-workers.js';
 
 export class GetModel {
@@ -11,7 +12,6 @@ export class GetModel {
   async execute(modelId: string): Promise<ModelDescriptor> {
     const model = await this.catalog.find(modelId);
     if (!model) throw new ModelNotFoundError(modelId);
-    const liveWorkers = await this.live.count(modelId);
-    return liveWorkers === undefined ? model : { ...model, liveWorkers };
+    return withLiveWorkers(model, await this.live.count(modelId));
   }
 }

@@ -32,7 +32,8 @@ type Listener = (snapshot: ConsoleSnapshot, point: HistoryPoint) => void;
  * pushed to each (`subscribe`): a console costs one stream, not a polling
  * loop. Rates come from the difference between samples, and the charts'
  * history is kept here, so a console opened now shows the last 15 minutes.
- * Sampling starts with the first subscriber and goes on until `close`.
+ * Sampling runs from `start` (the service starts it with the API, so the
+ * history is there before anyone opens a console) until `close`.
  */
 export class OperatorConsole {
   private readonly samples: Sample[] = [];
@@ -55,13 +56,17 @@ export class OperatorConsole {
     return { snapshot, history: [...this.history] };
   }
 
+  /** Begins sampling on the timer; idempotent. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.options.sampleMs);
+    this.timer.unref();
+  }
+
   /** Calls `listener` with every new sample until the returned function is called. */
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
-    if (!this.timer) {
-      this.timer = setInterval(() => void this.tick(), this.options.sampleMs);
-      this.timer.unref();
-    }
+    this.start();
     return () => this.listeners.delete(listener);
   }
 

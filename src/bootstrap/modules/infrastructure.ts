@@ -75,7 +75,7 @@ export function storeModule(config: AppConfig): ContainerModule {
       ...(redis.url
         ? { url: redis.url }
         : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls }),
-      keyPrefix: config.service.deployment.namespace ? `${config.service.deployment.namespace}:${redis.key_prefix}` : redis.key_prefix,
+      keyPrefix: redisKeyPrefix(config.service),
       commandTimeoutMs: redis.command_timeout_ms,
     };
     provide(bind, TOKENS.TaskStore, {}, () => new RedisTaskStore({ ...connection, ttlSeconds: store.ttl_seconds }));
@@ -85,6 +85,18 @@ export function storeModule(config: AppConfig): ContainerModule {
     provide(bind, TOKENS.FileStore, {}, () => new RedisFileStore(connection));
     provide(bind, TOKENS.BatchStore, {}, () => new RedisBatchStore({ ...connection, retentionMs: batchRetentionMs }));
   });
+}
+
+/**
+ * Every Redis key's prefix: the deployment's namespace, then `redis.key_prefix`.
+ * A key prefix that already starts with the namespace (both set to say the
+ * same thing) is taken as it is, not prefixed twice.
+ */
+export function redisKeyPrefix(config: ServiceConfig): string {
+  const { namespace } = config.deployment;
+  const { key_prefix: keyPrefix } = config.redis;
+  if (!namespace || keyPrefix.startsWith(`${namespace}:`)) return keyPrefix;
+  return `${namespace}:${keyPrefix}`;
 }
 
 /** The broker URL: `rabbitmq.url` (AMQP_URL) when set, else one built from its parts. */
