@@ -8,7 +8,10 @@ import { InvalidTransitionError } from './errors.js';
  */
 export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
-export const FINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set(['failed', 'completed', 'expired', 'cancelled']);
+/** How a batch can end, run or not. */
+export const FINAL_BATCH_STATUS_LIST = ['completed', 'failed', 'expired', 'cancelled'] as const satisfies readonly BatchStatus[];
+export type FinalBatchStatus = (typeof FINAL_BATCH_STATUS_LIST)[number];
+export const FINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set(FINAL_BATCH_STATUS_LIST);
 
 /** A problem with the batch as a whole (its input file), in OpenAI's `errors.data` shape. */
 export interface BatchError {

@@ -1,5 +1,6 @@
 /** What a file is for: input of a batch, or what a batch wrote (OpenAI's purposes). */
-export type FilePurpose = 'batch' | 'batch_output';
+export const FILE_PURPOSES = ['batch', 'batch_output'] as const;
+export type FilePurpose = (typeof FILE_PURPOSES)[number];
 
 /** A stored file, as the Files API describes it; its content is kept apart. */
 export interface FileRecord {

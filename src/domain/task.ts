@@ -27,9 +27,14 @@ export interface TaskFailure {
  * `expired`: nobody waits for the result any more (its deadline passed, or its client went away); it is not run.
  * `cancelled`: its owner called it off; it is not run, or its result is dropped.
  */
-export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired' | 'cancelled';
+export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'expired', 'cancelled']);
+/** How a task can end; an ended task never changes again. */
+export const FINAL_TASK_STATUSES = ['succeeded', 'failed', 'expired', 'cancelled'] as const satisfies readonly TaskStatus[];
+export type FinalTaskStatus = (typeof FINAL_TASK_STATUSES)[number];
+
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(FINAL_TASK_STATUSES);
 
 /** The terminal statuses of tasks that were given up rather than run to the end. */
 export type AbandonedStatus = 'expired' | 'cancelled';

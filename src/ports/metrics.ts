@@ -1,17 +1,19 @@
-import type { BatchStatus, FilePurpose, TaskStatus } from '../domain/index.js';
+import type { FinalBatchStatus, FilePurpose, FinalTaskStatus } from '../domain/index.js';
 
 /** How a task ended. */
-export type TaskOutcome = Exclude<TaskStatus, 'queued' | 'running'>;
+export type TaskOutcome = FinalTaskStatus;
 
 /** Why a message was dead-lettered: a label with few values, unlike the free-text reason the message carries. */
-export type DeadLetterKind =
-  | 'malformed'
-  | 'no_record'
-  | 'breaks_limits'
-  | 'disagrees_with_record'
-  | 'invalid_input'
-  | 'attempts_exhausted'
-  | 'inference_failed';
+export const DEAD_LETTER_KINDS = [
+  'malformed',
+  'no_record',
+  'breaks_limits',
+  'disagrees_with_record',
+  'invalid_input',
+  'attempts_exhausted',
+  'inference_failed',
+] as const;
+export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 
 /**
  * The service's measurements, named by what happened rather than by metric
@@ -35,7 +37,7 @@ export interface Metrics {
   /** Log records that could not be shipped and were dropped (they still went to stdout). */
   logsDropped(count: number): void;
   /** A batch reached a final status. */
-  batchEnded(status: Extract<BatchStatus, 'completed' | 'failed' | 'expired' | 'cancelled'>): void;
+  batchEnded(status: FinalBatchStatus): void;
   /** This process began (+1) or stopped (-1) running a batch's lines. */
   batchRunning(delta: 1 | -1): void;
   /** Lines of a batch answered: `completed` in the output file, `failed` in the error file. */

@@ -6,6 +6,30 @@ import { dashboardMetrics, exportedNames } from '../support/dashboards.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { waitFor } from '../support/wait.js';
 
+describe('metrics of a service that has served nothing yet', () => {
+  it('exports every series a dashboard charts, at zero for the known label values', async () => {
+    const t = await startTestService({ prometheus: true });
+    try {
+      // A model's load time is known once it has loaded.
+      await t.service.modelsSettled;
+      // HTTP series are labelled by route and status, so they appear with the first request: Prometheus's own first scrape.
+      await t.get('/metrics');
+      const text = await (await t.get('/metrics')).text();
+      const exported = exportedNames(text);
+      const { ours } = await dashboardMetrics();
+      expect([...ours].filter((name) => !exported.has(name))).toEqual([]);
+      for (const status of ['completed', 'failed', 'expired', 'cancelled']) expect(text).toContain(`embedding_batches_total{status="${status}"} 0\n`);
+      expect(text).toContain('embedding_batch_lines_total{outcome="completed"} 0\n');
+      expect(text).toContain('embedding_file_bytes_stored_total{purpose="batch_output"} 0\n');
+      expect(text).toContain('embedding_tasks_completed_total{model="tiny-bert",outcome="succeeded"} 0\n');
+      expect(text).toContain('embedding_messages_dead_lettered_total{model="tiny-bert",kind="attempts_exhausted"} 0\n');
+      expect(text).toContain('embedding_inference_batch_size_count{model="tiny-bert"} 0\n');
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('metrics', () => {
   let t: TestService;
   let uploaded = 0;

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { MAX_PRIORITY, MIN_PRIORITY } from '../../domain/index.js';
+import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES } from '../../domain/index.js';
 
 /*
  * The wire format, in one place: these schemas validate requests and generate
@@ -49,7 +49,7 @@ export const TaskSchema = z
     id: z.string(),
     object: z.literal('embedding.task'),
     model: z.string(),
-    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'expired', 'cancelled']),
+    status: z.enum(TASK_STATUSES),
     priority: z.number().int(),
     input_count: z.number().int(),
     attempts: z.number().int(),

@@ -1,4 +1,4 @@
-import type { BatchStatus, FilePurpose } from '../../domain/index.js';
+import type { FinalBatchStatus, FilePurpose } from '../../domain/index.js';
 import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
 
 interface Summary {
@@ -52,7 +52,7 @@ export class MemoryMetrics implements Metrics {
     this.count('logs_dropped', count);
   }
 
-  batchEnded(status: Extract<BatchStatus, 'completed' | 'failed' | 'expired' | 'cancelled'>): void {
+  batchEnded(status: FinalBatchStatus): void {
     this.count(`batches{status=${status}}`);
   }
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BatchStatus, FilePurpose } from '../../domain/index.js';
-import type { DeadLetterKind, Metrics, MetricsExposition, TaskOutcome } from '../../ports/metrics.js';
+import { FINAL_BATCH_STATUS_LIST, FILE_PURPOSES, FINAL_TASK_STATUSES, type FinalBatchStatus, type FilePurpose } from '../../domain/index.js';
+import { DEAD_LETTER_KINDS, type DeadLetterKind, type Metrics, type MetricsExposition, type TaskOutcome } from '../../ports/metrics.js';
 
 /** Every metric name starts with this, so dashboards and alerts can find the service's series. */
 export const METRIC_PREFIX = 'embedding_';
@@ -18,6 +18,33 @@ export interface PrometheusMetricsOptions {
    * request's path. A depth that cannot be read is reported as NaN.
    */
   readonly queueDepth?: { readonly models: readonly string[]; read(model: string): Promise<number> };
+}
+
+/**
+ * A labelled series appears only once something sets its labels, and a
+ * dashboard's panel over a series that does not exist says "No data", not 0.
+ * So every series whose label values are known (statuses, kinds, purposes,
+ * the models this process knows) is exported at zero from the start.
+ */
+function zeroed(models: readonly string[]) {
+  return {
+    counter(counter: Counter, labels: Record<string, readonly string[]>): void {
+      for (const combination of combinations({ ...labels })) counter.inc(combination, 0);
+    },
+    perModel(metric: Counter | Gauge | Histogram, labels: Record<string, readonly string[]> = {}): void {
+      for (const combination of combinations({ model: models, ...labels })) {
+        if (metric instanceof Histogram) metric.zero(combination);
+        else metric.inc(combination, 0);
+      }
+    },
+  };
+}
+
+function combinations(labels: Record<string, readonly string[]>): Record<string, string>[] {
+  return Object.entries(labels).reduce<Record<string, string>[]>(
+    (partial, [name, values]) => partial.flatMap((combination) => values.map((value) => ({ ...combination, [name]: value }))),
+    [{}],
+  );
 }
 
 /**
@@ -72,6 +99,21 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     this.batchLineCount = new Counter({ name: name('batch_lines_total'), help: 'Batch lines answered, by outcome (output or error file)', labelNames: ['outcome'], registers });
     this.fileBytes = new Counter({ name: name('file_bytes_stored_total'), help: 'Bytes of files stored, uploads and batch outputs', labelNames: ['purpose'], registers });
     const depth = options.queueDepth;
+    const zero = zeroed(depth?.models ?? []);
+    const outcome = FINAL_TASK_STATUSES;
+    zero.perModel(this.submitted);
+    zero.perModel(this.completed, { outcome });
+    zero.perModel(this.taskDuration, { outcome });
+    zero.perModel(this.queueWait);
+    zero.perModel(this.inFlight);
+    zero.perModel(this.inferenceDuration);
+    zero.perModel(this.batchSize);
+    zero.perModel(this.batchTokens);
+    zero.perModel(this.tokens);
+    zero.perModel(this.deadLettered, { kind: DEAD_LETTER_KINDS });
+    zero.counter(this.batches, { status: FINAL_BATCH_STATUS_LIST });
+    zero.counter(this.batchLineCount, { outcome: ['completed', 'failed'] });
+    zero.counter(this.fileBytes, { purpose: FILE_PURPOSES });
     new Gauge({
       name: name('queue_depth'),
       help: 'Tasks waiting in a model’s queue',
@@ -131,7 +173,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     safely(() => this.dropped.inc(count));
   }
 
-  batchEnded(status: Extract<BatchStatus, 'completed' | 'failed' | 'expired' | 'cancelled'>): void {
+  batchEnded(status: FinalBatchStatus): void {
     safely(() => this.batches.inc({ status }));
   }
 

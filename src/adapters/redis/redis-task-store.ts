@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import {
+  FINAL_TASK_STATUSES,
   TaskAlreadyExistsError,
   type EmbeddingResult,
   type TaskFailure,
@@ -62,7 +63,7 @@ const SUMMARY_FIELDS = [
 const TERMINAL_GUARD = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {} end
-if status == 'succeeded' or status == 'failed' or status == 'expired' or status == 'cancelled' then return redis.call('HGETALL', KEYS[1]) end`;
+if ${FINAL_TASK_STATUSES.map((final) => `status == '${final}'`).join(' or ')} then return redis.call('HGETALL', KEYS[1]) end`;
 
 /* A repeat with the same start time (a re-sent script) counts no second attempt. */
 const MARK_RUNNING = `${TERMINAL_GUARD}

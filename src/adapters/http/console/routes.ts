@@ -1,16 +1,15 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import type { Batch, Task, TaskStatus } from '../../../domain/index.js';
+import { TASK_STATUSES, type Batch, type Task, type TaskStatus } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { parseOrThrow } from '../validation.js';
 import { packageFile, SELF_ONLY_POLICY } from '../assets.js';
 import { requireConsoleAccess, type ConsoleAccess } from './access.js';
 import { CONSOLE_PAGE, CONSOLE_SCRIPT, CONSOLE_STYLE } from './page.js';
 
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
 const TasksQuery = z.object({
-  status: z.enum(STATUSES).optional(),
+  status: z.enum(TASK_STATUSES).optional(),
   model: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
