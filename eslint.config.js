@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -17,6 +18,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The console's page script runs in the browser, with uPlot loaded beside it.
+    files: ['src/adapters/http/console/client/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser, uPlot: 'readonly' } },
   },
   {
     files: ['**/*.cjs'],

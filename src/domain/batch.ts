@@ -6,7 +6,8 @@ import { InvalidTransitionError } from './errors.js';
  * while the output and error files are written; `cancelling` after a cancel,
  * until the work already running has finished.
  */
-export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export const BATCH_STATUSES = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** How a batch can end, run or not. */
 export const FINAL_BATCH_STATUS_LIST = ['completed', 'failed', 'expired', 'cancelled'] as const satisfies readonly BatchStatus[];

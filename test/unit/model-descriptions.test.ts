@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serializeModel } from '../../src/adapters/http/serialize.js';
+import { serializeModel } from '../../src/adapters/http/wire/models.js';
 import { MemoryModelCatalog } from '../../src/adapters/memory/memory-model-catalog.js';
 import { MemoryWorkerRegistry } from '../../src/adapters/memory/memory-worker-registry.js';
 import { ListModels } from '../../src/application/models/list-models.js';

@@ -3,9 +3,7 @@ import type { DomainError} from '../../domain/index.js';
 import { MalformedRequestError, type TextInput } from '../../domain/index.js';
 import type { BatchLines, LineIdentity, ParsedLine } from '../../ports/batch-lines.js';
 import { openAiError } from './problem.js';
-import { toInputs } from './routes/openai.js';
-import { OpenAiEmbeddingRequestSchema } from './schemas.js';
-import { embeddingsBody } from './serialize.js';
+import { embeddingsBody, OpenAiEmbeddingRequestSchema, toInputs } from './wire/embeddings.js';
 import { schemaError } from './validation.js';
 
 /** The envelope of an input line; its `body` is then checked as the endpoint checks a request's. */

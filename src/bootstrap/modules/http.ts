@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { ContainerModule } from 'inversify';
 import { createHealthApp, createHttpApp, type HttpEnv, type HttpObservers } from '../../adapters/http/app.js';
-import { HttpLifecycle } from '../../adapters/http/lifecycle.js';
+import { HttpLifecycle } from '../../adapters/http/middleware/draining.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../adapters/http/server.js';
 import { BatchJobs } from '../../application/batches/batch-jobs.js';
 import { CancelTask } from '../../application/embeddings/cancel-task.js';

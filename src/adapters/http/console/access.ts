@@ -3,7 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { MiddlewareHandler } from 'hono';
 import { InvalidApiKeyError, type Principal } from '../../../domain/index.js';
 import type { KeyRing } from '../../../ports/key-ring.js';
-import { presentedKey } from '../access.js';
+import { presentedKey } from '../middleware/access.js';
 import type { HttpEnv } from '../types.js';
 
 export interface ConsoleAccess {

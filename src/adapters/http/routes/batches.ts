@@ -1,60 +1,61 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
-import { z } from 'zod';
-import type { Batch } from '../../../domain/index.js';
-import { unixSeconds } from '../serialize.js';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { parseOrThrow } from '../validation.js';
+import { BatchListQuerySchema, BatchListSchema, BatchSchema, CreateBatchSchema, serializeBatch } from '../wire/batches.js';
+import { IdParamSchema, listPage, NEEDS_API_KEY } from '../wire/common.js';
+import { openAiErrors } from '../wire/errors.js';
 
-const seconds = (date: Date | undefined) => (date === undefined ? null : unixSeconds(date));
-
-/** OpenAI's batch object. Times are Unix seconds, as OpenAI's are. */
-export function serializeBatch(batch: Batch) {
-  return {
-    id: batch.id,
-    object: 'batch' as const,
-    endpoint: batch.endpoint,
-    errors: batch.errors ? { object: 'list' as const, data: batch.errors.map((e) => ({ code: e.code, message: e.message, param: e.param ?? null, line: e.line ?? null })) } : null,
-    input_file_id: batch.inputFileId,
-    completion_window: batch.completionWindow,
-    status: batch.status,
-    output_file_id: batch.outputFileId ?? null,
-    error_file_id: batch.errorFileId ?? null,
-    created_at: unixSeconds(batch.createdAt),
-    in_progress_at: seconds(batch.inProgressAt),
-    expires_at: seconds(batch.expiresAt),
-    finalizing_at: seconds(batch.finalizingAt),
-    completed_at: seconds(batch.completedAt),
-    failed_at: seconds(batch.failedAt),
-    expired_at: seconds(batch.expiredAt),
-    cancelling_at: seconds(batch.cancellingAt),
-    cancelled_at: seconds(batch.cancelledAt),
-    request_counts: { ...batch.requestCounts },
-    metadata: batch.metadata ?? null,
-    usage: {
-      input_tokens: batch.usageTokens,
-      input_tokens_details: { cached_tokens: 0 },
-      output_tokens: 0,
-      output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: batch.usageTokens,
-    },
-  };
-}
-
-/** OpenAI's bounds on metadata: 16 pairs, keys of 64 characters, values of 512. */
-const Metadata = z
-  .record(z.string().max(64), z.string().max(512))
-  .refine((m) => Object.keys(m).length <= 16, { message: 'at most 16 keys' });
-
-const CreateBatch = z.object({
-  input_file_id: z.string().min(1).max(128),
-  endpoint: z.string().min(1),
-  completion_window: z.string().min(1),
-  metadata: Metadata.nullable().optional(),
+const create = createRoute({
+  method: 'post',
+  path: '/v1/batches',
+  security: NEEDS_API_KEY,
+  tags: ['Batches'],
+  summary: 'Run every line of an uploaded file',
+  description: 'Each line is an embeddings request; each answer goes to the output file, or to the error file for a line that failed.',
+  request: { body: { required: true, content: { 'application/json': { schema: CreateBatchSchema } } } },
+  responses: {
+    200: { description: 'The batch, validating', content: { 'application/json': { schema: BatchSchema } } },
+    ...openAiErrors(400, 401, 404, 413, 415, 422, 429, 503),
+  },
 });
 
-const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().min(1).max(128).optional(),
+const list = createRoute({
+  method: 'get',
+  path: '/v1/batches',
+  security: NEEDS_API_KEY,
+  tags: ['Batches'],
+  summary: 'The caller’s batches, newest first',
+  request: { query: BatchListQuerySchema },
+  responses: {
+    200: { description: 'A page of batches', content: { 'application/json': { schema: BatchListSchema } } },
+    ...openAiErrors(401, 422, 429),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/batches/{id}',
+  security: NEEDS_API_KEY,
+  tags: ['Batches'],
+  summary: 'One batch, with its counts and files',
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: 'The batch', content: { 'application/json': { schema: BatchSchema } } },
+    ...openAiErrors(401, 404, 429),
+  },
+});
+
+const cancel = createRoute({
+  method: 'post',
+  path: '/v1/batches/{id}/cancel',
+  security: NEEDS_API_KEY,
+  tags: ['Batches'],
+  summary: 'Cancel a batch',
+  description: 'The batch becomes `cancelling` until the lines already running finish, then `cancelled` with what it finished.',
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: 'The batch, cancelling', content: { 'application/json': { schema: BatchSchema } } },
+    ...openAiErrors(401, 404, 409, 429),
+  },
 });
 
 /**
@@ -66,8 +67,8 @@ export function batchRoutes(useCases: Pick<HttpUseCases, 'batches'>) {
   const app = new OpenAPIHono<HttpEnv>();
   const batches = useCases.batches;
 
-  app.post('/v1/batches', async (c) => {
-    const body = parseOrThrow(CreateBatch, await c.req.json().catch(() => undefined));
+  app.openapi(create, async (c) => {
+    const body = c.req.valid('json');
     const batch = await batches.create(
       {
         inputFileId: body.input_file_id,
@@ -80,17 +81,16 @@ export function batchRoutes(useCases: Pick<HttpUseCases, 'batches'>) {
     return c.json(serializeBatch(batch), 200);
   });
 
-  app.get('/v1/batches', async (c) => {
-    const { limit, after } = parseOrThrow(ListQuery, c.req.query(), 'The query does not match the schema.', '(query)');
+  app.openapi(list, async (c) => {
+    const { limit, after } = c.req.valid('query');
     // One more than asked tells whether there is more.
     const page = await batches.list(c.get('principal'), { limit: limit + 1, ...(after !== undefined && { after }) });
-    const data = page.slice(0, limit).map(serializeBatch);
-    return c.json({ object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.length > limit });
+    return c.json(listPage(page, limit, serializeBatch), 200);
   });
 
-  app.get('/v1/batches/:id', async (c) => c.json(serializeBatch(await batches.get(c.req.param('id'), c.get('principal')))));
+  app.openapi(get, async (c) => c.json(serializeBatch(await batches.get(c.req.valid('param').id, c.get('principal'))), 200));
 
-  app.post('/v1/batches/:id/cancel', async (c) => c.json(serializeBatch(await batches.cancel(c.req.param('id'), c.get('principal')))));
+  app.openapi(cancel, async (c) => c.json(serializeBatch(await batches.cancel(c.req.valid('param').id, c.get('principal'))), 200));
 
   return app;
 }

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { LivenessSchema, ReadinessSchema } from '../schemas.js';
+import { LivenessSchema, ReadinessSchema } from '../wire/health.js';
 
 const live = createRoute({
   method: 'get',

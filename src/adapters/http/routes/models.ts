@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { ModelIdParamSchema, ModelListSchema, ModelSchema, problems, NEEDS_API_KEY } from '../schemas.js';
-import { serializeModel } from '../serialize.js';
+import { NEEDS_API_KEY } from '../wire/common.js';
+import { problems } from '../wire/errors.js';
+import { ModelIdParamSchema, ModelListSchema, ModelSchema, serializeModel } from '../wire/models.js';
 
 const list = createRoute({
   method: 'get',

@@ -1,8 +1,9 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { chargeTokens } from '../rate-limits.js';
+import { chargeTokens } from '../middleware/rate-limits.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, openAiErrors, NEEDS_API_KEY } from '../schemas.js';
-import { embeddingsBody } from '../serialize.js';
+import { NEEDS_API_KEY } from '../wire/common.js';
+import { embeddingsBody, OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, toInputs } from '../wire/embeddings.js';
+import { openAiErrors } from '../wire/errors.js';
 
 const create = createRoute({
   method: 'post',
@@ -45,11 +46,4 @@ export function openAiRoutes(useCases: HttpUseCases) {
   });
 
   return app;
-}
-
-/** OpenAI's four input forms as a list of inputs: one text or token array is a list of one. */
-export function toInputs(input: string | string[] | number[] | number[][]): (string | number[])[] {
-  if (typeof input === 'string') return [input];
-  if (input.length > 0 && typeof input[0] === 'number') return [input as number[]];
-  return input as (string | number[])[];
 }

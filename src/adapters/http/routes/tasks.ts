@@ -1,8 +1,9 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { chargeTokens } from '../rate-limits.js';
+import { chargeTokens } from '../middleware/rate-limits.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { AcceptedTaskSchema, problems, TaskIdParamSchema, TaskRequestSchema, TaskSchema, WaitQuerySchema, NEEDS_API_KEY } from '../schemas.js';
-import { serializeTask } from '../serialize.js';
+import { IdParamSchema, NEEDS_API_KEY } from '../wire/common.js';
+import { problems } from '../wire/errors.js';
+import { AcceptedTaskSchema, serializeTask, TaskRequestSchema, TaskSchema, WaitQuerySchema } from '../wire/tasks.js';
 
 const submit = createRoute({
   method: 'post',
@@ -29,7 +30,7 @@ const status = createRoute({
   security: NEEDS_API_KEY,
   tags: ['Tasks'],
   summary: 'A task’s status, and its embeddings once it has succeeded',
-  request: { params: TaskIdParamSchema, query: WaitQuerySchema },
+  request: { params: IdParamSchema, query: WaitQuerySchema },
   responses: {
     200: { description: 'The task', content: { 'application/json': { schema: TaskSchema } } },
     ...problems(401, 404, 422, 429),
@@ -45,7 +46,7 @@ const cancel = createRoute({
   description:
     'The task becomes `cancelled`: a worker that has not started it skips it, and one running it has its result dropped. ' +
     'Cancelling a cancelled task answers the same again; a task that finished otherwise answers 409.',
-  request: { params: TaskIdParamSchema },
+  request: { params: IdParamSchema },
   responses: {
     200: { description: 'The cancelled task', content: { 'application/json': { schema: TaskSchema } } },
     ...problems(401, 404, 409, 429),

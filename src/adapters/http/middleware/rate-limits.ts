@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { estimateTokens, RateLimitExceededError, type Allowance, type RateLimitStatus, type TextInput } from '../../domain/index.js';
-import type { HttpEnv, HttpUseCases } from './types.js';
+import { estimateTokens, RateLimitExceededError, type Allowance, type RateLimitStatus, type TextInput } from '../../../domain/index.js';
+import type { HttpEnv, HttpUseCases } from '../types.js';
 
 /**
  * Takes one request from the caller's allowance before the body is read,

@@ -7,8 +7,8 @@ import {
   type DomainError,
   type FieldIssue,
   type InputLimits,
-} from '../../domain/index.js';
-import type { HttpEnv } from './types.js';
+} from '../../../domain/index.js';
+import type { HttpEnv } from '../types.js';
 
 /** Characters tokenized between two turns of the event loop. */
 const CHUNK = 64 * 1024;

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
-import { InvalidApiKeyError } from '../../domain/index.js';
-import type { KeyRing } from '../../ports/key-ring.js';
-import type { HttpEnv } from './types.js';
+import { InvalidApiKeyError } from '../../../domain/index.js';
+import type { KeyRing } from '../../../ports/key-ring.js';
+import type { HttpEnv } from '../types.js';
 
 /**
  * The caller's API key, as OpenAI's SDKs send it (`Authorization: Bearer

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import { ServiceUnavailableError } from '../../domain/index.js';
-import type { HttpEnv } from './types.js';
+import { ServiceUnavailableError } from '../../../domain/index.js';
+import type { HttpEnv } from '../types.js';
 
 /**
  * Graceful shutdown for an HTTP app. Once draining, new requests get 503

@@ -1,0 +1,73 @@
+import { z } from '@hono/zod-openapi';
+import { MODEL_ID_MAX } from './common.js';
+
+export const UsageSchema = z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() });
+
+/* OpenAI's embeddings: https://platform.openai.com/docs/api-reference/embeddings */
+
+const TokenIds = z.array(z.number().int().min(0));
+
+export const OpenAiEmbeddingRequestSchema = z
+  .object({
+    input: z
+      .union([z.string(), z.array(z.string()), TokenIds, z.array(TokenIds)], {
+        error: 'must be a string, an array of strings, an array of token ids, or an array of token-id arrays',
+      })
+      .openapi({ description: 'Text or token ids (of the model’s own vocabulary) to embed.', example: 'Hello world' }),
+    model: z.string().min(1).max(MODEL_ID_MAX).optional().openapi({ description: 'A model id from GET /v1/models.' }),
+    encoding_format: z
+      .enum(['float', 'base64'])
+      .optional()
+      .openapi({ description: 'float (default) or base64 of little-endian float32, as OpenAI encodes it.' }),
+    dimensions: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: 'Shorten the vectors to this size; only for models that list it in output_dimensions.' }),
+    user: z.string().optional().openapi({ description: 'Accepted and ignored.' }),
+  })
+  .openapi('EmbeddingRequest');
+
+export const OpenAiEmbeddingResponseSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(
+      z.object({
+        object: z.literal('embedding'),
+        index: z.number().int(),
+        embedding: z.union([z.array(z.number()), z.string()]),
+      }),
+    ),
+    model: z.string(),
+    usage: UsageSchema,
+  })
+  .openapi('EmbeddingResponse');
+
+/** The body of `POST /v1/embeddings`' answer: for the route, and for each line a batch runs. */
+export function embeddingsBody(model: string, vectors: readonly Float32Array[], tokens: number, encoding: 'float' | 'base64' | undefined) {
+  return {
+    object: 'list' as const,
+    data: vectors.map((vector, index) => ({
+      object: 'embedding' as const,
+      index,
+      embedding: encoding === 'base64' ? base64Vector(vector) : Array.from(vector),
+    })),
+    model,
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  };
+}
+
+/** Little-endian float32 bytes in base64, as OpenAI's `encoding_format: "base64"` returns them. */
+export function base64Vector(vector: Float32Array): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  for (let i = 0; i < vector.length; i++) bytes.writeFloatLE(vector[i]!, i * 4);
+  return bytes.toString('base64');
+}
+
+/** OpenAI's four input forms as a list of inputs: one text or token array is a list of one. */
+export function toInputs(input: string | string[] | number[] | number[][]): (string | number[])[] {
+  if (typeof input === 'string') return [input];
+  if (input.length > 0 && typeof input[0] === 'number') return [input as number[]];
+  return input as (string | number[])[];
+}

@@ -1,0 +1,54 @@
+import { z } from '@hono/zod-openapi';
+import type { ModelDescriptor } from '../../../domain/index.js';
+
+export const ModelSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('model'),
+    engine: z.enum(['onnx', 'use-lite']),
+    description: z.string().nullable(),
+    dimensions: z.number().int().nullable(),
+    max_tokens: z.number().int().nullable(),
+    pooling: z.enum(['mean', 'cls', 'max']).nullable(),
+    normalized: z.boolean().nullable(),
+    output_dimensions: z.array(z.number().int()).openapi({ description: 'Sizes `dimensions` may ask for.' }),
+    loaded: z
+      .boolean()
+      .nullable()
+      .openapi({ description: 'Whether the model is loaded: in this process, or (in an API process, which loads none) by a live worker; null when unknown.' }),
+    live_workers: z.number().int().nullable().openapi({ description: 'Workers serving the model now; null when unknown.' }),
+    default: z.boolean(),
+    created: z.number().int(),
+    owned_by: z.string(),
+  })
+  .openapi('Model');
+
+export const ModelListSchema = z
+  .object({ object: z.literal('list'), data: z.array(ModelSchema) })
+  .openapi('ModelList');
+
+export const ModelIdParamSchema = z.object({
+  id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+/** OpenAI's model objects carry a creation time; this service's models are as old as the process. */
+const CREATED = Math.floor(Date.now() / 1000);
+
+export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
+  return {
+    id: model.id,
+    object: 'model' as const,
+    engine: model.engine,
+    description: model.description ?? null,
+    dimensions: model.dimensions ?? null,
+    max_tokens: model.maxTokens ?? null,
+    pooling: model.pooling ?? null,
+    normalized: model.normalize ?? null,
+    output_dimensions: [...(model.outputDimensions ?? [])],
+    loaded: model.loaded ?? null,
+    live_workers: model.liveWorkers ?? null,
+    default: model.id === defaultModelId,
+    created: CREATED,
+    owned_by: 'embedding-service',
+  };
+}

@@ -1,0 +1,111 @@
+import { z } from '@hono/zod-openapi';
+import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES, type Task } from '../../../domain/index.js';
+import { MODEL_ID_MAX } from './common.js';
+import { UsageSchema } from './embeddings.js';
+
+export const TaskRequestSchema = z
+  .object({
+    input: z
+      .union([z.string(), z.array(z.string())], { error: 'must be a string or an array of strings' })
+      .openapi({ description: 'One text, or a list of texts to embed in order.', example: 'Hello world' }),
+    model: z
+      .string()
+      .min(1)
+      .max(MODEL_ID_MAX)
+      .optional()
+      .openapi({ description: 'A model id from GET /v1/models; the default model when omitted.' }),
+    priority: z
+      .number()
+      .int()
+      .min(MIN_PRIORITY)
+      .max(MAX_PRIORITY)
+      .optional()
+      .openapi({ description: 'Higher is served first among waiting tasks of the same model.', example: 0 }),
+  })
+  .openapi('TaskRequest');
+
+const EmbeddingSchema = z.object({
+  object: z.literal('embedding'),
+  index: z.number().int(),
+  embedding: z.array(z.number()),
+});
+
+export const TaskSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('embedding.task'),
+    model: z.string(),
+    status: z.enum(TASK_STATUSES),
+    priority: z.number().int(),
+    input_count: z.number().int(),
+    attempts: z.number().int(),
+    created_at: z.string().openapi({ format: 'date-time' }),
+    started_at: z.string().nullable().openapi({ format: 'date-time' }),
+    finished_at: z.string().nullable().openapi({ format: 'date-time' }),
+    error: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Why the task failed, expired or was cancelled; null otherwise.' }),
+    result: z
+      .object({
+        object: z.literal('list'),
+        data: z.array(EmbeddingSchema),
+        dimensions: z.number().int(),
+        usage: UsageSchema,
+      })
+      .nullable()
+      .openapi({ description: 'The embeddings, in input order; null until status is succeeded.' }),
+  })
+  .openapi('Task');
+
+export const AcceptedTaskSchema = TaskSchema.extend({
+  live_workers: z
+    .number()
+    .int()
+    .nullable()
+    .openapi({ description: 'Workers serving the model when the task was queued; null when unknown.' }),
+  notice: z.string().optional().openapi({ description: 'Present when no worker serves the model: the task waits.' }),
+}).openapi('AcceptedTask');
+
+export const WaitQuerySchema = z.object({
+  wait: z.coerce
+    .number()
+    .min(0)
+    .max(60)
+    .optional()
+    .openapi({
+      param: { name: 'wait', in: 'query' },
+      description: 'Seconds to hold the request until the task finishes (a long poll), at most 60.',
+      example: 10,
+    }),
+});
+
+export function serializeTask(task: Task) {
+  const result = task.result;
+  return {
+    id: task.id,
+    object: 'embedding.task' as const,
+    model: task.model,
+    status: task.status,
+    priority: task.priority,
+    input_count: task.inputCount,
+    attempts: task.attempts,
+    created_at: task.createdAt.toISOString(),
+    started_at: task.startedAt?.toISOString() ?? null,
+    finished_at: task.finishedAt?.toISOString() ?? null,
+    error: task.error ?? null,
+    result: result
+      ? {
+          object: 'list' as const,
+          data: result.vectors.map((vector, index) => ({
+            object: 'embedding' as const,
+            index,
+            embedding: Array.from(vector),
+          })),
+          dimensions: result.dimensions,
+          usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.totalTokens },
+        }
+      : null,
+  };
+}
+
