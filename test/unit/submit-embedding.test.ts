@@ -8,21 +8,13 @@ import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { LiveWorkers } from '../../src/application/models/live-workers.js';
 import { SubmitEmbedding } from '../../src/application/embeddings/submit-embedding.js';
 import { CapacityExceededError, newTask, ServiceUnavailableError } from '../../src/domain/index.js';
-import type { TaskQueue } from '../../src/ports/task-queue.js';
+import type { QueueInspector } from '../../src/ports/queue-inspector.js';
+import type { TaskPublisher } from '../../src/ports/task-publisher.js';
 import { LogSink } from '../support/log-sink.js';
 
 /** A queue that refuses every publish, as a full or unreachable broker does. */
-function refusingQueue(error: Error): TaskQueue {
-  return {
-    publish: async () => Promise.reject(error),
-    consume: async () => ({ cancel: async () => undefined }),
-    depth: async () => 0,
-    stats: async () => ({ ready: 0, consumers: 0, deadLettered: 0 }),
-    deadLetters: async () => [],
-    resolveDeadLetter: async () => false,
-    ping: async () => undefined,
-    close: async () => undefined,
-  };
+function refusingQueue(error: Error): TaskPublisher & Pick<QueueInspector, 'depth'> {
+  return { publish: async () => Promise.reject(error), depth: async () => 0 };
 }
 
 describe('SubmitEmbedding', () => {

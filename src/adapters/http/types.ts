@@ -14,7 +14,7 @@ import type {
   TaskStatus,
 } from '../../domain/index.js';
 import type { ConsoleSnapshot, HistoryPoint } from '../../ports/console.js';
-import type { DeadLetter, DeadLetterAction } from '../../ports/task-queue.js';
+import type { DeadLetter, DeadLetterAction } from '../../ports/queue-inspector.js';
 import type { KeyRing } from '../../ports/key-ring.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../../ports/metrics.js';

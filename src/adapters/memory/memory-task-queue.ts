@@ -1,168 +1,17 @@
-import {
-  CapacityExceededError,
-  MAX_PRIORITY,
-  ServiceUnavailableError,
-  type Lane,
-  type TaskMessage,
-} from '../../domain/index.js';
+import { ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
 import type {
   ConsumeOptions,
   DeadLetterAction,
-  DeadLetter as PortDeadLetter,
-  Delivery,
+  DeadLetter,
   DeliveryHandler,
+  Delivery,
   QueueStats,
   Subscription,
   TaskQueue,
 } from '../../ports/task-queue.js';
+import { MemoryBroker, removeConsumer, type Consumer, type Entry } from './memory-broker.js';
 
-interface Entry {
-  readonly message: TaskMessage;
-  redelivered: boolean;
-}
-
-interface Consumer {
-  readonly model: string;
-  readonly lane: Lane;
-  readonly client: MemoryTaskQueue;
-  readonly handler: (delivery: Delivery) => Promise<void>;
-  readonly prefetch: number;
-  readonly unsettled: Set<Entry>;
-  active: boolean;
-}
-
-/** A message in a dead-letter queue, and why it is there. */
-export interface DeadLetter {
-  readonly message: TaskMessage;
-  readonly reason: string;
-}
-
-/** One model's queue: a FIFO per priority level, highest level served first. */
-class ModelQueue {
-  readonly levels: Entry[][] = Array.from({ length: MAX_PRIORITY + 1 }, () => []);
-  readonly consumers: Consumer[] = [];
-  size = 0;
-  private nextConsumer = 0;
-
-  push(entry: Entry, atFront: boolean): void {
-    const level = this.levels[clampPriority(entry.message.priority)]!;
-    if (atFront) level.unshift(entry);
-    else level.push(entry);
-    this.size++;
-  }
-
-  shift(): Entry | undefined {
-    for (let p = MAX_PRIORITY; p >= 0; p--) {
-      const entry = this.levels[p]!.shift();
-      if (entry) {
-        this.size--;
-        return entry;
-      }
-    }
-    return undefined;
-  }
-
-  /** Round-robin over consumers that have room under their prefetch. */
-  pickConsumer(): Consumer | undefined {
-    const n = this.consumers.length;
-    for (let i = 0; i < n; i++) {
-      const consumer = this.consumers[(this.nextConsumer + i) % n]!;
-      if (consumer.active && consumer.unsettled.size < consumer.prefetch) {
-        this.nextConsumer = (this.nextConsumer + i + 1) % n;
-        return consumer;
-      }
-    }
-    return undefined;
-  }
-}
-
-function clampPriority(priority: number): number {
-  return Math.min(MAX_PRIORITY, Math.max(0, Math.trunc(priority)));
-}
-
-/**
- * The in-process broker behind `MemoryTaskQueue` clients. It plays the part
- * RabbitMQ plays: it holds messages, and when a client closes, the messages
- * that client's consumers never settled go back to their queues.
- */
-export class MemoryBroker {
-  private readonly queues = new Map<string, ModelQueue>();
-  private readonly dead = new Map<string, DeadLetter[]>();
-  private dispatchScheduled = new Set<ModelQueue>();
-
-  /** @param maxLength most ready messages per model queue; publish beyond it is refused. */
-  constructor(readonly maxLength = 100_000) {}
-
-  /** A model's queue of one lane (a queue each, as on RabbitMQ). */
-  queue(model: string, lane: Lane = 'interactive'): ModelQueue {
-    const key = `${lane}\u0000${model}`;
-    let queue = this.queues.get(key);
-    if (!queue) {
-      queue = new ModelQueue();
-      this.queues.set(key, queue);
-    }
-    return queue;
-  }
-
-  publish(message: TaskMessage): void {
-    const queue = this.queue(message.model, message.lane);
-    if (queue.size >= this.maxLength) {
-      throw new CapacityExceededError(`The queue of model '${message.model}' is full (${this.maxLength} tasks).`);
-    }
-    queue.push({ message, redelivered: false }, false);
-    this.scheduleDispatch(queue);
-  }
-
-  requeue(entry: Entry): void {
-    entry.redelivered = true;
-    const queue = this.queue(entry.message.model, entry.message.lane);
-    queue.push(entry, true);
-    this.scheduleDispatch(queue);
-  }
-
-  /** Keeps a dead-lettered message with its reason, as RabbitMQ's dead-letter queue would; the oldest go first when full. */
-  deadLetter(message: TaskMessage, reason: string): void {
-    const list = this.dead.get(message.model) ?? [];
-    list.push({ message, reason });
-    if (list.length > this.maxLength) list.shift();
-    this.dead.set(message.model, list);
-  }
-
-  deadLetters(model: string): readonly DeadLetter[] {
-    return this.dead.get(model) ?? [];
-  }
-
-  /** Requeues or discards the first dead letter of `taskId`; false when there is none. A full queue refuses the requeue, and the letter stays. */
-  resolveDeadLetter(model: string, taskId: string, action: 'requeue' | 'discard'): boolean {
-    const list = this.dead.get(model) ?? [];
-    const index = list.findIndex((d) => d.message.taskId === taskId);
-    if (index < 0) return false;
-    if (action === 'requeue') this.publish(list[index]!.message);
-    list.splice(index, 1);
-    return true;
-  }
-
-  scheduleDispatch(queue: ModelQueue): void {
-    if (this.dispatchScheduled.has(queue)) return;
-    this.dispatchScheduled.add(queue);
-    // Deliver on a later turn, as a network broker would: publish never runs a handler.
-    setImmediate(() => {
-      this.dispatchScheduled.delete(queue);
-      this.dispatch(queue);
-    });
-  }
-
-  private dispatch(queue: ModelQueue): void {
-    for (;;) {
-      if (queue.size === 0) return;
-      const consumer = queue.pickConsumer();
-      if (!consumer) return;
-      const entry = queue.shift()!;
-      consumer.unsettled.add(entry);
-      consumer.client.deliver(consumer, entry);
-    }
-  }
-}
+export { MemoryBroker };
 
 /**
  * A client of a `MemoryBroker`, with the delivery semantics of the RabbitMQ
@@ -214,7 +63,7 @@ export class MemoryTaskQueue implements TaskQueue {
     return { ready: queue.size, consumers: queue.consumers.length, deadLettered: this.broker.deadLetters(model).length };
   }
 
-  async deadLetters(model: string, limit: number): Promise<PortDeadLetter[]> {
+  async deadLetters(model: string, limit: number): Promise<DeadLetter[]> {
     this.assertOpen();
     return this.broker.deadLetters(model).slice(0, limit).map(({ message, reason }) => ({ message, reason }));
   }
@@ -266,9 +115,4 @@ export class MemoryTaskQueue implements TaskQueue {
   private assertOpen(): void {
     if (this.closed) throw new ServiceUnavailableError('The task queue is closed.');
   }
-}
-
-function removeConsumer(queue: ModelQueue, consumer: Consumer): void {
-  const index = queue.consumers.indexOf(consumer);
-  if (index >= 0) queue.consumers.splice(index, 1);
 }

@@ -20,7 +20,7 @@ import type { BatchChunk, ChunkOutcome, ChunkTask, PlannedLine, SettledLine } fr
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
-import type { TaskQueue } from '../../ports/task-queue.js';
+import type { TaskPublisher } from '../../ports/task-publisher.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { LineReader, NumberedLine } from './line-reader.js';
 
@@ -62,7 +62,7 @@ export class BatchChunks {
     private readonly lines: BatchLines,
     private readonly catalog: ModelCatalog,
     private readonly tasks: TaskStore,
-    private readonly queue: TaskQueue,
+    private readonly queue: TaskPublisher,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     private readonly options: ChunkOptions,

@@ -14,7 +14,8 @@ import type { IdGenerator } from '../../ports/id-generator.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
-import type { TaskQueue } from '../../ports/task-queue.js';
+import type { QueueInspector } from '../../ports/queue-inspector.js';
+import type { TaskPublisher } from '../../ports/task-publisher.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { LiveWorkers } from '../models/live-workers.js';
 
@@ -52,7 +53,8 @@ export class SubmitEmbedding {
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly store: TaskStore,
-    private readonly queue: TaskQueue,
+    /** Publishes, and reads the depth that admission bounds. */
+    private readonly queue: TaskPublisher & Pick<QueueInspector, 'depth'>,
     private readonly limits: InputLimits,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,

@@ -1,7 +1,7 @@
 import { InvalidParameterError, ModelNotFoundError, type Task, type TaskStatus } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
-import type { DeadLetter, DeadLetterAction, TaskQueue } from '../../ports/task-queue.js';
+import type { DeadLetter, DeadLetterAction, QueueInspector } from '../../ports/queue-inspector.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { ModelActivity, WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js';
 import type { ConsoleSnapshot, HistoryPoint, ModelOverview } from '../../ports/console.js';
@@ -43,7 +43,7 @@ export class OperatorConsole {
 
   constructor(
     private readonly catalog: ModelCatalog,
-    private readonly queue: TaskQueue,
+    private readonly queue: QueueInspector,
     private readonly store: TaskStore,
     private readonly registry: WorkerRegistry,
     private readonly clock: Clock,

@@ -14,7 +14,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { Logger } from '../../ports/logger.js';
 import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
-import type { Delivery, Subscription, TaskQueue } from '../../ports/task-queue.js';
+import type { Delivery, Subscription, TaskConsumer } from '../../ports/task-consumer.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { ModelActivity } from '../../ports/worker-registry.js';
@@ -55,7 +55,7 @@ export class EmbeddingWorker {
 
   constructor(
     private readonly models: ReadonlyMap<string, EmbeddingModel>,
-    private readonly queue: TaskQueue,
+    private readonly queue: TaskConsumer,
     private readonly store: TaskStore,
     private readonly events: TaskEvents,
     private readonly clock: Clock,

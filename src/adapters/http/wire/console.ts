@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { TASK_STATUSES, type Batch, type Task } from '../../../domain/index.js';
 import type { ConsoleSnapshot, HistoryPoint } from '../../../ports/console.js';
-import type { DeadLetter } from '../../../ports/task-queue.js';
+import type { DeadLetter } from '../../../ports/queue-inspector.js';
 import { MODEL_ID_MAX } from './common.js';
 
 /*

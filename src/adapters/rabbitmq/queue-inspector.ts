@@ -1,0 +1,131 @@
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { GetMessage } from 'amqplib';
+import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
+import type { DeadLetter, DeadLetterAction, QueueInspector, QueueStats } from '../../ports/queue-inspector.js';
+import type { BrokerClient } from './broker-client.js';
+import { decodeMessage } from './message-codec.js';
+import { DEAD_LETTER_REASON } from './topology.js';
+
+/**
+ * `QueueInspector` on RabbitMQ: queue sizes from queue.declare (passive),
+ * and the dead-letter queue read with basic.get, which takes messages
+ * unacknowledged; every message taken is given back (nack, requeue), which
+ * puts it back where it was. One inspection at a time per client, on a
+ * channel of its own made on first use, so that two do not take each
+ * other's messages and the publisher's confirms are left alone.
+ */
+export class RabbitMqQueueInspector implements QueueInspector {
+  private inspection: Promise<unknown> = Promise.resolve();
+  private channel: ChannelWrapper | undefined;
+
+  /** `republish` puts a requeued dead letter back on its model's queue, resolving once the broker confirmed it. */
+  constructor(
+    private readonly client: BrokerClient,
+    private readonly republish: (message: TaskMessage) => Promise<void>,
+  ) {}
+
+  async depth(model: string): Promise<number> {
+    await this.client.ready(model);
+    try {
+      const { messageCount } = await this.client.publisher.checkQueue(this.client.queueName(model));
+      return messageCount;
+    } catch (error) {
+      throw new ServiceUnavailableError(`Cannot read the depth of ${this.client.queueName(model)}`, 2, { cause: error });
+    }
+  }
+
+  async stats(model: string): Promise<QueueStats> {
+    await this.client.ready(model);
+    try {
+      const [queue, dead] = await Promise.all([
+        this.client.publisher.checkQueue(this.client.queueName(model)),
+        this.client.publisher.checkQueue(this.client.deadLetterQueueName(model)),
+      ]);
+      return { ready: queue.messageCount, consumers: queue.consumerCount, deadLettered: dead.messageCount };
+    } catch (error) {
+      throw new ServiceUnavailableError(`Cannot read the queues of model '${model}'`, 2, { cause: error });
+    }
+  }
+
+  async deadLetters(model: string, limit: number): Promise<DeadLetter[]> {
+    return this.inspecting(model, async (take) => {
+      const letters: DeadLetter[] = [];
+      for (let i = 0; i < limit; i++) {
+        const raw = await take();
+        if (!raw) break;
+        letters.push(toDeadLetter(raw));
+      }
+      return letters;
+    });
+  }
+
+  async resolveDeadLetter(model: string, taskId: string, action: DeadLetterAction): Promise<boolean> {
+    return this.inspecting(model, async (take, settle) => {
+      // Taken messages stay taken until the end, so this walks the queue once, whatever its length.
+      for (;;) {
+        const raw = await take();
+        if (!raw) return false;
+        if (toDeadLetter(raw).message?.taskId !== taskId) continue;
+        // On the model's queue (confirmed) before it leaves the dead-letter queue: a failure between leaves a copy, never none.
+        if (action === 'requeue') await this.republish(decodeTaskMessage(raw));
+        settle(raw);
+        return true;
+      }
+    });
+  }
+
+  private async inspecting<T>(
+    model: string,
+    work: (take: () => Promise<GetMessage | false>, settle: (raw: GetMessage) => void) => Promise<T>,
+  ): Promise<T> {
+    await this.client.ready(model);
+    const run = this.inspection.then(async () => {
+      const channel = await this.inspector();
+      const queue = this.client.deadLetterQueueName(model);
+      const taken: GetMessage[] = [];
+      const settled = new Set<GetMessage>();
+      try {
+        return await work(
+          async () => {
+            const raw = await channel.get(queue, { noAck: false });
+            if (raw) taken.push(raw);
+            return raw;
+          },
+          (raw) => {
+            channel.ack(raw);
+            settled.add(raw);
+          },
+        );
+      } catch (error) {
+        throw error instanceof ServiceUnavailableError || error instanceof CapacityExceededError
+          ? error
+          : new ServiceUnavailableError(`Cannot read the dead letters of model '${model}'`, 2, { cause: error });
+      } finally {
+        for (const raw of taken) if (!settled.has(raw)) channel.nack(raw, false, true);
+      }
+    });
+    this.inspection = run.catch(() => undefined);
+    return run;
+  }
+
+  private async inspector(): Promise<ChannelWrapper> {
+    this.channel ??= this.client.channel({ name: 'dead-letter inspector', confirm: false });
+    await this.channel.waitForConnect();
+    return this.channel;
+  }
+}
+
+function toDeadLetter(raw: GetMessage): DeadLetter {
+  const reason = raw.properties.headers?.[DEAD_LETTER_REASON];
+  const decoded = decodeMessage(raw.content);
+  return {
+    reason: typeof reason === 'string' ? reason : reason instanceof Buffer ? reason.toString('utf8') : 'rejected by its consumer',
+    ...(decoded.ok && { message: decoded.message }),
+  };
+}
+
+function decodeTaskMessage(raw: GetMessage): TaskMessage {
+  const decoded = decodeMessage(raw.content);
+  if (!decoded.ok) throw new Error(`a malformed message cannot be requeued: ${decoded.reason}`);
+  return decoded.message;
+}
