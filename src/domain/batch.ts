@@ -14,6 +14,22 @@ export const FINAL_BATCH_STATUS_LIST = ['completed', 'failed', 'expired', 'cance
 export type FinalBatchStatus = (typeof FINAL_BATCH_STATUS_LIST)[number];
 export const FINAL_BATCH_STATUSES: ReadonlySet<BatchStatus> = new Set(FINAL_BATCH_STATUS_LIST);
 
+/** OpenAI-style ids, made from a fresh id: `file-…`, `batch_…`, `batch_req_…`. */
+export const ID_PREFIXES = { file: 'file-', batch: 'batch_', batchRequest: 'batch_req_' } as const;
+
+export function prefixedId(kind: keyof typeof ID_PREFIXES, fresh: string): string {
+  return `${ID_PREFIXES[kind]}${fresh.replaceAll('-', '')}`;
+}
+
+/**
+ * The id of a batch's output or error file: derived from the batch's, so that
+ * a batch finished twice writes each file once; two hex digits longer than an
+ * upload's id, so never one of them.
+ */
+export function batchFileId(batchId: string, kind: 'output' | 'error'): string {
+  return `${ID_PREFIXES.file}${batchId.slice(ID_PREFIXES.batch.length)}${kind === 'output' ? '0a' : '0e'}`;
+}
+
 /** A problem with the batch as a whole (its input file), in OpenAI's `errors.data` shape. */
 export interface BatchError {
   readonly code: string;
@@ -28,8 +44,12 @@ export interface RequestCounts {
   readonly failed: number;
 }
 
+/** OpenAI's embeddings endpoint: the synchronous route, and what a batch's lines call. */
+export const EMBEDDINGS_ENDPOINT = '/v1/embeddings';
+/** The task routes, beside it. */
+export const TASKS_ENDPOINT = `${EMBEDDINGS_ENDPOINT}/tasks`;
 /** The one endpoint a batch's lines may call here. */
-export const BATCH_ENDPOINT = '/v1/embeddings';
+export const BATCH_ENDPOINT = EMBEDDINGS_ENDPOINT;
 /** The one completion window OpenAI offers. */
 export const BATCH_WINDOW = '24h';
 export const BATCH_WINDOW_MS = 24 * 3_600_000;

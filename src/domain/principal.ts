@@ -19,3 +19,13 @@ export interface Principal {
 export function maySee(principal: Principal | undefined, owner: string | undefined): boolean {
   return principal === undefined || principal.admin || principal.name === owner;
 }
+
+/**
+ * `record` when `caller` may see it; else, and when there is none, the
+ * not-found error `missing` makes: another key's record is answered as
+ * absent, so that ids reveal nothing.
+ */
+export function visibleTo<T extends { readonly owner?: string }>(caller: Principal | undefined, record: T | undefined, missing: () => Error): T {
+  if (!record || !maySee(caller, record.owner)) throw missing();
+  return record;
+}

@@ -1,4 +1,5 @@
 import type { EmbeddingResult } from './embedding.js';
+import type { Principal } from './principal.js';
 import { InferenceError, InvalidTransitionError, ValidationError, type DomainError, type FieldIssue } from './errors.js';
 
 /**
@@ -92,8 +93,8 @@ export interface EmbeddingRequest {
   readonly requestId?: string;
   /** When the result stops being of use to anyone. */
   readonly deadline?: Date;
-  /** The key's name that asks; the task will be its own. */
-  readonly owner?: string;
+  /** The key that asks: the task will be its own, and its tokens come from the key's allowance. */
+  readonly caller?: Principal;
 }
 
 export const MIN_PRIORITY = 0;

@@ -12,6 +12,7 @@ import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-
 import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { uuidGenerator } from '../../src/adapters/system/system-clock.js';
+import { RequestCheck } from '../../src/application/embeddings/request-check.js';
 import { BatchChunks } from '../../src/application/batches/batch-chunks.js';
 import { BatchRunner, type BatchRunnerOptions } from '../../src/application/batches/batch-runner.js';
 import { EmbeddingWorker } from '../../src/application/worker/embedding-worker.js';
@@ -54,7 +55,7 @@ async function setup() {
   const notifier: BatchEvents = { notify: (type, batch) => void notified.push({ type, batch }), close: async () => undefined };
   const runners: BatchRunner[] = [];
   const runner = (holder: string, options: Partial<BatchRunnerOptions> = {}) => {
-    const chunks = new BatchChunks(new OpenAiBatchLines(), catalog, tasks, queue, uuidGenerator, clock, { chunkInputs: 4, limits });
+    const chunks = new BatchChunks(new OpenAiBatchLines(), new RequestCheck(catalog, limits), tasks, queue, uuidGenerator, clock, { chunkInputs: 4 });
     const r = new BatchRunner(batches, files, chunks, tasks, events, notifier, clock, metrics, logger, {
       holder,
       inFlightChunks: 2,

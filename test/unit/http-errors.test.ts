@@ -21,7 +21,7 @@ function appFailingWith(error: unknown) {
     files: { upload: fail, list: fail, get: fail, content: fail, remove: fail },
     batches: { create: fail, get: fail, list: fail, cancel: fail },
     operatorConsole: { overview: fail, subscribe: () => () => undefined, tasks: fail, deadLetters: fail, resolveDeadLetter: fail },
-    rateLimits: { admitRequest: async () => ({}), admitTokens: async () => undefined },
+    rateLimits: { admitRequest: async () => ({}) },
   };
   const logs = new LogSink();
   const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]), corsOrigins: [], console: {} }, {

@@ -5,6 +5,7 @@ import { requestId } from 'hono/request-id';
 import { requireApiKey, requireMetricsToken } from './middleware/access.js';
 import { consoleRoutes } from './console/routes.js';
 import { docsRoutes } from './docs.js';
+import { EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT } from '../../domain/index.js';
 import { limitBody } from './middleware/body-limit.js';
 import { inputSizeGuard } from './middleware/input-guard.js';
 import { errorResponse } from './problem.js';
@@ -81,7 +82,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
   // Before the body is read: a caller past its allowance costs nothing more either.
   app.use('/v1/*', ...enforceRateLimits(useCases.rateLimits));
   app.use('/v1/*', limitBody(options.bodyLimitBytes));
-  app.on('POST', ['/v1/embeddings', '/v1/embeddings/tasks'], inputSizeGuard(options.limits));
+  app.on('POST', [EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT], inputSizeGuard(options.limits));
   for (const group of groups) app.route('/', group.routes);
 
   // Swagger UI's "Authorize" takes the key; /v1 routes declare they need it.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DomainError} from '../../domain/index.js';
-import { MalformedRequestError, type TextInput } from '../../domain/index.js';
+import { BATCH_ENDPOINT, MalformedRequestError, type TextInput } from '../../domain/index.js';
 import type { BatchLines, LineIdentity, ParsedLine } from '../../ports/batch-lines.js';
 import { openAiError } from './problem.js';
 import { embeddingsBody, OpenAiEmbeddingRequestSchema, toInputs } from './wire/embeddings.js';
@@ -10,11 +10,9 @@ import { schemaError } from './validation.js';
 const Envelope = z.object({
   custom_id: z.string({ error: 'must be a string' }).min(1).max(512),
   method: z.literal('POST', { error: "must be 'POST'" }),
-  url: z.literal('/v1/embeddings', { error: "must be '/v1/embeddings', the endpoint of this batch" }),
+  url: z.literal(BATCH_ENDPOINT, { error: `must be '${BATCH_ENDPOINT}', the endpoint of this batch` }),
   body: z.record(z.string(), z.unknown(), { error: 'must be an object: the request’s JSON body' }),
 });
-
-const ENDPOINT = '/v1/embeddings';
 
 /** OpenAI's Batch API files, for `/v1/embeddings`: answers rendered exactly as that route renders them. */
 export class OpenAiBatchLines implements BatchLines {
@@ -49,7 +47,7 @@ export class OpenAiBatchLines implements BatchLines {
   }
 
   failed(line: LineIdentity, error: DomainError): string {
-    const { status, body } = openAiError(error, ENDPOINT);
+    const { status, body } = openAiError(error, BATCH_ENDPOINT);
     return render(line, { status_code: status, request_id: line.requestId, body }, null);
   }
 

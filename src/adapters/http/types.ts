@@ -26,16 +26,14 @@ export interface SyncEmbeddingRequest extends EmbeddingRequest {
 /** The use cases the HTTP adapter drives, typed by what it needs of them. */
 export interface HttpUseCases {
   readonly submitEmbedding: {
-    execute(request: EmbeddingRequest): Promise<{ task: Task; liveWorkers: number | undefined }>;
+    /** Takes the request's tokens from its caller's allowance; `tokens` is what is left. */
+    execute(request: EmbeddingRequest): Promise<{ task: Task; liveWorkers: number | undefined; tokens: Allowance | undefined }>;
   };
   readonly getTaskStatus: { execute(taskId: string, query?: { waitMs?: number; caller?: Principal }): Promise<Task> };
   /** Rejects with `TaskNotFoundError` for another key's task, `InvalidTransitionError` for a finished one. */
   readonly cancelTask: { execute(taskId: string, caller?: Principal): Promise<Task> };
-  /** Each rejects with `RateLimitExceededError` past the caller's allowance. */
-  readonly rateLimits: {
-    admitRequest(caller: Principal | undefined): Promise<RateLimitStatus>;
-    admitTokens(caller: Principal | undefined, tokens: number): Promise<Allowance | undefined>;
-  };
+  /** Rejects with `RateLimitExceededError` past the caller's allowance; a request's tokens are taken by the use case that runs it. */
+  readonly rateLimits: { admitRequest(caller: Principal | undefined): Promise<RateLimitStatus> };
   readonly listModels: { execute(): Promise<readonly ModelDescriptor[]> };
   readonly getModel: { execute(modelId: string): Promise<ModelDescriptor> };
   readonly checkReadiness: { execute(): Promise<ReadinessReport> };
@@ -68,7 +66,7 @@ export interface HttpUseCases {
   };
   readonly createEmbeddings: {
     /** `signal` aborts when the client goes away. */
-    execute(request: SyncEmbeddingRequest, signal?: AbortSignal): Promise<{ task: Task; vectors: readonly Float32Array[] }>;
+    execute(request: SyncEmbeddingRequest, signal?: AbortSignal): Promise<{ task: Task; vectors: readonly Float32Array[]; tokens: Allowance | undefined }>;
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { isFinalBatch, ServiceUnavailableError, type Batch } from '../../domain/index.js';
+import { z } from 'zod';
+import { BATCH_ENDPOINT, BATCH_STATUSES, BATCH_WINDOW, isFinalBatch, ServiceUnavailableError, type Batch } from '../../domain/index.js';
 import type { BatchChunk, BatchQuery, BatchStore, ChunkOutcome, OutcomeCounts } from '../../ports/batch-store.js';
 import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
@@ -194,16 +195,37 @@ export class RedisBatchStore implements BatchStore {
   }
 }
 
-type Json<T> = { [K in keyof T]: T[K] extends Date | undefined ? string | undefined : T[K] };
+const date = z.coerce.date();
 
-const DATES = ['createdAt', 'expiresAt', 'inProgressAt', 'finalizingAt', 'completedAt', 'failedAt', 'expiredAt', 'cancellingAt', 'cancelledAt'] as const;
+/** A batch as stored: checked field by field when read back, its times made Dates again. */
+const StoredBatch = z.object({
+  id: z.string(),
+  endpoint: z.literal(BATCH_ENDPOINT),
+  inputFileId: z.string(),
+  completionWindow: z.literal(BATCH_WINDOW),
+  status: z.enum(BATCH_STATUSES),
+  createdAt: date,
+  expiresAt: date,
+  inProgressAt: date.optional(),
+  finalizingAt: date.optional(),
+  completedAt: date.optional(),
+  failedAt: date.optional(),
+  expiredAt: date.optional(),
+  cancellingAt: date.optional(),
+  cancelledAt: date.optional(),
+  outputFileId: z.string().optional(),
+  errorFileId: z.string().optional(),
+  errors: z.array(z.object({ code: z.string(), message: z.string(), param: z.string().optional(), line: z.number().optional() })).optional(),
+  requestCounts: z.object({ total: z.number(), completed: z.number(), failed: z.number() }),
+  usageTokens: z.number(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  owner: z.string().optional(),
+});
 
 function encode(batch: Batch): string {
   return JSON.stringify(batch);
 }
 
 function decode(json: string): Batch {
-  const raw = JSON.parse(json) as Json<Batch>;
-  const dates = Object.fromEntries(DATES.flatMap((name) => (raw[name] === undefined ? [] : [[name, new Date(raw[name])]])));
-  return { ...(raw as unknown as Batch), ...dates };
+  return StoredBatch.parse(JSON.parse(json)) satisfies Batch;
 }

@@ -1,17 +1,14 @@
 import {
-  checkInputs,
-  checkOutputDimensions,
   DomainError,
   failureOf,
   MalformedRequestError,
-  ModelNotFoundError,
   newTask,
+  prefixedId,
   shorten,
   TaskAlreadyExistsError,
   toMessage,
   ValidationError,
   type Batch,
-  type InputLimits,
   type Task,
   type TextInput,
 } from '../../domain/index.js';
@@ -19,9 +16,9 @@ import type { BatchLines, BatchRequestLine, LineIdentity } from '../../ports/bat
 import type { BatchChunk, ChunkOutcome, ChunkTask, PlannedLine, SettledLine } from '../../ports/batch-store.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
-import type { ModelCatalog } from '../../ports/model-catalog.js';
 import type { TaskPublisher } from '../../ports/task-publisher.js';
 import type { TaskStore } from '../../ports/task-store.js';
+import type { RequestCheck } from '../embeddings/request-check.js';
 import type { LineReader, NumberedLine } from './line-reader.js';
 
 /** A chunk never spans more lines than this, however few texts they hold (bad lines hold none). */
@@ -33,7 +30,6 @@ export type Abandonment = 'batch_expired' | 'batch_cancelled';
 export interface ChunkOptions {
   /** Texts per task: whole lines are added until the next would pass it. */
   readonly chunkInputs: number;
-  readonly limits: InputLimits;
 }
 
 /** A line's answer; `tokens` only for one that succeeded (it goes to the output file, the rest to the error file). */
@@ -60,7 +56,7 @@ interface ValidLine {
 export class BatchChunks {
   constructor(
     private readonly lines: BatchLines,
-    private readonly catalog: ModelCatalog,
+    private readonly check: RequestCheck,
     private readonly tasks: TaskStore,
     private readonly queue: TaskPublisher,
     private readonly ids: IdGenerator,
@@ -86,7 +82,7 @@ export class BatchChunks {
         const parsed = this.lines.parse(line.text);
         refused.push({ line: line.number, text: this.lines.abandoned(this.identity(parsed.ok ? parsed.request.customId : parsed.customId), abandon) });
       } else {
-        const checked = await this.check(line, seen);
+        const checked = await this.checkLine(line, seen);
         if ('error' in checked) {
           refused.push({ line: line.number, text: this.lines.failed(this.identity(checked.customId), checked.error) });
         } else {
@@ -163,7 +159,7 @@ export class BatchChunks {
     const refused: SettledLine[] = [];
     for (const line of planned.lines) {
       const text = texts.get(line.line);
-      const checked = text === undefined ? { error: new MalformedRequestError('The line could not be read again.') } : await this.check({ number: line.line, text }, new Set());
+      const checked = text === undefined ? { error: new MalformedRequestError('The line could not be read again.') } : await this.checkLine({ number: line.line, text }, new Set());
       if ('error' in checked) {
         refused.push({ line: line.line, text: this.lines.failed(this.identity(line.customId), checked.error) });
         continue;
@@ -176,11 +172,11 @@ export class BatchChunks {
   }
 
   private identity(customId: string | undefined): LineIdentity {
-    return { id: `batch_req_${this.ids.next().replaceAll('-', '')}`, requestId: this.ids.next(), ...(customId !== undefined && { customId }) };
+    return { id: prefixedId('batchRequest', this.ids.next()), requestId: this.ids.next(), ...(customId !== undefined && { customId }) };
   }
 
   /** A line as the endpoint would take it, or the error it would answer (with its custom_id, when it has one). */
-  private async check(line: NumberedLine, seen: Set<string>): Promise<ValidLine | Refusal> {
+  private async checkLine(line: NumberedLine, seen: Set<string>): Promise<ValidLine | Refusal> {
     if (line.text.trim() === '') return { error: new MalformedRequestError('The line is empty: each line must hold one request.') };
     const parsed = this.lines.parse(line.text);
     if (!parsed.ok) return { error: parsed.error, ...(parsed.customId !== undefined && { customId: parsed.customId }) };
@@ -194,11 +190,7 @@ export class BatchChunks {
       );
     }
     try {
-      checkInputs(request.inputs, this.options.limits);
-      const model = request.model ?? this.catalog.defaultModelId;
-      const descriptor = await this.catalog.find(model);
-      if (!descriptor) throw new ModelNotFoundError(model);
-      if (request.dimensions !== undefined) checkOutputDimensions(descriptor, request.dimensions);
+      const { id: model } = await this.check.execute(request);
       return { line: line.number, request, model };
     } catch (error) {
       if (error instanceof DomainError) return refused(error);

@@ -5,10 +5,11 @@ import {
   cancelBatch,
   FileNotFoundError,
   InvalidParameterError,
-  maySee,
+  visibleTo,
   newBatch,
   type Batch,
   type Principal,
+  prefixedId,
 } from '../../domain/index.js';
 import type { BatchStore } from '../../ports/batch-store.js';
 import type { Clock } from '../../ports/clock.js';
@@ -47,13 +48,12 @@ export class BatchJobs {
     if (webhook !== undefined && !isHttpUrl(webhook)) {
       throw new InvalidParameterError('metadata.webhook_url', 'metadata.webhook_url must be an http or https URL.');
     }
-    const file = await this.files.get(request.inputFileId);
-    if (!file || !maySee(caller, file.owner)) throw new FileNotFoundError(request.inputFileId);
+    const file = visibleTo(caller, await this.files.get(request.inputFileId), () => new FileNotFoundError(request.inputFileId));
     if (file.purpose !== 'batch') {
       throw new InvalidParameterError('input_file_id', `File ${file.id} has purpose '${file.purpose}'; a batch reads files uploaded with purpose 'batch'.`);
     }
     const batch = newBatch({
-      id: `batch_${this.ids.next().replaceAll('-', '')}`,
+      id: prefixedId('batch', this.ids.next()),
       inputFileId: file.id,
       now: this.clock.now(),
       ...(request.metadata !== undefined && { metadata: request.metadata }),
@@ -65,9 +65,7 @@ export class BatchJobs {
   }
 
   async get(id: string, caller: Principal | undefined): Promise<Batch> {
-    const batch = await this.batches.get(id);
-    if (!batch || !maySee(caller, batch.owner)) throw new BatchNotFoundError(id);
-    return batch;
+    return visibleTo(caller, await this.batches.get(id), () => new BatchNotFoundError(id));
   }
 
   /** Newest first; `after` is the last id of the previous page. */

@@ -8,6 +8,7 @@ import {
   type Batch,
   type BatchEnding,
   type BatchError,
+  batchFileId,
 } from '../../domain/index.js';
 import type { BatchEvents } from '../../ports/batch-events.js';
 import type { BatchChunk, BatchStore, ChunkOutcome, ChunkTask, OutcomeCounts } from '../../ports/batch-store.js';
@@ -339,8 +340,7 @@ export class BatchRunner {
    * writes the same file again rather than a second one.
    */
   private async writeFile(batch: Batch, kind: 'output' | 'error', part: (outcome: ChunkOutcome) => string): Promise<string> {
-    // Two hex digits more than an upload's id, so never one of them.
-    const id = `file-${batch.id.replace(/^batch_/, '')}${kind === 'output' ? '0a' : '0e'}`;
+    const id = batchFileId(batch.id, kind);
     await this.files.remove(id);
     const outcomes = this.batches.outcomes(batch.id);
     const encoder = new TextEncoder();

@@ -1,4 +1,4 @@
-import { InvalidTransitionError, isTerminal, maySee, TaskNotFoundError, type Principal, type Task } from '../../domain/index.js';
+import { InvalidTransitionError, isTerminal, TaskNotFoundError, visibleTo, type Principal, type Task } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
@@ -22,8 +22,7 @@ export class CancelTask {
   ) {}
 
   async execute(taskId: string, caller?: Principal): Promise<Task> {
-    const found = await this.store.get(taskId);
-    if (!found || !maySee(caller, found.owner)) throw new TaskNotFoundError(taskId);
+    const found = visibleTo(caller, await this.store.get(taskId), () => new TaskNotFoundError(taskId));
     if (isTerminal(found)) return settled(found);
 
     const now = this.clock.now();

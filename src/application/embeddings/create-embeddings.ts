@@ -1,21 +1,11 @@
-import {
-  checkOutputDimensions,
-  failureOf,
-  isTerminal,
-  ModelNotFoundError,
-  NoLiveWorkerError,
-  shorten,
-  TaskTimeoutError,
-  type EmbeddingRequest,
-  type Task,
-} from '../../domain/index.js';
+import { failureOf, isTerminal, NoLiveWorkerError, shorten, TaskTimeoutError, type Allowance, type EmbeddingRequest, type Task } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
-import type { ModelCatalog } from '../../ports/model-catalog.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { GetTaskStatus } from './get-task-status.js';
 import type { LiveWorkers } from '../models/live-workers.js';
+import type { RequestCheck } from './request-check.js';
 import type { SubmitEmbedding } from './submit-embedding.js';
 
 export interface CreateEmbeddingsRequest extends EmbeddingRequest {
@@ -26,6 +16,8 @@ export interface CreateEmbeddingsRequest extends EmbeddingRequest {
 export interface CreatedEmbeddings {
   readonly task: Task;
   readonly vectors: readonly Float32Array[];
+  /** The caller's tokens allowance after this request; undefined when tokens are not limited. */
+  readonly tokens: Allowance | undefined;
 }
 
 /** How long a new task's watch may take to be ready before the task is queued without it; an established watch channel is ready at once. */
@@ -67,7 +59,7 @@ export interface CreateEmbeddingsOptions {
  */
 export class CreateEmbeddings {
   constructor(
-    private readonly catalog: ModelCatalog,
+    private readonly check: RequestCheck,
     private readonly submit: SubmitEmbedding,
     private readonly status: GetTaskStatus,
     private readonly store: TaskStore,
@@ -79,23 +71,17 @@ export class CreateEmbeddings {
   ) {}
 
   async execute(request: CreateEmbeddingsRequest, signal?: AbortSignal): Promise<CreatedEmbeddings> {
-    const modelId = request.model ?? this.catalog.defaultModelId;
-    const model = await this.catalog.find(modelId);
-    if (request.dimensions !== undefined) {
-      if (!model) throw new ModelNotFoundError(modelId);
-      checkOutputDimensions(model, request.dimensions);
-    }
-    // An unknown model is left to the submission, which names it after checking the inputs.
-    if (model && (await this.live.count(modelId)) === 0) {
-      throw new NoLiveWorkerError(modelId, this.options.noWorkerRetryAfterSeconds);
-    }
+    // Checked here too (the submission checks again, at little cost), so that a bad request is refused before no worker is.
+    const model = await this.check.execute(request);
+    if ((await this.live.count(model.id)) === 0) throw new NoLiveWorkerError(model.id, this.options.noWorkerRetryAfterSeconds);
     const deadline = new Date(this.clock.now().getTime() + this.options.timeoutMs);
     const taskId = this.ids.next();
     const watch = this.events.watch(taskId);
     let task: Task;
+    let tokens: Allowance | undefined;
     try {
       const watching = await readyWithin(watch.ready, WATCH_READY_MS);
-      await this.submit.execute({ ...request, deadline }, { taskId });
+      ({ tokens } = await this.submit.execute({ ...request, deadline }, { taskId }));
       const query = { waitMs: this.options.timeoutMs, ...(signal && { signal }) };
       task = watching ? await this.status.awaitWatched(taskId, watch, query) : await this.status.execute(taskId, query);
     } finally {
@@ -110,6 +96,6 @@ export class CreateEmbeddings {
     if (task.status !== 'succeeded' || !task.result) throw new TaskTimeoutError(task.id, this.options.timeoutMs / 1000);
     const dimensions = request.dimensions;
     const vectors = dimensions === undefined ? task.result.vectors : task.result.vectors.map((v) => shorten(v, dimensions));
-    return { task, vectors };
+    return { task, vectors, tokens };
   }
 }

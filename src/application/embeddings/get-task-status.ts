@@ -1,4 +1,4 @@
-import { isTerminal, maySee, TaskNotFoundError, type Principal, type Task } from '../../domain/index.js';
+import { isTerminal, TaskNotFoundError, visibleTo, type Principal, type Task } from '../../domain/index.js';
 import type { TaskEvents, TaskWatch } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 
@@ -66,8 +66,6 @@ export class GetTaskStatus {
   }
 
   private async read(taskId: string, caller: Principal | undefined): Promise<Task> {
-    const task = await this.store.get(taskId);
-    if (!task || !maySee(caller, task.owner)) throw new TaskNotFoundError(taskId);
-    return task;
+    return visibleTo(caller, await this.store.get(taskId), () => new TaskNotFoundError(taskId));
   }
 }

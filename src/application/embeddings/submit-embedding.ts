@@ -1,23 +1,14 @@
-import {
-  checkInputs,
-  DEFAULT_PRIORITY,
-  ModelNotFoundError,
-  newTask,
-  OverloadedError,
-  toMessage,
-  type EmbeddingRequest,
-  type InputLimits,
-  type Task,
-} from '../../domain/index.js';
+import { DEFAULT_PRIORITY, estimateTokens, newTask, OverloadedError, toMessage, type Allowance, type EmbeddingRequest, type Task } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
-import type { ModelCatalog } from '../../ports/model-catalog.js';
 import type { QueueInspector } from '../../ports/queue-inspector.js';
 import type { TaskPublisher } from '../../ports/task-publisher.js';
 import type { TaskStore } from '../../ports/task-store.js';
+import type { EnforceRateLimits } from '../access/enforce-rate-limits.js';
 import type { LiveWorkers } from '../models/live-workers.js';
+import type { RequestCheck } from './request-check.js';
 
 export interface AdmissionOptions {
   /**
@@ -34,11 +25,14 @@ export interface Submission {
   readonly task: Task;
   /** Workers serving the model when the task was queued (0: it waits for one); undefined if unknown. */
   readonly liveWorkers: number | undefined;
+  /** The caller's tokens allowance after this request; undefined when tokens are not limited. */
+  readonly tokens: Allowance | undefined;
 }
 
 /**
- * Accepts a request for embeddings: checks it, records a queued task, then
- * puts it on its model's queue. When it resolves, the task is durable in both.
+ * Accepts a request for embeddings: checks it, takes its estimated tokens
+ * from the caller's allowance, records a queued task, then puts it on its
+ * model's queue. When it resolves, the task is durable in both.
  *
  * Admission: a model whose queue already holds more than its workers get
  * through in `maxQueueWaitMs` (by the rate they report) refuses new tasks
@@ -51,11 +45,11 @@ export class SubmitEmbedding {
   private readonly depths = new Map<string, { readonly at: number; readonly depth: number; added: number }>();
 
   constructor(
-    private readonly catalog: ModelCatalog,
+    private readonly check: RequestCheck,
+    private readonly rateLimits: Pick<EnforceRateLimits, 'admitTokens'>,
     private readonly store: TaskStore,
     /** Publishes, and reads the depth that admission bounds. */
     private readonly queue: TaskPublisher & Pick<QueueInspector, 'depth'>,
-    private readonly limits: InputLimits,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
@@ -66,9 +60,8 @@ export class SubmitEmbedding {
 
   /** `taskId`: the id the task gets, when the caller chose it beforehand (a fresh one from the same generator); else a new one. */
   async execute(command: EmbeddingRequest, { taskId }: { taskId?: string } = {}): Promise<Submission> {
-    checkInputs(command.inputs, this.limits);
-    const modelId = command.model ?? this.catalog.defaultModelId;
-    if (!(await this.catalog.find(modelId))) throw new ModelNotFoundError(modelId);
+    const { id: modelId } = await this.check.execute(command);
+    const tokens = await this.rateLimits.admitTokens(command.caller, estimateTokens(command.inputs));
     const now = this.clock.now();
     await this.admit(modelId, command.deadline ? command.deadline.getTime() - now.getTime() : Infinity);
 
@@ -80,7 +73,7 @@ export class SubmitEmbedding {
       now,
       ...(command.requestId !== undefined && { requestId: command.requestId }),
       ...(command.deadline !== undefined && { deadline: command.deadline }),
-      ...(command.owner !== undefined && { owner: command.owner }),
+      ...(command.caller && { owner: command.caller.name }),
     });
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.
@@ -98,7 +91,7 @@ export class SubmitEmbedding {
     const known = this.depths.get(modelId);
     if (known) known.added++;
     this.metrics.taskSubmitted(modelId);
-    return { task, liveWorkers: await this.live.count(modelId) };
+    return { task, liveWorkers: await this.live.count(modelId), tokens };
   }
 
   /**

@@ -2,11 +2,12 @@ import {
   ContentTally,
   FileNotFoundError,
   InvalidParameterError,
-  maySee,
+  visibleTo,
   PayloadTooLargeError,
   type FilePurpose,
   type FileRecord,
   type Principal,
+  prefixedId,
 } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { FileStore } from '../../ports/file-store.js';
@@ -54,7 +55,7 @@ export class FileLibrary {
    */
   async upload(content: AsyncIterable<Uint8Array>, fields: Promise<UploadFields>, caller: Principal | undefined): Promise<FileRecord> {
     const createdAt = this.clock.now();
-    const file = await this.store.save(`file-${this.ids.next().replaceAll('-', '')}`, this.limited(content), async () => {
+    const file = await this.store.save(prefixedId('file', this.ids.next()), this.limited(content), async () => {
       const { filename, purpose, expiresAfterSeconds } = await fields;
       if (purpose !== 'batch') {
         throw new InvalidParameterError('purpose', `purpose must be 'batch': the files this service takes are batch inputs (got ${JSON.stringify(purpose ?? null)}).`);
@@ -81,9 +82,7 @@ export class FileLibrary {
   }
 
   async get(id: string, caller: Principal | undefined): Promise<FileRecord> {
-    const file = await this.store.get(id);
-    if (!file || !maySee(caller, file.owner)) throw new FileNotFoundError(id);
-    return file;
+    return visibleTo(caller, await this.store.get(id), () => new FileNotFoundError(id));
   }
 
   async content(id: string, caller: Principal | undefined): Promise<{ file: FileRecord; content: AsyncIterable<Uint8Array> }> {

@@ -6,6 +6,7 @@ import { StandardWebhookBatchEvents, UnsentBatchEvents } from '../../adapters/we
 import { BatchChunks } from '../../application/batches/batch-chunks.js';
 import { BatchJobs } from '../../application/batches/batch-jobs.js';
 import { BatchRunner } from '../../application/batches/batch-runner.js';
+import { RequestCheck } from '../../application/embeddings/request-check.js';
 import { FileLibrary } from '../../application/files/file-library.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
@@ -42,8 +43,8 @@ export function batchesModule(config: AppConfig): ContainerModule {
     provide(
       bind,
       BatchChunks,
-      { lines: TOKENS.BatchLines, catalog: TOKENS.ModelCatalog, tasks: TOKENS.TaskStore, queue: TOKENS.TaskQueue, ids: TOKENS.Ids, clock: TOKENS.Clock, limits: TOKENS.Limits },
-      (d) => new BatchChunks(d.lines, d.catalog, d.tasks, d.queue, d.ids, d.clock, { chunkInputs: batches.chunk_inputs, limits: d.limits }),
+      { lines: TOKENS.BatchLines, check: RequestCheck, tasks: TOKENS.TaskStore, queue: TOKENS.TaskQueue, ids: TOKENS.Ids, clock: TOKENS.Clock },
+      (d) => new BatchChunks(d.lines, d.check, d.tasks, d.queue, d.ids, d.clock, { chunkInputs: batches.chunk_inputs }),
     );
     provide(
       bind,

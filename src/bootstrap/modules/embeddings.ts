@@ -2,7 +2,9 @@ import { ContainerModule } from 'inversify';
 import { CancelTask } from '../../application/embeddings/cancel-task.js';
 import { CreateEmbeddings } from '../../application/embeddings/create-embeddings.js';
 import { GetTaskStatus } from '../../application/embeddings/get-task-status.js';
+import { RequestCheck } from '../../application/embeddings/request-check.js';
 import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';
+import { EnforceRateLimits } from '../../application/access/enforce-rate-limits.js';
 import { LiveWorkers } from '../../application/models/live-workers.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
@@ -12,14 +14,15 @@ import { provide } from '../tokens.js';
 export function embeddingsModule(config: AppConfig): ContainerModule {
   const { queue, api, worker } = config.service;
   return new ContainerModule(({ bind }) => {
+    provide(bind, RequestCheck, { catalog: TOKENS.ModelCatalog, limits: TOKENS.Limits }, ({ catalog, limits }) => new RequestCheck(catalog, limits));
     provide(
       bind,
       SubmitEmbedding,
       {
-        catalog: TOKENS.ModelCatalog,
+        check: RequestCheck,
+        rateLimits: EnforceRateLimits,
         store: TOKENS.TaskStore,
         queue: TOKENS.TaskQueue,
-        limits: TOKENS.Limits,
         ids: TOKENS.Ids,
         clock: TOKENS.Clock,
         metrics: TOKENS.Metrics,
@@ -27,7 +30,7 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
         live: LiveWorkers,
       },
       (d) =>
-        new SubmitEmbedding(d.catalog, d.store, d.queue, d.limits, d.ids, d.clock, d.metrics, d.logger, d.live, {
+        new SubmitEmbedding(d.check, d.rateLimits, d.store, d.queue, d.ids, d.clock, d.metrics, d.logger, d.live, {
           maxQueueWaitMs: queue.max_wait_seconds * 1000,
         }),
     );
@@ -47,7 +50,7 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
       bind,
       CreateEmbeddings,
       {
-        catalog: TOKENS.ModelCatalog,
+        check: RequestCheck,
         submit: SubmitEmbedding,
         status: GetTaskStatus,
         store: TOKENS.TaskStore,
@@ -57,7 +60,7 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
         clock: TOKENS.Clock,
       },
       (d) =>
-        new CreateEmbeddings(d.catalog, d.submit, d.status, d.store, d.events, d.ids, d.live, d.clock, {
+        new CreateEmbeddings(d.check, d.submit, d.status, d.store, d.events, d.ids, d.live, d.clock, {
           timeoutMs: api.sync_timeout_seconds * 1000,
           noWorkerRetryAfterSeconds: worker.heartbeat_seconds,
         }),

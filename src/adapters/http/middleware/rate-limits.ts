@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { estimateTokens, RateLimitExceededError, type Allowance, type RateLimitStatus, type TextInput } from '../../../domain/index.js';
+import { RateLimitExceededError, type Allowance, type RateLimitStatus } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 
 /**
@@ -22,12 +22,6 @@ export function enforceRateLimits(limits: HttpUseCases['rateLimits']): Middlewar
     await next();
   };
   return [writeHeaders, admit];
-}
-
-/** Takes a request's estimated tokens from the caller's allowance (a handler's step, once the inputs are known). */
-export async function chargeTokens(c: Context<HttpEnv>, limits: HttpUseCases['rateLimits'], inputs: readonly TextInput[]): Promise<void> {
-  const tokens = await limits.admitTokens(c.get('principal'), estimateTokens(inputs));
-  if (tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens });
 }
 
 function write(c: Context<HttpEnv>, status: RateLimitStatus): void {

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { chargeTokens } from '../middleware/rate-limits.js';
+import { EMBEDDINGS_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
 import { embeddingsBody, OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, toInputs } from '../wire/embeddings.js';
@@ -7,7 +7,7 @@ import { openAiErrors } from '../wire/errors.js';
 
 const create = createRoute({
   method: 'post',
-  path: '/v1/embeddings',
+  path: EMBEDDINGS_ENDPOINT,
   security: NEEDS_API_KEY,
   tags: ['OpenAI-compatible'],
   summary: 'Embeddings, synchronously, in OpenAI’s request and response shapes',
@@ -28,18 +28,18 @@ export function openAiRoutes(useCases: HttpUseCases) {
   app.openapi(create, async (c) => {
     const body = c.req.valid('json');
     const inputs = toInputs(body.input);
-    await chargeTokens(c, useCases.rateLimits, inputs);
-    const owner = c.get('principal')?.name;
-    const { task, vectors } = await useCases.createEmbeddings.execute(
+    const caller = c.get('principal');
+    const { task, vectors, tokens } = await useCases.createEmbeddings.execute(
       {
         requestId: c.get('requestId'),
         inputs,
-        ...(owner !== undefined && { owner }),
+        ...(caller && { caller }),
         ...(body.model !== undefined && { model: body.model }),
         ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
       },
       c.req.raw.signal,
     );
+    if (tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens });
     c.set('taskId', task.id);
     c.set('model', task.model);
     return c.json(embeddingsBody(task.model, vectors, task.result!.usage.promptTokens, body.encoding_format), 200);

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { chargeTokens } from '../middleware/rate-limits.js';
+import { TASKS_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { IdParamSchema, NEEDS_API_KEY } from '../wire/common.js';
 import { problems } from '../wire/errors.js';
@@ -7,7 +7,7 @@ import { AcceptedTaskSchema, serializeTask, TaskRequestSchema, TaskSchema, WaitQ
 
 const submit = createRoute({
   method: 'post',
-  path: '/v1/embeddings/tasks',
+  path: TASKS_ENDPOINT,
   security: NEEDS_API_KEY,
   tags: ['Tasks'],
   summary: 'Queue texts for embedding',
@@ -26,7 +26,7 @@ const submit = createRoute({
 
 const status = createRoute({
   method: 'get',
-  path: '/v1/embeddings/tasks/{id}',
+  path: `${TASKS_ENDPOINT}/{id}`,
   security: NEEDS_API_KEY,
   tags: ['Tasks'],
   summary: 'A task’s status, and its embeddings once it has succeeded',
@@ -39,7 +39,7 @@ const status = createRoute({
 
 const cancel = createRoute({
   method: 'delete',
-  path: '/v1/embeddings/tasks/{id}',
+  path: `${TASKS_ENDPOINT}/{id}`,
   security: NEEDS_API_KEY,
   tags: ['Tasks'],
   summary: 'Cancel a queued or running task',
@@ -59,15 +59,15 @@ export function taskRoutes(useCases: HttpUseCases) {
   app.openapi(submit, async (c) => {
     const body = c.req.valid('json');
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
-    await chargeTokens(c, useCases.rateLimits, inputs);
-    const owner = c.get('principal')?.name;
-    const { task, liveWorkers } = await useCases.submitEmbedding.execute({
+    const caller = c.get('principal');
+    const { task, liveWorkers, tokens } = await useCases.submitEmbedding.execute({
       requestId: c.get('requestId'),
       inputs,
       ...(body.model !== undefined && { model: body.model }),
       ...(body.priority !== undefined && { priority: body.priority }),
-      ...(owner !== undefined && { owner }),
+      ...(caller && { caller }),
     });
+    if (tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens });
     c.set('taskId', task.id);
     c.set('model', task.model);
     const accepted = {
@@ -77,7 +77,7 @@ export function taskRoutes(useCases: HttpUseCases) {
         notice: `No live worker serves model '${task.model}' now; the task waits in its queue until one does.`,
       }),
     };
-    return c.json(accepted, 202, { Location: `/v1/embeddings/tasks/${task.id}` });
+    return c.json(accepted, 202, { Location: `${TASKS_ENDPOINT}/${task.id}` });
   });
 
   app.openapi(status, async (c) => {
