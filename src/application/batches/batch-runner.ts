@@ -1,77 +1,56 @@
-import {
-  countBatch,
-  endBatch,
-  failBatch,
-  finalizeBatch,
-  isFinalBatch,
-  startBatch,
-  type Batch,
-  type BatchEnding,
-  type BatchError,
-  batchFileId,
-} from '../../domain/index.js';
 import type { BatchEvents } from '../../ports/batch-events.js';
-import type { BatchChunk, BatchStore, ChunkOutcome, ChunkTask, OutcomeCounts } from '../../ports/batch-store.js';
+import type { BatchStore } from '../../ports/batch-store.js';
 import type { Clock } from '../../ports/clock.js';
 import type { FileStore } from '../../ports/file-store.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
-import type { Abandonment, BatchChunks } from './batch-chunks.js';
-import { LineReader } from './line-reader.js';
+import type { BatchChunks } from './batch-chunks.js';
+import { BatchLifecycle } from './batch-lifecycle.js';
+import { BatchRun, type BatchRunOptions } from './batch-run.js';
 
-export interface BatchRunnerOptions {
+export interface BatchRunnerOptions extends BatchRunOptions {
   /** This process, among those that share the store: who holds a batch's lease. */
   readonly holder: string;
-  /** Tasks' worth of chunks a batch has queued or running at once. */
-  readonly inFlightChunks: number;
   /** A batch whose holder stops renewing is taken over after this long. */
   readonly leaseMs: number;
   /** How often unfinished batches (new ones, or a dead holder's) are looked for. */
   readonly scanMs: number;
-  /** Longest wait between two reads of a batch's outstanding tasks (finishes are announced, but best-effort). */
-  readonly pollMs: number;
   /** Batches this process runs at once. */
   readonly maxBatches: number;
-  /** How long a cancelled or expired batch waits for the lines already running before it gives them up. */
-  readonly windDownMs: number;
   /** How long output and error files are kept. */
   readonly outputTtlMs: number;
 }
 
 /**
- * Runs batches: takes each unfinished one (under a lease, so that one
- * process runs it at a time and another takes over when that one dies),
- * plans its input into chunks, queues their tasks on the bulk lane a few
- * chunks at a time, records what each chunk came to, and writes the output
- * and error files at the end.
- *
- * Everything it needs to go on is in the store: the chunks planned (so a
- * restart resumes after the last, and never plans a line twice) and each
- * chunk's outcome (recorded once, so no line is counted or written twice).
- * A chunk's tasks are queued again on resume; a task runs once however
- * often it is queued.
+ * Runs batches: takes each unfinished one under a lease, so that one process
+ * runs it at a time and another takes over when that one dies, and runs it
+ * (`BatchRun`) while renewing the lease. Every API process runs one.
  */
 export class BatchRunner {
   private readonly running = new Map<string, AbortController>();
   private readonly drives = new Set<Promise<void>>();
+  private readonly batchRun: BatchRun;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private scanning = false;
   private stopped = true;
 
   constructor(
     private readonly batches: BatchStore,
-    private readonly files: FileStore,
-    private readonly chunks: BatchChunks,
-    private readonly tasks: TaskStore,
-    private readonly events: TaskEvents,
-    private readonly notifier: BatchEvents,
-    private readonly clock: Clock,
+    files: FileStore,
+    chunks: BatchChunks,
+    tasks: TaskStore,
+    events: TaskEvents,
+    notifier: BatchEvents,
+    clock: Clock,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: BatchRunnerOptions,
-  ) {}
+  ) {
+    const lifecycle = new BatchLifecycle(batches, files, notifier, clock, metrics, logger, options.outputTtlMs);
+    this.batchRun = new BatchRun(batches, files, chunks, tasks, events, lifecycle, clock, metrics, options);
+  }
 
   start(): void {
     this.stopped = false;
@@ -126,7 +105,7 @@ export class BatchRunner {
         () => undefined,
       );
     }, this.options.leaseMs / 3);
-    const drive = this.run(id, controller.signal, log)
+    const drive = this.batchRun.run(id, controller.signal, log)
       .catch((error: unknown) => log.warn('batch run interrupted; it resumes on the next scan', { err: error }))
       .finally(async () => {
         clearInterval(renewal);
@@ -136,229 +115,5 @@ export class BatchRunner {
       });
     this.drives.add(drive);
     void drive.finally(() => this.drives.delete(drive));
-  }
-
-  private async run(id: string, signal: AbortSignal, log: Logger): Promise<void> {
-    let batch = await this.batches.get(id);
-    if (!batch || isFinalBatch(batch)) return;
-    if (batch.status === 'validating') batch = await this.validate(batch);
-    if (isFinalBatch(batch)) return;
-    if (batch.status === 'cancelling' && batch.inProgressAt === undefined) {
-      await this.end(batch, 'cancelled');
-      return;
-    }
-    const content = await this.files.read(batch.inputFileId);
-    if (!content) {
-      await this.fail(batch, [{ code: 'file_not_found', message: `The input file ${batch.inputFileId} was deleted while the batch ran.`, param: 'input_file_id' }]);
-      return;
-    }
-    const planned = await this.batches.chunks(id);
-    const done = await this.batches.outcomeCounts(id);
-    batch = await this.recount(id, done);
-    const seen = new Set(planned.flatMap((c) => c.tasks.flatMap((t) => t.lines.map((l) => l.customId))));
-    const outstanding = planned.filter((c) => !done.has(c.index));
-    let next = (planned.at(-1)?.index ?? -1) + 1;
-    const reader = new LineReader(content, planned.at(-1)?.endLine ?? 1);
-    if (outstanding.length > 0) log.info('resuming a batch', { chunks: planned.length, outstanding: outstanding.length });
-    try {
-      for (const chunk of outstanding) await this.chunks.dispatch(chunk);
-      let abandon: Abandonment | undefined;
-      let windingDownSince = 0;
-      for (;;) {
-        if (signal.aborted) return;
-        batch = (await this.batches.get(id))!;
-        if (!abandon) {
-          abandon = batch.status === 'cancelling' ? 'batch_cancelled' : this.clock.now() > batch.expiresAt ? 'batch_expired' : undefined;
-          if (abandon) {
-            log.info('winding a batch down', { reason: abandon });
-            windingDownSince = this.clock.now().getTime();
-            await this.giveUpTasks(outstanding, 'queued', abandon);
-          }
-        } else if (this.clock.now().getTime() - windingDownSince > this.options.windDownMs) {
-          await this.giveUpTasks(outstanding, 'all', abandon);
-        }
-        await this.settle(batch, outstanding, abandon);
-        // Winding down, the lines not yet planned never run: each chunk of them is answered as it is planned.
-        while ((abandon || outstanding.length < this.options.inFlightChunks) && !signal.aborted) {
-          const chunk = await this.chunks.plan(batch, next, reader, seen, abandon);
-          if (!chunk) break;
-          await this.batches.saveChunk(id, chunk);
-          next++;
-          if (abandon) {
-            await this.record(id, chunk.index, this.chunks.unrun(chunk));
-          } else {
-            await this.chunks.dispatch(chunk);
-            outstanding.push(chunk);
-          }
-        }
-        if (outstanding.length === 0) {
-          await this.end(batch, abandon === 'batch_cancelled' ? 'cancelled' : abandon === 'batch_expired' ? 'expired' : 'completed');
-          return;
-        }
-        await this.waitForAny(outstanding, signal);
-      }
-    } finally {
-      await reader.close().catch(() => undefined);
-    }
-  }
-
-  /** Records the outcome of every outstanding chunk that is done, and runs again the tasks that must be. */
-  private async settle(batch: Batch, outstanding: BatchChunk[], abandon: Abandonment | undefined): Promise<void> {
-    for (const chunk of [...outstanding]) {
-      const result = await this.chunks.settle(chunk, abandon);
-      if (result === 'pending') continue;
-      if ('rerun' in result) {
-        outstanding[outstanding.indexOf(chunk)] = await this.rerun(batch, chunk, result.rerun);
-        continue;
-      }
-      await this.record(batch.id, chunk.index, result);
-      outstanding.splice(outstanding.indexOf(chunk), 1);
-    }
-  }
-
-  private async record(id: string, index: number, outcome: ChunkOutcome): Promise<void> {
-    if (!(await this.batches.saveOutcome(id, index, outcome))) return;
-    await this.batches.update(id, (b) =>
-      countBatch(b, {
-        completed: b.requestCounts.completed + outcome.completed,
-        failed: b.requestCounts.failed + outcome.failed,
-        usageTokens: b.usageTokens + outcome.tokens,
-      }),
-    );
-    if (outcome.completed > 0) this.metrics.batchLines('completed', outcome.completed);
-    if (outcome.failed > 0) this.metrics.batchLines('failed', outcome.failed);
-  }
-
-  /** The counts, from the outcomes recorded: a crash between an outcome and its count loses nothing. */
-  private async recount(id: string, outcomes: ReadonlyMap<number, OutcomeCounts>): Promise<Batch> {
-    const counts = [...outcomes.values()];
-    const sum = (pick: (c: OutcomeCounts) => number) => counts.reduce((n, c) => n + pick(c), 0);
-    const batch = await this.batches.update(id, (b) => countBatch(b, { completed: sum((c) => c.completed), failed: sum((c) => c.failed), usageTokens: sum((c) => c.tokens) }));
-    return batch!;
-  }
-
-  /** A chunk with `tasks` run again, a line to a task, read again from the input file. */
-  private async rerun(batch: Batch, chunk: BatchChunk, tasks: readonly ChunkTask[]): Promise<BatchChunk> {
-    const wanted = new Set(tasks.flatMap((t) => t.lines.map((l) => l.line)));
-    const texts = new Map<number, string>();
-    const content = await this.files.read(batch.inputFileId);
-    if (content) {
-      const reader = new LineReader(content, chunk.firstLine);
-      try {
-        for (let line = await reader.next(); line && line.number < chunk.endLine; line = await reader.next()) {
-          if (wanted.has(line.number)) texts.set(line.number, line.text);
-        }
-      } finally {
-        await reader.close();
-      }
-    }
-    const replaced = new Set(tasks.map((t) => t.taskId));
-    const split = await Promise.all(tasks.map((t) => this.chunks.singleLineTasks(batch, t, texts)));
-    const next: BatchChunk = {
-      ...chunk,
-      tasks: [...chunk.tasks.filter((t) => !replaced.has(t.taskId)), ...split.flatMap((s) => s.tasks)],
-      refused: [...chunk.refused, ...split.flatMap((s) => s.refused)],
-    };
-    await this.batches.saveChunk(batch.id, next);
-    await this.chunks.dispatch(next);
-    return next;
-  }
-
-  /** Tasks not to run after all: those still queued, or (past the wind-down) every unfinished one. */
-  private async giveUpTasks(outstanding: readonly BatchChunk[], which: 'queued' | 'all', reason: Abandonment): Promise<void> {
-    const why = reason === 'batch_cancelled' ? 'Its batch was cancelled.' : 'Its batch expired.';
-    for (const task of outstanding.flatMap((c) => c.tasks)) {
-      const record = await this.tasks.get(task.taskId);
-      if (record?.status === 'queued' || (which === 'all' && record?.status === 'running')) {
-        await this.tasks.markCancelled(task.taskId, why, this.clock.now());
-      }
-    }
-  }
-
-  /** Until one outstanding task is announced finished, the poll interval passes, or the run is stopped. */
-  private async waitForAny(outstanding: readonly BatchChunk[], signal: AbortSignal): Promise<void> {
-    const watches = outstanding.flatMap((c) => c.tasks).map((t) => this.events.watch(t.taskId));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let wake = () => undefined as void;
-    try {
-      await Promise.race([
-        ...watches.map((w) => w.finished),
-        new Promise<void>((resolve) => {
-          wake = resolve;
-          timer = setTimeout(resolve, this.options.pollMs);
-          signal.addEventListener('abort', wake, { once: true });
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', wake);
-      for (const watch of watches) watch.cancel();
-    }
-  }
-
-  /** validating → in_progress once the input file is known good; failed (with why) when it is not. */
-  private async validate(batch: Batch): Promise<Batch> {
-    const file = await this.files.get(batch.inputFileId);
-    const problem: BatchError | undefined = !file
-      ? { code: 'file_not_found', message: `The input file ${batch.inputFileId} does not exist or has expired.`, param: 'input_file_id' }
-      : file.purpose !== 'batch'
-        ? { code: 'invalid_file', message: `The input file's purpose is '${file.purpose}', not 'batch'.`, param: 'input_file_id' }
-        : file.lines === 0
-          ? { code: 'empty_file', message: 'The input file has no lines.', param: 'input_file_id' }
-          : undefined;
-    if (problem) return this.fail(batch, [problem]);
-    return (await this.batches.update(batch.id, (b) => startBatch(b, file!.lines, this.clock.now())))!;
-  }
-
-  private async fail(batch: Batch, errors: readonly BatchError[]): Promise<Batch> {
-    const failed = (await this.batches.update(batch.id, (b) => failBatch(b, errors, this.clock.now())))!;
-    this.logger.warn('batch failed', { batchId: batch.id, errors });
-    this.metrics.batchEnded('failed');
-    this.notifier.notify('batch.failed', failed);
-    await this.batches.dropWork(batch.id);
-    return failed;
-  }
-
-  /** Writes the output and error files from the recorded outcomes, then ends the batch with them. */
-  private async end(batch: Batch, ending: BatchEnding): Promise<void> {
-    // Read again, with the counts of the outcomes recorded since `batch` was read.
-    const current = (await this.batches.update(batch.id, (b) => (ending === 'completed' ? finalizeBatch(b, this.clock.now()) : b)))!;
-    const outputFileId = current.requestCounts.completed > 0 ? await this.writeFile(current, 'output', (o) => o.output) : undefined;
-    const errorFileId = current.requestCounts.failed > 0 ? await this.writeFile(current, 'error', (o) => o.errors) : undefined;
-    const ended = (await this.batches.update(batch.id, (b) =>
-      endBatch(b, ending, { ...(outputFileId && { outputFileId }), ...(errorFileId && { errorFileId }) }, this.clock.now()),
-    ))!;
-    await this.batches.dropWork(batch.id);
-    this.logger.info('batch ended', { batchId: batch.id, status: ended.status, ...ended.requestCounts });
-    this.metrics.batchEnded(ending);
-    this.notifier.notify(`batch.${ending}`, ended);
-  }
-
-  /**
-   * One of a batch's files, written from the outcomes in chunk order. Its id
-   * follows from the batch's, so that ending the batch again after a crash
-   * writes the same file again rather than a second one.
-   */
-  private async writeFile(batch: Batch, kind: 'output' | 'error', part: (outcome: ChunkOutcome) => string): Promise<string> {
-    const id = batchFileId(batch.id, kind);
-    await this.files.remove(id);
-    const outcomes = this.batches.outcomes(batch.id);
-    const encoder = new TextEncoder();
-    const content = (async function* () {
-      for await (const outcome of outcomes) {
-        const text = part(outcome);
-        if (text) yield encoder.encode(text);
-      }
-    })();
-    const now = this.clock.now();
-    const file = await this.files.save(id, content, async () => ({
-      filename: `${batch.id}_${kind}.jsonl`,
-      purpose: 'batch_output',
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + this.options.outputTtlMs),
-      ...(batch.owner !== undefined && { owner: batch.owner }),
-    }));
-    this.metrics.fileStored('batch_output', file.bytes);
-    return id;
   }
 }

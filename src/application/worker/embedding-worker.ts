@@ -1,27 +1,16 @@
-import {
-  checkInputs,
-  DomainError,
-  isPastDeadline,
-  isTerminal,
-  toResult,
-  ValidationError,
-  type InputLimits,
-  type Task,
-  type TaskFailure,
-  type TaskMessage,
-} from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { Logger } from '../../ports/logger.js';
-import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
+import type { Metrics } from '../../ports/metrics.js';
 import type { Delivery, Subscription, TaskConsumer } from '../../ports/task-consumer.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { ModelActivity } from '../../ports/worker-registry.js';
 import { DynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';
 import { ModelActivityRecorder } from './model-activity.js';
+import { TaskHandler, type TaskHandlerOptions } from './task-handler.js';
 
-export interface WorkerOptions {
+export interface WorkerOptions extends TaskHandlerOptions {
   /** Most tasks a worker holds unacknowledged per model; at least the batch size, so batches can fill. */
   readonly prefetch: number;
   /**
@@ -31,38 +20,32 @@ export interface WorkerOptions {
    */
   readonly bulkPrefetch: number;
   readonly batching: BatchingOptions;
-  /** Attempts a task gets (model failures and worker crashes both count) before it is failed and dead-lettered. */
-  readonly maxAttempts: number;
-  /** The API's limits, checked again: a message is not trusted to respect them. */
-  readonly limits: InputLimits;
 }
 
 /**
- * Serves the queues of the models it is given: marks each task running, embeds
- * its inputs, stores the result, and only then acknowledges the message, so a
- * worker that dies mid-task leaves it to be redelivered.
- *
- * A model failure is retried (the message is requeued) until the task has had
- * `maxAttempts` attempts; then the task is marked failed with the reason and
- * the message goes to the dead-letter queue. A task whose workers keep dying
- * on it ends the same way once its attempts run out. A store failure is
- * thrown, so the queue requeues the message for a later try.
+ * Serves the queues of the models it is given, interactive and bulk lanes,
+ * each model through one batcher, and hands every delivery to the
+ * `TaskHandler`. It keeps what each model's work looks like for the
+ * heartbeat, and on stop waits for the tasks in progress to be settled.
  */
 export class EmbeddingWorker {
   private readonly subscriptions: Subscription[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly activity = new Map<string, ModelActivityRecorder>();
+  private readonly handler: TaskHandler;
 
   constructor(
     private readonly models: ReadonlyMap<string, EmbeddingModel>,
     private readonly queue: TaskConsumer,
-    private readonly store: TaskStore,
-    private readonly events: TaskEvents,
+    store: TaskStore,
+    events: TaskEvents,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: WorkerOptions,
-  ) {}
+  ) {
+    this.handler = new TaskHandler(store, events, clock, metrics, logger, options, (model) => this.activity.get(model));
+  }
 
   async start(): Promise<void> {
     for (const [modelId, model] of this.models) {
@@ -73,7 +56,7 @@ export class EmbeddingWorker {
         this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds);
         recorder.inferred(batch.texts, batch.seconds);
       });
-      const handler = (delivery: Delivery) => this.track(this.measured(recorder, this.handle(batcher, delivery)));
+      const handler = (delivery: Delivery) => this.track(this.measured(recorder, this.handler.handle(batcher, delivery)));
       this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.prefetch }));
       this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.bulkPrefetch, lane: 'bulk' }));
       this.logger.info('consuming', { model: modelId });
@@ -108,170 +91,8 @@ export class EmbeddingWorker {
     return work.finally(() => recorder.settled(this.clock.now().getTime()));
   }
 
-  private completed(model: string, outcome: TaskOutcome, seconds: number): void {
-    this.metrics.taskCompleted(model, outcome, seconds);
-    this.activity.get(model)?.finished(outcome);
-  }
-
   private track(work: Promise<void>): Promise<void> {
     this.inFlight.add(work);
     return work.finally(() => this.inFlight.delete(work));
   }
-
-  private async handle(batcher: DynamicBatcher, delivery: Delivery): Promise<void> {
-    const message = delivery.message;
-    const log = this.logger.child({
-      taskId: message.taskId,
-      model: message.model,
-      ...(message.requestId !== undefined && { requestId: message.requestId }),
-    });
-    const breach = this.breach(message);
-    if (breach) {
-      await this.failIfItsOwn(message, breach, log);
-      await this.deadLetter(delivery, 'breaks_limits', `breaks the input limits: ${breach.message}`, log);
-      return;
-    }
-    const task = isPastDeadline(message, this.clock.now())
-      ? await this.expire(message, log)
-      : await this.store.markRunning(message.taskId, this.clock.now());
-    if (!task) {
-      await this.deadLetter(delivery, 'no_record', 'no task record: it expired, or was never created', log);
-      return;
-    }
-    if (isTerminal(task)) {
-      // A redelivery of a task that already finished, or a task cancelled or expired before it ran: what is stored stands.
-      log.info('task is already final; acknowledging its message', { status: task.status });
-      await delivery.ack();
-      return;
-    }
-    if (!sameWork(task, message)) {
-      await this.deadLetter(delivery, 'disagrees_with_record', 'the message disagrees with its task record (model or inputs)', log);
-      return;
-    }
-    if (task.attempts > this.options.maxAttempts) {
-      await this.giveUp(task, delivery, { reason: `gave up after ${this.options.maxAttempts} attempts`, kind: 'attempts_exhausted' }, log);
-      return;
-    }
-    const waited = seconds(message.enqueuedAt, task.startedAt ?? this.clock.now());
-    this.metrics.taskWaited(message.model, waited);
-    this.activity.get(message.model)?.waited(waited);
-    this.metrics.taskInFlight(message.model, 1);
-    try {
-      await this.finish(task, batcher, delivery, log);
-    } finally {
-      this.metrics.taskInFlight(message.model, -1);
-    }
-  }
-
-  private async finish(task: Task, batcher: DynamicBatcher, delivery: Delivery, log: Logger): Promise<void> {
-    const message = delivery.message;
-    const outcome = await this.embed(batcher, message);
-    if (outcome.ok) {
-      const now = this.clock.now();
-      const stored = await this.store.markSucceeded(message.taskId, outcome.result, now);
-      // Counted only by the worker whose result was stored (a redelivered task may be finished by two).
-      if (stored?.status === 'succeeded' && stored.finishedAt?.getTime() === now.getTime()) {
-        this.completed(message.model, 'succeeded', seconds(message.enqueuedAt, now));
-        log.debug('task succeeded');
-      } else if (stored?.status === 'expired' || stored?.status === 'cancelled') {
-        // Given up while it ran (its client went away, or its owner cancelled it): the stored state stands, the result is dropped.
-        log.info('task was given up while it ran; its result is dropped', { status: stored.status });
-      } else {
-        log.info('task was finished by another delivery; its result stands', { status: stored?.status });
-      }
-      await delivery.ack();
-      this.announce(message.taskId, log);
-    } else if (outcome.failure.kind === 'invalid_input') {
-      // The input itself is wrong (an unknown token id): another attempt would fail the same way.
-      await this.giveUp(task, delivery, outcome.failure, log);
-    } else if (task.attempts < this.options.maxAttempts) {
-      log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.failure.reason });
-      await delivery.requeue();
-    } else {
-      await this.giveUp(task, delivery, outcome.failure, log);
-    }
-  }
-
-  private async giveUp(task: Task, delivery: Delivery, failure: TaskFailure, log: Logger): Promise<void> {
-    const now = this.clock.now();
-    await this.store.markFailed(task.id, failure, now);
-    this.completed(task.model, 'failed', seconds(task.createdAt, now));
-    log.warn('task failed', { reason: failure.reason, kind: failure.kind, attempts: task.attempts });
-    await this.deadLetter(delivery, failure.kind, failure.reason, log);
-    this.announce(task.id, log);
-  }
-
-  /** A task nobody waits for any more is not run: it is marked expired (and so is final, and its message acknowledged). */
-  private async expire(message: TaskMessage, log: Logger): Promise<Task | undefined> {
-    const now = this.clock.now();
-    const task = await this.store.markExpired(message.taskId, 'Its deadline passed before a worker could start it.', now);
-    if (task?.status === 'expired' && task.finishedAt?.getTime() === now.getTime()) {
-      this.completed(message.model, 'expired', seconds(message.enqueuedAt, now));
-      log.info('deadline passed; not running the task');
-      this.announce(message.taskId, log);
-    }
-    return task;
-  }
-
-  private async deadLetter(delivery: Delivery, kind: DeadLetterKind, reason: string, log: Logger): Promise<void> {
-    log.warn('dead-lettering a message', { kind, reason });
-    this.metrics.messageDeadLettered(delivery.message.model, kind);
-    await delivery.deadLetter(reason);
-  }
-
-  /** What is wrong with a message's inputs by the limits, if anything. */
-  private breach(message: TaskMessage): DomainError | undefined {
-    try {
-      checkInputs(message.inputs, this.options.limits);
-      return undefined;
-    } catch (error) {
-      if (error instanceof DomainError) return error;
-      throw error;
-    }
-  }
-
-  /**
-   * A message that breaks the limits fails its task, so that the client
-   * learns why, but only when it carries that task's own inputs: a stray
-   * message must not fail someone else's task.
-   */
-  private async failIfItsOwn(message: TaskMessage, breach: DomainError, log: Logger): Promise<void> {
-    const task = await this.store.get(message.taskId);
-    if (!task || isTerminal(task) || !sameWork(task, message)) return;
-    await this.store.markFailed(task.id, { reason: breach.message, kind: 'invalid_input', issues: breach.issues }, this.clock.now());
-    this.completed(task.model, 'failed', seconds(task.createdAt, this.clock.now()));
-    this.announce(task.id, log);
-  }
-
-  /** Best-effort: a waiter that misses it still sees the stored result when its wait ends. */
-  private announce(taskId: string, log: Logger): void {
-    this.events.announceFinished(taskId).catch((error: unknown) => log.warn('could not announce a finished task', { err: error }));
-  }
-
-  private async embed(batcher: DynamicBatcher, message: TaskMessage) {
-    try {
-      return { ok: true as const, result: toResult(await batcher.embed(message.inputs, message.lane)) };
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const failure: TaskFailure =
-        error instanceof ValidationError
-          ? { reason, kind: 'invalid_input', issues: error.issues }
-          : { reason, kind: 'inference_failed' };
-      return { ok: false as const, failure };
-    }
-  }
-}
-
-/** Whether a message asks for the work its task record describes. */
-function sameWork(task: Task, message: TaskMessage): boolean {
-  if (task.model !== message.model || task.inputs.length !== message.inputs.length) return false;
-  return task.inputs.every((input, i) => {
-    const other = message.inputs[i]!;
-    if (typeof input === 'string' || typeof other === 'string') return input === other;
-    return input.length === other.length && input.every((id, j) => id === other[j]);
-  });
-}
-
-function seconds(from: Date, to: Date): number {
-  return Math.max(0, (to.getTime() - from.getTime()) / 1000);
 }
