@@ -180,17 +180,18 @@ export function startTask(task: Task, now: Date): Task {
   return { ...task, status: 'running', startedAt: now, attempts: task.attempts + 1 };
 }
 
+/** An ended task never changes again. */
+function assertNotEnded(task: Task): void {
+  if (isTerminal(task)) throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
+}
+
 export function succeedTask(task: Task, result: EmbeddingResult, now: Date): Task {
-  if (isTerminal(task)) {
-    throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
-  }
+  assertNotEnded(task);
   return { ...task, inputs: [], status: 'succeeded', finishedAt: now, result };
 }
 
 export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
-  if (isTerminal(task)) {
-    throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
-  }
+  assertNotEnded(task);
   return {
     ...task,
     inputs: [],
@@ -204,8 +205,6 @@ export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
 
 /** queued | running → expired or cancelled: the task is given up, and a result that comes later is dropped. */
 export function abandonTask(task: Task, status: AbandonedStatus, reason: string, now: Date): Task {
-  if (isTerminal(task)) {
-    throw new InvalidTransitionError(`Task ${task.id} is already ${task.status}.`);
-  }
+  assertNotEnded(task);
   return { ...task, inputs: [], status, finishedAt: now, error: reason };
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BATCH_ENDPOINT, BATCH_STATUSES, BATCH_WINDOW, isFinalBatch, ServiceUnavailableError, type Batch } from '../../domain/index.js';
 import type { BatchChunk, BatchQuery, BatchStore, ChunkOutcome, OutcomeCounts } from '../../ports/batch-store.js';
-import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
+import { closeRedis, command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisBatchStoreOptions extends RedisConnectionOptions {
   readonly keyPrefix: string;
@@ -170,7 +170,7 @@ export class RedisBatchStore implements BatchStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 
   /** A batch's work (chunks, outcomes) is dropped when it ends; if it never does, it goes a retention period after its last write. */

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { ContentTally, type FilePurpose, type FileRecord } from '../../domain/index.js';
 import type { DescribeFile, FileQuery, FileStore } from '../../ports/file-store.js';
 import { pageOf } from '../shared/file-pages.js';
-import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
+import { closeRedis, command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisFileStoreOptions extends RedisConnectionOptions {
   readonly keyPrefix: string;
@@ -105,7 +105,7 @@ export class RedisFileStore implements FileStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 
   /** One chunk per command, so a large file never moves through Redis in one reply. */

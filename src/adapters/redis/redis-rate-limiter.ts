@@ -3,7 +3,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Allowance } from '../../domain/index.js';
 import type { Take } from '../../ports/rate-limiter.js';
 import { FixedWindowLimiter } from '../shared/fixed-window-limiter.js';
-import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
+import { closeRedis, command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisRateLimiterOptions extends RedisConnectionOptions {
   /** Prepended to every key, so deployments can share a Redis. */
@@ -39,6 +39,6 @@ export class RedisRateLimiter extends FixedWindowLimiter {
   }
 
   override async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }

@@ -7,7 +7,7 @@ import {
   type Task,
 } from '../../domain/index.js';
 import { RECENT_TASKS, type RecentTasksQuery, type TaskStore } from '../../ports/task-store.js';
-import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
+import { closeRedis, command, connectRedis, type RedisConnectionOptions } from './connection.js';
 import { decodeTask, encodeFailure, encodeResult, encodeTask, pairs, type Fields } from './task-codec.js';
 
 export interface RedisTaskStoreOptions extends RedisConnectionOptions {
@@ -176,7 +176,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 
   private async finish(id: string, fields: Fields): Promise<Task | undefined> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js';
-import { command, connectRedis, type RedisConnectionOptions } from './connection.js';
+import { closeRedis, command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisWorkerRegistryOptions extends RedisConnectionOptions {
   /** Heartbeats are keys `<keyPrefix>worker:<id>`. */
@@ -53,7 +53,7 @@ export class RedisWorkerRegistry implements WorkerRegistry {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 
   private key(workerId: string): string {

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { TASKS_ENDPOINT } from '../../../domain/index.js';
+import type { Context } from 'hono';
+import { TASKS_ENDPOINT, type Task } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { IdParamSchema, NEEDS_API_KEY } from '../wire/common.js';
 import { problems } from '../wire/errors.js';
@@ -53,6 +54,13 @@ const cancel = createRoute({
   },
 });
 
+/** The task as JSON, with its id and model in the access log. */
+function answerTask(c: Context<HttpEnv>, task: Task) {
+  c.set('taskId', task.id);
+  c.set('model', task.model);
+  return c.json(serializeTask(task), 200);
+}
+
 export function taskRoutes(useCases: HttpUseCases) {
   const app = new OpenAPIHono<HttpEnv>();
 
@@ -83,18 +91,10 @@ export function taskRoutes(useCases: HttpUseCases) {
   app.openapi(status, async (c) => {
     const wait = c.req.valid('query').wait ?? 0;
     const caller = c.get('principal');
-    const task = await useCases.getTaskStatus.execute(c.req.valid('param').id, { waitMs: wait * 1000, ...(caller && { caller }) });
-    c.set('taskId', task.id);
-    c.set('model', task.model);
-    return c.json(serializeTask(task), 200);
+    return answerTask(c, await useCases.getTaskStatus.execute(c.req.valid('param').id, { waitMs: wait * 1000, ...(caller && { caller }) }));
   });
 
-  app.openapi(cancel, async (c) => {
-    const task = await useCases.cancelTask.execute(c.req.valid('param').id, c.get('principal'));
-    c.set('taskId', task.id);
-    c.set('model', task.model);
-    return c.json(serializeTask(task), 200);
-  });
+  app.openapi(cancel, async (c) => answerTask(c, await useCases.cancelTask.execute(c.req.valid('param').id, c.get('principal'))));
 
   return app;
 }

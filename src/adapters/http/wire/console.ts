@@ -3,6 +3,7 @@ import { TASK_STATUSES, type Batch, type Task } from '../../../domain/index.js';
 import type { ConsoleSnapshot, HistoryPoint } from '../../../ports/console.js';
 import type { DeadLetter } from '../../../ports/queue-inspector.js';
 import { MODEL_ID_MAX } from './common.js';
+import { taskFields, TaskFieldsSchema } from './tasks.js';
 
 /*
  * The operator console's JSON (/console/api): camelCase, as the console's own
@@ -86,39 +87,11 @@ export const BatchesQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(20).openapi({ param: { name: 'limit', in: 'query' } }),
 });
 
-export const TaskSummarySchema = z
-  .object({
-    id: z.string(),
-    model: z.string(),
-    status: z.enum(TASK_STATUSES),
-    priority: z.number().int(),
-    input_count: z.number().int(),
-    attempts: z.number().int(),
-    owner: z.string().nullable(),
-    created_at: z.string(),
-    started_at: z.string().nullable(),
-    finished_at: z.string().nullable(),
-    error: z.string().nullable(),
-    request_id: z.string().nullable(),
-  })
-  .openapi('ConsoleTask');
+export const TaskSummarySchema = TaskFieldsSchema.extend({ owner: z.string().nullable(), request_id: z.string().nullable() }).openapi('ConsoleTask');
 
 /** A task as the console lists it: what it is and where it stands, never its inputs or vectors. */
 export function taskSummary(task: Task): z.infer<typeof TaskSummarySchema> {
-  return {
-    id: task.id,
-    model: task.model,
-    status: task.status,
-    priority: task.priority,
-    input_count: task.inputCount,
-    attempts: task.attempts,
-    owner: task.owner ?? null,
-    created_at: task.createdAt.toISOString(),
-    started_at: task.startedAt?.toISOString() ?? null,
-    finished_at: task.finishedAt?.toISOString() ?? null,
-    error: task.error ?? null,
-    request_id: task.requestId ?? null,
-  };
+  return { ...taskFields(task), owner: task.owner ?? null, request_id: task.requestId ?? null };
 }
 
 export const BatchSummarySchema = z

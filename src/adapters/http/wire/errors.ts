@@ -12,14 +12,14 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
+/** Error responses of the given statuses, all of one shape, for the OpenAPI document. */
+function errorResponses(statuses: readonly number[], description: string, mediaType: string, schema: z.ZodType) {
+  return Object.fromEntries(statuses.map((status) => [status, { description, content: { [mediaType]: { schema } } }]));
+}
+
 /** Problem responses a route can return, for the OpenAPI document. */
 export function problems(...statuses: number[]) {
-  return Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      { description: 'A problem document', content: { 'application/problem+json': { schema: ProblemSchema } } },
-    ]),
-  );
+  return errorResponses(statuses, 'A problem document', 'application/problem+json', ProblemSchema);
 }
 
 export const OpenAiErrorSchema = z
@@ -35,10 +35,5 @@ export const OpenAiErrorSchema = z
 
 /** OpenAI-shaped error responses a route can return, for the OpenAPI document. */
 export function openAiErrors(...statuses: number[]) {
-  return Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      { description: 'An error, in OpenAI’s shape', content: { 'application/json': { schema: OpenAiErrorSchema } } },
-    ]),
-  );
+  return errorResponses(statuses, 'An error, in OpenAI’s shape', 'application/json', OpenAiErrorSchema);
 }

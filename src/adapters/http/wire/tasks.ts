@@ -30,33 +30,32 @@ const EmbeddingSchema = z.object({
   embedding: z.array(z.number()),
 });
 
-export const TaskSchema = z
-  .object({
-    id: z.string(),
-    object: z.literal('embedding.task'),
-    model: z.string(),
-    status: z.enum(TASK_STATUSES),
-    priority: z.number().int(),
-    input_count: z.number().int(),
-    attempts: z.number().int(),
-    created_at: z.string().openapi({ format: 'date-time' }),
-    started_at: z.string().nullable().openapi({ format: 'date-time' }),
-    finished_at: z.string().nullable().openapi({ format: 'date-time' }),
-    error: z
-      .string()
-      .nullable()
-      .openapi({ description: 'Why the task failed, expired or was cancelled; null otherwise.' }),
-    result: z
-      .object({
-        object: z.literal('list'),
-        data: z.array(EmbeddingSchema),
-        dimensions: z.number().int(),
-        usage: UsageSchema,
-      })
-      .nullable()
-      .openapi({ description: 'The embeddings, in input order; null until status is succeeded.' }),
-  })
-  .openapi('Task');
+/** The fields every view of a task has (`taskFields`). */
+export const TaskFieldsSchema = z.object({
+  id: z.string(),
+  model: z.string(),
+  status: z.enum(TASK_STATUSES),
+  priority: z.number().int(),
+  input_count: z.number().int(),
+  attempts: z.number().int(),
+  created_at: z.string().openapi({ format: 'date-time' }),
+  started_at: z.string().nullable().openapi({ format: 'date-time' }),
+  finished_at: z.string().nullable().openapi({ format: 'date-time' }),
+  error: z.string().nullable().openapi({ description: 'Why the task failed, expired or was cancelled; null otherwise.' }),
+});
+
+export const TaskSchema = TaskFieldsSchema.extend({
+  object: z.literal('embedding.task'),
+  result: z
+    .object({
+      object: z.literal('list'),
+      data: z.array(EmbeddingSchema),
+      dimensions: z.number().int(),
+      usage: UsageSchema,
+    })
+    .nullable()
+    .openapi({ description: 'The embeddings, in input order; null until status is succeeded.' }),
+}).openapi('Task');
 
 export const AcceptedTaskSchema = TaskSchema.extend({
   live_workers: z
@@ -80,11 +79,10 @@ export const WaitQuerySchema = z.object({
     }),
 });
 
-export function serializeTask(task: Task) {
-  const result = task.result;
+/** What every view of a task shows: what it is and where it stands, never its inputs or vectors. */
+export function taskFields(task: Task) {
   return {
     id: task.id,
-    object: 'embedding.task' as const,
     model: task.model,
     status: task.status,
     priority: task.priority,
@@ -94,6 +92,14 @@ export function serializeTask(task: Task) {
     started_at: task.startedAt?.toISOString() ?? null,
     finished_at: task.finishedAt?.toISOString() ?? null,
     error: task.error ?? null,
+  };
+}
+
+export function serializeTask(task: Task) {
+  const result = task.result;
+  return {
+    object: 'embedding.task' as const,
+    ...taskFields(task),
     result: result
       ? {
           object: 'list' as const,
