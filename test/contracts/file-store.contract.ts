@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewFile } from '../../src/domain/index.js';
 import type { FileStore } from '../../src/ports/file-store.js';
+import { waitFor } from '../support/wait.js';
 
 export interface FileStoreHarness {
   /** A client of the same files, as another process would open. */
@@ -115,8 +116,7 @@ export function fileStoreContract(name: string, makeHarness: () => Promise<FileS
       const f = file({ expiresAt: new Date(Date.now() + 1_000) });
       await save(store, f, chunks('short-lived\n'));
       expect(await other.get(f.id)).toBeDefined();
-      await new Promise((resolve) => setTimeout(resolve, 1_600));
-      expect(await other.get(f.id)).toBeUndefined();
+      await waitFor(async () => (await other.get(f.id)) === undefined, 5_000, 'the file to expire');
       expect(await other.read(f.id)).toBeUndefined();
       expect((await other.list({ limit: 100 })).map((r) => r.id)).not.toContain(f.id);
     });

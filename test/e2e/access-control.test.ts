@@ -97,23 +97,26 @@ describe('access control', () => {
 
   describe('cancel', () => {
     it('cancels a running task and a queued one: the first’s result is dropped, the second never runs', async () => {
+      let running: string;
       gate.hold();
-      const running = await submit(ALICE, 'running when cancelled');
-      await waitFor(async () => (await statusOf(ALICE, running)) === 'running');
-      const queued = await submit(ALICE, 'queued when cancelled');
-      expect(await statusOf(ALICE, queued)).toBe('queued');
+      try {
+        running = await submit(ALICE, 'running when cancelled');
+        await waitFor(async () => (await statusOf(ALICE, running)) === 'running');
+        const queued = await submit(ALICE, 'queued when cancelled');
+        expect(await statusOf(ALICE, queued)).toBe('queued');
 
-      for (const id of [queued, running]) {
-        const cancelled = await call(ALICE, 'DELETE', `/v1/embeddings/tasks/${id}`);
-        expect(cancelled.status).toBe(200);
-        expect(await cancelled.json()).toMatchObject({ id, status: 'cancelled', result: null, error: 'Cancelled by alice.' });
+        for (const id of [queued, running]) {
+          const cancelled = await call(ALICE, 'DELETE', `/v1/embeddings/tasks/${id}`);
+          expect(cancelled.status).toBe(200);
+          expect(await cancelled.json()).toMatchObject({ id, status: 'cancelled', result: null, error: 'Cancelled by alice.' });
+        }
+        // Idempotent: the same answer again.
+        const again = await call(ALICE, 'DELETE', `/v1/embeddings/tasks/${queued}`);
+        expect(again.status).toBe(200);
+        expect(await again.json()).toMatchObject({ status: 'cancelled' });
+      } finally {
+        gate.release();
       }
-      // Idempotent: the same answer again.
-      const again = await call(ALICE, 'DELETE', `/v1/embeddings/tasks/${queued}`);
-      expect(again.status).toBe(200);
-      expect(await again.json()).toMatchObject({ status: 'cancelled' });
-
-      gate.release();
       const after = await submit(ALICE, 'after the cancels');
       await waitFor(async () => (await statusOf(ALICE, after)) === 'succeeded');
       expect(await statusOf(ALICE, running)).toBe('cancelled');
@@ -133,14 +136,18 @@ describe('access control', () => {
 
     it('ends a long poll of the task at once', async () => {
       gate.hold();
-      const id = await submit(ALICE, 'polled, then cancelled');
-      const started = Date.now();
-      const poll = call(ALICE, 'GET', `/v1/embeddings/tasks/${id}?wait=20`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect((await call(ALICE, 'DELETE', `/v1/embeddings/tasks/${id}`)).status).toBe(200);
-      expect(await (await poll).json()).toMatchObject({ status: 'cancelled' });
-      expect(Date.now() - started).toBeLessThan(5_000);
-      gate.release();
+      try {
+        const id = await submit(ALICE, 'polled, then cancelled');
+        const started = Date.now();
+        const poll = call(ALICE, 'GET', `/v1/embeddings/tasks/${id}?wait=20`);
+        // Give the poll time to be waiting (if it is not yet, it reads the cancelled task at once: the bound below holds either way).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect((await call(ALICE, 'DELETE', `/v1/embeddings/tasks/${id}`)).status).toBe(200);
+        expect(await (await poll).json()).toMatchObject({ status: 'cancelled' });
+        expect(Date.now() - started).toBeLessThan(5_000);
+      } finally {
+        gate.release();
+      }
     });
   });
 

@@ -102,20 +102,23 @@ describe.skipIf(!browser)('the operator console', () => {
 
   it('cancels a queued task from the page', async () => {
     gate.hold();
-    const running = await submit('held while it runs');
-    await waitFor(async () => ((await (await fetch(`${base}/v1/embeddings/tasks/${running}`)).json()) as { status: string }).status === 'running');
-    const queued = await submit('cancelled from the console');
-    const row = page.locator(`[data-testid="tasks"] tr[data-task="${queued}"]`);
-    await expect.poll(async () => row.locator('[data-testid="status"]').textContent(), { timeout: 10_000 }).toBe('queued');
-    await row.locator('[data-testid="cancel"]').click();
-    await expect.poll(async () => row.locator('[data-testid="status"]').textContent(), { timeout: 10_000 }).toBe('cancelled');
-    const task = (await (await fetch(`${base}/v1/embeddings/tasks/${queued}`)).json()) as { status: string; error: string };
-    expect(task).toMatchObject({ status: 'cancelled', error: 'Cancelled by console.' });
+    try {
+      const running = await submit('held while it runs');
+      await waitFor(async () => ((await (await fetch(`${base}/v1/embeddings/tasks/${running}`)).json()) as { status: string }).status === 'running');
+      const queued = await submit('cancelled from the console');
+      const row = page.locator(`[data-testid="tasks"] tr[data-task="${queued}"]`);
+      await expect.poll(async () => row.locator('[data-testid="status"]').textContent(), { timeout: 10_000 }).toBe('queued');
+      await row.locator('[data-testid="cancel"]').click();
+      await expect.poll(async () => row.locator('[data-testid="status"]').textContent(), { timeout: 10_000 }).toBe('cancelled');
+      const task = (await (await fetch(`${base}/v1/embeddings/tasks/${queued}`)).json()) as { status: string; error: string };
+      expect(task).toMatchObject({ status: 'cancelled', error: 'Cancelled by console.' });
 
-    // A task's detail, from a click on its row.
-    await row.click();
-    await expect.poll(async () => page.locator('[data-testid="task-detail"]').textContent()).toContain(queued);
-    gate.release();
+      // A task's detail, from a click on its row.
+      await row.click();
+      await expect.poll(async () => page.locator('[data-testid="task-detail"]').textContent()).toContain(queued);
+    } finally {
+      gate.release();
+    }
     await mkdir(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'console.png'), fullPage: true });
   });

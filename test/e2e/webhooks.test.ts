@@ -93,9 +93,13 @@ describe('batch webhooks', () => {
     const logs = new LogSink();
     const events = new UnsentBatchEvents(createPinoLogger({ level: 'debug', destination: logs }));
     events.notify('batch.completed', newBatch({ id: 'batch_3', inputFileId: 'f', now: new Date(), metadata: { webhook_url: hook.url } }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(hook.received).toHaveLength(0);
     expect(logs.lines.some((l) => String(l.msg).includes('BATCHES_WEBHOOK_SECRET'))).toBe(true);
+    await events.close();
+    // A signed event sent after it is the first and only one the receiver gets: the unsigned one never left.
+    const signed = new StandardWebhookBatchEvents({ secret: secret(), url: hook.url, retryDelaysMs: [], timeoutMs: 2_000, logger: createPinoLogger({ level: 'silent', destination: new LogSink() }) });
+    signed.notify('batch.completed', newBatch({ id: 'batch_4', inputFileId: 'f', now: new Date() }));
+    await signed.close();
+    expect(hook.received.map((r) => (JSON.parse(r.body) as { data: { id: string } }).data.id)).toEqual(['batch_4']);
   });
 
   it('tells a batch’s own webhook_url and the deployment’s when a batch completes through the service', async () => {

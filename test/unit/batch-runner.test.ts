@@ -20,6 +20,7 @@ import { newBatch, type Batch } from '../../src/domain/index.js';
 import type { BatchEvents, BatchEventType } from '../../src/ports/batch-events.js';
 import { LogSink } from '../support/log-sink.js';
 import { gatedModel } from '../support/stub-model.js';
+import { waitFor } from '../support/wait.js';
 
 /*
  * The runner on the in-memory adapters and a stub model whose inferences a
@@ -38,7 +39,8 @@ async function setup() {
   const tasks = new MemoryTaskStore({ ttlSeconds: 3600, maxTasks: 100_000 });
   const events = new MemoryTaskEvents();
   const files = new FilesystemFileStore(join(dir, 'files'));
-  const batches = new MemoryBatchStore(3_600_000);
+  // On the test's clock, as the runner: kept for a week, since a test moves past a batch's 24-hour window.
+  const batches = new MemoryBatchStore(7 * 24 * 3_600_000, () => now);
   const metrics = new MemoryMetrics();
   const logger = createPinoLogger({ level: 'debug', destination: new LogSink() });
   const limits = { maxInputs: 16, maxInputChars: 1000 };
@@ -158,10 +160,20 @@ describe('BatchRunner', () => {
   it('leaves a batch whose lease another holder has alone, and takes it once that lease runs out', async () => {
     t = await setup();
     expect(await t.batches.lease(t.batch.id, 'dead-process', 300)).toBe(true);
+    // The runner's attempts, seen as they happen: two refusals mean it has looked twice and left the batch alone.
+    const refusals: string[] = [];
+    const lease = t.batches.lease.bind(t.batches);
+    t.batches.lease = async (id, holder, ttlMs) => {
+      const granted = await lease(id, holder, ttlMs);
+      if (!granted) refusals.push(holder);
+      return granted;
+    };
     t.runner('p2').start();
     t.release();
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await waitFor(() => refusals.length >= 2, 5_000, 'the runner to try the lease twice');
+    expect(refusals.every((holder) => holder === 'p2')).toBe(true);
     expect((await t.batches.get(t.batch.id))!.status).toBe('validating');
+    t.advance(300);
     const done = await t.until((b) => b.status === 'completed');
     expect(done.requestCounts.completed).toBe(LINES);
   });

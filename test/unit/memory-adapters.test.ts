@@ -53,9 +53,10 @@ rateLimiterContract('memory', async () => {
 });
 
 batchStoreContract('memory', async () => {
-  // One store, as the embedded mode's processes (there is one) share it.
-  const store = new MemoryBatchStore(3_600_000);
-  return { connect: async () => store, cleanup: async () => undefined };
+  // One store, as the embedded mode's processes (there is one) share it, on a clock the test moves.
+  let now = Date.now();
+  const store = new MemoryBatchStore(3_600_000, () => now);
+  return { connect: async () => store, cleanup: async () => undefined, elapse: async (ms) => void (now += ms) };
 });
 
 fileStoreContract('filesystem', async () => {
