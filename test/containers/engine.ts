@@ -66,7 +66,7 @@ export async function engine(args: readonly string[], timeoutMs?: number): Promi
 export async function engineAnswers(): Promise<boolean> {
   const answers = (await run(ENGINE, ['info'], { timeoutMs: 30_000 }).catch(() => undefined))?.code === 0;
   if (!answers && process.env.REQUIRE_CONTAINERS === '1') {
-    throw new Error(`REQUIRE_CONTAINERS=1 but ${ENGINE} does not answer: run scripts/containers.sh first (see the README, Deployment)`);
+    throw new Error(`REQUIRE_CONTAINERS=1 but ${ENGINE} does not answer: run scripts/containers.sh first (see docs/deployment.md)`);
   }
   return answers;
 }

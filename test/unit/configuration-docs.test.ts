@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../support/paths.js';
 
 /*
  * Every setting lives in one schema; everything else that names settings is
- * checked against it here: the README's configuration table and
+ * checked against it here: the configuration table (docs/configuration.md) and
  * config/config.yaml (its keys and the variables its comments name). The
  * deployment files (.env.example, compose, Kubernetes) are checked in
  * deployment.test.ts against the same variables.
@@ -23,12 +23,12 @@ interface Row {
   readonly defaultValue: string;
 }
 
-function configurationTable(readme: string): Row[] {
-  const section = readme.slice(readme.indexOf('## Configuration'));
-  const table = section.slice(section.indexOf('| Variable | Key |')).split('\n\n')[0]!;
+function configurationTable(page: string): Row[] {
+  const table = page.slice(page.indexOf('| Variable | Key |')).split('\n\n')[0]!;
   return table
     .split('\n')
     .slice(2)
+    .filter((line) => line.startsWith('|'))
     .map((line) => {
       const [variables, key, defaultValue] = line.split('|').slice(1, 4).map((cell) => cell.trim());
       return {
@@ -49,9 +49,9 @@ function formatted(value: unknown): string {
   return `\`${String(value)}\``;
 }
 
-describe('the README configuration table', () => {
+describe('the configuration table in docs/configuration.md', () => {
   it('has one row per key, naming its variable and aliases and config.yaml’s default', async () => {
-    const rows = configurationTable(await read('README.md'));
+    const rows = configurationTable(await read('docs/configuration.md'));
     const defaults = parse(await read('config/config.yaml')) as unknown;
     for (const key of CONFIG_KEYS) {
       const matching = rows.filter((r) => r.key === key.path);
@@ -62,7 +62,7 @@ describe('the README configuration table', () => {
   });
 
   it('names no key and no variable the service does not know', async () => {
-    const rows = configurationTable(await read('README.md'));
+    const rows = configurationTable(await read('docs/configuration.md'));
     const known = new Set(CONFIG_KEYS.map((k) => k.path));
     expect(rows.filter((r) => r.key !== undefined && !known.has(r.key)).map((r) => r.key)).toEqual([]);
     const variables = rows.flatMap((r) => r.variables);

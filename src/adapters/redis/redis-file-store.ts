@@ -19,7 +19,7 @@ const ABANDONED_UPLOAD_SECONDS = 3600;
  * expiring when the file does, and a sorted set to list them. Chosen over a
  * shared volume because a deployment has Redis already, and a volume that
  * many machines can write (ReadWriteMany) often it does not; the cost is
- * Redis memory, so size `maxmemory` for the files kept (see the README).
+ * Redis memory, so size `maxmemory` for the files kept (see docs/bulk-jobs.md).
  *
  * An upload is written under a key of its own and renamed into place with
  * the record in one MULTI, so a file is visible whole or not at all.
