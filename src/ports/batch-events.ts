@@ -10,6 +10,13 @@ export type BatchEventType = 'batch.completed' | 'batch.failed' | 'batch.expired
  */
 export interface BatchEvents {
   notify(type: BatchEventType, batch: Batch): void;
+  /**
+   * Why a batch's webhook URL is refused when the batch is created (not an
+   * http(s) URL, or one that names an address a webhook may not reach);
+   * undefined when it may be tried. A name is judged again, by the
+   * addresses it resolves to, each time an event is sent.
+   */
+  refusal(url: string): string | undefined;
   /** Waits (a bounded time) for deliveries under way, then stops retrying. */
   close(): Promise<void>;
 }

@@ -59,7 +59,7 @@ describe('batch webhooks', () => {
     const key = secret();
     const own = await receiver();
     servers.push(own.server);
-    const events = new StandardWebhookBatchEvents({ secret: key, url: hook.url, retryDelaysMs: [20, 20, 20], timeoutMs: 2_000, logger: createPinoLogger({ level: 'debug', destination: new LogSink() }) });
+    const events = new StandardWebhookBatchEvents({ secret: key, url: hook.url, retryDelaysMs: [20, 20, 20], timeoutMs: 2_000, allowPrivateTargets: true, logger: createPinoLogger({ level: 'debug', destination: new LogSink() }) });
     const batch = { ...newBatch({ id: 'batch_1', inputFileId: 'file-1', now: new Date(), metadata: { webhook_url: own.url } }), status: 'completed' as const };
     events.notify('batch.completed', batch);
     await waitFor(() => hook.received.length === 3 && own.received.length === 1);
@@ -80,7 +80,7 @@ describe('batch webhooks', () => {
     const hook = await receiver([500, 500, 500]);
     servers.push(hook.server);
     const logs = new LogSink();
-    const events = new StandardWebhookBatchEvents({ secret: secret(), url: hook.url, retryDelaysMs: [10], timeoutMs: 2_000, logger: createPinoLogger({ level: 'debug', destination: logs }) });
+    const events = new StandardWebhookBatchEvents({ secret: secret(), url: hook.url, retryDelaysMs: [10], timeoutMs: 2_000, allowPrivateTargets: true, logger: createPinoLogger({ level: 'debug', destination: logs }) });
     events.notify('batch.failed', newBatch({ id: 'batch_2', inputFileId: 'f', now: new Date() }));
     await waitFor(() => logs.lines.some((l) => l.msg === 'webhook delivery given up'));
     expect(hook.received).toHaveLength(2);
@@ -96,7 +96,7 @@ describe('batch webhooks', () => {
     expect(logs.lines.some((l) => String(l.msg).includes('BATCHES_WEBHOOK_SECRET'))).toBe(true);
     await events.close();
     // A signed event sent after it is the first and only one the receiver gets: the unsigned one never left.
-    const signed = new StandardWebhookBatchEvents({ secret: secret(), url: hook.url, retryDelaysMs: [], timeoutMs: 2_000, logger: createPinoLogger({ level: 'silent', destination: new LogSink() }) });
+    const signed = new StandardWebhookBatchEvents({ secret: secret(), url: hook.url, retryDelaysMs: [], timeoutMs: 2_000, allowPrivateTargets: true, logger: createPinoLogger({ level: 'silent', destination: new LogSink() }) });
     signed.notify('batch.completed', newBatch({ id: 'batch_4', inputFileId: 'f', now: new Date() }));
     await signed.close();
     expect(hook.received.map((r) => (JSON.parse(r.body) as { data: { id: string } }).data.id)).toEqual(['batch_4']);
@@ -107,7 +107,7 @@ describe('batch webhooks', () => {
     const deployment = await receiver();
     servers.push(own.server, deployment.server);
     const key = secret();
-    t = await startTestService({ listen: true, env: { BATCHES_WEBHOOK_SECRET: key, BATCHES_WEBHOOK_URL: deployment.url } });
+    t = await startTestService({ listen: true, env: { BATCHES_WEBHOOK_SECRET: key, BATCHES_WEBHOOK_URL: deployment.url, BATCHES_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' } });
     await t.service.modelsSettled;
     const client = new OpenAI({ baseURL: `http://127.0.0.1:${t.service.port}/v1`, apiKey: 'unused', maxRetries: 0 });
     const line = JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/embeddings', body: { input: 'hello' } });

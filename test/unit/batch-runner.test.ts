@@ -54,7 +54,7 @@ async function setup() {
   });
   await worker.start();
   const notified: { type: BatchEventType; batch: Batch }[] = [];
-  const notifier: BatchEvents = { notify: (type, batch) => void notified.push({ type, batch }), close: async () => undefined };
+  const notifier: BatchEvents = { notify: (type, batch) => void notified.push({ type, batch }), refusal: () => undefined, close: async () => undefined };
   const runners: BatchRunner[] = [];
   const runner = (holder: string, options: Partial<BatchRunnerOptions> = {}) => {
     const chunks = new BatchChunks(new OpenAiBatchLines(), new RequestCheck(catalog, limits), tasks, queue, uuidGenerator, clock, { chunkInputs: 4 });

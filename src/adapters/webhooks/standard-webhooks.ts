@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { Agent, fetch } from 'undici';
 import type { Batch } from '../../domain/index.js';
 import type { BatchEvents, BatchEventType } from '../../ports/batch-events.js';
 import type { Logger } from '../../ports/logger.js';
+import { WebhookTargets } from './targets.js';
 
 export interface WebhookOptions {
   /** `whsec_…` (base64 after the prefix), as Standard Webhooks secrets are written. */
@@ -13,6 +15,8 @@ export interface WebhookOptions {
   readonly retryDelaysMs: readonly number[];
   /** Longest wait for a receiver's answer. */
   readonly timeoutMs: number;
+  /** Lets webhooks reach loopback, private and link-local addresses (tests, private deployments). */
+  readonly allowPrivateTargets?: boolean;
   readonly logger: Logger;
 }
 
@@ -24,16 +28,26 @@ export interface WebhookOptions {
  * event shape (`{id, object: "event", type, created_at, data}`), its `data`
  * the batch's id, status, counts and files. A delivery that is not answered
  * 2xx is retried with the same id (receivers deduplicate on it), later each
- * time.
+ * time. Only public addresses are reached (see `WebhookTargets`), and a
+ * redirect is not followed: it counts as a failed delivery.
  */
 export class StandardWebhookBatchEvents implements BatchEvents {
   private readonly signer: Webhook;
+  private readonly targets: WebhookTargets;
+  /** Connects only to the addresses the targets' lookup lets through. */
+  private readonly dispatcher: Agent;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly deliveries = new Set<Promise<void>>();
   private closed = false;
 
   constructor(private readonly options: WebhookOptions) {
     this.signer = new Webhook(options.secret);
+    this.targets = new WebhookTargets(options.allowPrivateTargets ?? false);
+    this.dispatcher = new Agent({ connect: { lookup: this.targets.lookup } });
+  }
+
+  refusal(url: string): string | undefined {
+    return this.targets.refusal(url);
   }
 
   notify(type: BatchEventType, batch: Batch): void {
@@ -53,7 +67,11 @@ export class StandardWebhookBatchEvents implements BatchEvents {
         error_file_id: batch.errorFileId ?? null,
       },
     });
-    for (const url of targets) this.attempt(url, id, payload, 0);
+    for (const url of targets) {
+      const refused = this.targets.refusal(url);
+      if (refused) this.options.logger.warn('webhook target refused', { url, batchId: batch.id, reason: refused });
+      else this.attempt(url, id, payload, 0);
+    }
   }
 
   async close(): Promise<void> {
@@ -61,6 +79,7 @@ export class StandardWebhookBatchEvents implements BatchEvents {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.deliveries]);
+    await this.dispatcher.close();
   }
 
   private attempt(url: string, id: string, payload: string, attempt: number): void {
@@ -96,19 +115,34 @@ export class StandardWebhookBatchEvents implements BatchEvents {
           'webhook-signature': this.signer.sign(id, now, payload),
         },
         body: payload,
+        redirect: 'manual',
+        dispatcher: this.dispatcher,
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       await response.body?.cancel();
+      if (response.status >= 300 && response.status < 400) return `answered ${response.status}; redirects are not followed`;
       return response.ok ? undefined : `answered ${response.status}`;
     } catch (error) {
-      return (error as Error).message;
+      const cause = (error as Error & { cause?: Error }).cause;
+      return cause ? `${(error as Error).message}: ${cause.message}` : (error as Error).message;
     }
   }
 }
 
 /** Stands in when no secret is configured: events are not sent unsigned. */
 export class UnsentBatchEvents implements BatchEvents {
-  constructor(private readonly logger: Logger) {}
+  private readonly targets: WebhookTargets;
+
+  constructor(
+    private readonly logger: Logger,
+    allowPrivateTargets = false,
+  ) {
+    this.targets = new WebhookTargets(allowPrivateTargets);
+  }
+
+  refusal(url: string): string | undefined {
+    return this.targets.refusal(url);
+  }
 
   notify(type: BatchEventType, batch: Batch): void {
     if (batch.metadata?.webhook_url) {

@@ -12,6 +12,7 @@ import {
   prefixedId,
 } from '../../domain/index.js';
 import type { BatchStore } from '../../ports/batch-store.js';
+import type { BatchEvents } from '../../ports/batch-events.js';
 import type { Clock } from '../../ports/clock.js';
 import type { FileStore } from '../../ports/file-store.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
@@ -34,6 +35,8 @@ export class BatchJobs {
     private readonly files: FileStore,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
+    /** Judges a batch's webhook URL when the batch is created. */
+    private readonly webhooks: Pick<BatchEvents, 'refusal'>,
     private readonly started: () => void,
   ) {}
 
@@ -45,9 +48,8 @@ export class BatchJobs {
       throw new InvalidParameterError('completion_window', `completion_window must be '${BATCH_WINDOW}'.`);
     }
     const webhook = request.metadata?.webhook_url;
-    if (webhook !== undefined && !isHttpUrl(webhook)) {
-      throw new InvalidParameterError('metadata.webhook_url', 'metadata.webhook_url must be an http or https URL.');
-    }
+    const refused = webhook === undefined ? undefined : this.webhooks.refusal(webhook);
+    if (refused) throw new InvalidParameterError('metadata.webhook_url', `metadata.webhook_url is refused: ${refused}.`);
     const file = visibleTo(caller, await this.files.get(request.inputFileId), () => new FileNotFoundError(request.inputFileId));
     if (file.purpose !== 'batch') {
       throw new InvalidParameterError('input_file_id', `File ${file.id} has purpose '${file.purpose}'; a batch reads files uploaded with purpose 'batch'.`);
@@ -81,14 +83,5 @@ export class BatchJobs {
     if (!cancelled) throw new BatchNotFoundError(id);
     this.started();
     return cancelled;
-  }
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
   }
 }

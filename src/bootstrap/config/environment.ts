@@ -26,6 +26,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   MAX_QUEUE_WAIT_SECONDS: 'queue.max_wait_seconds',
   FLOWER_USER: 'console.user',
   FLOWER_PASSWORD: 'console.password',
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: 'batches.webhook_allow_private_targets',
 };
 
 /** Read by the loader itself, before there is a configuration: where config.yaml is. */

@@ -65,6 +65,7 @@ export const ServiceConfigSchema = z.strictObject({
     in_flight_chunks: positiveInt,
     webhook_url: z.string(),
     webhook_secret: z.string(),
+    webhook_allow_private_targets: bool,
   }),
   worker: z.strictObject({
     models: z.array(z.string().min(1)),

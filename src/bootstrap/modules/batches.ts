@@ -36,9 +36,10 @@ export function batchesModule(config: AppConfig): ContainerModule {
             ...(batches.webhook_url && { url: batches.webhook_url }),
             retryDelaysMs: WEBHOOK_RETRY_DELAYS_MS,
             timeoutMs: 10_000,
+            allowPrivateTargets: batches.webhook_allow_private_targets,
             logger: log,
           })
-        : new UnsentBatchEvents(log);
+        : new UnsentBatchEvents(log, batches.webhook_allow_private_targets);
     });
     provide(
       bind,
@@ -75,8 +76,8 @@ export function batchesModule(config: AppConfig): ContainerModule {
     provide(
       bind,
       BatchJobs,
-      { batches: TOKENS.BatchStore, files: TOKENS.FileStore, ids: TOKENS.Ids, clock: TOKENS.Clock, runner: BatchRunner },
-      (d) => new BatchJobs(d.batches, d.files, d.ids, d.clock, () => d.runner.wake()),
+      { batches: TOKENS.BatchStore, files: TOKENS.FileStore, ids: TOKENS.Ids, clock: TOKENS.Clock, webhooks: TOKENS.BatchEvents, runner: BatchRunner },
+      (d) => new BatchJobs(d.batches, d.files, d.ids, d.clock, d.webhooks, () => d.runner.wake()),
     );
     provide(bind, TOKENS.BatchRunning, { runner: BatchRunner, events: TOKENS.BatchEvents }, ({ runner, events }): Component => ({
       name: 'batch runner',
