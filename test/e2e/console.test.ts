@@ -181,4 +181,23 @@ describe('console access', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('lets a caller on this machine in without credentials, but never one that a forwarding header says came through a proxy', async () => {
+    const t = await startTestService({ listen: true });
+    try {
+      const get = (headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${t.service.port}/console/api/overview`, { headers });
+      expect((await get()).status).toBe(200);
+      // A proxy on this host connects from loopback; whatever its header claims, the caller behind it is not local.
+      for (const headers of [
+        { 'x-forwarded-for': '127.0.0.1' },
+        { forwarded: 'for=127.0.0.1' },
+        { 'x-real-ip': '127.0.0.1' },
+        { 'x-forwarded-for': '203.0.113.9' },
+      ]) {
+        expect((await get(headers)).status, JSON.stringify(headers)).toBe(401);
+      }
+    } finally {
+      await t.stop();
+    }
+  });
 });

@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { MiddlewareHandler } from 'hono';
 import { InvalidApiKeyError, type Principal } from '../../../domain/index.js';
 import type { KeyRing } from '../../../ports/key-ring.js';
-import { presentedKey } from '../middleware/access.js';
+import { presentedKey, sameSecret } from '../middleware/access.js';
 import type { HttpEnv } from '../types.js';
 
 export interface ConsoleAccess {
@@ -18,12 +17,6 @@ export const CONSOLE_PRINCIPAL: Principal = { name: 'console', admin: true };
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
-function same(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
-
 /**
  * Lets in, to the console and its actions: the console's basic-auth
  * credentials, or an admin API key (as a bearer token); with no credentials
@@ -37,7 +30,7 @@ export function requireConsoleAccess(access: ConsoleAccess): MiddlewareHandler<H
     const basic = /^Basic\s+(.+)$/i.exec(authorization)?.[1];
     const bearer = presentedKey(authorization, undefined);
     let principal: Principal | undefined;
-    if (credentials && basic && same(Buffer.from(basic, 'base64').toString('utf8'), credentials)) principal = CONSOLE_PRINCIPAL;
+    if (credentials && basic && sameSecret(Buffer.from(basic, 'base64').toString('utf8'), credentials)) principal = CONSOLE_PRINCIPAL;
     else if (bearer && !access.keys.open) {
       const key = access.keys.identify(bearer);
       if (key?.admin) principal = key;
@@ -55,7 +48,17 @@ export function requireConsoleAccess(access: ConsoleAccess): MiddlewareHandler<H
   };
 }
 
+/** Headers a proxy adds: a request that carries one came through a proxy, however local its socket. */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'x-forwarded-host', 'true-client-ip', 'cf-connecting-ip'];
+
+/**
+ * Whether the caller is on this machine: its socket is a loopback address,
+ * and nothing says it was forwarded. A proxy on this host would otherwise
+ * make every remote caller look local, so a forwarding header, whatever it
+ * claims, makes the caller remote; it is never believed.
+ */
 function isLoopback(c: Parameters<MiddlewareHandler<HttpEnv>>[0]): boolean {
+  if (FORWARDING_HEADERS.some((name) => c.req.header(name) !== undefined)) return false;
   try {
     return LOOPBACK.test(getConnInfo(c).remote.address ?? '');
   } catch {

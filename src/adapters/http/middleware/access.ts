@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { InvalidApiKeyError } from '../../../domain/index.js';
 import type { KeyRing } from '../../../ports/key-ring.js';
@@ -35,10 +36,20 @@ export function requireApiKey(keys: KeyRing): MiddlewareHandler<HttpEnv> {
   };
 }
 
+/**
+ * Whether a presented secret is the expected one, in time that depends on
+ * neither: both are hashed to the same length first, so that not even the
+ * secret's length leaks.
+ */
+export function sameSecret(presented: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
 /** Guards /metrics with its own bearer token, when one is configured. */
 export function requireMetricsToken(token: string | undefined): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
-    if (token && presentedKey(c.req.header('authorization'), undefined) !== token) {
+    if (token && !sameSecret(presentedKey(c.req.header('authorization'), undefined) ?? '', token)) {
       throw new InvalidApiKeyError('GET /metrics needs the metrics token as "Authorization: Bearer <token>".');
     }
     await next();
