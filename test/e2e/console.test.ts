@@ -188,7 +188,7 @@ describe('console access', () => {
       const get = (headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${t.service.port}/console/api/overview`, { headers });
       expect((await get()).status).toBe(200);
       // A proxy on this host connects from loopback; whatever its header claims, the caller behind it is not local.
-      for (const headers of [
+      for (const headers of <Record<string, string>[]>[
         { 'x-forwarded-for': '127.0.0.1' },
         { forwarded: 'for=127.0.0.1' },
         { 'x-real-ip': '127.0.0.1' },

@@ -7,7 +7,8 @@ import { consoleRoutes } from './console/routes.js';
 import { docsRoutes } from './docs.js';
 import { EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT } from '../../domain/index.js';
 import { limitBody } from './middleware/body-limit.js';
-import { inputSizeGuard } from './middleware/input-guard.js';
+import { bodyGuard } from './middleware/input-guard.js';
+import { requireConsoleAccess } from './console/access.js';
 import { errorResponse } from './problem.js';
 import { API_KEY_SCHEME, CONSOLE_SCHEME } from './wire/common.js';
 import { problems } from './wire/errors.js';
@@ -77,12 +78,16 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
       }),
     );
   }
-  // Before the body is read: a caller without a key costs nothing more.
+  // Before any body is read: a caller without a key, or without console access, costs nothing more.
   app.use('/v1/*', requireApiKey(options.keys));
+  const consoleAccess = requireConsoleAccess({ ...options.console, keys: options.keys });
+  app.use('/console', consoleAccess);
+  app.use('/console/*', consoleAccess);
   // Before the body is read: a caller past its allowance costs nothing more either.
   app.use('/v1/*', ...enforceRateLimits(useCases.rateLimits));
-  app.use('/v1/*', limitBody(options.bodyLimitBytes));
-  app.on('POST', [EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT], inputSizeGuard(options.limits));
+  // Every body, on every route (those added later included): its size, then its shape.
+  app.use('*', limitBody(options.bodyLimitBytes));
+  app.use('*', bodyGuard(options.limits, [EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT]));
   for (const group of groups) app.route('/', group.routes);
 
   // Swagger UI's "Authorize" takes the key; /v1 routes declare they need it.
@@ -105,7 +110,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     },
   });
   app.route('/', docsRoutes());
-  consoleRoutes(app, useCases, { ...options.console, keys: options.keys }, observers.lifecycle?.stopping);
+  consoleRoutes(app, useCases, observers.lifecycle?.stopping);
 
   answerErrors(app, observers);
   return app;

@@ -3,7 +3,6 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Handler } from 'hono';
 import { packageFile, SELF_ONLY_POLICY } from '../assets.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { requireConsoleAccess, type ConsoleAccess } from './access.js';
 import { consoleApiRoutes } from './api.js';
 
 /**
@@ -23,17 +22,13 @@ function clientFile(name: string, contentType: string, headers: Record<string, s
  * The operator console: its page (plain HTML, CSS and a script, with uPlot
  * from the pinned npm package: no build step, no request leaves the
  * machine) and the JSON API the page calls. Everything under /console needs
- * console access.
+ * console access, which the app checks before any of them (`requireConsoleAccess`).
  */
 export function consoleRoutes(
   app: OpenAPIHono<HttpEnv>,
   useCases: Pick<HttpUseCases, 'operatorConsole' | 'cancelTask' | 'getTaskStatus' | 'batches'>,
-  access: ConsoleAccess,
   stopping?: AbortSignal,
 ): void {
-  app.use('/console', requireConsoleAccess(access));
-  app.use('/console/*', requireConsoleAccess(access));
-
   app.get('/console', clientFile('index.html', 'text/html; charset=utf-8', { 'content-security-policy': SELF_ONLY_POLICY }));
   app.get('/console/console.js', clientFile('console.js', 'text/javascript; charset=utf-8'));
   app.get('/console/console.css', clientFile('console.css', 'text/css; charset=utf-8'));

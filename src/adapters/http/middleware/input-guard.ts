@@ -14,24 +14,42 @@ import type { HttpEnv } from '../types.js';
 const CHUNK = 64 * 1024;
 /** No valid body nests deeper than `{"input": [[…]]}`; this leaves room for any extra field a client sends. */
 const MAX_DEPTH = 32;
+/**
+ * Values a body may hold outside an embeddings route's `input`: far more
+ * than any request of this API sends (a batch's metadata holds 32 strings),
+ * few enough to parse and check at no cost worth measuring.
+ */
+const MAX_OTHER_VALUES = 10_000;
 
 /**
- * Refuses an oversized or absurdly nested body before it is parsed for real.
- * A streaming tokenizer walks the raw body, a chunk per turn of the event
- * loop, builds no value, and stops at the first item past a limit. So a body
- * of millions of tiny items (`[null,null,…]`, `[{},{},…]`) costs a few
- * kilobytes of tokenizing to refuse and never holds up other requests. What
- * passes holds at most `maxInputs` inputs (or one token array of at most
- * `maxInputChars` ids), each at most `maxInputChars` long, nested at most
- * MAX_DEPTH deep: bounded work for JSON.parse and the schema, which judge
- * everything else (a body that is not JSON included).
+ * Refuses an oversized or absurdly nested JSON body before anything parses
+ * it for real, on every route: it is registered for all of them, so a route
+ * added later is guarded without a word. A streaming tokenizer walks the raw
+ * body, a chunk per turn of the event loop, builds no value, and stops at
+ * the first item past a limit. So a body of millions of tiny items
+ * (`[null,null,…]`, `[{},{},…]`) costs a few kilobytes of tokenizing to
+ * refuse and never holds up other requests.
+ *
+ * What passes is nested at most MAX_DEPTH deep and holds at most
+ * MAX_OTHER_VALUES values, besides, on the routes in `inputRoutes`, an
+ * `input` of at most `maxInputs` inputs (or one token array of at most
+ * `maxInputChars` ids), each at most `maxInputChars` long: bounded work for
+ * JSON.parse and the schema, which judge everything else. A body that is not
+ * JSON is left to the route, which refuses it (415) without parsing it.
  */
-export function inputSizeGuard(limits: InputLimits): MiddlewareHandler<HttpEnv> {
+export function bodyGuard(limits: InputLimits, inputRoutes: readonly string[]): MiddlewareHandler<HttpEnv> {
+  const withInput = new Set(inputRoutes);
   return async (c, next) => {
-    const problem = await scan(await c.req.text(), limits);
+    if (!carriesJson(c.req.method, c.req.header('content-type'))) return next();
+    const problem = await scan(await c.req.text(), limits, c.req.method === 'POST' && withInput.has(c.req.path));
     if (problem) throw problem;
     await next();
   };
+}
+
+function carriesJson(method: string, contentType: string | undefined): boolean {
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return false;
+  return contentType !== undefined && /^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim());
 }
 
 /**
@@ -47,10 +65,15 @@ class InputScanner {
   private items = 0;
   private tokenArray = false;
   private itemLength = 0;
+  private otherValues = 0;
   readonly long: FieldIssue[] = [];
   refused: DomainError | undefined;
 
-  constructor(private readonly limits: InputLimits) {}
+  constructor(
+    private readonly limits: InputLimits,
+    /** Whether this route reads `input`, whose items have limits of their own. */
+    private readonly readsInput: boolean,
+  ) {}
 
   token(token: TokenType, value: unknown): void {
     // The rest of the chunk still arrives after a refusal; it is not looked at.
@@ -110,13 +133,20 @@ class InputScanner {
 
   /** A value starts at the current depth: a string (its length), a number, an array, or something else. */
   private value(kind: number | 'number' | 'array' | 'other'): void {
-    if (this.inputKeyNext && this.depth === 1) {
+    if (this.readsInput && this.inputKeyNext && this.depth === 1) {
       this.inputKeyNext = false;
       // `input` is about to open as an array: its items are counted as they start.
       this.inInput = kind === 'array';
       return;
     }
-    if (!this.inInput) return;
+    if (!this.inInput) {
+      if (++this.otherValues > MAX_OTHER_VALUES) {
+        this.refused = new PayloadTooLargeError(`The body holds more than ${MAX_OTHER_VALUES} values.`, [
+          { path: '(body)', message: `at most ${MAX_OTHER_VALUES} values` },
+        ]);
+      }
+      return;
+    }
     const length = kind;
     if (this.depth === 2) {
       if (this.items === 0 && kind === 'number') this.tokenArray = true;
@@ -154,9 +184,9 @@ class InputScanner {
   }
 }
 
-async function scan(text: string, limits: InputLimits): Promise<DomainError | undefined> {
+async function scan(text: string, limits: InputLimits, readsInput: boolean): Promise<DomainError | undefined> {
   const tokenizer = new Tokenizer();
-  const scanner = new InputScanner(limits);
+  const scanner = new InputScanner(limits, readsInput);
   let broken = false;
   tokenizer.onToken = ({ token, value }) => scanner.token(token, value);
   tokenizer.onError = () => (broken = true);
