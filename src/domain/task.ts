@@ -172,12 +172,29 @@ export function isPastDeadline(message: Pick<TaskMessage, 'deadline'>, now: Date
  */
 
 /** A start repeated with the same time is the same start (a retried command): it counts no second attempt. */
-export function startTask(task: Task, now: Date): Task {
+/** queued | running → running, counting an attempt; a task that has had `maxAttempts` is left as it is. */
+export function startTask(task: Task, now: Date, maxAttempts: number): Task {
   if (isTerminal(task)) {
     throw new InvalidTransitionError(`Task ${task.id} is ${task.status}; it cannot start again.`);
   }
   if (task.status === 'running' && task.startedAt?.getTime() === now.getTime()) return task;
+  if (task.attempts >= maxAttempts) return task;
   return { ...task, status: 'running', startedAt: now, attempts: task.attempts + 1 };
+}
+
+/** Whether `task` ended `status` by a transition made at `at` (its end is `at`, or its last start when that was later). */
+export function endedAt(task: Task, status: TaskStatus, at: Date): boolean {
+  return task.status === status && task.finishedAt?.getTime() === Math.max(at.getTime(), task.startedAt?.getTime() ?? 0);
+}
+
+/** Whether `task` is running an attempt that started at `at`: what a start that took effect returns. */
+export function startedAt(task: Task, at: Date): boolean {
+  return task.status === 'running' && task.startedAt?.getTime() === at.getTime();
+}
+
+/** When a task ends: `now`, or its last start if that is later (a late write must not put its end before its start). */
+function endTime(task: Task, now: Date): Date {
+  return task.startedAt && task.startedAt > now ? task.startedAt : now;
 }
 
 /** An ended task never changes again. */
@@ -187,7 +204,7 @@ function assertNotEnded(task: Task): void {
 
 export function succeedTask(task: Task, result: EmbeddingResult, now: Date): Task {
   assertNotEnded(task);
-  return { ...task, inputs: [], status: 'succeeded', finishedAt: now, result };
+  return { ...task, inputs: [], status: 'succeeded', finishedAt: endTime(task, now), result };
 }
 
 export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
@@ -196,7 +213,7 @@ export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
     ...task,
     inputs: [],
     status: 'failed',
-    finishedAt: now,
+    finishedAt: endTime(task, now),
     error: failure.reason,
     failure: failure.kind,
     ...(failure.issues && failure.issues.length > 0 && { issues: failure.issues }),
@@ -206,5 +223,5 @@ export function failTask(task: Task, failure: TaskFailure, now: Date): Task {
 /** queued | running → expired or cancelled: the task is given up, and a result that comes later is dropped. */
 export function abandonTask(task: Task, status: AbandonedStatus, reason: string, now: Date): Task {
   assertNotEnded(task);
-  return { ...task, inputs: [], status, finishedAt: now, error: reason };
+  return { ...task, inputs: [], status, finishedAt: endTime(task, now), error: reason };
 }

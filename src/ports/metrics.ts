@@ -15,6 +15,10 @@ export const DEAD_LETTER_KINDS = [
 ] as const;
 export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 
+/** A transition a worker asked of a task that had already ended, and that the store refused. */
+export const REFUSED_TRANSITIONS = ['start', 'complete', 'fail'] as const;
+export type RefusedTransition = (typeof REFUSED_TRANSITIONS)[number];
+
 /**
  * The service's measurements, named by what happened rather than by metric
  * type. Recording never throws and does no I/O on the caller's path; an
@@ -34,6 +38,8 @@ export interface Metrics {
   modelLoaded(model: string, seconds: number): void;
   /** A message moved to its model's dead-letter queue, and why. */
   messageDeadLettered(model: string, kind: DeadLetterKind): void;
+  /** A stale message asked to start, complete or fail a task that had ended: refused, and acknowledged. */
+  transitionRefused(model: string, transition: RefusedTransition): void;
   /** Log records that could not be shipped and were dropped (they still went to stdout). */
   logsDropped(count: number): void;
   /** A batch reached a final status. */

@@ -28,6 +28,10 @@ export const RECENT_TASKS = 1000;
  * - A terminal task never changes again: transitions on it are no-ops that
  *   return the stored task unchanged, so a redelivered message cannot undo a
  *   result.
+ * - `attempts` never passes `maxAttempts`: a start past it is a no-op that
+ *   returns the task unchanged (not running since `at`).
+ * - Timestamps stay ordered: a task finishes no earlier than it last started,
+ *   whatever the order in which late writes arrive.
  * - Transitions on an unknown or expired id return `undefined`.
  * - `create` rejects with `TaskAlreadyExistsError` for another task's id and with
  *   `CapacityExceededError` when the store is full.
@@ -35,8 +39,8 @@ export const RECENT_TASKS = 1000;
 export interface TaskStore {
   create(task: Task): Promise<void>;
   get(id: string): Promise<Task | undefined>;
-  /** queued|running → running, counting an attempt (once per `at`). */
-  markRunning(id: string, at: Date): Promise<Task | undefined>;
+  /** queued|running → running, counting an attempt (once per `at`), unless it has had `maxAttempts` already. */
+  markRunning(id: string, at: Date, maxAttempts: number): Promise<Task | undefined>;
   markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined>;
   markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined>;
   /** queued|running → expired: nobody waits for it any more, and it is not to be run. */

@@ -10,6 +10,9 @@ import {
 import type { TaskStore } from '../../src/ports/task-store.js';
 import { waitFor } from '../support/wait.js';
 
+/** Attempts a task may have, as the worker passes them. */
+const MAX_ATTEMPTS = 3;
+
 export interface StoreHarness {
   /** A store whose records live `ttlSeconds`. */
   open(options: { ttlSeconds: number }): Promise<TaskStore>;
@@ -53,7 +56,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     it('returns undefined for an unknown id, from get and from every transition', async () => {
       const id = randomUUID();
       expect(await store.get(id)).toBeUndefined();
-      expect(await store.markRunning(id, t0)).toBeUndefined();
+      expect(await store.markRunning(id, t0, MAX_ATTEMPTS)).toBeUndefined();
       expect(await store.markSucceeded(id, result, t0)).toBeUndefined();
       expect(await store.markFailed(id, { reason: 'x', kind: 'inference_failed' }, t0)).toBeUndefined();
     });
@@ -69,7 +72,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     it('creates the same task again without error, as a retried create does, and keeps it as it is', async () => {
       const created = task();
       await store.create(created);
-      await store.markRunning(created.id, later(1));
+      await store.markRunning(created.id, later(1), MAX_ATTEMPTS);
       await expect(store.create(created)).resolves.toBeUndefined();
       expect(await store.get(created.id)).toMatchObject({ status: 'running', attempts: 1 });
     });
@@ -77,25 +80,48 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     it('counts one attempt for a start repeated with the same time, as a retried command repeats it', async () => {
       const created = task();
       await store.create(created);
-      await store.markRunning(created.id, later(1));
-      expect(await store.markRunning(created.id, later(1))).toMatchObject({ status: 'running', attempts: 1 });
-      expect(await store.markRunning(created.id, later(2))).toMatchObject({ attempts: 2 });
+      await store.markRunning(created.id, later(1), MAX_ATTEMPTS);
+      expect(await store.markRunning(created.id, later(1), MAX_ATTEMPTS)).toMatchObject({ status: 'running', attempts: 1 });
+      expect(await store.markRunning(created.id, later(2), MAX_ATTEMPTS)).toMatchObject({ attempts: 2 });
     });
 
     it('moves queued → running, counting attempts, and allows running again on redelivery', async () => {
       const created = task();
       await store.create(created);
-      const running = await store.markRunning(created.id, later(10));
+      const running = await store.markRunning(created.id, later(10), MAX_ATTEMPTS);
       expect(running).toMatchObject({ status: 'running', attempts: 1, startedAt: later(10) });
-      const again = await store.markRunning(created.id, later(20));
+      const again = await store.markRunning(created.id, later(20), MAX_ATTEMPTS);
       expect(again).toMatchObject({ status: 'running', attempts: 2, startedAt: later(20) });
       expect(await store.get(created.id)).toEqual(again);
+    });
+
+    it('never counts an attempt past the most a task may have: a start past it leaves the task as it is', async () => {
+      const created = task();
+      await store.create(created);
+      for (let i = 1; i <= MAX_ATTEMPTS; i++) expect(await store.markRunning(created.id, later(i), MAX_ATTEMPTS)).toMatchObject({ attempts: i, startedAt: later(i) });
+      const refused = await store.markRunning(created.id, later(10), MAX_ATTEMPTS);
+      expect(refused).toMatchObject({ status: 'running', attempts: MAX_ATTEMPTS, startedAt: later(MAX_ATTEMPTS) });
+      expect(await store.get(created.id)).toEqual(refused);
+    });
+
+    it('keeps a task’s times in order when a late finish arrives after a newer start', async () => {
+      const created = task();
+      await store.create(created);
+      // A redelivery started it at 20 while an older attempt's result, computed at 10, was still on its way.
+      await store.markRunning(created.id, later(10), MAX_ATTEMPTS);
+      await store.markRunning(created.id, later(20), MAX_ATTEMPTS);
+      const done = await store.markSucceeded(created.id, result, later(15));
+      expect(done).toMatchObject({ status: 'succeeded', startedAt: later(20), finishedAt: later(20), attempts: 2 });
+      const other = task();
+      await store.create(other);
+      await store.markRunning(other.id, later(30), MAX_ATTEMPTS);
+      expect(await store.markFailed(other.id, { reason: 'late', kind: 'inference_failed' }, later(25))).toMatchObject({ finishedAt: later(30) });
     });
 
     it('stores the result of a succeeded task, vectors exact', async () => {
       const created = task();
       await store.create(created);
-      await store.markRunning(created.id, later(1));
+      await store.markRunning(created.id, later(1), MAX_ATTEMPTS);
       const done = await store.markSucceeded(created.id, result, later(2));
       expect(done).toMatchObject({ status: 'succeeded', finishedAt: later(2) });
       const fetched = await store.get(created.id);
@@ -108,9 +134,9 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     it('never changes a succeeded task again', async () => {
       const created = task();
       await store.create(created);
-      await store.markRunning(created.id, later(1));
+      await store.markRunning(created.id, later(1), MAX_ATTEMPTS);
       const done = await store.markSucceeded(created.id, result, later(2));
-      expect(await store.markRunning(created.id, later(3))).toEqual(done);
+      expect(await store.markRunning(created.id, later(3), MAX_ATTEMPTS)).toEqual(done);
       expect(await store.markFailed(created.id, { reason: 'late failure', kind: 'inference_failed' }, later(4))).toEqual(done);
       expect(await store.markSucceeded(created.id, { ...result, dimensions: 9 }, later(5))).toEqual(done);
       expect(await store.get(created.id)).toEqual(done);
@@ -119,12 +145,12 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     it('records why a task failed, and never changes it again', async () => {
       const created = task();
       await store.create(created);
-      await store.markRunning(created.id, later(1));
+      await store.markRunning(created.id, later(1), MAX_ATTEMPTS);
       const failed = await store.markFailed(created.id, { reason: 'model exploded', kind: 'inference_failed' }, later(2));
       expect(failed).toMatchObject({ status: 'failed', error: 'model exploded', finishedAt: later(2) });
       expect(failed!.result).toBeUndefined();
       expect(await store.markSucceeded(created.id, result, later(3))).toEqual(failed);
-      expect(await store.markRunning(created.id, later(3))).toEqual(failed);
+      expect(await store.markRunning(created.id, later(3), MAX_ATTEMPTS)).toEqual(failed);
     });
 
     it('can fail a task that never started', async () => {
@@ -139,7 +165,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     it('drops a task’s inputs once it is final, keeping its result and how many inputs it had', async () => {
       const created = task();
       await store.create(created);
-      expect(await store.markRunning(created.id, later(1))).toMatchObject({ inputs: created.inputs, inputCount: created.inputs.length });
+      expect(await store.markRunning(created.id, later(1), MAX_ATTEMPTS)).toMatchObject({ inputs: created.inputs, inputCount: created.inputs.length });
       const done = await store.markSucceeded(created.id, result, later(2));
       expect(done).toMatchObject({ inputs: [], inputCount: created.inputs.length, status: 'succeeded' });
       expect(await store.get(created.id)).toEqual(done);
@@ -161,11 +187,11 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
         inputs: [],
         inputCount: queued.inputs.length,
       });
-      expect(await store.markRunning(queued.id, later(2))).toMatchObject({ status: 'expired', attempts: 0 });
+      expect(await store.markRunning(queued.id, later(2), MAX_ATTEMPTS)).toMatchObject({ status: 'expired', attempts: 0 });
       expect(await store.markSucceeded(queued.id, result, later(3))).toMatchObject({ status: 'expired' });
       const done = task();
       await store.create(done);
-      await store.markRunning(done.id, later(1));
+      await store.markRunning(done.id, later(1), MAX_ATTEMPTS);
       const succeeded = await store.markSucceeded(done.id, result, later(2));
       expect(await store.markExpired(done.id, 'too late', later(3))).toEqual(succeeded);
       expect(await store.markExpired('no-such-task', 'x', later(1))).toBeUndefined();
@@ -180,10 +206,10 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
         finishedAt: later(1),
         inputs: [],
       });
-      expect(await store.markRunning(queued.id, later(2))).toMatchObject({ status: 'cancelled', attempts: 0 });
+      expect(await store.markRunning(queued.id, later(2), MAX_ATTEMPTS)).toMatchObject({ status: 'cancelled', attempts: 0 });
       const running = task();
       await store.create(running);
-      await store.markRunning(running.id, later(1));
+      await store.markRunning(running.id, later(1), MAX_ATTEMPTS);
       expect(await store.markCancelled(running.id, 'called off', later(2))).toMatchObject({ status: 'cancelled', attempts: 1 });
       // The worker's result comes after the cancel: it is dropped.
       expect(await store.markSucceeded(running.id, result, later(3))).toMatchObject({ status: 'cancelled' });
@@ -192,7 +218,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.markCancelled(running.id, 'again', later(4))).toMatchObject({ finishedAt: later(2), error: 'called off' });
       const done = task();
       await store.create(done);
-      await store.markRunning(done.id, later(1));
+      await store.markRunning(done.id, later(1), MAX_ATTEMPTS);
       const failed = await store.markFailed(done.id, { reason: 'x', kind: 'inference_failed' }, later(2));
       expect(await store.markCancelled(done.id, 'too late', later(3))).toEqual(failed);
       expect(await store.markCancelled('no-such-task', 'x', later(1))).toBeUndefined();
@@ -205,8 +231,8 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
         await store.create(created);
         made.push(created);
       }
-      await store.markRunning(made[1]!.id, later(10_000));
-      await store.markRunning(made[3]!.id, later(10_000));
+      await store.markRunning(made[1]!.id, later(10_000), MAX_ATTEMPTS);
+      await store.markRunning(made[3]!.id, later(10_000), MAX_ATTEMPTS);
       await store.markSucceeded(made[3]!.id, result, later(11_000));
       await store.remove(made[4]!.id);
 
@@ -231,7 +257,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       await store.create(created);
       await store.remove(created.id);
       expect(await store.get(created.id)).toBeUndefined();
-      expect(await store.markRunning(created.id, later(1))).toBeUndefined();
+      expect(await store.markRunning(created.id, later(1), MAX_ATTEMPTS)).toBeUndefined();
       await expect(store.remove('never-was')).resolves.toBeUndefined();
     });
 
@@ -246,7 +272,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     it('lets exactly one of two racing completions win', async () => {
       const created = task();
       await store.create(created);
-      await store.markRunning(created.id, later(1));
+      await store.markRunning(created.id, later(1), MAX_ATTEMPTS);
       await Promise.all([
         store.markSucceeded(created.id, result, later(2)),
         store.markFailed(created.id, { reason: 'lost the race', kind: 'inference_failed' }, later(2)),
@@ -263,7 +289,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
         await shortLived.create(created);
         expect(await shortLived.get(created.id)).toBeDefined();
         await waitFor(async () => (await shortLived.get(created.id)) === undefined, 3_000, 'the task to expire');
-        expect(await shortLived.markRunning(created.id, later(1))).toBeUndefined();
+        expect(await shortLived.markRunning(created.id, later(1), MAX_ATTEMPTS)).toBeUndefined();
       } finally {
         await shortLived.close();
       }

@@ -177,6 +177,7 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
     const read = async (id: string) =>
       (await (await fetch(`${base()}/v1/embeddings/tasks/${id}`)).json()) as {
         status: string;
+        started_at: string | null;
         finished_at: string | null;
         attempts: number;
         result: { data: { embedding: number[] }[] } | null;
@@ -193,6 +194,17 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
       // A final state never changes: read again, the same completion.
       expect((await read(answer.id!)).finished_at).toBe(task.finished_at);
     }
+
+    // Every record is whole: its attempts within the limit, its times in order, and no message of a task that
+    // succeeded dead-lettered (a stale redelivery of an ended task is acknowledged, not failed).
+    const records = await Promise.all(accepted.map((a) => read(a.id!)));
+    for (const record of records) {
+      expect(record.attempts).toBeLessThanOrEqual(Number(env.TASK_MAX_ATTEMPTS));
+      expect(Date.parse(record.started_at!)).toBeLessThanOrEqual(Date.parse(record.finished_at!));
+    }
+    const { dead_letters: dead } = (await (await fetch(`${base()}/console/api/dead-letters/bert`)).json()) as { dead_letters: { task_id: string | null }[] };
+    const acceptedIds = new Set(accepted.map((a) => a.id));
+    expect(dead.filter((letter) => letter.task_id !== null && acceptedIds.has(letter.task_id))).toEqual([]);
 
     const refused = answers.filter((a) => a.status === 503).length;
     const figures = {

@@ -17,6 +17,9 @@ import { taskStoreContract } from '../contracts/task-store.contract.js';
 import { redis, requireOrSkip } from '../support/infra.js';
 import { deleteKeys } from '../support/namespace.js';
 
+/** Attempts a task may have, as the worker passes them. */
+const MAX_ATTEMPTS = 3;
+
 const infra = await requireOrSkip('Redis', await redis());
 afterAll(async () => {
   await infra?.stop();
@@ -115,7 +118,7 @@ describe.skipIf(!infra)('RedisTaskStore', () => {
     try {
       const task = newTask({ id: randomUUID(), model: 'm', inputs: ['x', 'y'], priority: 0, now: new Date() });
       await store.create(task);
-      await store.markRunning(task.id, new Date());
+      await store.markRunning(task.id, new Date(), MAX_ATTEMPTS);
       const vectors = [new Float32Array(384).fill(0.5), new Float32Array(384).fill(-0.25)];
       await store.markSucceeded(task.id, { vectors, dimensions: 384, usage: { promptTokens: 4, totalTokens: 4 } }, new Date());
 

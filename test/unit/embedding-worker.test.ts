@@ -11,6 +11,9 @@ import { StubModel } from '../support/stub-model.js';
 import { LogSink } from '../support/log-sink.js';
 import { waitFor } from '../support/wait.js';
 
+/** Attempts a task may have, as the worker passes them. */
+const MAX_ATTEMPTS = 3;
+
 /** A worker on fresh in-memory adapters: each test has its own broker, store, model and logs. */
 function setup() {
   const broker = new MemoryBroker();
@@ -100,11 +103,30 @@ describe('EmbeddingWorker', () => {
   it('fails and dead-letters a task whose workers kept dying on it, without running it again', async () => {
     const id = await t.submit(['poison']);
     // Three earlier workers started it and crashed before settling.
-    for (let i = 0; i < 3; i++) await t.store.markRunning(id, new Date(Date.now() - 1_000 + i));
+    for (let i = 0; i < 3; i++) await t.store.markRunning(id, new Date(Date.now() - 1_000 + i), MAX_ATTEMPTS);
     await t.worker.start();
-    expect(await t.settled(id)).toMatchObject({ status: 'failed', error: 'gave up after 3 attempts', attempts: 4 });
+    // Its attempts never pass the limit: the fourth start is refused, and the task failed.
+    expect(await t.settled(id)).toMatchObject({ status: 'failed', error: 'gave up after 3 attempts', attempts: 3 });
     expect(t.model.calls).toBe(0);
     expect(t.broker.deadLetters('stub').map((d) => [d.message.taskId, d.reason])).toEqual([[id, 'gave up after 3 attempts']]);
+  });
+
+  it('acknowledges, without failing or dead-lettering, a stale message whose task another delivery finished meanwhile', async () => {
+    const id = await t.submit(['finished elsewhere']);
+    for (let i = 0; i < 3; i++) await t.store.markRunning(id, new Date(Date.now() - 1_000 + i), MAX_ATTEMPTS);
+    // As this worker gives the task up, another delivery's result lands first.
+    const markFailed = t.store.markFailed.bind(t.store);
+    t.store.markFailed = async (taskId, failure, at) => {
+      await t.store.markSucceeded(taskId, { vectors: [new Float32Array([1])], dimensions: 1, usage: { promptTokens: 1, totalTokens: 1 } }, at);
+      return markFailed(taskId, failure, at);
+    };
+    await t.worker.start();
+    await waitFor(() => t.logs.lines.some((l) => l.taskId === id && l.msg === 'task had already ended; acknowledging a stale message'));
+    expect(await t.store.get(id)).toMatchObject({ status: 'succeeded', attempts: 3 });
+    expect(t.broker.deadLetters('stub')).toEqual([]);
+    expect(t.logs.lines.some((l) => l.taskId === id && l.msg === 'task failed')).toBe(false);
+    expect(t.metrics.counter('task_transitions_refused_total{model=stub,transition=fail}')).toBe(1);
+    await waitFor(async () => (await t.queue.depth('stub')) === 0);
   });
 
   it('does not run a task whose deadline has passed: it marks it expired and acknowledges its message', async () => {

@@ -4,6 +4,9 @@ import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js'
 import { GetTaskStatus } from '../../src/application/embeddings/get-task-status.js';
 import { newTask } from '../../src/domain/index.js';
 
+/** Attempts a task may have, as the worker passes them. */
+const MAX_ATTEMPTS = 3;
+
 describe('GetTaskStatus', () => {
   const setup = async () => {
     const store = new MemoryTaskStore({ ttlSeconds: 60, maxTasks: 10 });
@@ -28,7 +31,7 @@ describe('GetTaskStatus', () => {
   it('returns the finished task when its announcement comes', async () => {
     const { status, store, events } = await setup();
     const polling = status.execute('t', { waitMs: 60_000 });
-    await store.markRunning('t', new Date());
+    await store.markRunning('t', new Date(), MAX_ATTEMPTS);
     await store.markSucceeded('t', { vectors: [Float32Array.of(1)], dimensions: 1, usage: { promptTokens: 1, totalTokens: 1 } }, new Date());
     await events.announceFinished('t');
     await expect(polling).resolves.toMatchObject({ status: 'succeeded' });
@@ -43,7 +46,7 @@ describe('GetTaskStatus', () => {
     await watch.ready;
     try {
       const polling = status.awaitWatched('t', watch, { waitMs: 60_000 });
-      await store.markRunning('t', new Date());
+      await store.markRunning('t', new Date(), MAX_ATTEMPTS);
       await store.markSucceeded('t', { vectors: [Float32Array.of(1)], dimensions: 1, usage: { promptTokens: 1, totalTokens: 1 } }, new Date());
       expect(reads).toEqual([]);
       await events.announceFinished('t');

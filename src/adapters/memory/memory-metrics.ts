@@ -1,5 +1,5 @@
 import type { FinalBatchStatus, FilePurpose } from '../../domain/index.js';
-import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
+import type { DeadLetterKind, Metrics, RefusedTransition, TaskOutcome } from '../../ports/metrics.js';
 
 interface Summary {
   count: number;
@@ -47,6 +47,10 @@ export class MemoryMetrics implements Metrics {
   messageDeadLettered(model: string, kind: DeadLetterKind): void {
     this.count(`messages_dead_lettered{model=${model},kind=${kind}}`);
   }
+  transitionRefused(model: string, transition: RefusedTransition): void {
+    this.count(`task_transitions_refused_total{model=${model},transition=${transition}}`);
+  }
+
 
   logsDropped(count: number): void {
     this.count('logs_dropped', count);

@@ -62,8 +62,8 @@ export class MemoryTaskStore implements TaskStore {
     return this.live(id)?.task;
   }
 
-  async markRunning(id: string, at: Date): Promise<Task | undefined> {
-    return this.transition(id, (task) => startTask(task, at));
+  async markRunning(id: string, at: Date, maxAttempts: number): Promise<Task | undefined> {
+    return this.transition(id, (task) => startTask(task, at, maxAttempts));
   }
 
   async markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined> {

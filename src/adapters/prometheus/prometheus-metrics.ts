@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FINAL_BATCH_STATUS_LIST, FILE_PURPOSES, FINAL_TASK_STATUSES, type FinalBatchStatus, type FilePurpose } from '../../domain/index.js';
-import { DEAD_LETTER_KINDS, type DeadLetterKind, type Metrics, type MetricsExposition, type TaskOutcome } from '../../ports/metrics.js';
+import { DEAD_LETTER_KINDS, REFUSED_TRANSITIONS, type DeadLetterKind, type Metrics, type MetricsExposition, type RefusedTransition, type TaskOutcome } from '../../ports/metrics.js';
 
 /** Every metric name starts with this, so dashboards and alerts can find the service's series. */
 export const METRIC_PREFIX = 'embedding_';
@@ -69,6 +69,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
   private readonly modelLoad: Gauge;
   private readonly dropped: Counter;
   private readonly deadLettered: Counter;
+  private readonly refusedTransitions: Counter;
   private readonly batches: Counter;
   private readonly batchesRunning: Gauge;
   private readonly batchLineCount: Counter;
@@ -93,6 +94,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     this.tokens = new Counter({ name: name('tokens_processed_total'), help: 'Tokens embedded', labelNames: ['model'], registers });
     this.modelLoad = new Gauge({ name: name('model_load_seconds'), help: 'How long the model took to load', labelNames: ['model'], registers });
     this.deadLettered = new Counter({ name: name('messages_dead_lettered_total'), help: 'Messages moved to a dead-letter queue, by why', labelNames: ['model', 'kind'], registers });
+    this.refusedTransitions = new Counter({ name: name('task_transitions_refused_total'), help: 'Stale messages that asked to start, complete or fail a task that had ended', labelNames: ['model', 'transition'], registers });
     this.dropped = new Counter({ name: name('log_records_dropped_total'), help: 'Log records not shipped to Elasticsearch (they still went to stdout)', registers });
     this.batches = new Counter({ name: name('batches_total'), help: 'Batches ended, by final status', labelNames: ['status'], registers });
     this.batchesRunning = new Gauge({ name: name('batches_running'), help: 'Batches whose lines this process is dispatching', registers });
@@ -111,6 +113,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     zero.perModel(this.batchTokens);
     zero.perModel(this.tokens);
     zero.perModel(this.deadLettered, { kind: DEAD_LETTER_KINDS });
+    zero.perModel(this.refusedTransitions, { transition: REFUSED_TRANSITIONS });
     zero.counter(this.batches, { status: FINAL_BATCH_STATUS_LIST });
     zero.counter(this.batchLineCount, { outcome: ['completed', 'failed'] });
     zero.counter(this.fileBytes, { purpose: FILE_PURPOSES });
@@ -167,6 +170,10 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
 
   messageDeadLettered(model: string, kind: DeadLetterKind): void {
     safely(() => this.deadLettered.inc({ model, kind }));
+  }
+
+  transitionRefused(model: string, transition: RefusedTransition): void {
+    safely(() => this.refusedTransitions.inc({ model, transition }));
   }
 
   logsDropped(count: number): void {

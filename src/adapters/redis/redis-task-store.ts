@@ -65,24 +65,35 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {} end
 if ${FINAL_TASK_STATUSES.map((final) => `status == '${final}'`).join(' or ')} then return redis.call('HGETALL', KEYS[1]) end`;
 
-/* A repeat with the same start time (a re-sent script) counts no second attempt. */
+/*
+ * ARGV: the start time, the most attempts. A repeat with the same start time
+ * (a re-sent script) counts no second attempt, and a task that has had its
+ * attempts is left as it is.
+ */
 const MARK_RUNNING = `${TERMINAL_GUARD}
 if status == 'running' and redis.call('HGET', KEYS[1], 'started_at') == ARGV[1] then return redis.call('HGETALL', KEYS[1]) end
+if tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') >= tonumber(ARGV[2]) then return redis.call('HGETALL', KEYS[1]) end
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return redis.call('HGETALL', KEYS[1])`;
 
-/** ARGV: ttl, then field/value pairs to write (status, finished_at, and result or error). The inputs go: only the result is kept. */
+/**
+ * ARGV: ttl, the finish time, then field/value pairs to write (status, and
+ * result or error). The inputs go: only the result is kept. A task finishes
+ * no earlier than it last started (a late write keeps the times in order).
+ */
 const FINISH = `${TERMINAL_GUARD}
+local started = tonumber(redis.call('HGET', KEYS[1], 'started_at') or '0')
+local finished = math.max(tonumber(ARGV[2]), started)
 redis.call('HDEL', KEYS[1], 'inputs')
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], 'finished_at', string.format('%.0f', finished), unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return redis.call('HGETALL', KEYS[1])`;
 
 type Scripted = Redis & {
   createTask(key: string, recent: string, ttl: number, createdAt: string, model: string, id: string, keep: number, ...fields: (string | Buffer)[]): Promise<number>;
-  markRunningBuffer(key: string, at: string): Promise<Buffer[]>;
-  finishBuffer(key: string, ttl: number, ...fields: (string | Buffer)[]): Promise<Buffer[]>;
+  markRunningBuffer(key: string, at: string, maxAttempts: number): Promise<Buffer[]>;
+  finishBuffer(key: string, ttl: number, finishedAt: string, ...fields: (string | Buffer)[]): Promise<Buffer[]>;
 };
 
 /**
@@ -124,25 +135,25 @@ export class RedisTaskStore implements TaskStore {
     return decodeTask(id, raw);
   }
 
-  async markRunning(id: string, at: Date): Promise<Task | undefined> {
-    const reply = await this.call(() => this.redis.markRunningBuffer(this.key(id), String(at.getTime())));
+  async markRunning(id: string, at: Date, maxAttempts: number): Promise<Task | undefined> {
+    const reply = await this.call(() => this.redis.markRunningBuffer(this.key(id), String(at.getTime()), maxAttempts));
     return decodeTask(id, pairs(reply));
   }
 
   async markSucceeded(id: string, result: EmbeddingResult, at: Date): Promise<Task | undefined> {
-    return this.finish(id, { status: 'succeeded', finished_at: String(at.getTime()), ...encodeResult(result) });
+    return this.finish(id, at, { status: 'succeeded', ...encodeResult(result) });
   }
 
   async markFailed(id: string, failure: TaskFailure, at: Date): Promise<Task | undefined> {
-    return this.finish(id, { status: 'failed', finished_at: String(at.getTime()), ...encodeFailure(failure) });
+    return this.finish(id, at, { status: 'failed', ...encodeFailure(failure) });
   }
 
   async markExpired(id: string, reason: string, at: Date): Promise<Task | undefined> {
-    return this.finish(id, { status: 'expired', finished_at: String(at.getTime()), error: reason });
+    return this.finish(id, at, { status: 'expired', error: reason });
   }
 
   async markCancelled(id: string, reason: string, at: Date): Promise<Task | undefined> {
-    return this.finish(id, { status: 'cancelled', finished_at: String(at.getTime()), error: reason });
+    return this.finish(id, at, { status: 'cancelled', error: reason });
   }
 
   async recent({ limit, status, model }: RecentTasksQuery): Promise<Task[]> {
@@ -179,8 +190,8 @@ export class RedisTaskStore implements TaskStore {
     await closeRedis(this.redis);
   }
 
-  private async finish(id: string, fields: Fields): Promise<Task | undefined> {
-    const reply = await this.call(() => this.redis.finishBuffer(this.key(id), this.options.ttlSeconds, ...flatten(fields)));
+  private async finish(id: string, at: Date, fields: Fields): Promise<Task | undefined> {
+    const reply = await this.call(() => this.redis.finishBuffer(this.key(id), this.options.ttlSeconds, String(at.getTime()), ...flatten(fields)));
     return decodeTask(id, pairs(reply));
   }
 

@@ -1,7 +1,9 @@
 import {
   checkInputs,
   DomainError,
+  endedAt,
   isPastDeadline,
+  startedAt,
   isTerminal,
   toResult,
   ValidationError,
@@ -68,15 +70,15 @@ export class TaskHandler {
       await this.deadLetter(delivery, 'breaks_limits', `breaks the input limits: ${breach.message}`, log);
       return;
     }
-    const task = isPastDeadline(message, this.clock.now())
-      ? await this.expire(message, log)
-      : await this.store.markRunning(message.taskId, this.clock.now());
+    const now = this.clock.now();
+    const task = isPastDeadline(message, now) ? await this.expire(message, log) : await this.store.markRunning(message.taskId, now, this.options.maxAttempts);
     if (!task) {
       await this.deadLetter(delivery, 'no_record', 'no task record: it expired, or was never created', log);
       return;
     }
     if (isTerminal(task)) {
       // A redelivery of a task that already finished, or a task cancelled or expired before it ran: what is stored stands.
+      if (!isPastDeadline(message, now)) this.metrics.transitionRefused(message.model, 'start');
       log.info('task is already final; acknowledging its message', { status: task.status });
       await delivery.ack();
       return;
@@ -85,7 +87,8 @@ export class TaskHandler {
       await this.deadLetter(delivery, 'disagrees_with_record', 'the message disagrees with its task record (model or inputs)', log);
       return;
     }
-    if (task.attempts > this.options.maxAttempts) {
+    if (!startedAt(task, now)) {
+      // The store did not start it: it has had its attempts (workers died on it, or its model kept failing).
       await this.giveUp(task, delivery, { reason: `gave up after ${this.options.maxAttempts} attempts`, kind: 'attempts_exhausted' }, log);
       return;
     }
@@ -107,13 +110,14 @@ export class TaskHandler {
       const now = this.clock.now();
       const stored = await this.store.markSucceeded(message.taskId, outcome.result, now);
       // Counted only by the worker whose result was stored (a redelivered task may be finished by two).
-      if (stored?.status === 'succeeded' && stored.finishedAt?.getTime() === now.getTime()) {
+      if (stored && endedAt(stored, 'succeeded', now)) {
         this.completed(message.model, 'succeeded', seconds(message.enqueuedAt, now));
         log.debug('task succeeded');
       } else if (stored?.status === 'expired' || stored?.status === 'cancelled') {
         // Given up while it ran (its client went away, or its owner cancelled it): the stored state stands, the result is dropped.
         log.info('task was given up while it ran; its result is dropped', { status: stored.status });
       } else {
+        this.metrics.transitionRefused(message.model, 'complete');
         log.info('task was finished by another delivery; its result stands', { status: stored?.status });
       }
       await delivery.ack();
@@ -131,7 +135,14 @@ export class TaskHandler {
 
   private async giveUp(task: Task, delivery: Delivery, failure: TaskFailure, log: Logger): Promise<void> {
     const now = this.clock.now();
-    await this.store.markFailed(task.id, failure, now);
+    const stored = await this.store.markFailed(task.id, failure, now);
+    if (stored && isTerminal(stored) && !endedAt(stored, 'failed', now)) {
+      // It ended otherwise meanwhile (another delivery finished it): what is stored stands, and this message is a stale copy.
+      this.metrics.transitionRefused(task.model, 'fail');
+      log.info('task had already ended; acknowledging a stale message', { status: stored.status });
+      await delivery.ack();
+      return;
+    }
     this.completed(task.model, 'failed', seconds(task.createdAt, now));
     log.warn('task failed', { reason: failure.reason, kind: failure.kind, attempts: task.attempts });
     await this.deadLetter(delivery, failure.kind, failure.reason, log);
