@@ -53,8 +53,15 @@ export interface TaskStore {
    * most `limit`. Listed tasks may omit their inputs and result.
    */
   recent(query: RecentTasksQuery): Promise<Task[]>;
-  /** Forgets a task at once (one refused at submit, which nobody will ever ask for). Removing an unknown id is a no-op. */
-  remove(id: string): Promise<void>;
+  /**
+   * A task refused at submit (its message was not confirmed, yet may still
+   * reach the queue): its inputs are dropped and it is ended `cancelled`
+   * with `reason`, so that a message of it that lands later finds it ended
+   * and is acknowledged, never run nor dead-lettered. It leaves the recent
+   * list and takes no room among `maxTasks`. Refusing an unknown id is a
+   * no-op.
+   */
+  refuse(id: string, reason: string, at: Date): Promise<void>;
   /** Resolves when the store can be read and written; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

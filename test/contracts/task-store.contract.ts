@@ -224,7 +224,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.markCancelled('no-such-task', 'x', later(1))).toBeUndefined();
     });
 
-    it('lists the latest tasks newest first, by status and model, without those removed', async () => {
+    it('lists the latest tasks newest first, by status and model, without those refused at submit', async () => {
       const made = [];
       for (let i = 0; i < 5; i++) {
         const created = task({ model: i % 2 ? 'odd' : 'even', createdAt: later(i * 1000), owner: `owner-${i}` });
@@ -234,7 +234,7 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       await store.markRunning(made[1]!.id, later(10_000), MAX_ATTEMPTS);
       await store.markRunning(made[3]!.id, later(10_000), MAX_ATTEMPTS);
       await store.markSucceeded(made[3]!.id, result, later(11_000));
-      await store.remove(made[4]!.id);
+      await store.refuse(made[4]!.id, 'refused', later(12_000));
 
       const ids = (tasks: readonly Task[]) => tasks.map((t) => t.id);
       expect(ids(await store.recent({ limit: 3 }))).toEqual([made[3]!.id, made[2]!.id, made[1]!.id]);
@@ -252,13 +252,16 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.get(created.id)).toMatchObject({ deadline: later(30), owner: 'search-backend' });
     });
 
-    it('forgets a removed task at once, and removing an unknown id is harmless', async () => {
+    it('ends a task refused at submit, holding none of its inputs, so that a message of it that lands later is not run', async () => {
       const created = task();
       await store.create(created);
-      await store.remove(created.id);
-      expect(await store.get(created.id)).toBeUndefined();
-      expect(await store.markRunning(created.id, later(1), MAX_ATTEMPTS)).toBeUndefined();
-      await expect(store.remove('never-was')).resolves.toBeUndefined();
+      await store.refuse(created.id, 'Refused at submit.', later(1));
+      const refused = await store.get(created.id);
+      expect(refused).toMatchObject({ status: 'cancelled', error: 'Refused at submit.', inputs: [], attempts: 0 });
+      expect(await store.markRunning(created.id, later(2), MAX_ATTEMPTS)).toEqual(refused);
+      expect(await store.markSucceeded(created.id, result, later(3))).toEqual(refused);
+      await expect(store.refuse('never-was', 'refused', later(1))).resolves.toBeUndefined();
+      expect(await store.get('never-was')).toBeUndefined();
     });
 
     it('keeps the fields at fault of a task failed for its input', async () => {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
+import { connect } from 'amqplib';
 import { RabbitMqTaskQueue } from '../../src/adapters/rabbitmq/rabbitmq-task-queue.js';
+import { deadLetterQueueOf } from '../../src/adapters/rabbitmq/topology.js';
 import { ServiceUnavailableError, type TaskMessage } from '../../src/domain/index.js';
 import { faultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { rabbitmq, requireOrSkip } from '../support/infra.js';
@@ -76,7 +78,7 @@ describe.skipIf(!infra)('RabbitMQ unreachable, then back', () => {
   describe('through the HTTP API', () => {
     let t: TestService;
     beforeAll(async () => {
-      t = await startTestService({ env: { QUEUE_DRIVER: 'rabbitmq', AMQP_URL: url }, queueName: namespace.queue });
+      t = await startTestService({ env: { QUEUE_DRIVER: 'rabbitmq', AMQP_URL: url, QUEUE_PUBLISH_TIMEOUT_MS: '1000' }, queueName: namespace.queue });
       await t.service.modelsSettled;
     });
     afterAll(async () => {
@@ -100,6 +102,32 @@ describe.skipIf(!infra)('RabbitMQ unreachable, then back', () => {
         await proxy.resume();
       }
       await waitFor(async () => (await t.post('/v1/embeddings/tasks', { input: 'after' })).status === 202, 5_000, 'submits to be accepted again');
+    });
+
+    it('never runs a submit it refused: its message, reaching the queue after the 503, is acknowledged and dropped, not dead-lettered', async () => {
+      // Stalled, the broker neither confirms the publish nor loses it: it arrives once the stall ends.
+      proxy.stall();
+      let status: number;
+      try {
+        status = (await t.post('/v1/embeddings/tasks', { input: 'refused, then landed' })).status;
+      } finally {
+        await proxy.resume();
+      }
+      expect(status).toBe(503);
+      await waitFor(
+        () => t.logs.lines.some((l) => l.msg === 'task is already final; acknowledging its message' && l.status === 'cancelled'),
+        10_000,
+        'the refused task’s message to be delivered and dropped',
+      );
+      // Counted with the other stale starts (the earlier test's reconnection redelivers a task that had succeeded).
+      expect(t.metrics!.counter('task_transitions_refused_total{model=tiny-bert,transition=start}')).toBeGreaterThanOrEqual(1);
+      const connection = await connect(infra!.url);
+      try {
+        const channel = await connection.createChannel();
+        expect((await channel.checkQueue(deadLetterQueueOf(namespace.queue('tiny-bert')))).messageCount).toBe(0);
+      } finally {
+        await connection.close();
+      }
     });
   });
 });

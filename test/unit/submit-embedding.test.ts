@@ -58,12 +58,13 @@ describe('SubmitEmbedding', () => {
   it.each([
     ['full', new CapacityExceededError('the queue is full')],
     ['unreachable', new ServiceUnavailableError('the broker is away')],
-  ])('leaves nothing in the store when the queue is %s, and passes the refusal on', async (_kind, refusal) => {
+  ])('keeps none of a task’s inputs when the queue is %s, ends it so that it never runs, and passes the refusal on', async (_kind, refusal) => {
     const store = new MemoryTaskStore({ ttlSeconds: 60, maxTasks: 10 });
     let id = 0;
     const submit = submitter(store, refusingQueue(refusal), () => `task-${id++}`);
     await expect(submit.execute({ inputs: ['x'.repeat(100)] })).rejects.toBe(refusal);
-    expect(await store.get('task-0')).toBeUndefined();
+    // Refused, not forgotten: a message of it that reached the queue after all finds it ended.
+    expect(await store.get('task-0')).toMatchObject({ status: 'cancelled', inputs: [], error: 'Refused at submit: the queue did not confirm it.' });
     // Refusals use up none of the store's room (it holds 10 tasks): had they left records, the last create would be refused.
     for (let i = 0; i < 20; i++) await expect(submit.execute({ inputs: ['again'] })).rejects.toBe(refusal);
     await expect(store.create(newTask({ id: 'later', model: 'm', inputs: ['x'], priority: 0, now: new Date() }))).resolves.toBeUndefined();

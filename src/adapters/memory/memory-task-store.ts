@@ -35,6 +35,8 @@ interface Record {
  */
 export class MemoryTaskStore implements TaskStore {
   private readonly records = new Map<string, Record>();
+  /** Tasks refused at submit, ended: kept apart, so that they take no room and are not listed; the oldest go first past `maxTasks`. */
+  private readonly refused = new Map<string, Record>();
   private readonly now: () => number;
   private closed = false;
 
@@ -92,9 +94,14 @@ export class MemoryTaskStore implements TaskStore {
       .map(({ task }) => task);
   }
 
-  async remove(id: string): Promise<void> {
+  async refuse(id: string, reason: string, at: Date): Promise<void> {
     this.assertOpen();
+    const record = this.records.get(id);
+    if (!record) return;
     this.records.delete(id);
+    const task = isTerminal(record.task) ? record.task : abandonTask(record.task, 'cancelled', reason, at);
+    this.refused.set(id, { task, expiresAt: record.expiresAt });
+    if (this.refused.size > this.options.maxTasks) this.refused.delete(this.refused.keys().next().value!);
   }
 
   async ping(): Promise<void> {
@@ -119,12 +126,13 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   private live(id: string): Record | undefined {
-    const record = this.records.get(id);
-    if (record && record.expiresAt <= this.now()) {
-      this.records.delete(id);
-      return undefined;
+    for (const records of [this.records, this.refused]) {
+      const record = records.get(id);
+      if (!record) continue;
+      if (record.expiresAt > this.now()) return record;
+      records.delete(id);
     }
-    return record;
+    return undefined;
   }
 
   private purgeExpired(): void {

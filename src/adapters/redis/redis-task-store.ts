@@ -178,9 +178,12 @@ export class RedisTaskStore implements TaskStore {
     return tasks.slice(0, limit);
   }
 
-  async remove(id: string): Promise<void> {
-    await this.call(() => this.redis.multi().del(this.key(id)).zrem(this.recentKey(), id).exec());
+  async refuse(id: string, reason: string, at: Date): Promise<void> {
+    // Ended like a cancelled task (its inputs dropped), then out of the recent list.
+    await this.finish(id, at, { status: 'cancelled', error: reason });
+    await this.call(() => this.redis.zrem(this.recentKey(), id));
   }
+
 
   async ping(): Promise<void> {
     await this.call(() => this.redis.ping());

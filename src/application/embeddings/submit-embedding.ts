@@ -81,11 +81,12 @@ export class SubmitEmbedding {
     try {
       await this.queue.publish(toMessage(task));
     } catch (error) {
-      // The client gets an error without the id, so nobody will ask for this
-      // task: leave nothing behind (a refused 9 MB request must not hold 9 MB).
+      // The client gets an error without the id, so nobody will ask for this task: it holds
+      // nothing (a refused 9 MB request must not hold 9 MB), and it is ended, so that its message,
+      // if the broker took it after all, is dropped when it is delivered rather than run.
       await this.store
-        .remove(task.id)
-        .catch((storeError: unknown) => this.logger.warn('could not remove a task that was not queued', { taskId: task.id, err: storeError }));
+        .refuse(task.id, 'Refused at submit: the queue did not confirm it.', this.clock.now())
+        .catch((storeError: unknown) => this.logger.warn('could not mark a task that was not queued as refused', { taskId: task.id, err: storeError }));
       throw error;
     }
     const known = this.depths.get(modelId);
