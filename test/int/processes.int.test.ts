@@ -151,4 +151,25 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
     // The killed worker held unacknowledged tasks; the broker gave them to the survivor.
     expect(bodies.some((b) => b.attempts >= 2)).toBe(true);
   }, 180_000);
+
+  it('answers 503 no_live_worker once the last worker of a model is gone, within three heartbeats of its death', async () => {
+    // The first worker was killed above; the survivor is the last one.
+    const killedAt = performance.now();
+    workers[1]!.child.kill('SIGKILL');
+    const sync = () =>
+      fetch(`${base()}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'anyone there?', model: 'bert-a' }) });
+    // The API refuses a sync request at once when it counts no live worker for the model; until then it would queue it.
+    const liveWorkers = async () => ((await (await fetch(`${base()}/v1/models/bert-a`)).json()) as { live_workers: number }).live_workers;
+    await waitFor(async () => (await liveWorkers()) === 0, 30_000, 'the API to count no live worker for bert-a');
+    const seconds = (performance.now() - killedAt) / 1000;
+    console.log(`no_live_worker after ${seconds.toFixed(1)} s`);
+    const started = performance.now();
+    const answer = await sync();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(answer.status).toBe(503);
+    expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('no_live_worker');
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    // A worker's beat lives three heartbeats (5 s each, by default); the API reads the registry at most once a second.
+    expect(seconds).toBeLessThan(3 * 5 + 1 + 2);
+  }, 60_000);
 });
