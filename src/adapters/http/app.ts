@@ -155,8 +155,7 @@ function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, me
   if (exposition) {
     app.openapi(metricsRoute(metricsToken), async (c) => {
       const { contentType, body } = await exposition.render();
-      c.header('content-type', contentType);
-      return c.text(body, 200);
+      return c.text(body, 200, { 'content-type': contentType });
     });
   }
 }
