@@ -184,7 +184,7 @@ export function startTask(task: Task, now: Date, maxAttempts: number): Task {
 
 /** Whether `task` ended `status` by a transition made at `at` (its end is `at`, or its last start when that was later). */
 export function endedAt(task: Task, status: TaskStatus, at: Date): boolean {
-  return task.status === status && task.finishedAt?.getTime() === Math.max(at.getTime(), task.startedAt?.getTime() ?? 0);
+  return task.status === status && task.finishedAt?.getTime() === endTime(task, at).getTime();
 }
 
 /** Whether `task` is running an attempt that started at `at`: what a start that took effect returns. */

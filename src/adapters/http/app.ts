@@ -7,7 +7,7 @@ import { consoleRoutes } from './console/routes.js';
 import { docsRoutes } from './docs.js';
 import { EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT } from '../../domain/index.js';
 import { limitBody } from './middleware/body-limit.js';
-import { bodyGuard } from './middleware/input-guard.js';
+import { bodyGuard } from './middleware/body-guard.js';
 import { requireConsoleAccess } from './console/access.js';
 import { errorResponse } from './problem.js';
 import { API_KEY_SCHEME, CONSOLE_SCHEME } from './wire/common.js';

@@ -12,15 +12,16 @@ const require = createRequire(import.meta.url);
  */
 export const SELF_ONLY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'";
 
-/**
- * Serves one file of an installed, pinned package (`swagger-ui-dist/…`),
- * read on its first request and kept: nothing is fetched from a CDN, and a
- * process that never serves the page never reads it.
- */
-export function packageFile(specifier: string, contentType: string): Handler<HttpEnv> {
+/** Serves the file at `locate()`, read on its first request and kept: a process that never serves it never reads it. */
+export function servedFile(locate: () => string | URL, headers: Record<string, string>): Handler<HttpEnv> {
   let content: Promise<Buffer> | undefined;
   return async (c) => {
-    content ??= readFile(require.resolve(specifier));
-    return c.body(new Uint8Array(await content), 200, { 'content-type': contentType, 'cache-control': 'public, max-age=86400' });
+    content ??= readFile(locate());
+    return c.body(new Uint8Array(await content), 200, headers);
   };
+}
+
+/** Serves one file of an installed, pinned package (`swagger-ui-dist/…`): nothing is fetched from a CDN. */
+export function packageFile(specifier: string, contentType: string): Handler<HttpEnv> {
+  return servedFile(() => require.resolve(specifier), { 'content-type': contentType, 'cache-control': 'public, max-age=86400' });
 }

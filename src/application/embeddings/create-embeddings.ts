@@ -71,7 +71,7 @@ export class CreateEmbeddings {
   ) {}
 
   async execute(request: CreateEmbeddingsRequest, signal?: AbortSignal): Promise<CreatedEmbeddings> {
-    // Checked here too (the submission checks again, at little cost), so that a bad request is refused before no worker is.
+    // Checked first, so that a bad request is refused before a model without a worker is.
     const model = await this.check.execute(request);
     if ((await this.live.count(model.id)) === 0) throw new NoLiveWorkerError(model.id, this.options.noWorkerRetryAfterSeconds);
     const deadline = new Date(this.clock.now().getTime() + this.options.timeoutMs);
@@ -81,7 +81,7 @@ export class CreateEmbeddings {
     let tokens: Allowance | undefined;
     try {
       const watching = await readyWithin(watch.ready, WATCH_READY_MS);
-      ({ tokens } = await this.submit.execute({ ...request, deadline }, { taskId }));
+      ({ tokens } = await this.submit.submitChecked({ ...request, deadline }, model.id, { taskId }));
       const query = { waitMs: this.options.timeoutMs, ...(signal && { signal }) };
       task = watching ? await this.status.awaitWatched(taskId, watch, query) : await this.status.execute(taskId, query);
     } finally {

@@ -59,8 +59,13 @@ export class SubmitEmbedding {
   ) {}
 
   /** `taskId`: the id the task gets, when the caller chose it beforehand (a fresh one from the same generator); else a new one. */
-  async execute(command: EmbeddingRequest, { taskId }: { taskId?: string } = {}): Promise<Submission> {
+  async execute(command: EmbeddingRequest, options: { taskId?: string } = {}): Promise<Submission> {
     const { id: modelId } = await this.check.execute(command);
+    return this.submitChecked(command, modelId, options);
+  }
+
+  /** As `execute`, for a request its caller has passed through the `RequestCheck` already (`modelId` is what it found). */
+  async submitChecked(command: EmbeddingRequest, modelId: string, { taskId }: { taskId?: string } = {}): Promise<Submission> {
     const tokens = await this.rateLimits.admitTokens(command.caller, estimateTokens(command.inputs));
     const now = this.clock.now();
     await this.admit(modelId, command.deadline ? command.deadline.getTime() - now.getTime() : Infinity);

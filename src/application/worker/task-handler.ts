@@ -71,14 +71,15 @@ export class TaskHandler {
       return;
     }
     const now = this.clock.now();
-    const task = isPastDeadline(message, now) ? await this.expire(message, log) : await this.store.markRunning(message.taskId, now, this.options.maxAttempts);
+    const late = isPastDeadline(message, now);
+    const task = late ? await this.expire(message, log) : await this.store.markRunning(message.taskId, now, this.options.maxAttempts);
     if (!task) {
       await this.deadLetter(delivery, 'no_record', 'no task record: it expired, or was never created', log);
       return;
     }
     if (isTerminal(task)) {
       // A redelivery of a task that already finished, or a task cancelled or expired before it ran: what is stored stands.
-      if (!isPastDeadline(message, now)) this.metrics.transitionRefused(message.model, 'start');
+      if (!late) this.metrics.transitionRefused(message.model, 'start');
       log.info('task is already final; acknowledging its message', { status: task.status });
       await delivery.ack();
       return;

@@ -1,21 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Handler } from 'hono';
-import { packageFile, SELF_ONLY_POLICY } from '../assets.js';
+import { packageFile, SELF_ONLY_POLICY, servedFile } from '../assets.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { consoleApiRoutes } from './api.js';
 
-/**
- * A file of the console's page, under client/ beside this module (and
- * copied beside the compiled one by `npm run build`), read on its first
- * request and kept.
- */
+/** A file of the console's page, under client/ beside this module (`npm run build` copies them beside the compiled one). */
 function clientFile(name: string, contentType: string, headers: Record<string, string> = {}): Handler<HttpEnv> {
-  let content: Promise<string> | undefined;
-  return async (c) => {
-    content ??= readFile(new URL(`./client/${name}`, import.meta.url), 'utf8');
-    return c.body(await content, 200, { 'content-type': contentType, ...headers });
-  };
+  return servedFile(() => new URL(`./client/${name}`, import.meta.url), { 'content-type': contentType, ...headers });
 }
 
 /**
