@@ -11,6 +11,7 @@ import type { Metrics, MetricsExposition } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { ModelLoader } from '../ports/model-loader.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { StoreBudget } from '../ports/store-budget.js';
 import type { BatchEvents } from '../ports/batch-events.js';
 import type { BatchLines } from '../ports/batch-lines.js';
 import type { BatchStore } from '../ports/batch-store.js';
@@ -40,6 +41,8 @@ export const TOKENS = {
   Ids: token<IdGenerator>('Ids'),
   Limits: token<InputLimits>('Limits'),
   KeyRing: token<KeyRing>('KeyRing'),
+  /** One per process: the HTTP app allots each request its store time, the Redis stores charge it. */
+  StoreBudget: token<StoreBudget>('StoreBudget'),
 
   TaskQueue: token<TaskQueue>('TaskQueue'),
   /** The queue, built on first call: for readers that must not build it before it is started (metrics). */

@@ -129,9 +129,9 @@ export function createHealthApp(checkReadiness: HttpUseCases['checkReadiness'], 
  * What every app of this service does: keep or make the request id (an
  * incoming x-request-id is kept when sane, and echoed), count and time the
  * request, write one access log line with the request id (and the task and
- * model, when a handler set them), and serve /metrics.
+ * model, when a handler set them), give it its store time, and serve /metrics.
  */
-function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, metricsToken, lifecycle }: HttpObservers): void {
+function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, metricsToken, lifecycle, storeTime }: HttpObservers): void {
   app.use(requestId({ limitLength: 128 }));
   app.use(async (c, next) => {
     const started = performance.now();
@@ -152,6 +152,7 @@ function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, me
     });
   });
   if (lifecycle) app.use(lifecycle.middleware);
+  if (storeTime) app.use((_c, next) => storeTime.budget.allot(storeTime.ms, next));
   if (exposition) {
     app.openapi(metricsRoute(metricsToken), async (c) => {
       const { contentType, body } = await exposition.render();

@@ -18,6 +18,7 @@ import type { DeadLetter, DeadLetterAction } from '../../ports/queue-inspector.j
 import type { KeyRing } from '../../ports/key-ring.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
+import type { StoreBudget } from '../../ports/store-budget.js';
 
 export interface SyncEmbeddingRequest extends EmbeddingRequest {
   readonly dimensions?: number;
@@ -83,7 +84,7 @@ export interface HttpOptions {
   readonly console: { readonly user?: string; readonly password?: string };
 }
 
-/** What watches every app: logs, metrics, and how the app drains on shutdown. */
+/** What every app has: logs, metrics, how it drains on shutdown, and how long a request may wait on its stores. */
 export interface HttpObservers {
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -93,6 +94,11 @@ export interface HttpObservers {
   readonly metricsToken?: string;
   /** Drains the app on shutdown (503 to new requests, in-flight ones finish). */
   readonly lifecycle?: { readonly middleware: MiddlewareHandler<HttpEnv>; readonly stopping?: AbortSignal };
+  /**
+   * Each request gets `ms` of store time in all, whatever number of commands
+   * it makes, so that it answers within about `ms` of a stalled store.
+   */
+  readonly storeTime?: { readonly budget: StoreBudget; readonly ms: number };
 }
 
 /** The error body a route group speaks: RFC 9457 problems, or OpenAI's `{ error: {…} }`. */

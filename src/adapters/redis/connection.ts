@@ -1,5 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { ServiceUnavailableError } from '../../domain/index.js';
+import type { StoreBudget } from '../../ports/store-budget.js';
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 
 /** Where Redis is: a redis:// or rediss:// URL, or its parts. */
 export interface RedisConnectionOptions {
@@ -15,6 +18,13 @@ export interface RedisConnectionOptions {
    * 503, instead of hanging. Default 2 s.
    */
   readonly commandTimeoutMs?: number;
+  /**
+   * The store time of the request a command runs for, which every command
+   * of that request draws from: a request that makes several commands
+   * during a stall fails after one timeout in all. Without it, each command
+   * is timed alone.
+   */
+  readonly budget?: StoreBudget;
 }
 
 /**
@@ -35,7 +45,7 @@ export function connectRedis(
     ...(options.db !== undefined && { db: options.db }),
     ...(options.tls && { tls: {} }),
     retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
-    ...(failFast && { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: options.commandTimeoutMs ?? 2_000 }),
+    ...(failFast && { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS }),
     enableAutoPipelining: autoPipelining,
   };
   const redis = options.url ? new Redis(options.url, settings) : new Redis(settings);
@@ -44,14 +54,21 @@ export function connectRedis(
   return redis;
 }
 
+/** How long a command waits for a client that is (re)connecting, when it is not timed by a budget. */
+const RECONNECT_WAIT_MS = 1_000;
+
 /**
  * Runs a command, first giving a client that is still (re)connecting a moment
- * to get there. Any failure is a `ServiceUnavailableError`.
+ * to get there, all within the command's share of its request's budget when
+ * there is one. Any failure is a `ServiceUnavailableError`.
  */
-export async function command<T>(redis: Redis, run: () => Promise<T>, waitMs = 1_000): Promise<T> {
+export async function command<T>(redis: Redis, run: () => Promise<T>, { budget, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS }: RedisConnectionOptions = {}): Promise<T> {
+  const attempt = async () => {
+    if (redis.status !== 'ready') await whenReady(redis, Math.min(RECONNECT_WAIT_MS, commandTimeoutMs));
+    return run();
+  };
   try {
-    if (redis.status !== 'ready') await whenReady(redis, waitMs);
-    return await run();
+    return await (budget ? budget.charge(commandTimeoutMs, attempt) : attempt());
   } catch (error) {
     throw new ServiceUnavailableError(`Redis is unavailable: ${(error as Error).message}`, 2, { cause: error });
   }

@@ -107,7 +107,7 @@ export class RedisBatchStore implements BatchStore {
     const values = await this.call(() => this.redis.mget(ids.map((id) => this.key(id))));
     const batches = values.flatMap((json) => (json === null ? [] : [decode(json)]));
     const gone = ids.filter((_, i) => values[i] === null);
-    if (gone.length > 0) await this.redis.srem(this.unfinishedKey(), ...gone).catch(() => undefined);
+    if (gone.length > 0) void this.redis.srem(this.unfinishedKey(), ...gone).catch(() => undefined);
     return batches
       .filter((b) => !isFinalBatch(b))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
@@ -191,7 +191,7 @@ export class RedisBatchStore implements BatchStore {
   }
 
   private call<T>(run: () => Promise<T>): Promise<T> {
-    return command(this.redis, run);
+    return command(this.redis, run, this.options);
   }
 }
 

@@ -60,7 +60,8 @@ export class RedisFileStore implements FileStore {
       });
       return record;
     } catch (error) {
-      await this.redis.del(upload).catch(() => undefined);
+      // Not awaited: the failure is answered at once, and an upload left behind expires by itself.
+      void this.redis.del(upload).catch(() => undefined);
       throw error;
     }
   }
@@ -85,7 +86,7 @@ export class RedisFileStore implements FileStore {
       else if ((query.owner === undefined || record.owner === query.owner) && (query.purpose === undefined || record.purpose === query.purpose)) records.push(record);
     });
     // Expired files leave their index entries behind; tidy them up on the way.
-    if (gone.length > 0) await this.redis.zrem(this.indexKey(), ...gone).catch(() => undefined);
+    if (gone.length > 0) void this.redis.zrem(this.indexKey(), ...gone).catch(() => undefined);
     return pageOf(records, query);
   }
 
@@ -129,7 +130,7 @@ export class RedisFileStore implements FileStore {
   }
 
   private call<T>(run: () => Promise<T>): Promise<T> {
-    return command(this.redis, run);
+    return command(this.redis, run, this.options);
   }
 }
 

@@ -20,7 +20,7 @@ export interface RedisRateLimiterOptions extends RedisConnectionOptions {
 export class RedisRateLimiter extends FixedWindowLimiter {
   private readonly redis: Redis;
 
-  constructor(options: RedisRateLimiterOptions) {
+  constructor(private readonly options: RedisRateLimiterOptions) {
     const windowSeconds = options.windowSeconds ?? 60;
     const redis = connectRedis(options, { failFast: true });
     super(
@@ -31,11 +31,11 @@ export class RedisRateLimiter extends FixedWindowLimiter {
   }
 
   override take(bucket: string, amount: number, limit: number): Promise<Take> {
-    return command(this.redis, () => super.take(bucket, amount, limit));
+    return command(this.redis, () => super.take(bucket, amount, limit), this.options);
   }
 
   override peek(bucket: string, limit: number): Promise<Allowance> {
-    return command(this.redis, () => super.peek(bucket, limit));
+    return command(this.redis, () => super.peek(bucket, limit), this.options);
   }
 
   override async close(): Promise<void> {

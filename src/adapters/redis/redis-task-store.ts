@@ -207,7 +207,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   private call<T>(run: () => Promise<T>): Promise<T> {
-    return command(this.redis, run);
+    return command(this.redis, run, this.options);
   }
 }
 

@@ -65,6 +65,6 @@ export class RedisWorkerRegistry implements WorkerRegistry {
   }
 
   private call<T>(run: () => Promise<T>): Promise<T> {
-    return command(this.redis, run);
+    return command(this.redis, run, this.options);
   }
 }

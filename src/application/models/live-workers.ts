@@ -6,9 +6,16 @@ import type { WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js'
  * requests ask: the API consults it on every submission and listing. A
  * registry that cannot be read counts as no information (undefined), never as
  * an error for the request.
+ *
+ * The request that finds the answer too old reads afresh and waits for its
+ * read; others that ask meanwhile go on with the last answer rather than
+ * wait on a read they did not start. Waiting on it would cost them another
+ * request's store time on top of their own, and during a stall, a second
+ * timeout.
  */
 export class LiveWorkers {
-  private cached: { at: number; beats: Promise<readonly WorkerBeat[] | undefined> } | undefined;
+  private last: { at: number; beats: readonly WorkerBeat[] | undefined } | undefined;
+  private reading: Promise<readonly WorkerBeat[] | undefined> | undefined;
 
   constructor(
     private readonly registry: WorkerRegistry,
@@ -40,11 +47,20 @@ export class LiveWorkers {
     return rates.length === 0 ? undefined : rates.reduce((sum, rate) => sum + rate, 0);
   }
 
-  private beats(): Promise<readonly WorkerBeat[] | undefined> {
+  private beats(): Promise<readonly WorkerBeat[] | undefined> | readonly WorkerBeat[] | undefined {
     const now = Date.now();
-    if (!this.cached || now - this.cached.at > this.maxAgeMs) {
-      this.cached = { at: now, beats: this.registry.live().catch(() => undefined) };
-    }
-    return this.cached.beats;
+    if (this.last && now - this.last.at <= this.maxAgeMs) return this.last.beats;
+    // Only before any read has settled is there nothing else to answer with.
+    if (this.reading) return this.last ? this.last.beats : this.reading;
+    const reading = this.registry
+      .live()
+      .catch(() => undefined)
+      .then((beats) => {
+        this.last = { at: now, beats };
+        this.reading = undefined;
+        return beats;
+      });
+    this.reading = reading;
+    return reading;
   }
 }

@@ -3,6 +3,7 @@ import { ElasticsearchLogStream } from '../../adapters/elasticsearch/elasticsear
 import { MemoryKeyRing } from '../../adapters/memory/memory-key-ring.js';
 import { createPinoLogger } from '../../adapters/pino/pino-logger.js';
 import { PrometheusMetrics } from '../../adapters/prometheus/prometheus-metrics.js';
+import { AsyncLocalStoreBudget } from '../../adapters/system/async-local-store-budget.js';
 import { systemClock, uuidGenerator } from '../../adapters/system/system-clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
@@ -34,6 +35,7 @@ export function coreModule(config: AppConfig, queueDepthModels: readonly string[
     constant(bind, TOKENS.Ids, uuidGenerator);
     constant(bind, TOKENS.Limits, { maxInputs: limits.max_inputs, maxInputChars: limits.max_input_chars });
     constant(bind, TOKENS.KeyRing, new MemoryKeyRing(config.keys));
+    constant(bind, TOKENS.StoreBudget, new AsyncLocalStoreBudget());
 
     if (overrides.metrics) {
       constant(bind, TOKENS.Metrics, overrides.metrics);

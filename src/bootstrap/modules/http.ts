@@ -15,6 +15,7 @@ import { GetTaskStatus } from '../../application/embeddings/get-task-status.js';
 import { ListModels } from '../../application/models/list-models.js';
 import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';
 import type { Logger } from '../../ports/logger.js';
+import type { StoreBudget } from '../../ports/store-budget.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import { untilAborted, type Component } from '../lifecycle.js';
@@ -38,12 +39,14 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
       metrics: TOKENS.Metrics,
       exposition: TOKENS.MetricsExposition,
       lifecycle: HttpLifecycle,
+      budget: TOKENS.StoreBudget,
     };
     const { metrics_token: metricsToken } = config.service.auth;
-    const observers = ({ logger, metrics, exposition, lifecycle }: HttpObservers): HttpObservers => ({
+    const observers = ({ logger, metrics, exposition, lifecycle, budget }: Omit<HttpObservers, 'storeTime'> & { budget: StoreBudget }): HttpObservers => ({
       logger,
       metrics,
       lifecycle,
+      storeTime: { budget, ms: config.service.redis.command_timeout_ms },
       ...(exposition && { exposition }),
       ...(metricsToken && { metricsToken }),
     });

@@ -16,7 +16,7 @@ import { RedisTaskStore } from '../../adapters/redis/redis-task-store.js';
 import { RedisWorkerRegistry } from '../../adapters/redis/redis-worker-registry.js';
 import type { AppConfig, ServiceConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
-import { lazy, provide } from '../tokens.js';
+import { lazy, provide, type Token } from '../tokens.js';
 
 /** The queue the configuration names: in this process, or RabbitMQ. */
 export function queueModule(config: AppConfig): ContainerModule {
@@ -78,12 +78,14 @@ export function storeModule(config: AppConfig): ContainerModule {
       keyPrefix: redisKeyPrefix(config.service),
       commandTimeoutMs: redis.command_timeout_ms,
     };
-    provide(bind, TOKENS.TaskStore, {}, () => new RedisTaskStore({ ...connection, ttlSeconds: store.ttl_seconds }));
-    provide(bind, TOKENS.TaskEvents, {}, () => new RedisTaskEvents(connection));
-    provide(bind, TOKENS.WorkerRegistry, {}, () => new RedisWorkerRegistry(connection));
-    provide(bind, TOKENS.RateLimiter, {}, () => new RedisRateLimiter(connection));
-    provide(bind, TOKENS.FileStore, {}, () => new RedisFileStore(connection));
-    provide(bind, TOKENS.BatchStore, {}, () => new RedisBatchStore({ ...connection, retentionMs: batchRetentionMs }));
+    const withBudget = <T>(target: Token<T>, make: (options: typeof connection) => T) =>
+      provide(bind, target, { budget: TOKENS.StoreBudget }, ({ budget }) => make({ ...connection, budget }));
+    withBudget(TOKENS.TaskStore, (options) => new RedisTaskStore({ ...options, ttlSeconds: store.ttl_seconds }));
+    withBudget(TOKENS.TaskEvents, (options) => new RedisTaskEvents(options));
+    withBudget(TOKENS.WorkerRegistry, (options) => new RedisWorkerRegistry(options));
+    withBudget(TOKENS.RateLimiter, (options) => new RedisRateLimiter(options));
+    withBudget(TOKENS.FileStore, (options) => new RedisFileStore(options));
+    withBudget(TOKENS.BatchStore, (options) => new RedisBatchStore({ ...options, retentionMs: batchRetentionMs }));
   });
 }
 
