@@ -16,11 +16,16 @@ import { waitFor } from '../support/wait.js';
 /*
  * Faults under load, with the deployment as it runs: an API and two workers
  * as processes, on the shared RabbitMQ and (through a proxy this test owns)
- * Redis. While clients submit tasks at a bounded rate, a worker is killed
- * with SIGKILL, the deployment's own broker connections are closed, and
- * Redis stalls. Every task that got a 202 must finish exactly once with the
- * right vectors; the only 5xx allowed is a 503 with Retry-After; and after
- * each fault, submissions are accepted again within RECOVERY_MS.
+ * Redis. While clients submit tasks at a bounded rate, long-poll them and
+ * ask for embeddings on the sync route, a worker is killed with SIGKILL, the
+ * deployment's own broker connections are closed, and Redis stalls for
+ * STALL_MS, 16 command timeouts (the probe that found the defects paused
+ * Redis for 15 s, 7.5 of its timeouts). Every task that got a 202 must
+ * finish exactly once with the right vectors, its record whole (attempts
+ * within the limit, times in order, nothing dead-lettered); the only 5xx
+ * allowed is a 503 with Retry-After; every request sent during the stall is
+ * answered within REDIS_COMMAND_TIMEOUT_MS and a margin; and after each
+ * fault, submissions are accepted again within RECOVERY_MS.
  *
  * `npm run chaos` runs a longer version (CHAOS_ROUNDS) and prints its figures.
  */
@@ -29,17 +34,27 @@ const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
 const store = await requireOrSkip('Redis', await redis());
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 1);
 const RECOVERY_MS = 5_000;
+const COMMAND_TIMEOUT_MS = 500;
+const STALL_MS = 8_000;
+/** What a request may take past the command timeout during a stall, however many commands it makes. */
+const STALL_MARGIN_MS = 500;
 const manageable = amqp !== undefined && canManageBroker(amqp.url);
 
 /** Enough texts per task that a worker holds tasks unfinished when it is killed. */
 const textsOf = (text: string) => Array.from({ length: 12 }, (_, i) => `${text}, sentence ${i} of a task with a dozen`);
 
 interface Answer {
+  readonly kind: 'submit' | 'long poll' | 'sync';
   readonly status: number;
   readonly retryAfter: string | null;
   readonly id?: string;
   readonly text: string;
+  /** When it was sent, and how long its answer took. */
+  readonly sentAt: number;
+  readonly ms: number;
 }
+
+const EXPECTED_STATUS: Record<Answer['kind'], number> = { submit: 202, 'long poll': 200, sync: 200 };
 
 describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections cut, Redis stalled, under load', () => {
   const namespace = `chaos-${randomUUID().slice(0, 8)}`;
@@ -75,7 +90,7 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
       ML_CONFIG_PATH: mlConfig,
       AMQP_URL: amqp!.url,
       REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
-      REDIS_COMMAND_TIMEOUT_MS: '500',
+      REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
       DEPLOYMENT_NAMESPACE: namespace,
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
@@ -84,7 +99,8 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
       WORKER_PREFETCH: '16',
       WORKER_MAX_BATCH_SIZE: '8',
       WORKER_HEARTBEAT_SECONDS: '1',
-      TASK_MAX_ATTEMPTS: '10',
+      // Room for a task caught by each fault once (a kill, a connection cut, the stall) and no more.
+      TASK_MAX_ATTEMPTS: '5',
     };
     const api = startProcess(['--mode', 'api'], env);
     processes.push(api);
@@ -104,22 +120,28 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
   }, 60_000);
 
   const base = () => `http://127.0.0.1:${apiPort}`;
-  const submit = async (text: string): Promise<Answer> => {
-    const response = await fetch(`${base()}/v1/embeddings/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: textsOf(text) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const body = await response.text();
-    const id = response.status === 202 ? (JSON.parse(body) as { id: string }).id : undefined;
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), text, ...(id && { id }), };
+  const send = async (kind: Answer['kind'], path: string, text: string, body?: unknown): Promise<Answer> => {
+    const sentAt = performance.now();
+    try {
+      const response = await fetch(`${base()}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const answer = await response.text();
+      const id = kind === 'submit' && response.status === 202 ? (JSON.parse(answer) as { id: string }).id : undefined;
+      return { kind, status: response.status, retryAfter: response.headers.get('retry-after'), text, sentAt, ms: performance.now() - sentAt, ...(id && { id }) };
+    } catch (error) {
+      return { kind, status: 0, retryAfter: null, text: String(error), sentAt, ms: performance.now() - sentAt };
+    }
   };
+  const submit = (text: string) => send('submit', '/v1/embeddings/tasks', text, { input: textsOf(text) });
 
   /** Time from the end of a fault until a submission is accepted again. */
   const recovery = async (): Promise<number> => {
     const started = performance.now();
-    await waitFor(async () => (await submit(`probe ${randomUUID()}`).catch(() => ({ status: 0 }) as Answer)).status === 202, RECOVERY_MS, 'recovery');
+    await waitFor(async () => (await submit(`probe ${randomUUID()}`)).status === 202, RECOVERY_MS, 'recovery');
     return performance.now() - started;
   };
 
@@ -132,10 +154,28 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
     // Bounded load: four clients, each submitting one task every 50 ms.
     const clients = Array.from({ length: 4 }, async (_, c) => {
       while (load) {
-        answers.push(await submit(`client ${c} text ${sent++}`).catch((error: unknown) => ({ status: 0, retryAfter: null, text: String(error) })));
+        answers.push(await submit(`client ${c} text ${sent++}`));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     });
+    // Beside them, one client long-polls tasks others submitted, and one asks on the sync route.
+    const acceptedSoFar = () => answers.filter((a) => a.id !== undefined);
+    const readers = [
+      (async () => {
+        while (load) {
+          const known = acceptedSoFar();
+          if (known.length > 0) answers.push(await send('long poll', `/v1/embeddings/tasks/${known[sent % known.length]!.id}?wait=1`, 'read'));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })(),
+      (async () => {
+        while (load) {
+          answers.push(await send('sync', '/v1/embeddings', 'sync', { input: `sync text ${sent++}` }));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })(),
+    ];
+    const stalls: { from: number; to: number }[] = [];
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
     for (let round = 0; round < ROUNDS; round++) {
@@ -159,20 +199,50 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
       }
 
       await pause(1_000);
+      // A burst first, so that the workers hold a backlog of started and unstarted tasks when Redis stalls,
+      // and the API has requests in flight: each command they send meanwhile is carried out when it answers again.
+      let burstAccepted = 0;
+      const burst = Array.from({ length: 120 }, async (_, i) => {
+        const answer = await submit(`burst ${round} text ${i}`);
+        if (answer.status === 202) burstAccepted++;
+        answers.push(answer);
+      });
+      await waitFor(() => burstAccepted >= 40, 10_000, 'the burst to be taken');
+      const from = performance.now();
       redisProxy.stall();
-      await pause(2_000);
+      // Besides the clients, which may be waiting on answers from before: each kind of request, sent during the stall.
+      for (let probe = 0; probe < 3; probe++) {
+        await pause(STALL_MS / 4);
+        const known = acceptedSoFar();
+        answers.push(
+          ...(await Promise.all([
+            submit(`stall probe ${probe}`),
+            send('long poll', `/v1/embeddings/tasks/${known[known.length - 1]!.id}?wait=1`, 'read'),
+            send('sync', '/v1/embeddings', 'sync', { input: `stall probe ${probe}` }),
+          ])),
+        );
+      }
+      await pause(STALL_MS / 4);
       await redisProxy.resume();
+      stalls.push({ from, to: performance.now() });
+      await Promise.all(burst);
       recoveries['Redis stalled']!.push(await recovery());
     }
     load = false;
-    await Promise.all(clients);
+    await Promise.all([...clients, ...readers]);
 
     // The only 5xx is a 503 with Retry-After; no request failed outright.
-    const unexpected = answers.filter((a) => a.status !== 202 && !(a.status === 503 && a.retryAfter !== null));
-    expect(unexpected.map((a) => `${a.status} ${a.text}`)).toEqual([]);
+    const unexpected = answers.filter((a) => a.status !== EXPECTED_STATUS[a.kind] && !(a.status === 503 && a.retryAfter !== null));
+    expect(unexpected.map((a) => `${a.kind}: ${a.status} ${a.text}`)).toEqual([]);
+
+    // Every request sent while Redis was stalled was answered within one command timeout and the margin, whatever it asked.
+    const duringStalls = answers.filter((a) => stalls.some(({ from, to }) => a.sentAt >= from && a.sentAt <= to));
+    expect(new Set(duringStalls.map((a) => a.kind))).toEqual(new Set(['submit', 'long poll', 'sync']));
+    const slow = duringStalls.filter((a) => a.ms > COMMAND_TIMEOUT_MS + STALL_MARGIN_MS);
+    expect(slow.map((a) => `${a.kind} answered ${a.status} after ${Math.round(a.ms)} ms`)).toEqual([]);
 
     // Every accepted task finishes, exactly once, with the right vectors.
-    const accepted = answers.filter((a) => a.id !== undefined);
+    const accepted = answers.filter((a) => a.kind === 'submit' && a.id !== undefined);
     expect(accepted.length).toBeGreaterThan(50);
     const read = async (id: string) =>
       (await (await fetch(`${base()}/v1/embeddings/tasks/${id}`)).json()) as {
@@ -180,9 +250,13 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
         started_at: string | null;
         finished_at: string | null;
         attempts: number;
+        error: string | null;
         result: { data: { embedding: number[] }[] } | null;
       };
-    await waitFor(async () => (await Promise.all(accepted.map((a) => read(a.id!)))).every((t) => t.status === 'succeeded'), 60_000, 'every accepted task to succeed');
+    const FINAL = ['succeeded', 'failed', 'cancelled', 'expired'];
+    await waitFor(async () => (await Promise.all(accepted.map((a) => read(a.id!)))).every((t) => FINAL.includes(t.status)), 60_000, 'every accepted task to end');
+    const ended = await Promise.all(accepted.map((a) => read(a.id!)));
+    expect(ended.filter((t) => t.status !== 'succeeded').map((t) => `${t.status} after ${t.attempts} attempts: ${t.error}`)).toEqual([]);
     for (const answer of accepted) {
       const task = await read(answer.id!);
       const { vectors } = await reference.embed(textsOf(answer.text));
@@ -206,14 +280,24 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
     const acceptedIds = new Set(accepted.map((a) => a.id));
     expect(dead.filter((letter) => letter.task_id !== null && acceptedIds.has(letter.task_id))).toEqual([]);
 
+    // A stall costs no attempt: the workers held what they had and repeated the same start until Redis answered, while
+    // every command they had sent meanwhile landed late. Only the faults that take deliveries away (the kill, the cut) cost one each.
+    const held = workers.map((w) => w.process.output().split('\n').filter((l) => l.includes('holding the task until it answers')).length);
+    expect(held.reduce((sum, n) => sum + n, 0)).toBeGreaterThan(0);
+    expect(Math.max(...records.map((r) => r.attempts))).toBeLessThanOrEqual(1 + (manageable ? 2 : 1) * ROUNDS);
+
     const refused = answers.filter((a) => a.status === 503).length;
     const figures = {
       rounds: ROUNDS,
-      submitted: answers.length,
+      requests: answers.length,
+      sentDuringStalls: duringStalls.length,
+      slowestDuringStallsMs: Math.round(Math.max(...duringStalls.map((a) => a.ms))),
+      mostAttempts: Math.max(...records.map((r) => r.attempts)),
+      heldByWorkers: held,
       accepted: accepted.length,
       refusedWith503: refused,
       unacknowledgedAtKill: unackedAtKill,
-      startedTwice: (await Promise.all(accepted.map((a) => read(a.id!)))).filter((t) => t.attempts > 1).length,
+      startedTwice: records.filter((t) => t.attempts > 1).length,
       recoveryMs: Object.fromEntries(Object.entries(recoveries).map(([fault, times]) => [fault, times.map(Math.round)])),
     };
     console.log(`chaos figures: ${JSON.stringify(figures)}`);

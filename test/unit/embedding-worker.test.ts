@@ -6,7 +6,7 @@ import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js'
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { EmbeddingWorker } from '../../src/application/worker/embedding-worker.js';
-import { newTask, toMessage } from '../../src/domain/index.js';
+import { newTask, ServiceUnavailableError, toMessage } from '../../src/domain/index.js';
 import { StubModel } from '../support/stub-model.js';
 import { LogSink } from '../support/log-sink.js';
 import { waitFor } from '../support/wait.js';
@@ -183,5 +183,82 @@ describe('EmbeddingWorker', () => {
     );
     expect(t.metrics.counter('messages_dead_lettered{model=stub,kind=breaks_limits}')).toBe(2);
     expect(t.model.batches.flat()).toEqual(['short']);
+  });
+
+  describe('while the store is stalled', () => {
+    /**
+     * The store stalls as Redis does: a command gets no answer (it fails, as a
+     * timed-out command does) but is carried out once the store answers again,
+     * in the order it was sent, before anything sent later.
+     */
+    const stallStore = () => {
+      let stalled = true;
+      const landing: (() => Promise<unknown>)[] = [];
+      for (const name of ['get', 'markRunning', 'markSucceeded', 'markFailed'] as const) {
+        const original = (t.store[name] as (...args: unknown[]) => Promise<unknown>).bind(t.store);
+        (t.store as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+          if (!stalled) return original(...args);
+          landing.push(() => original(...args));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          throw new ServiceUnavailableError('Redis is unavailable: Command timed out');
+        };
+      }
+      return {
+        landing,
+        resume: async () => {
+          for (const land of landing.splice(0)) await land();
+          stalled = false;
+        },
+      };
+    };
+
+    it('holds its deliveries and repeats the same start until the store answers: a stall of any length costs one attempt', async () => {
+      const ids = [await t.submit(['first']), await t.submit(['second'])];
+      const store = stallStore();
+      await t.worker.start();
+      // Far more tries than the task has attempts (3): each lands, late, when the store answers again.
+      await waitFor(() => store.landing.length >= 10, 5_000, 'the worker to keep trying');
+      expect(t.model.calls).toBe(0);
+      await store.resume();
+      for (const id of ids) expect(await t.settled(id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(t.broker.deadLetters('stub')).toEqual([]);
+      const held = t.logs.lines.filter((l) => l.msg === 'the store is unavailable; holding the task until it answers');
+      expect(held.map((l) => l.taskId).sort()).toEqual([...ids].sort());
+    });
+
+    it('finishes a task whose result could not be stored, counted once, without running it again', async () => {
+      await t.worker.start();
+      let store: ReturnType<typeof stallStore> | undefined;
+      const markSucceeded = t.store.markSucceeded.bind(t.store);
+      // The store stalls between the start and the result.
+      t.store.markSucceeded = (...args) => {
+        t.store.markSucceeded = markSucceeded;
+        store = stallStore();
+        return t.store.markSucceeded(...args);
+      };
+      const id = await t.submit(['once']);
+      await waitFor(() => (store?.landing.length ?? 0) >= 3, 5_000, 'the result to be tried again');
+      await store!.resume();
+      expect(await t.settled(id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(t.model.calls).toBe(1);
+      // The worker's own repeat, after the late write landed, finds its own result: counted once, as its.
+      await waitFor(() => t.metrics.summary('task_seconds{model=stub,outcome=succeeded}').count === 1, 5_000, 'the success to be counted');
+      await waitFor(async () => (await t.queue.depth('stub')) === 0 && t.logs.lines.some((l) => l.taskId === id && l.msg === 'task succeeded'));
+      expect(t.metrics.counter('task_transitions_refused_total{model=stub,transition=complete}')).toBe(0);
+    });
+
+    it('requeues what it holds when it stops, promptly, rather than waiting on', async () => {
+      const id = await t.submit(['held']);
+      const store = stallStore();
+      await t.worker.start();
+      await waitFor(() => store.landing.length >= 1, 5_000, 'the worker to try');
+      const started = performance.now();
+      await t.worker.stop();
+      expect(performance.now() - started).toBeLessThan(1_000);
+      await waitFor(async () => (await t.queue.depth('stub')) === 1, 1_000, 'the held delivery to be requeued');
+      expect(t.broker.deadLetters('stub')).toEqual([]);
+      await store.resume();
+      expect((await t.store.get(id))!.status).toBe('running');
+    });
   });
 });

@@ -33,6 +33,7 @@ export class EmbeddingWorker {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly activity = new Map<string, ModelActivityRecorder>();
   private readonly handler: TaskHandler;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly models: ReadonlyMap<string, EmbeddingModel>,
@@ -44,7 +45,7 @@ export class EmbeddingWorker {
     private readonly logger: Logger,
     private readonly options: WorkerOptions,
   ) {
-    this.handler = new TaskHandler(store, events, clock, metrics, logger, options, (model) => this.activity.get(model));
+    this.handler = new TaskHandler(store, events, clock, metrics, logger, options, (model) => this.activity.get(model), this.stopping.signal);
   }
 
   async start(): Promise<void> {
@@ -63,9 +64,10 @@ export class EmbeddingWorker {
     }
   }
 
-  /** Stops taking tasks and waits for those in progress to be settled. */
+  /** Stops taking tasks and waits for those in progress to be settled (those waiting for the store are requeued). */
   async stop(): Promise<void> {
     await Promise.all(this.subscriptions.splice(0).map((s) => s.cancel()));
+    this.stopping.abort();
     await Promise.allSettled([...this.inFlight]);
   }
 

@@ -20,6 +20,7 @@ import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { DynamicBatcher } from './dynamic-batcher.js';
 import type { ModelActivityRecorder } from './model-activity.js';
+import { untilAnswered } from './until-answered.js';
 
 export interface TaskHandlerOptions {
   /** Attempts a task gets (model failures and worker crashes both count) before it is failed and dead-lettered. */
@@ -37,8 +38,10 @@ export interface TaskHandlerOptions {
  * A model failure is retried (the message is requeued) until the task has had
  * `maxAttempts` attempts; then the task is marked failed with the reason and
  * the message goes to the dead-letter queue. A task whose workers keep dying
- * on it ends the same way once its attempts run out. A store failure is
- * thrown, so the queue requeues the message for a later try.
+ * on it ends the same way once its attempts run out. While the store is
+ * unavailable, the worker holds the delivery and repeats the same command
+ * until it answers (`untilAnswered`); once the worker stops, a store failure
+ * is thrown, so the queue requeues the message for a later try.
  */
 export class TaskHandler {
   constructor(
@@ -50,6 +53,8 @@ export class TaskHandler {
     private readonly options: TaskHandlerOptions,
     /** What the worker records of each model's work, for its heartbeat. */
     private readonly activityOf: (model: string) => ModelActivityRecorder | undefined,
+    /** Aborted when the worker stops: it waits no longer for a store that does not answer. */
+    private readonly stopping: AbortSignal,
   ) {}
 
   private completed(model: string, outcome: TaskOutcome, seconds: number): void {
@@ -72,7 +77,7 @@ export class TaskHandler {
     }
     const now = this.clock.now();
     const late = isPastDeadline(message, now);
-    const task = late ? await this.expire(message, log) : await this.store.markRunning(message.taskId, now, this.options.maxAttempts);
+    const task = late ? await this.expire(message, log) : await this.patiently(() => this.store.markRunning(message.taskId, now, this.options.maxAttempts), log);
     if (!task) {
       await this.deadLetter(delivery, 'no_record', 'no task record: it expired, or was never created', log);
       return;
@@ -109,7 +114,7 @@ export class TaskHandler {
     const outcome = await this.embed(batcher, message);
     if (outcome.ok) {
       const now = this.clock.now();
-      const stored = await this.store.markSucceeded(message.taskId, outcome.result, now);
+      const stored = await this.patiently(() => this.store.markSucceeded(message.taskId, outcome.result, now), log);
       // Counted only by the worker whose result was stored (a redelivered task may be finished by two).
       if (stored && endedAt(stored, 'succeeded', now)) {
         this.completed(message.model, 'succeeded', seconds(message.enqueuedAt, now));
@@ -136,7 +141,7 @@ export class TaskHandler {
 
   private async giveUp(task: Task, delivery: Delivery, failure: TaskFailure, log: Logger): Promise<void> {
     const now = this.clock.now();
-    const stored = await this.store.markFailed(task.id, failure, now);
+    const stored = await this.patiently(() => this.store.markFailed(task.id, failure, now), log);
     if (stored && isTerminal(stored) && !endedAt(stored, 'failed', now)) {
       // It ended otherwise meanwhile (another delivery finished it): what is stored stands, and this message is a stale copy.
       this.metrics.transitionRefused(task.model, 'fail');
@@ -153,7 +158,7 @@ export class TaskHandler {
   /** A task nobody waits for any more is not run: it is marked expired (and so is final, and its message acknowledged). */
   private async expire(message: TaskMessage, log: Logger): Promise<Task | undefined> {
     const now = this.clock.now();
-    const task = await this.store.markExpired(message.taskId, 'Its deadline passed before a worker could start it.', now);
+    const task = await this.patiently(() => this.store.markExpired(message.taskId, 'Its deadline passed before a worker could start it.', now), log);
     if (task?.status === 'expired' && task.finishedAt?.getTime() === now.getTime()) {
       this.completed(message.model, 'expired', seconds(message.enqueuedAt, now));
       log.info('deadline passed; not running the task');
@@ -185,11 +190,17 @@ export class TaskHandler {
    * message must not fail someone else's task.
    */
   private async failIfItsOwn(message: TaskMessage, breach: DomainError, log: Logger): Promise<void> {
-    const task = await this.store.get(message.taskId);
+    const task = await this.patiently(() => this.store.get(message.taskId), log);
     if (!task || isTerminal(task) || !sameWork(task, message)) return;
-    await this.store.markFailed(task.id, { reason: breach.message, kind: 'invalid_input', issues: breach.issues }, this.clock.now());
+    const now = this.clock.now();
+    await this.patiently(() => this.store.markFailed(task.id, { reason: breach.message, kind: 'invalid_input', issues: breach.issues }, now), log);
     this.completed(task.model, 'failed', seconds(task.createdAt, this.clock.now()));
     this.announce(task.id, log);
+  }
+
+  /** A store command, repeated as it is until the store answers (see `untilAnswered`). */
+  private patiently<T>(command: () => Promise<T>, log: Logger): Promise<T> {
+    return untilAnswered(command, this.stopping, (error) => log.warn('the store is unavailable; holding the task until it answers', { err: error }));
   }
 
   /** Best-effort: a waiter that misses it still sees the stored result when its wait ends. */
