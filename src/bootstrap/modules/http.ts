@@ -46,7 +46,8 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
       logger,
       metrics,
       lifecycle,
-      storeTime: { budget, ms: config.service.redis.command_timeout_ms },
+      // Only a store across the network can stall; in memory, the async context it costs would buy nothing.
+      ...(config.service.store.driver === 'redis' && { storeTime: { budget, ms: config.service.redis.command_timeout_ms } }),
       ...(exposition && { exposition }),
       ...(metricsToken && { metricsToken }),
     });
