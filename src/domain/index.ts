@@ -9,3 +9,4 @@ export * from './principal.js';
 export * from './rate-limits.js';
 export * from './file.js';
 export * from './batch.js';
+export * from './rerank.js';

@@ -29,6 +29,8 @@ export const TINY_BERT: BertShape = { layers: 2, hidden: 32, heads: 4, intermedi
 export const MINILM_L6: BertShape = { layers: 6, hidden: 384, heads: 12, intermediate: 1536, maxPositions: 512 };
 /** The exact shape of sentence-transformers/all-MiniLM-L12-v2. */
 export const MINILM_L12: BertShape = { ...MINILM_L6, layers: 12 };
+/** The exact encoder of cross-encoder/ms-marco-MiniLM-L6-v2 (with one label: `writeCrossEncoderFolder`). */
+export const MS_MARCO_MINILM_L6: BertShape = MINILM_L6;
 
 export interface FolderOptions {
   readonly shape?: BertShape;
@@ -62,31 +64,13 @@ export async function writeBertFolder(dir: string, options: FolderOptions = {}):
 
   await writeFile(join(modelDir, 'model.onnx'), bertOnnx(shape, vocab.length, options.seed ?? 42));
   await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(bertTokenizerJson(vocab)));
-  await writeJson(join(dir, 'config.json'), {
-    architectures: ['BertModel'],
-    model_type: 'bert',
-    hidden_size: shape.hidden,
-    num_hidden_layers: shape.layers,
-    num_attention_heads: shape.heads,
-    intermediate_size: shape.intermediate,
-    max_position_embeddings: shape.maxPositions,
-    vocab_size: vocab.length,
-  });
+  await writeJson(join(dir, 'config.json'), bertConfig('BertModel', shape, vocab.length));
   await writeJson(join(dir, 'sentence_bert_config.json'), {
     max_seq_length: options.maxSeqLength ?? Math.min(128, shape.maxPositions),
     do_lower_case: false,
   });
   // What transformers.js reads to pad and truncate as sentence-transformers does.
-  await writeJson(join(dir, 'tokenizer_config.json'), {
-    tokenizer_class: 'BertTokenizer',
-    model_max_length: options.maxSeqLength ?? Math.min(128, shape.maxPositions),
-    do_lower_case: true,
-    pad_token: '[PAD]',
-    unk_token: '[UNK]',
-    cls_token: '[CLS]',
-    sep_token: '[SEP]',
-    mask_token: '[MASK]',
-  });
+  await writeJson(join(dir, 'tokenizer_config.json'), bertTokenizerConfig(options.maxSeqLength ?? Math.min(128, shape.maxPositions)));
   await writeJson(join(dir, '1_Pooling', 'config.json'), {
     word_embedding_dimension: shape.hidden,
     pooling_mode_cls_token: pooling === 'cls',
@@ -103,6 +87,71 @@ export async function writeBertFolder(dir: string, options: FolderOptions = {}):
   }
   await writeJson(join(dir, 'modules.json'), modules);
   return dir;
+}
+
+export interface CrossEncoderOptions {
+  readonly shape?: BertShape;
+  readonly seed?: number;
+  /** Scores per pair: 1 for a relevance model like ms-marco's, more for a classifier. */
+  readonly labels?: number;
+  /** The tokenizer's `model_max_length` (512 for ms-marco-MiniLM). */
+  readonly maxLength?: number;
+  /** Put the model at `onnx/model.onnx`, as the hub's exports do (and transformers.js looks). */
+  readonly nested?: boolean;
+}
+
+/**
+ * A sentence-transformers CrossEncoder export in the hub's layout, as
+ * cross-encoder/ms-marco-MiniLM-L6-v2 ships it: a BertForSequenceClassification
+ * graph (the encoder, the pooler's dense and tanh on [CLS], a classifier)
+ * whose output `logits` is [batch, labels], with tokenizer.json,
+ * tokenizer_config.json and config.json. The weights are seeded noise, at a
+ * scale that makes the scores differ from pair to pair.
+ */
+export async function writeCrossEncoderFolder(dir: string, options: CrossEncoderOptions = {}): Promise<string> {
+  const shape = options.shape ?? TINY_BERT;
+  const labels = options.labels ?? 1;
+  const maxLength = options.maxLength ?? Math.min(128, shape.maxPositions);
+  const vocab = bertVocabulary();
+  const modelDir = options.nested ? join(dir, 'onnx') : dir;
+  await mkdir(modelDir, { recursive: true });
+  // Weights ten times BERT's initial scale, so that attention mixes the pair and [CLS] differs from pair to pair.
+  await writeFile(join(modelDir, 'model.onnx'), bertOnnx(shape, vocab.length, options.seed ?? 42, labels, 0.2));
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(bertTokenizerJson(vocab)));
+  const names = labels === 1 ? ['LABEL_0'] : Array.from({ length: labels }, (_, i) => `LABEL_${i}`);
+  await writeJson(join(dir, 'config.json'), {
+    ...bertConfig('BertForSequenceClassification', shape, vocab.length),
+    id2label: Object.fromEntries(names.map((name, i) => [String(i), name])),
+    label2id: Object.fromEntries(names.map((name, i) => [name, i])),
+  });
+  await writeJson(join(dir, 'tokenizer_config.json'), bertTokenizerConfig(maxLength));
+  return dir;
+}
+
+function bertConfig(architecture: string, shape: BertShape, vocabSize: number) {
+  return {
+    architectures: [architecture],
+    model_type: 'bert',
+    hidden_size: shape.hidden,
+    num_hidden_layers: shape.layers,
+    num_attention_heads: shape.heads,
+    intermediate_size: shape.intermediate,
+    max_position_embeddings: shape.maxPositions,
+    vocab_size: vocabSize,
+  };
+}
+
+function bertTokenizerConfig(maxLength: number) {
+  return {
+    tokenizer_class: 'BertTokenizer',
+    model_max_length: maxLength,
+    do_lower_case: true,
+    pad_token: '[PAD]',
+    unk_token: '[UNK]',
+    cls_token: '[CLS]',
+    sep_token: '[SEP]',
+    mask_token: '[MASK]',
+  };
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {
@@ -161,7 +210,8 @@ function seededNormal(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
 }
 
-function bertOnnx(shape: BertShape, vocabSize: number, seed: number): Uint8Array {
+/** With `labels`, BertForSequenceClassification (output `logits`); without, BertModel (output `last_hidden_state`). */
+function bertOnnx(shape: BertShape, vocabSize: number, seed: number, labels?: number, weightStd = 0.02): Uint8Array {
   const { hidden: H, heads: NH, intermediate: I } = shape;
   const headDim = H / NH;
   const normal = seededNormal(seed);
@@ -176,7 +226,7 @@ function bertOnnx(shape: BertShape, vocabSize: number, seed: number): Uint8Array
     initializers.push({ name, dims, dataType: FLOAT, rawData: new Uint8Array(data.buffer) });
     return name;
   };
-  const random = (name: string, dims: number[]) => floatTensor(name, dims, () => normal() * 0.02);
+  const random = (name: string, dims: number[]) => floatTensor(name, dims, () => normal() * weightStd);
   const constant = (name: string, dims: number[], value: number) => floatTensor(name, dims, () => value);
   const ints = (name: string, values: number[]) => {
     initializers.push({ name, dims: [values.length], dataType: INT64, rawData: new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer) });
@@ -230,7 +280,17 @@ function bertOnnx(shape: BertShape, vocabSize: number, seed: number): Uint8Array
     const gelu = node('Mul', [node('Mul', [up, node('Add', [erf, constant(`${p}.one`, [], 1)])]), constant(`${p}.half`, [], 0.5)]);
     x = layerNorm(node('Add', [linear(gelu, `${p}.output.dense`, I, H), attended]), `${p}.output.LayerNorm`);
   }
-  nodes.push({ opType: 'Identity', input: [x], output: ['last_hidden_state'], name: 'output' });
+  let output = { name: 'last_hidden_state', dims: [{ dimParam: 'batch' }, { dimParam: 'sequence' }, { dimValue: H }] };
+  if (labels !== undefined) {
+    // The pooler (dense and tanh on [CLS]), then the classifier, as BertForSequenceClassification computes them.
+    initializers.push({ name: 'cls_position', dims: [], dataType: INT64, rawData: new Uint8Array(new BigInt64Array([0n]).buffer) });
+    const cls = node('Gather', [x, 'cls_position'], [intAttr('axis', 1)]);
+    const pooled = node('Tanh', [linear(cls, 'bert.pooler.dense', H, H)]);
+    const weights = floatTensor('classifier.weight', [H, labels], () => normal() * 0.5);
+    x = node('Add', [node('MatMul', [pooled, weights]), floatTensor('classifier.bias', [labels], () => normal() * 0.1)]);
+    output = { name: 'logits', dims: [{ dimParam: 'batch' }, { dimValue: labels }] };
+  }
+  nodes.push({ opType: 'Identity', input: [x], output: [output.name], name: 'output' });
 
   const tokens = (name: string) => ({
     name,
@@ -245,17 +305,7 @@ function bertOnnx(shape: BertShape, vocabSize: number, seed: number): Uint8Array
       node: nodes,
       initializer: initializers,
       input: [tokens('input_ids'), tokens('attention_mask'), tokens('token_type_ids')],
-      output: [
-        {
-          name: 'last_hidden_state',
-          type: {
-            tensorType: {
-              elemType: FLOAT,
-              shape: { dim: [{ dimParam: 'batch' }, { dimParam: 'sequence' }, { dimValue: H }] },
-            },
-          },
-        },
-      ],
+      output: [{ name: output.name, type: { tensorType: { elemType: FLOAT, shape: { dim: output.dims } } } }],
     },
   });
   return onnx.ModelProto.encode(model).finish();

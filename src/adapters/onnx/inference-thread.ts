@@ -1,5 +1,6 @@
-import type { Pooling } from '../../domain/index.js';
+import type { Pooling, TokenizedText } from '../../domain/index.js';
 import { ThreadClient } from '../shared/thread-client.js';
+import { inferRows } from '../shared/vectors.js';
 
 export interface SessionSettings {
   readonly modelFile: string;
@@ -57,7 +58,35 @@ export class InferenceThread {
     return this.thread.request({ type: 'run', ...batch }, [batch.ids.buffer, batch.mask.buffer, batch.types.buffer]);
   }
 
+  /**
+   * One row per text of the batch, in order: its pooled vector (unit length
+   * with `normalize`), or a classifier's logits. A failure names `model`.
+   */
+  rows(model: { readonly id: string; readonly normalize: boolean }, batch: readonly TokenizedText[]): Promise<Float32Array[]> {
+    return inferRows(model, batch.length, async () => {
+      const { vectors, dim } = await this.run(padBatch(batch));
+      return { vectors, dimensions: dim };
+    });
+  }
+
   close(): Promise<void> {
     return this.thread.close();
   }
+}
+
+/** Right-pads every text to the batch's longest, with attention mask 0 on the padding. */
+export function padBatch(batch: readonly TokenizedText[]): PaddedBatch {
+  const seq = Math.max(...batch.map((t) => t.ids.length));
+  const ids = new BigInt64Array(batch.length * seq);
+  const mask = new BigInt64Array(batch.length * seq);
+  const types = new BigInt64Array(batch.length * seq);
+  batch.forEach((text, b) => {
+    const row = b * seq;
+    for (let t = 0; t < text.ids.length; t++) {
+      ids[row + t] = BigInt(text.ids[t]!);
+      mask[row + t] = 1n;
+      types[row + t] = BigInt(text.typeIds?.[t] ?? 0);
+    }
+  });
+  return { batch: batch.length, seq, ids, mask, types };
 }

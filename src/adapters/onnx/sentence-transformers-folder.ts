@@ -53,6 +53,42 @@ export async function readSentenceTransformersFolder(dir: string): Promise<Sente
   return { modelFile, tokenizerFile, hiddenSize: config.hidden_size, maxSeqLength, pooling, normalize };
 }
 
+/** Where the parts of a sentence-transformers CrossEncoder export are, and what its classifier gives. */
+export interface CrossEncoderFolder {
+  readonly modelFile: string;
+  readonly tokenizerFile: string;
+  readonly maxLength: number;
+  readonly labels: number;
+  /** The label whose probability is the relevance score when there are several. */
+  readonly scoreLabel: number;
+}
+
+/** Label names that say "this one is relevance"; any other model scores with its first label. */
+const RELEVANCE_LABEL = /^(relevant|relevance|entailment|positive|yes|true)$/i;
+
+/**
+ * Reads a CrossEncoder export as the hub serves it: `model.onnx` or
+ * `onnx/model.onnx`, `tokenizer.json`, `config.json` (its `id2label` gives
+ * the labels) and, optionally, `tokenizer_config.json` (its
+ * `model_max_length`, capped by the model's positions).
+ */
+export async function readCrossEncoderFolder(dir: string): Promise<CrossEncoderFolder> {
+  const modelFile = await firstExisting([join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')]);
+  if (!modelFile) throw new Error(`No model.onnx or onnx/model.onnx in ${dir}`);
+  const config = await readJson<{ id2label?: Record<string, string>; num_labels?: number; max_position_embeddings?: number }>(join(dir, 'config.json'));
+  if (!config) throw new Error(`${join(dir, 'config.json')} is missing`);
+  const names = Object.entries(config.id2label ?? {}).sort(([a], [b]) => Number(a) - Number(b)).map(([, name]) => name);
+  const labels = names.length || config.num_labels || 1;
+  const tokenizerConfig = await readJson<{ model_max_length?: number }>(join(dir, 'tokenizer_config.json'));
+  const maxLength = Math.min(
+    // Tokenizers without a limit of their own write a huge sentinel here.
+    tokenizerConfig?.model_max_length !== undefined && tokenizerConfig.model_max_length < 1e6 ? tokenizerConfig.model_max_length : 512,
+    config.max_position_embeddings ?? Number.POSITIVE_INFINITY,
+  );
+  const scoreLabel = Math.max(0, names.findIndex((name) => RELEVANCE_LABEL.test(name)));
+  return { modelFile, tokenizerFile: join(dir, 'tokenizer.json'), maxLength, labels, scoreLabel };
+}
+
 /** True when `dir` holds what `readSentenceTransformersFolder` needs at the least. */
 export async function isSentenceTransformersFolder(dir: string): Promise<boolean> {
   const model = await firstExisting([join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')]);

@@ -1,0 +1,56 @@
+/**
+ * Reranking: a cross-encoder reads a query and a document together and
+ * gives the pair a relevance score. These are the rules for cutting a pair
+ * to fit the model and for turning its logits into a score, independent of
+ * any runtime.
+ */
+
+/** Which end of a document loses its tokens when it must be cut (TEI's `truncation_direction`). */
+export type TruncationDirection = 'right' | 'left';
+
+export interface PairTruncation {
+  /** Most tokens a document keeps, whatever room the model has (Cohere's `max_tokens_per_doc`). */
+  readonly maxDocumentTokens?: number;
+  readonly direction?: TruncationDirection;
+}
+
+/**
+ * How many tokens of the query and of the document fit in `room` (the
+ * model's length less the pair's special tokens), the way Hugging Face
+ * tokenizers' `longest_first` cuts a pair, which sentence-transformers'
+ * CrossEncoder uses: tokens come off the longer of the two, so a query that
+ * takes no more than half the room is kept whole and the document is cut.
+ */
+export function fitPair(queryTokens: number, documentTokens: number, room: number): { query: number; document: number } {
+  if (queryTokens + documentTokens <= room) return { query: queryTokens, document: documentTokens };
+  const shorter = Math.min(queryTokens, documentTokens);
+  if (shorter <= room / 2) {
+    return queryTokens <= documentTokens ? { query: queryTokens, document: room - queryTokens } : { query: room - documentTokens, document: documentTokens };
+  }
+  // Both are long: cut evenly, an odd room's extra token to the longer (to the document on a tie), as tokenizers does.
+  const half = Math.floor(room / 2);
+  const queryLonger = queryTokens > documentTokens;
+  return { query: queryLonger ? room - half : half, document: queryLonger ? half : room - half };
+}
+
+/** `tokens` cut to `keep`, from the end (`right`) or the start (`left`). */
+export function cut<T>(tokens: readonly T[], keep: number, direction: TruncationDirection = 'right'): readonly T[] {
+  if (tokens.length <= keep) return tokens;
+  return direction === 'right' ? tokens.slice(0, keep) : tokens.slice(tokens.length - keep);
+}
+
+/**
+ * A pair's relevance from the model's logits for it: with one label, the
+ * sigmoid of its logit (in 0..1, as TEI and infinity give it); with several,
+ * the softmax probability of `label`. `raw` gives the logit itself.
+ */
+export function relevanceScore(logits: ArrayLike<number>, { raw = false, label = 0 }: { raw?: boolean; label?: number } = {}): number {
+  const logit = logits[label]!;
+  if (raw) return logit;
+  if (logits.length === 1) return 1 / (1 + Math.exp(-logit));
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+  return Math.exp(logit - max) / sum;
+}
