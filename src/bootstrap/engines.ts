@@ -2,13 +2,14 @@ import { availableParallelism } from 'node:os';
 import type { ModelSpec } from '../domain/index.js';
 import { isSentenceTransformersFolder } from '../adapters/onnx/sentence-transformers-folder.js';
 import { USE_LITE } from '../adapters/tfjs/use-lite-embedding-model.js';
-import type { EmbeddingModel } from '../ports/embedding-model.js';
+import type { LoadedModel } from '../ports/model-loader.js';
 import type { AppConfig, ModelEntry } from './config/schema.js';
 
 /** What a process knows of a model without loading it: its configuration, and what its engine fixes. */
 export function toSpec(entry: ModelEntry): ModelSpec {
   return {
     id: entry.id,
+    kind: entry.kind,
     engine: entry.engine,
     ...(entry.engine === 'use-lite' && { dimensions: USE_LITE.dimensions, maxTokens: USE_LITE.maxTokens, pooling: USE_LITE.pooling }),
     ...(entry.description !== undefined && { description: entry.description }),
@@ -33,11 +34,27 @@ export interface OnnxRuntimeSettings {
 }
 
 /**
- * Loads a model with the adapter for its engine. The engines are imported
- * here, on first use, so that a process that loads no model (the API) never
- * maps onnxruntime's or TensorFlow.js's code and memory.
+ * Loads a model with the adapter for its kind and engine. The engines are
+ * imported here, on first use, so that a process that loads no model (the
+ * API) never maps onnxruntime's or TensorFlow.js's code and memory.
  */
-export async function loadModel(entry: ModelEntry, runtime: OnnxRuntimeSettings): Promise<EmbeddingModel> {
+export async function loadModel(entry: ModelEntry, runtime: OnnxRuntimeSettings): Promise<LoadedModel> {
+  const intraOpThreads = runtime.intraOpThreads > 0 ? runtime.intraOpThreads : availableParallelism();
+  if (entry.kind === 'reranker') {
+    const { OnnxReranker } = await import('../adapters/onnx/onnx-reranker.js');
+    const model = await OnnxReranker.load({
+      id: entry.id,
+      path: entry.path!,
+      intraOpThreads,
+      spinning: runtime.spinning,
+      ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
+    });
+    return { kind: 'reranker', model };
+  }
+  return { kind: 'embedding', model: await loadEmbeddingModel(entry, intraOpThreads, runtime.spinning) };
+}
+
+async function loadEmbeddingModel(entry: ModelEntry, intraOpThreads: number, spinning: boolean) {
   switch (entry.engine) {
     case 'use-lite': {
       const { UseLiteEmbeddingModel } = await import('../adapters/tfjs/use-lite-embedding-model.js');
@@ -52,8 +69,8 @@ export async function loadModel(entry: ModelEntry, runtime: OnnxRuntimeSettings)
       return OnnxEmbeddingModel.load({
         id: entry.id,
         path: entry.path!,
-        intraOpThreads: runtime.intraOpThreads > 0 ? runtime.intraOpThreads : availableParallelism(),
-        spinning: runtime.spinning,
+        intraOpThreads,
+        spinning,
         ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
         ...(entry.pooling !== undefined && { pooling: entry.pooling }),
         ...(entry.normalize !== undefined && { normalize: entry.normalize }),

@@ -1,16 +1,4 @@
-import type { Engine, PairTruncation, TokenizedText } from '../domain/index.js';
-
-/** What a loaded cross-encoder reports about itself. */
-export interface RerankerInfo {
-  readonly id: string;
-  readonly engine: Engine;
-  /** A pair (query and document, special tokens included) longer than this is cut. */
-  readonly maxTokens: number;
-  /** Logits per pair: 1 for a relevance model, more for a classifier. */
-  readonly labels: number;
-  /** The label whose probability is the relevance score, when there are several. */
-  readonly scoreLabel: number;
-}
+import type { PairTruncation, RerankerInfo, TokenizedText } from '../domain/index.js';
 
 /**
  * A loaded cross-encoder (a sentence-transformers CrossEncoder export): it

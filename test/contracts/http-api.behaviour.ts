@@ -156,6 +156,7 @@ export function httpApiBehaviour(name: string, start: () => Promise<TestService>
             {
               id: 'tiny-bert',
               object: 'model',
+              kind: 'embedding',
               engine: 'onnx',
               description: null,
               dimensions: 32,
@@ -163,6 +164,7 @@ export function httpApiBehaviour(name: string, start: () => Promise<TestService>
               pooling: 'mean',
               normalized: true,
               output_dimensions: [16, 8],
+              labels: null,
               loaded: true,
               live_workers: 1,
               default: true,

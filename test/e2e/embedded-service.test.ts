@@ -63,7 +63,9 @@ describe('readiness while models load', () => {
     const t = await startTestService({
       loadModel: async (entry: ModelEntry): Promise<EmbeddingModel> => {
         await gate;
-        return loadModel(entry, { intraOpThreads: 1, spinning: false });
+        const loaded = await loadModel(entry, { intraOpThreads: 1, spinning: false });
+        if (loaded.kind !== 'embedding') throw new Error(`${entry.id} is not an embedding model`);
+        return loaded.model;
       },
     });
     try {

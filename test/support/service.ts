@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { loadConfig } from '../../src/bootstrap/config/load.js';
-import type { AppConfig, ModelEntry } from '../../src/bootstrap/config/schema.js';
+import type { AppConfig, ModelEntry, ModelEntryInput } from '../../src/bootstrap/config/schema.js';
 import { startService, type RunningService } from '../../src/bootstrap/service.js';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
-import { writeBertFolder } from './bert-fixture.js';
+import { writeBertFolder, writeCrossEncoderFolder } from './bert-fixture.js';
 import { LogSink } from './log-sink.js';
 import { writeMlConfig } from './ml-config.js';
 import { REPO_ROOT } from './paths.js';
@@ -29,6 +29,8 @@ export interface TestServiceOptions {
   readonly listen?: boolean;
   /** Also configure USE-lite (slower to load). */
   readonly withUseLite?: boolean;
+  /** Also configure a generated cross-encoder (`tiny-reranker`, 32 tokens). */
+  readonly withReranker?: boolean;
   /** Gives each model a `queue` name (a test namespace's, on a shared broker). */
   readonly queueName?: (model: string) => string;
   readonly loadModel?: (entry: ModelEntry) => Promise<EmbeddingModel>;
@@ -47,11 +49,15 @@ export interface TestServiceOptions {
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dir = await mkdtemp(join(tmpdir(), 'embedding-service-'));
   const bert = await writeBertFolder(join(dir, 'tiny-bert'), { maxSeqLength: 32 });
-  const configured: ModelEntry[] = [
+  const configured: ModelEntryInput[] = [
     { id: 'tiny-bert', engine: 'onnx', path: bert, output_dimensions: [16, 8] },
     { id: 'absent-model', engine: 'onnx', path: join(dir, 'nothing-here') },
   ];
   if (options.withUseLite) configured.push({ id: 'use-lite', engine: 'use-lite', max_tokens: 128 });
+  if (options.withReranker) {
+    const reranker = await writeCrossEncoderFolder(join(dir, 'tiny-reranker'), { maxLength: 32 });
+    configured.push({ id: 'tiny-reranker', kind: 'reranker', engine: 'onnx', path: reranker });
+  }
   const models = configured.map((m) => (options.queueName ? { ...m, queue: options.queueName(m.id) } : m));
   const mlConfig = await writeMlConfig(join(dir, 'ml_config.yaml'), 'tiny-bert', models);
 

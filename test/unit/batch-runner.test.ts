@@ -44,7 +44,7 @@ async function setup() {
   const metrics = new MemoryMetrics();
   const logger = createPinoLogger({ level: 'debug', destination: new LogSink() });
   const limits = { maxInputs: 16, maxInputChars: 1000 };
-  const catalog = new MemoryModelCatalog([{ id: 'stub', engine: 'onnx' }], 'stub');
+  const catalog = new MemoryModelCatalog([{ id: 'stub', kind: 'embedding', engine: 'onnx' }], 'stub');
   const worker = new EmbeddingWorker(new Map([['stub', model]]), queue, tasks, events, clock, metrics, logger, {
     prefetch: 8,
     bulkPrefetch: 2,

@@ -103,6 +103,44 @@ describe('loadConfig', () => {
     expect(second).toMatch(/default_model.*'missing' is not a configured model/);
   });
 
+  it('takes a model’s kind, embedding unless it says reranker, and refuses what a reranker cannot be', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const ml = join(dir, 'ml.yaml');
+    await writeFile(ml, ['default_model: e', 'default_reranker: r', 'models:', '  - { id: e, engine: use-lite }', '  - { id: r, kind: reranker, engine: onnx, path: x, max_tokens: 256 }'].join('\n'));
+    const config = load({ ML_CONFIG_PATH: ml });
+    expect(config.ml.models.map((m) => [m.id, m.kind])).toEqual([
+      ['e', 'embedding'],
+      ['r', 'reranker'],
+    ]);
+    expect(config.ml.default_reranker).toBe('r');
+
+    await writeFile(
+      ml,
+      [
+        'default_model: r',
+        'default_reranker: e',
+        'models:',
+        '  - { id: e, engine: use-lite }',
+        '  - { id: r, kind: reranker, engine: use-lite, pooling: cls, dimensions: 8 }',
+        '  - { id: s, kind: scorer, engine: onnx, path: x }',
+      ].join('\n'),
+    );
+    const problems = problemsOf(() => load({ ML_CONFIG_PATH: ml })).join('\n');
+    expect(problems).toMatch(/models\.1\.engine.*a reranker runs on the onnx engine/);
+    expect(problems).toMatch(/models\.1\.pooling.*a reranker has no pooling/);
+    expect(problems).toMatch(/models\.1\.dimensions.*a reranker has no dimensions/);
+    expect(problems).toMatch(/models\.2\.kind/);
+  });
+
+  it('refuses a default model that is a reranker, and a default reranker that is not one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const ml = join(dir, 'ml.yaml');
+    await writeFile(ml, ['default_model: r', 'default_reranker: e', 'models:', '  - { id: e, engine: use-lite }', '  - { id: r, kind: reranker, engine: onnx, path: x }'].join('\n'));
+    const problems = problemsOf(() => load({ ML_CONFIG_PATH: ml })).join('\n');
+    expect(problems).toMatch(/default_model.*'r' is a reranker/);
+    expect(problems).toMatch(/default_reranker.*'e' is not a configured reranker/);
+  });
+
   it('says which file it cannot read or parse', async () => {
     expect(problemsOf(() => load({ ML_CONFIG_PATH: '/nonexistent/ml.yaml' }))[0]).toMatch(/cannot read \/nonexistent\/ml\.yaml/);
     const dir = await mkdtemp(join(tmpdir(), 'config-'));

@@ -13,7 +13,7 @@ function setup() {
   const registry = new MemoryWorkerRegistry(() => now);
   const queue = new MemoryTaskQueue(new MemoryBroker(100));
   const store = new MemoryTaskStore({ ttlSeconds: 3600, maxTasks: 100, now: () => now });
-  const operator = new OperatorConsole(new MemoryModelCatalog([{ id: 'm', engine: 'onnx' }], 'm'), queue, store, registry, clock, {
+  const operator = new OperatorConsole(new MemoryModelCatalog([{ id: 'm', kind: 'embedding', engine: 'onnx' }], 'm'), queue, store, registry, clock, {
     sampleMs: 1000,
     historyMs: 60_000,
   });

@@ -24,7 +24,7 @@ function refusingQueue(error: Error): TaskPublisher & Pick<QueueInspector, 'dept
 const LIMITS = { maxInputs: 10, maxInputChars: 100 };
 
 function submitter(store: MemoryTaskStore, queue: TaskPublisher & Pick<QueueInspector, 'depth'>, next: () => string, tokensPerMinute?: number) {
-  const catalog = new MemoryModelCatalog([{ id: 'm', engine: 'onnx' }], 'm');
+  const catalog = new MemoryModelCatalog([{ id: 'm', kind: 'embedding', engine: 'onnx' }], 'm');
   return new SubmitEmbedding(
     new RequestCheck(catalog, LIMITS),
     new EnforceRateLimits(new MemoryRateLimiter(), { ...(tokensPerMinute !== undefined && { tokensPerMinute }) }),

@@ -1,4 +1,4 @@
-import type { ModelDescriptor, ModelInfo, ModelSpec } from '../../domain/index.js';
+import type { ModelDescriptor, ModelInfo, ModelSpec, RerankerInfo } from '../../domain/index.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
 
 /**
@@ -13,7 +13,7 @@ export class MemoryModelCatalog implements ModelCatalog {
   constructor(
     private readonly specs: readonly ModelSpec[],
     readonly defaultModelId: string,
-    private readonly loaded?: (modelId: string) => ModelInfo | undefined,
+    private readonly loaded?: (modelId: string) => ModelInfo | RerankerInfo | undefined,
   ) {}
 
   async list(): Promise<readonly ModelDescriptor[]> {
@@ -29,6 +29,7 @@ export class MemoryModelCatalog implements ModelCatalog {
     if (!this.loaded) return { ...spec };
     const info = this.loaded(spec.id);
     if (!info) return { ...spec, loaded: false };
+    if ('labels' in info) return { ...spec, maxTokens: info.maxTokens, labels: info.labels, loaded: true };
     return {
       ...spec,
       dimensions: info.dimensions,

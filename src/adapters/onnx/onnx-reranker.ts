@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from 'tokenizers';
-import { cut, fitPair, ValidationError, type PairTruncation, type TokenizedText } from '../../domain/index.js';
-import type { RerankerInfo, RerankerModel } from '../../ports/reranker-model.js';
+import { cut, fitPair, ValidationError, type PairTruncation, type RerankerInfo, type TokenizedText } from '../../domain/index.js';
+import type { RerankerModel } from '../../ports/reranker-model.js';
 import { InferenceThread } from './inference-thread.js';
 import { readCrossEncoderFolder } from './sentence-transformers-folder.js';
 import { SpecialTokens } from './special-tokens.js';

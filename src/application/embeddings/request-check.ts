@@ -1,4 +1,4 @@
-import { checkInputs, checkOutputDimensions, ModelNotFoundError, type InputLimits, type ModelDescriptor, type TextInput } from '../../domain/index.js';
+import { checkInputs, checkOutputDimensions, ModelNotFoundError, requireKind, type InputLimits, type ModelDescriptor, type TextInput } from '../../domain/index.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
 
 /** What is checked of any request for embeddings, whichever route or batch line it comes by. */
@@ -12,8 +12,8 @@ export interface CheckedRequest {
 /**
  * The one check a request for embeddings passes before it becomes a task,
  * on the task route, the synchronous route and every batch line alike: its
- * inputs within the limits, a model that exists (the default model when it
- * names none), and output dimensions that model offers. Each refusal is a
+ * inputs within the limits, an embedding model that exists (the default
+ * model when it names none), and output dimensions that model offers. Each refusal is a
  * `DomainError` naming what is wrong.
  */
 export class RequestCheck {
@@ -27,6 +27,7 @@ export class RequestCheck {
     const modelId = request.model ?? this.catalog.defaultModelId;
     const model = await this.catalog.find(modelId);
     if (!model) throw new ModelNotFoundError(modelId);
+    requireKind(model, 'embedding');
     if (request.dimensions !== undefined) checkOutputDimensions(model, request.dimensions);
     return model;
   }

@@ -1,9 +1,10 @@
-import type { ModelInfo } from '../../domain/index.js';
+import type { ModelInfo, RerankerInfo } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { HealthCheck } from '../../ports/health-check.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
-import type { ModelLoader } from '../../ports/model-loader.js';
+import type { LoadedModel, ModelLoader } from '../../ports/model-loader.js';
+import type { RerankerModel } from '../../ports/reranker-model.js';
 
 type LoadState = { status: 'loading' } | { status: 'failed'; reason: string } | { status: 'loaded' };
 
@@ -15,7 +16,9 @@ type LoadState = { status: 'loading' } | { status: 'failed'; reason: string } | 
  */
 export class ModelHost {
   private readonly states: Map<string, LoadState>;
-  private readonly loaded = new Map<string, EmbeddingModel>();
+  private readonly loaded = new Map<string, LoadedModel>();
+  private readonly embedders = new Map<string, EmbeddingModel>();
+  private readonly crossEncoders = new Map<string, RerankerModel>();
   private loading: Promise<void> | undefined;
   private closing = false;
 
@@ -34,14 +37,19 @@ export class ModelHost {
     return this.loading;
   }
 
-  /** The models loaded so far, by id: a live view that fills as they load. */
+  /** The embedding models loaded so far, by id: a live view that fills as they load. */
   get models(): ReadonlyMap<string, EmbeddingModel> {
-    return this.loaded;
+    return this.embedders;
+  }
+
+  /** The rerankers loaded so far, by id: a live view that fills as they load. */
+  get rerankers(): ReadonlyMap<string, RerankerModel> {
+    return this.crossEncoders;
   }
 
   /** What a loaded model reports about itself; undefined until it has loaded. */
-  info(modelId: string): ModelInfo | undefined {
-    return this.loaded.get(modelId)?.info;
+  info(modelId: string): ModelInfo | RerankerInfo | undefined {
+    return this.loaded.get(modelId)?.model.info;
   }
 
   healthChecks(): HealthCheck[] {
@@ -59,22 +67,24 @@ export class ModelHost {
   async close(): Promise<void> {
     this.closing = true;
     await this.loading;
-    await Promise.all([...this.loaded.values()].map((model) => model.close()));
+    await Promise.all([...this.loaded.values()].map((loaded) => loaded.model.close()));
   }
 
   private async loadOne(id: string): Promise<void> {
     const started = performance.now();
     try {
-      const model = await this.loader.load(id);
+      const loaded = await this.loader.load(id);
       if (this.closing) {
-        await model.close();
+        await loaded.model.close();
         return;
       }
-      this.loaded.set(id, model);
+      this.loaded.set(id, loaded);
+      if (loaded.kind === 'embedding') this.embedders.set(id, loaded.model);
+      else this.crossEncoders.set(id, loaded.model);
       this.states.set(id, { status: 'loaded' });
       const seconds = (performance.now() - started) / 1000;
       this.metrics.modelLoaded(id, seconds);
-      this.logger.info('model loaded', { model: id, engine: model.info.engine, seconds: Math.round(seconds * 1000) / 1000 });
+      this.logger.info('model loaded', { model: id, kind: loaded.kind, engine: loaded.model.info.engine, seconds: Math.round(seconds * 1000) / 1000 });
     } catch (error) {
       this.states.set(id, { status: 'failed', reason: (error as Error).message });
       this.logger.error('model failed to load', { model: id, err: error });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { KeyEntry } from '../../adapters/memory/memory-key-ring.js';
+import { MODEL_KINDS } from '../../domain/index.js';
 
 /*
  * What the configuration may say, in one place: the service's keys (from
@@ -118,9 +119,13 @@ export const ServiceConfigSchema = z.strictObject({
   ml_config_path: z.string().min(1),
 });
 
+const EMBEDDING_ONLY = ['dimensions', 'pooling', 'normalize', 'output_dimensions'] as const;
+
 const ModelEntrySchema = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9][\w.:-]*$/, 'letters, digits, and . _ : - only'),
+    /** `reranker`: a sentence-transformers CrossEncoder export, scoring (query, document) pairs. */
+    kind: z.enum(MODEL_KINDS).default('embedding'),
     engine: z.enum(['onnx', 'use-lite']),
     path: z.string().min(1).optional(),
     queue: z.string().min(1).optional(),
@@ -131,11 +136,20 @@ const ModelEntrySchema = z
     normalize: bool.optional(),
     output_dimensions: z.array(positiveInt).optional(),
   })
-  .refine((m) => m.engine !== 'onnx' || m.path !== undefined, { message: 'an onnx model needs a path', path: ['path'] });
+  .refine((m) => m.engine !== 'onnx' || m.path !== undefined, { message: 'an onnx model needs a path', path: ['path'] })
+  .superRefine((m, ctx) => {
+    if (m.kind !== 'reranker') return;
+    if (m.engine !== 'onnx') ctx.addIssue({ code: 'custom', message: 'a reranker runs on the onnx engine', path: ['engine'] });
+    for (const key of EMBEDDING_ONLY) {
+      if (m[key] !== undefined) ctx.addIssue({ code: 'custom', message: `a reranker has no ${key}: it scores pairs, it makes no vectors`, path: [key] });
+    }
+  });
 
 export const MlConfigSchema = z
   .strictObject({
     default_model: z.string().min(1),
+    /** The reranker a rerank request that names none gets (TEI's /rerank names none); else the first reranker. */
+    default_reranker: z.string().min(1).optional(),
     models: z.array(ModelEntrySchema).min(1),
   })
   .superRefine((config, ctx) => {
@@ -143,8 +157,14 @@ export const MlConfigSchema = z
     ids.forEach((id, i) => {
       if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', message: `duplicate model id '${id}'`, path: ['models', i, 'id'] });
     });
+    const kindOf = (id: string) => config.models.find((m) => m.id === id)?.kind;
     if (!ids.includes(config.default_model)) {
       ctx.addIssue({ code: 'custom', message: `'${config.default_model}' is not a configured model`, path: ['default_model'] });
+    } else if (kindOf(config.default_model) !== 'embedding') {
+      ctx.addIssue({ code: 'custom', message: `'${config.default_model}' is a reranker; the default model makes embeddings`, path: ['default_model'] });
+    }
+    if (config.default_reranker !== undefined && kindOf(config.default_reranker) !== 'reranker') {
+      ctx.addIssue({ code: 'custom', message: `'${config.default_reranker}' is not a configured reranker`, path: ['default_reranker'] });
     }
   });
 
@@ -157,6 +177,9 @@ export type ServiceConfig = Omit<ParsedServiceConfig, 'queue' | 'store'> & {
 };
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 export type MlConfig = z.infer<typeof MlConfigSchema>;
+/** ml_config.yaml as written, before defaults (a model's `kind`) are filled in. */
+export type MlConfigInput = z.input<typeof MlConfigSchema>;
+export type ModelEntryInput = z.input<typeof ModelEntrySchema>;
 
 export interface AppConfig {
   readonly service: ServiceConfig;

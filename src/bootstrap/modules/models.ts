@@ -5,11 +5,13 @@ import { ListModels } from '../../application/models/list-models.js';
 import { LiveWorkers } from '../../application/models/live-workers.js';
 import { ModelHost } from '../../application/worker/model-host.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
+import type { LoadedModel } from '../../ports/model-loader.js';
 import type { AppConfig, ModelEntry } from '../config/schema.js';
 import { loadModel, toSpec } from '../engines.js';
 import { TOKENS } from '../identifiers.js';
 import { constant, provide } from '../tokens.js';
 
+/** Replaces how embedding models load (tests serve stubs); rerankers always load from their files. */
 export type LoadModel = (entry: ModelEntry) => Promise<EmbeddingModel>;
 
 /**
@@ -29,7 +31,8 @@ export function modelsModule(config: AppConfig, served: readonly ModelEntry[] | 
     }
     const byId = new Map(served.map((entry) => [entry.id, entry]));
     const { intra_op_threads: intraOpThreads, spinning } = config.service.worker;
-    const loadEntry = load ?? ((entry: ModelEntry) => loadModel(entry, { intraOpThreads, spinning }));
+    const loadEntry = async (entry: ModelEntry): Promise<LoadedModel> =>
+      load && entry.kind === 'embedding' ? { kind: 'embedding', model: await load(entry) } : loadModel(entry, { intraOpThreads, spinning });
     constant(bind, TOKENS.ModelLoader, {
       load: async (modelId) => {
         const entry = byId.get(modelId);

@@ -1,10 +1,11 @@
 import { z } from '@hono/zod-openapi';
-import type { ModelDescriptor } from '../../../domain/index.js';
+import { MODEL_KINDS, type ModelDescriptor } from '../../../domain/index.js';
 
 export const ModelSchema = z
   .object({
     id: z.string(),
     object: z.literal('model'),
+    kind: z.enum(MODEL_KINDS).openapi({ description: '`embedding` (the embeddings routes) or `reranker` (a cross-encoder, which scores query and document pairs).' }),
     engine: z.enum(['onnx', 'use-lite']),
     description: z.string().nullable(),
     dimensions: z.number().int().nullable(),
@@ -12,6 +13,7 @@ export const ModelSchema = z
     pooling: z.enum(['mean', 'cls', 'max']).nullable(),
     normalized: z.boolean().nullable(),
     output_dimensions: z.array(z.number().int()).openapi({ description: 'Sizes `dimensions` may ask for.' }),
+    labels: z.number().int().nullable().openapi({ description: 'A reranker’s logits per pair, once a process has loaded it; null for embedding models.' }),
     loaded: z
       .boolean()
       .nullable()
@@ -38,6 +40,7 @@ export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
   return {
     id: model.id,
     object: 'model' as const,
+    kind: model.kind,
     engine: model.engine,
     description: model.description ?? null,
     dimensions: model.dimensions ?? null,
@@ -45,6 +48,7 @@ export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
     pooling: model.pooling ?? null,
     normalized: model.normalize ?? null,
     output_dimensions: [...(model.outputDimensions ?? [])],
+    labels: model.labels ?? null,
     loaded: model.loaded ?? null,
     live_workers: model.liveWorkers ?? null,
     default: model.id === defaultModelId,
