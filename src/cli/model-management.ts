@@ -3,12 +3,14 @@ import { join, relative, resolve } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { HubClient, type DownloadProgress, type HubFile } from '../adapters/hf-hub/hub-client.js';
 import type { AppConfig } from '../bootstrap/config/schema.js';
+import type { ModelKind } from '../domain/index.js';
 import { isPresent } from '../bootstrap/engines.js';
 
 /*
  * `npm run models:pull` and `npm run models:list`: fetching sentence-
- * transformers ONNX exports from the Hugging Face hub into models/, adding
- * them to ml_config.yaml, and saying what is configured, present and served.
+ * transformers ONNX exports (embedding models, and CrossEncoders, which are
+ * added as rerankers) from the Hugging Face hub into models/, adding them to
+ * ml_config.yaml, and saying what is configured, present and served.
  */
 
 export interface PullOptions {
@@ -38,7 +40,7 @@ const SUPPORT_FILES = [
   'config_sentence_transformers.json',
 ];
 
-export async function pullModel(options: PullOptions): Promise<{ id: string; dir: string; added: boolean }> {
+export async function pullModel(options: PullOptions): Promise<{ id: string; dir: string; added: boolean; kind: ModelKind }> {
   const revision = options.revision ?? 'main';
   const id = options.id ?? options.repo.split('/').at(-1)!;
   const dir = join(options.modelsDir, id);
@@ -80,22 +82,40 @@ export async function pullModel(options: PullOptions): Promise<{ id: string; dir
     options.log(`${downloaded ? 'fetched' : 'already here'}: ${local} (${megabytes(file.size)}, checked)`);
   }
 
+  const architecture = await classifierArchitecture(join(dir, 'config.json'));
+  const kind: ModelKind = architecture ? 'reranker' : 'embedding';
+  if (architecture) options.log(`a cross-encoder (${architecture}): it is added as a reranker`);
   const added = await addToMlConfig(options.mlConfigPath, {
     id,
+    kind,
     path: relative(process.cwd(), dir) || dir,
-    description: `${options.repo}@${revision}, pulled from the Hugging Face hub.`,
+    description: `${options.repo}@${revision}, ${architecture ? 'a cross-encoder ' : ''}pulled from the Hugging Face hub.`,
   });
   options.log(added ? `added '${id}' to ${options.mlConfigPath}` : `'${id}' was already in ${options.mlConfigPath}`);
-  return { id, dir, added };
+  return { id, dir, added, kind };
+}
+
+/**
+ * The architecture that makes a repository a cross-encoder (a sequence
+ * classifier: BertForSequenceClassification for ms-marco's,
+ * XLMRobertaForSequenceClassification for bge-reranker's, …), if its
+ * config.json names one.
+ */
+async function classifierArchitecture(configFile: string): Promise<string | undefined> {
+  const config = JSON.parse(await readFile(configFile, 'utf8')) as { architectures?: unknown };
+  const architectures = Array.isArray(config.architectures) ? config.architectures.filter((a): a is string => typeof a === 'string') : [];
+  return architectures.find((a) => a.endsWith('ForSequenceClassification'));
 }
 
 /** Appends an ONNX model to ml_config.yaml unless its id is there, keeping the file's comments. */
-async function addToMlConfig(file: string, model: { id: string; path: string; description: string }): Promise<boolean> {
+async function addToMlConfig(file: string, model: { id: string; kind: ModelKind; path: string; description: string }): Promise<boolean> {
   const document = parseDocument(await readFile(file, 'utf8'));
   const models = document.get('models');
   if (!isSeq(models)) throw new Error(`${file} has no models list`);
   if (models.items.some((item) => isMap(item) && item.get('id') === model.id)) return false;
-  models.add(document.createNode({ id: model.id, engine: 'onnx', path: model.path, description: model.description }));
+  // `kind` is written only for a reranker: embedding is what an entry without one is.
+  const kind = model.kind === 'reranker' ? { kind: model.kind } : {};
+  models.add(document.createNode({ id: model.id, ...kind, engine: 'onnx', path: model.path, description: model.description }));
   await writeFile(file, document.toString());
   return true;
 }

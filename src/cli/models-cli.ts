@@ -6,7 +6,8 @@ import { modelStatuses, pullModel } from './model-management.js';
 const USAGE = `usage:
   npm run models:pull -- <owner/name> [--revision R] [--id ID] [--onnx-file PATH]
       downloads a sentence-transformers ONNX export from the Hugging Face hub
-      into models/ and adds it to config/ml_config.yaml
+      into models/ and adds it to config/ml_config.yaml (a cross-encoder, whose
+      config.json names a *ForSequenceClassification architecture, as a reranker)
       (HF_ENDPOINT: the hub or a mirror, default https://huggingface.co; HF_TOKEN: for gated models)
   npm run models:list [-- --api-url URL]
       the configured models, whether their files are here, and how many live

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/bootstrap/config/load.js';
 import { modelStatuses, pullModel } from '../../src/cli/model-management.js';
 import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
-import { writeBertFolder } from '../support/bert-fixture.js';
+import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
+import { writeBertFolder, writeCrossEncoderFolder } from '../support/bert-fixture.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { REPO_ROOT } from '../support/paths.js';
 
@@ -110,6 +111,39 @@ describe('models:pull against a server that answers like the hub', () => {
 
   it('names the ONNX files there are when the one asked for is missing', async () => {
     await expect(pull({ onnxFile: 'onnx/model_qint8.onnx' })).rejects.toThrow(/ONNX files there: onnx\/model\.onnx/);
+  });
+});
+
+describe('models:pull of a cross-encoder', () => {
+  // The repositories issue 25 names, each with its own classifier architecture; the graph is the generated BERT one.
+  it.each([
+    ['cross-encoder/ms-marco-MiniLM-L6-v2', 'BertForSequenceClassification'],
+    ['BAAI/bge-reranker-base', 'XLMRobertaForSequenceClassification'],
+    ['mixedbread-ai/mxbai-rerank-xsmall-v1', 'DebertaV2ForSequenceClassification'],
+  ])('adds %s, a %s, as a reranker that the configuration takes', async (repo, architecture) => {
+    const work = await mkdtemp(join(tmpdir(), 'pull-reranker-'));
+    const source = await writeCrossEncoderFolder(join(work, 'source'), { nested: true, maxLength: 32 });
+    const config = JSON.parse(await readFile(join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(source, 'config.json'), JSON.stringify({ ...config, architectures: [architecture] }));
+    const hub = await startFakeHub(repo, source);
+    const mlConfigPath = join(work, 'ml_config.yaml');
+    await writeFile(mlConfigPath, 'default_model: use\nmodels:\n  - id: use\n    engine: use-lite\n');
+    const logs: string[] = [];
+    try {
+      const pulled = await pullModel({ repo, endpoint: hub.url, modelsDir: join(work, 'models'), mlConfigPath, log: (line) => logs.push(line) });
+      expect(pulled.kind).toBe('reranker');
+      await expect(stat(join(pulled.dir, 'onnx', 'model.onnx'))).resolves.toBeDefined();
+      expect(logs).toContain(`a cross-encoder (${architecture}): it is added as a reranker`);
+      const loaded = loadConfig({ env: { ML_CONFIG_PATH: mlConfigPath }, cwd: REPO_ROOT });
+      expect(loaded.ml.models.find((m) => m.id === pulled.id)).toMatchObject({ kind: 'reranker', engine: 'onnx' });
+      if (architecture === 'BertForSequenceClassification') {
+        const reranker = await OnnxReranker.load({ id: pulled.id, path: pulled.dir, intraOpThreads: 1 });
+        expect(await reranker.scoreTokenized(await reranker.tokenizePairs('pulled', ['and scored']))).toHaveLength(1);
+        await reranker.close();
+      }
+    } finally {
+      await hub.close();
+    }
   });
 });
 
