@@ -84,8 +84,8 @@ async function main() {
   }
   await measure('tokenize (Hugging Face tokenizers, main thread)', () => model.tokenize([text]));
   await measure('inference thread: hop + session.run + pooling', () => model.embedTokenized([tokens!]));
-  const batcher = new DynamicBatcher(model, { maxBatchSize: 32, maxBulkBatchSize: 4, maxBatchTokens: 8192, lingerMs: 0, mergeTasks: true });
-  await measure('batcher: tokenize + schedule + thread', () => batcher.embed([text]));
+  const batcher = new DynamicBatcher((batch) => model.embedTokenized(batch), { maxBatchSize: 32, maxBulkBatchSize: 4, maxBatchTokens: 8192, lingerMs: 0, mergeTasks: true });
+  await measure('batcher: tokenize + schedule + thread', async () => batcher.run(await model.tokenize([text])));
   await model.close();
 
   const vector = Array.from({ length: 384 }, (_, i) => Math.sin(i) / 10);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from '../../src/application/worker/dynamic-batcher.js';
-import { ValidationError } from '../../src/domain/index.js';
+import { requireEmbeddable, ValidationError, type Lane, type TextInput } from '../../src/domain/index.js';
+import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 import { gatedModel, StubModel } from '../support/stub-model.js';
 
 const options = (o: Partial<BatchingOptions> = {}): BatchingOptions => ({
@@ -12,10 +13,21 @@ const options = (o: Partial<BatchingOptions> = {}): BatchingOptions => ({
   ...o,
 });
 
+/** A batcher over `model`, and how a worker hands it texts: tokenized on arrival. */
+function embedder(model: EmbeddingModel, o: Partial<BatchingOptions> = {}, onBatch?: (report: BatchReport) => void) {
+  const batcher = new DynamicBatcher((batch) => model.embedTokenized(batch), options(o), onBatch);
+  return {
+    embed: async (inputs: readonly TextInput[], lane?: Lane) => {
+      requireEmbeddable(inputs);
+      return batcher.run(await model.tokenize(inputs), lane);
+    },
+  };
+}
+
 function setup(o: Partial<BatchingOptions> = {}) {
   const model = new StubModel();
   const reports: BatchReport[] = [];
-  const batcher = new DynamicBatcher(model, options(o), (r) => reports.push(r));
+  const batcher = embedder(model, o, (r) => reports.push(r));
   return { model, batcher, reports };
 }
 
@@ -125,12 +137,12 @@ describe('DynamicBatcher', () => {
     });
   });
 
-  it('rejects an empty input list or an empty text before queueing it, and the model never sees it', async () => {
-    const { model, batcher } = setup();
-    await expect(batcher.embed([])).rejects.toBeInstanceOf(ValidationError);
-    await expect(batcher.embed(['fine', ''])).rejects.toBeInstanceOf(ValidationError);
+  it('rejects an empty list of texts before queueing it, and the model never sees it', async () => {
+    const model = new StubModel();
+    const batcher = new DynamicBatcher((batch) => model.embedTokenized(batch), options());
+    await expect(batcher.run([])).rejects.toBeInstanceOf(ValidationError);
     expect(model.calls).toBe(0);
-    await expect(batcher.embed(['fine'])).resolves.toMatchObject({ tokenCounts: [4] });
+    await expect(batcher.run(await model.tokenize(['fine']))).resolves.toMatchObject({ tokenCounts: [4] });
     expect(model.batches).toEqual([['fine']]);
   });
 
@@ -143,7 +155,7 @@ describe('DynamicBatcher', () => {
       started.push(batch.map((t) => String.fromCharCode(...t.ids)));
       return gated(batch);
     };
-    const batcher = new DynamicBatcher(model, options({ maxBatchSize: 4, maxBulkBatchSize: 2 }));
+    const batcher = embedder(model, { maxBatchSize: 4, maxBulkBatchSize: 2 });
     const bulk = batcher.embed(Array.from({ length: 12 }, (_, i) => `bulk ${i}`), 'bulk');
     const first = batcher.embed(['interactive a'], 'interactive');
     await vi.waitFor(() => expect(started).toHaveLength(1));

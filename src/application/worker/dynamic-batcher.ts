@@ -1,5 +1,7 @@
-import { requireEmbeddable, type Embeddings, type Lane, type TextInput, type TokenizedText } from '../../domain/index.js';
-import type { EmbeddingModel } from '../../ports/embedding-model.js';
+import { ValidationError, type Embeddings, type Lane, type TokenizedText } from '../../domain/index.js';
+
+/** One inference over a batch: one row of output per tokenized text (a vector, or a pair's logits), in order. */
+export type BatchInference = (batch: readonly TokenizedText[]) => Promise<readonly Float32Array[]>;
 
 export interface BatchingOptions {
   /** Most texts in one inference. */
@@ -64,7 +66,8 @@ const INTERACTIVE_QUIET_MS = 2_000;
 /**
  * Merges the texts of many tasks for one model into few inferences.
  *
- * Each task's texts are tokenized once, on arrival. When the model is free,
+ * Each task's texts come tokenized (once, on arrival: texts by an embedding
+ * model, query and document pairs by a reranker). When the model is free,
  * the waiting texts (up to a few batches' worth, oldest tasks first) are
  * sorted by length, so that texts of similar length share a batch and little
  * is padded, and cut into batches bounded by `maxBatchSize` texts and
@@ -90,16 +93,15 @@ export class DynamicBatcher {
   private lastInteractiveAt = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly model: EmbeddingModel,
+    private readonly infer: BatchInference,
     private readonly options: BatchingOptions,
     private readonly onBatch: (report: BatchReport) => void = () => undefined,
   ) {}
 
-  /** Rejects with `ValidationError`, before anything is queued, when there is nothing to embed. */
-  async embed(inputs: readonly TextInput[], lane: Lane = 'interactive'): Promise<Embeddings> {
-    requireEmbeddable(inputs);
+  /** One row per tokenized text, in order. Rejects with `ValidationError`, before anything is queued, when there is nothing to run. */
+  async run(tokens: readonly TokenizedText[], lane: Lane = 'interactive'): Promise<Embeddings> {
+    if (tokens.length === 0) throw new ValidationError('No texts to embed.');
     if (lane === 'interactive') this.lastInteractiveAt = performance.now();
-    const tokens = await this.model.tokenize(inputs);
     return new Promise<Embeddings>((resolve, reject) => {
       this.jobs.push({
         tokens,
@@ -120,7 +122,7 @@ export class DynamicBatcher {
     this.scheduled = true;
     const start = () => {
       this.scheduled = false;
-      void this.run();
+      void this.drain();
     };
     const waiting = this.jobs.reduce((n, job) => n + job.tokens.length - job.next, 0);
     // setImmediate still gathers what arrived in the same turn of the event loop; a timer costs a millisecond at least.
@@ -128,7 +130,7 @@ export class DynamicBatcher {
     else setTimeout(start, this.options.lingerMs);
   }
 
-  private async run(): Promise<void> {
+  private async drain(): Promise<void> {
     this.running = true;
     try {
       while (this.jobs.length > 0) {
@@ -190,7 +192,7 @@ export class DynamicBatcher {
     if (live.length === 0) return;
     const started = performance.now();
     try {
-      const vectors = await this.model.embedTokenized(live.map((u) => u.tokens));
+      const vectors = await this.infer(live.map((u) => u.tokens));
       this.onBatch({
         texts: live.length,
         tasks: new Set(live.map((u) => u.job)).size,

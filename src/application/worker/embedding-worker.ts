@@ -1,3 +1,4 @@
+import { requireEmbeddable } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { Logger } from '../../ports/logger.js';
@@ -8,7 +9,7 @@ import type { TaskStore } from '../../ports/task-store.js';
 import type { ModelActivity } from '../../ports/worker-registry.js';
 import { DynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';
 import { ModelActivityRecorder } from './model-activity.js';
-import { TaskHandler, type TaskHandlerOptions } from './task-handler.js';
+import { TaskHandler, type RunTask, type TaskHandlerOptions } from './task-handler.js';
 
 export interface WorkerOptions extends TaskHandlerOptions {
   /** Most tasks a worker holds unacknowledged per model; at least the batch size, so batches can fill. */
@@ -53,11 +54,16 @@ export class EmbeddingWorker {
       // One batcher per model: it runs one inference at a time, and the runtime uses every core for it.
       const recorder = new ModelActivityRecorder();
       this.activity.set(modelId, recorder);
-      const batcher = new DynamicBatcher(model, this.options.batching, (batch) => {
+      const batcher = new DynamicBatcher((batch) => model.embedTokenized(batch), this.options.batching, (batch) => {
         this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds);
         recorder.inferred(batch.texts, batch.seconds);
       });
-      const handler = (delivery: Delivery) => this.track(this.measured(recorder, this.handler.handle(batcher, delivery)));
+      // Checked and tokenized on arrival, so that the model never sees an empty input and the batcher sizes batches by tokens.
+      const run: RunTask = async (message) => {
+        requireEmbeddable(message.inputs);
+        return batcher.run(await model.tokenize(message.inputs), message.lane);
+      };
+      const handler = (delivery: Delivery) => this.track(this.measured(recorder, this.handler.handle(run, delivery)));
       this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.prefetch }));
       this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.bulkPrefetch, lane: 'bulk' }));
       this.logger.info('consuming', { model: modelId });

@@ -9,6 +9,7 @@ import {
   ValidationError,
   type InputLimits,
   type Task,
+  type Embeddings,
   type TaskFailure,
   type TaskMessage,
 } from '../../domain/index.js';
@@ -18,9 +19,11 @@ import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.j
 import type { Delivery } from '../../ports/task-consumer.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
-import type { DynamicBatcher } from './dynamic-batcher.js';
 import type { ModelActivityRecorder } from './model-activity.js';
 import { untilAnswered } from './until-answered.js';
+
+/** Runs one message's work on its model: one row of output per input (through the model's batcher), with the tokens each used. */
+export type RunTask = (message: TaskMessage) => Promise<Embeddings>;
 
 export interface TaskHandlerOptions {
   /** Attempts a task gets (model failures and worker crashes both count) before it is failed and dead-lettered. */
@@ -62,7 +65,7 @@ export class TaskHandler {
     this.activityOf(model)?.finished(outcome);
   }
 
-  async handle(batcher: DynamicBatcher, delivery: Delivery): Promise<void> {
+  async handle(run: RunTask, delivery: Delivery): Promise<void> {
     const message = delivery.message;
     const log = this.logger.child({
       taskId: message.taskId,
@@ -103,15 +106,15 @@ export class TaskHandler {
     this.activityOf(message.model)?.waited(waited);
     this.metrics.taskInFlight(message.model, 1);
     try {
-      await this.finish(task, batcher, delivery, log);
+      await this.finish(task, run, delivery, log);
     } finally {
       this.metrics.taskInFlight(message.model, -1);
     }
   }
 
-  private async finish(task: Task, batcher: DynamicBatcher, delivery: Delivery, log: Logger): Promise<void> {
+  private async finish(task: Task, run: RunTask, delivery: Delivery, log: Logger): Promise<void> {
     const message = delivery.message;
-    const outcome = await this.embed(batcher, message);
+    const outcome = await this.attempt(run, message);
     if (outcome.ok) {
       const now = this.clock.now();
       const stored = await this.patiently(() => this.store.markSucceeded(message.taskId, outcome.result, now), log);
@@ -208,9 +211,9 @@ export class TaskHandler {
     this.events.announceFinished(taskId).catch((error: unknown) => log.warn('could not announce a finished task', { err: error }));
   }
 
-  private async embed(batcher: DynamicBatcher, message: TaskMessage) {
+  private async attempt(run: RunTask, message: TaskMessage) {
     try {
-      return { ok: true as const, result: toResult(await batcher.embed(message.inputs, message.lane)) };
+      return { ok: true as const, result: toResult(await run(message)) };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const failure: TaskFailure =
