@@ -15,6 +15,27 @@ export interface PairTruncation {
 }
 
 /**
+ * What makes a task a rerank task: the query its documents (the task's
+ * inputs) are scored against, and how a pair too long for the model is cut.
+ */
+export interface RerankQuery extends PairTruncation {
+  readonly query: string;
+}
+
+/**
+ * A rerank task's result holds one row per document, as an embedding task's
+ * holds one vector per text: the pair's relevance score (see
+ * `relevanceScore`) and the logit it came from, which is what a client that
+ * asks for raw scores gets.
+ */
+export const RERANK_ROW = { score: 0, logit: 1 } as const;
+
+/** A document's result row from the model's logits for its pair. */
+export function rerankRow(logits: ArrayLike<number>, label: number): Float32Array {
+  return Float32Array.of(relevanceScore(logits, { label }), logits[label]!);
+}
+
+/**
  * How many tokens of the query and of the document fit in `room` (the
  * model's length less the pair's special tokens), the way Hugging Face
  * tokenizers' `longest_first` cuts a pair, which sentence-transformers'

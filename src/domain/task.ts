@@ -1,5 +1,6 @@
 import type { EmbeddingResult } from './embedding.js';
 import type { Principal } from './principal.js';
+import type { RerankQuery } from './rerank.js';
 import { InferenceError, InvalidTransitionError, ValidationError, type DomainError, type FieldIssue } from './errors.js';
 
 /**
@@ -70,6 +71,8 @@ export interface Task {
   readonly owner?: string;
   /** Absent: interactive. */
   readonly lane?: Lane;
+  /** Present on a rerank task: its inputs are documents, scored against this query (its result rows are `RERANK_ROW`s). */
+  readonly rerank?: RerankQuery;
 }
 
 /** What travels on a model's queue: everything a worker needs, so it never reads the store first. */
@@ -83,6 +86,7 @@ export interface TaskMessage {
   readonly deadline?: Date;
   /** Absent: interactive. */
   readonly lane?: Lane;
+  readonly rerank?: RerankQuery;
 }
 
 /** What a client asks for; `model` and `priority` fall back to the defaults. */
@@ -111,6 +115,7 @@ export function newTask(fields: {
   deadline?: Date;
   owner?: string;
   lane?: Lane;
+  rerank?: RerankQuery;
 }): Task {
   return {
     id: fields.id,
@@ -125,6 +130,7 @@ export function newTask(fields: {
     ...(fields.deadline !== undefined && { deadline: fields.deadline }),
     ...(fields.owner !== undefined && { owner: fields.owner }),
     ...(fields.lane === 'bulk' && { lane: fields.lane }),
+    ...(fields.rerank !== undefined && { rerank: fields.rerank }),
   };
 }
 
@@ -155,6 +161,7 @@ export function toMessage(task: Task): TaskMessage {
     ...(task.requestId !== undefined && { requestId: task.requestId }),
     ...(task.deadline !== undefined && { deadline: task.deadline }),
     ...(task.lane === 'bulk' && { lane: task.lane }),
+    ...(task.rerank !== undefined && { rerank: task.rerank }),
   };
 }
 

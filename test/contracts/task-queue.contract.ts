@@ -71,6 +71,14 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       expect(seen[0]!.redelivered).toBe(false);
     });
 
+    it('carries a rerank task’s query and cut with its documents', async () => {
+      const sent = message({ inputs: ['a document', 'another'], rerank: { query: 'which?', maxDocumentTokens: 8, direction: 'left' } });
+      await queue.publish(sent);
+      const { seen } = await collect(queue, (d) => d.ack());
+      await waitFor(() => seen.length === 1);
+      expect(seen[0]!.message).toEqual(sent);
+    });
+
     it('does not deliver an acknowledged message again', async () => {
       await queue.publish(message());
       const first = await collect(queue, (d) => d.ack());

@@ -53,6 +53,17 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect(await store.get(created.id)).toEqual(created);
     });
 
+    it('keeps a rerank task’s query and cut, and its result rows, to the end', async () => {
+      const created = task({ inputs: ['first document', 'second'], inputCount: 2, rerank: { query: 'which one?', maxDocumentTokens: 64, direction: 'left' } });
+      await store.create(created);
+      expect(await store.get(created.id)).toEqual(created);
+      await store.markRunning(created.id, t0, 3);
+      const rows = [Float32Array.of(0.75, 1.0986), Float32Array.of(0.25, -1.0986)];
+      const done = await store.markSucceeded(created.id, { vectors: rows, dimensions: 2, usage: { promptTokens: 9, totalTokens: 9 }, tokenCounts: [5, 4] }, t0);
+      expect(done).toMatchObject({ status: 'succeeded', rerank: created.rerank });
+      expect((await store.get(created.id))!.result!.vectors.map((row) => Array.from(row))).toEqual(rows.map((row) => Array.from(row)));
+    });
+
     it('returns undefined for an unknown id, from get and from every transition', async () => {
       const id = randomUUID();
       expect(await store.get(id)).toBeUndefined();

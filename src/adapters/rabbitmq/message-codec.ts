@@ -11,6 +11,13 @@ const WireMessage = z.strictObject({
   requestId: z.string().optional(),
   deadline: z.iso.datetime().optional(),
   lane: z.enum(['interactive', 'bulk']).optional(),
+  rerank: z
+    .strictObject({
+      query: z.string().min(1),
+      maxDocumentTokens: z.number().int().min(1).optional(),
+      direction: z.enum(['right', 'left']).optional(),
+    })
+    .optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {

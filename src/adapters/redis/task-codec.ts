@@ -1,4 +1,4 @@
-import type { EmbeddingResult, FailureKind, Lane, FieldIssue, Task, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
+import type { EmbeddingResult, FailureKind, Lane, FieldIssue, RerankQuery, Task, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
 
 /*
  * A task is one Redis hash. Vectors are stored as one field of raw
@@ -27,6 +27,7 @@ export function encodeTask(task: Task): Fields {
   if (task.deadline !== undefined) fields.deadline = String(task.deadline.getTime());
   if (task.owner !== undefined) fields.owner = task.owner;
   if (task.lane !== undefined) fields.lane = task.lane;
+  if (task.rerank !== undefined) fields.rerank = JSON.stringify(task.rerank);
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
 }
@@ -72,6 +73,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   const owner = text('owner');
   const lane = text('lane') as Lane | undefined;
   const issues = text('issues');
+  const rerank = text('rerank');
   const result = decodeResult(raw);
   return {
     id,
@@ -92,6 +94,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(deadline && { deadline }),
     ...(owner !== undefined && { owner }),
     ...(lane === 'bulk' && { lane }),
+    ...(rerank !== undefined && { rerank: JSON.parse(rerank) as RerankQuery }),
     ...(result && { result }),
   };
 }
