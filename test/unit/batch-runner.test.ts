@@ -45,7 +45,7 @@ async function setup() {
   const logger = createPinoLogger({ level: 'debug', destination: new LogSink() });
   const limits = { maxInputs: 16, maxInputChars: 1000 };
   const catalog = new MemoryModelCatalog([{ id: 'stub', kind: 'embedding', engine: 'onnx' }], 'stub');
-  const worker = new EmbeddingWorker(new Map([['stub', model]]), queue, tasks, events, clock, metrics, logger, {
+  const worker = new EmbeddingWorker({ models: new Map([['stub', model]]), rerankers: new Map() }, queue, tasks, events, clock, metrics, logger, {
     prefetch: 8,
     bulkPrefetch: 2,
     maxAttempts: 3,

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
 import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
@@ -6,7 +9,10 @@ import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js'
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { EmbeddingWorker } from '../../src/application/worker/embedding-worker.js';
-import { newTask, ServiceUnavailableError, toMessage } from '../../src/domain/index.js';
+import { newTask, RERANK_ROW, relevanceScore, ServiceUnavailableError, toMessage, type RerankQuery } from '../../src/domain/index.js';
+import type { RerankerModel } from '../../src/ports/reranker-model.js';
+import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
+import { writeCrossEncoderFolder } from '../support/bert-fixture.js';
 import { StubModel } from '../support/stub-model.js';
 import { LogSink } from '../support/log-sink.js';
 import { waitFor } from '../support/wait.js';
@@ -15,7 +21,7 @@ import { waitFor } from '../support/wait.js';
 const MAX_ATTEMPTS = 3;
 
 /** A worker on fresh in-memory adapters: each test has its own broker, store, model and logs. */
-function setup() {
+function setup(rerankers: ReadonlyMap<string, RerankerModel> = new Map()) {
   const broker = new MemoryBroker();
   const queue = new MemoryTaskQueue(broker);
   const store = new MemoryTaskStore({ ttlSeconds: 60, maxTasks: 100 });
@@ -23,7 +29,7 @@ function setup() {
   const metrics = new MemoryMetrics();
   const logs = new LogSink();
   const worker = new EmbeddingWorker(
-    new Map([['stub', model]]),
+    { models: new Map([['stub', model]]), rerankers },
     queue,
     store,
     new MemoryTaskEvents(),
@@ -39,8 +45,8 @@ function setup() {
     },
   );
   let n = 0;
-  const submit = async (inputs: string[]) => {
-    const task = newTask({ id: `t${n++}`, model: 'stub', inputs, priority: 0, now: new Date() });
+  const submit = async (inputs: string[], { model = 'stub', rerank }: { model?: string; rerank?: RerankQuery } = {}) => {
+    const task = newTask({ id: `t${n++}`, model, inputs, priority: 0, now: new Date(), ...(rerank && { rerank }) });
     await store.create(task);
     await queue.publish(toMessage(task));
     return task.id;
@@ -259,6 +265,48 @@ describe('EmbeddingWorker', () => {
       expect(t.broker.deadLetters('stub')).toEqual([]);
       await store.resume();
       expect((await t.store.get(id))!.status).toBe('running');
+    });
+  });
+
+  describe('with a reranker', () => {
+    let reranker: OnnxReranker;
+    let dir: string;
+    beforeEach(async () => {
+      await t.worker.stop();
+      dir = await mkdtemp(join(tmpdir(), 'worker-reranker-'));
+      reranker = await OnnxReranker.load({ id: 'ranker', path: await writeCrossEncoderFolder(join(dir, 'ranker'), { maxLength: 32 }), intraOpThreads: 1 });
+      t = setup(new Map([['ranker', reranker]]));
+    });
+    afterEach(async () => {
+      await t.worker.stop();
+      await reranker.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('scores each document against the task’s query, in order, as the model scores the pair alone: [score, logit] per document', async () => {
+      await t.worker.start();
+      // Within the worker's input limits (4 inputs of 20 characters); each document cut to 3 tokens at most.
+      const documents = ['cats purr and nap', 'bananas', 'unrelated ramble'];
+      const rerank = { query: 'cats', maxDocumentTokens: 3 };
+      const id = await t.submit(documents, { model: 'ranker', rerank });
+      const done = await t.settled(id);
+      expect(done.error).toBeUndefined();
+      expect(done).toMatchObject({ status: 'succeeded', rerank });
+      const alone = await reranker.scoreTokenized(await reranker.tokenizePairs('cats', documents, rerank));
+      done.result!.vectors.forEach((row, i) => {
+        expect(row[RERANK_ROW.logit]).toBeCloseTo(alone[i]![0]!, 4);
+        expect(row[RERANK_ROW.score]).toBeCloseTo(relevanceScore(alone[i]!), 5);
+      });
+      const pairs = await reranker.tokenizePairs('cats', documents, rerank);
+      expect(done.result!.tokenCounts).toEqual(pairs.map((p) => p.ids.length));
+    });
+
+    it('fails, as the client’s fault, a rerank task sent to an embedding model and a task without a query sent to a reranker', async () => {
+      await t.worker.start();
+      const misrouted = await t.submit(['a document'], { rerank: { query: 'q' } });
+      const queryless = await t.submit(['a document'], { model: 'ranker' });
+      expect(await t.settled(misrouted)).toMatchObject({ status: 'failed', failure: 'invalid_input', error: "Model 'stub' makes embeddings; it cannot rerank." });
+      expect(await t.settled(queryless)).toMatchObject({ status: 'failed', failure: 'invalid_input', error: "Model 'ranker' is a reranker; a task for it needs a query." });
     });
   });
 });

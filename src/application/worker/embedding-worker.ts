@@ -1,13 +1,14 @@
-import { requireEmbeddable } from '../../domain/index.js';
+import { rerankRow, requireEmbeddable, ValidationError, type TaskMessage } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
+import type { RerankerModel } from '../../ports/reranker-model.js';
 import type { Delivery, Subscription, TaskConsumer } from '../../ports/task-consumer.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { ModelActivity } from '../../ports/worker-registry.js';
-import { DynamicBatcher, type BatchingOptions } from './dynamic-batcher.js';
+import { DynamicBatcher, type BatchInference, type BatchingOptions } from './dynamic-batcher.js';
 import { ModelActivityRecorder } from './model-activity.js';
 import { TaskHandler, type RunTask, type TaskHandlerOptions } from './task-handler.js';
 
@@ -23,10 +24,16 @@ export interface WorkerOptions extends TaskHandlerOptions {
   readonly batching: BatchingOptions;
 }
 
+/** The models a worker serves, by id: live views that fill as they load. */
+export interface ServedModels {
+  readonly models: ReadonlyMap<string, EmbeddingModel>;
+  readonly rerankers: ReadonlyMap<string, RerankerModel>;
+}
+
 /**
- * Serves the queues of the models it is given, interactive and bulk lanes,
- * each model through one batcher, and hands every delivery to the
- * `TaskHandler`. It keeps what each model's work looks like for the
+ * Serves the queues of the models it is given, embedding models and
+ * rerankers, interactive and bulk lanes, each model through one batcher,
+ * and hands every delivery to the `TaskHandler`. It keeps what each model's work looks like for the
  * heartbeat, and on stop waits for the tasks in progress to be settled.
  */
 export class EmbeddingWorker {
@@ -37,7 +44,7 @@ export class EmbeddingWorker {
   private readonly stopping = new AbortController();
 
   constructor(
-    private readonly models: ReadonlyMap<string, EmbeddingModel>,
+    private readonly served: ServedModels,
     private readonly queue: TaskConsumer,
     store: TaskStore,
     events: TaskEvents,
@@ -50,24 +57,42 @@ export class EmbeddingWorker {
   }
 
   async start(): Promise<void> {
-    for (const [modelId, model] of this.models) {
-      // One batcher per model: it runs one inference at a time, and the runtime uses every core for it.
-      const recorder = new ModelActivityRecorder();
-      this.activity.set(modelId, recorder);
-      const batcher = new DynamicBatcher((batch) => model.embedTokenized(batch), this.options.batching, (batch) => {
-        this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds);
-        recorder.inferred(batch.texts, batch.seconds);
-      });
+    for (const [modelId, model] of this.served.models) {
+      const batcher = this.batcherFor(modelId, (batch) => model.embedTokenized(batch));
       // Checked and tokenized on arrival, so that the model never sees an empty input and the batcher sizes batches by tokens.
-      const run: RunTask = async (message) => {
+      await this.consume(modelId, async (message) => {
+        if (message.rerank) throw new ValidationError(`Model '${modelId}' makes embeddings; it cannot rerank.`);
         requireEmbeddable(message.inputs);
         return batcher.run(await model.tokenize(message.inputs), message.lane);
-      };
-      const handler = (delivery: Delivery) => this.track(this.measured(recorder, this.handler.handle(run, delivery)));
-      this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.prefetch }));
-      this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.bulkPrefetch, lane: 'bulk' }));
-      this.logger.info('consuming', { model: modelId });
+      });
     }
+    for (const [modelId, reranker] of this.served.rerankers) {
+      const batcher = this.batcherFor(modelId, (batch) => reranker.scoreTokenized(batch));
+      // Each document is paired with the task's query on arrival; pairs of many tasks then batch as texts do.
+      await this.consume(modelId, async (message) => {
+        const pairs = await reranker.tokenizePairs(rerankQuery(modelId, message), documents(message), message.rerank ?? {});
+        const { vectors, tokenCounts } = await batcher.run(pairs, message.lane);
+        return { vectors: vectors.map((logits) => rerankRow(logits, reranker.info.scoreLabel)), tokenCounts };
+      });
+    }
+  }
+
+  /** One batcher per model: it runs one inference at a time, and the runtime uses every core for it. */
+  private batcherFor(modelId: string, infer: BatchInference): DynamicBatcher {
+    const recorder = new ModelActivityRecorder();
+    this.activity.set(modelId, recorder);
+    return new DynamicBatcher(infer, this.options.batching, (batch) => {
+      this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds);
+      recorder.inferred(batch.texts, batch.seconds);
+    });
+  }
+
+  private async consume(modelId: string, run: RunTask): Promise<void> {
+    const recorder = this.activity.get(modelId)!;
+    const handler = (delivery: Delivery) => this.track(this.measured(recorder, this.handler.handle(run, delivery)));
+    this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.prefetch }));
+    this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.bulkPrefetch, lane: 'bulk' }));
+    this.logger.info('consuming', { model: modelId });
   }
 
   /** Stops taking tasks and waits for those in progress to be settled (those waiting for the store are requeued). */
@@ -103,4 +128,18 @@ export class EmbeddingWorker {
     this.inFlight.add(work);
     return work.finally(() => this.inFlight.delete(work));
   }
+}
+
+/** A rerank message's query: a message for a reranker without one is not its work. */
+function rerankQuery(modelId: string, message: TaskMessage): string {
+  if (!message.rerank) throw new ValidationError(`Model '${modelId}' is a reranker; a task for it needs a query.`);
+  return message.rerank.query;
+}
+
+/** A rerank message's documents, which are texts (token ids are an embedding model's input). */
+function documents(message: TaskMessage): string[] {
+  return message.inputs.map((input, i) => {
+    if (typeof input !== 'string') throw new ValidationError(`documents[${i}] is not a text.`);
+    return input;
+  });
 }

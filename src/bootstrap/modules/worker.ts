@@ -27,7 +27,7 @@ export function workerModule(config: AppConfig): ContainerModule {
         logger: TOKENS.Logger,
       },
       (d) =>
-        new EmbeddingWorker(d.host.models, d.queue, d.store, d.events, d.clock, d.metrics, d.logger.child({ component: 'worker' }), {
+        new EmbeddingWorker(d.host, d.queue, d.store, d.events, d.clock, d.metrics, d.logger.child({ component: 'worker' }), {
           prefetch: worker.prefetch,
           // Two batches' worth of bulk lines: the model stays busy while the next ones are fetched.
           bulkPrefetch: Math.max(2, Math.ceil((2 * worker.max_batch_size) / config.service.batches.chunk_inputs)),
@@ -91,7 +91,8 @@ class WorkerRuntime implements Component {
     this.running = this.host.load().then(async () => {
       if (this.stopping) return;
       await this.worker.start();
-      if (this.host.models.size > 0) await this.presence.start([...this.host.models.keys()]);
+      const served = [...this.host.models.keys(), ...this.host.rerankers.keys()];
+      if (served.length > 0) await this.presence.start(served);
     });
   }
 
