@@ -33,7 +33,7 @@ describe('a client that goes away while its embeddings are computed', () => {
       await waitFor(() => droppedLine() !== undefined, 5_000, 'the worker to drop the result');
       const dropped = droppedLine()!;
       const task = (await (await t.get(`/v1/embeddings/tasks/${String(dropped.taskId)}`)).json()) as { status: string; error: string; result: unknown };
-      expect(task).toMatchObject({ status: 'expired', error: 'The client went away before the embeddings were ready.', result: null });
+      expect(task).toMatchObject({ status: 'expired', error: 'The client went away before the answer was ready.', result: null });
     } finally {
       release();
       await t.stop();

@@ -149,7 +149,7 @@ describe('a request not done in time', () => {
       const taskId = /task ([0-9a-f-]{36}) was given up/.exec(json.error.message)?.[1];
       expect(taskId).toBeDefined();
       const task = (await (await slow.get(`/v1/embeddings/tasks/${taskId}`)).json()) as { status: string; error: string };
-      expect(task).toMatchObject({ status: 'expired', error: 'Nobody waited for the embeddings any more.' });
+      expect(task).toMatchObject({ status: 'expired', error: 'Nobody waited for the answer any more.' });
     } finally {
       release();
       await slow.stop();

@@ -1,6 +1,7 @@
 import { ContainerModule } from 'inversify';
 import { CancelTask } from '../../application/embeddings/cancel-task.js';
 import { CreateEmbeddings } from '../../application/embeddings/create-embeddings.js';
+import { SyncTasks } from '../../application/embeddings/sync-tasks.js';
 import { GetTaskStatus } from '../../application/embeddings/get-task-status.js';
 import { RequestCheck } from '../../application/embeddings/request-check.js';
 import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';
@@ -48,9 +49,8 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
     );
     provide(
       bind,
-      CreateEmbeddings,
+      SyncTasks,
       {
-        check: RequestCheck,
         submit: SubmitEmbedding,
         status: GetTaskStatus,
         store: TOKENS.TaskStore,
@@ -60,10 +60,11 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
         clock: TOKENS.Clock,
       },
       (d) =>
-        new CreateEmbeddings(d.check, d.submit, d.status, d.store, d.events, d.ids, d.live, d.clock, {
+        new SyncTasks(d.submit, d.status, d.store, d.events, d.ids, d.live, d.clock, {
           timeoutMs: api.sync_timeout_seconds * 1000,
           noWorkerRetryAfterSeconds: worker.heartbeat_seconds,
         }),
     );
+    provide(bind, CreateEmbeddings, { check: RequestCheck, tasks: SyncTasks }, ({ check, tasks }) => new CreateEmbeddings(check, tasks));
   });
 }
