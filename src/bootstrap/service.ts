@@ -10,6 +10,7 @@ import { closing, Lifecycle, type Component } from './lifecycle.js';
 import { batchesModule } from './modules/batches.js';
 import { coreModule, type CoreOverrides } from './modules/core.js';
 import { embeddingsModule } from './modules/embeddings.js';
+import { rerankModule } from './modules/rerank.js';
 import { httpModule } from './modules/http.js';
 import { queueModule, storeModule } from './modules/infrastructure.js';
 import { modelsModule, type LoadModel } from './modules/models.js';
@@ -115,6 +116,7 @@ export function buildContainer(config: AppConfig, served: readonly ModelEntry[] 
     storeModule(config),
     modelsModule(config, served, overrides.loadModel),
     embeddingsModule(config),
+    rerankModule(config),
     operationsModule(config, served !== undefined),
     httpModule(config, { servesApi: mode !== 'worker', listen: overrides.listen ?? true }),
     ...(mode !== 'worker' ? [batchesModule(config)] : []),

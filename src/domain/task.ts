@@ -99,6 +99,8 @@ export interface EmbeddingRequest {
   readonly deadline?: Date;
   /** The key that asks: the task will be its own, and its tokens come from the key's allowance. */
   readonly caller?: Principal;
+  /** Present for reranking: `inputs` are the documents, scored against this query. */
+  readonly rerank?: RerankQuery;
 }
 
 export const MIN_PRIORITY = 0;

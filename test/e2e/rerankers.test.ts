@@ -1,20 +1,90 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
+import { relevanceScore } from '../../src/domain/index.js';
 import { startTestService, type TestService } from '../support/service.js';
 
 /*
  * A reranker (a cross-encoder) configured beside the embedding models, in
  * the embedded mode: it is loaded, listed with its kind, counted in
- * readiness, and refused by the embedding routes with a 4xx that names its
- * kind. (The rerank routes come with the rest of issue 25.)
+ * readiness, refused by the embedding routes with a 4xx that names its
+ * kind, and serves POST /v1/rerank through its queue and a worker, with the
+ * scores the model itself gives.
  */
 
 let t: TestService;
+let reference: OnnxReranker;
 beforeAll(async () => {
-  t = await startTestService({ withReranker: true });
+  t = await startTestService({ withReranker: true, env: { MAX_DOCUMENTS: '5' } });
   await t.service.modelsSettled;
+  reference = await OnnxReranker.load({ id: 'reference', path: t.config.ml.models.find((m) => m.id === 'tiny-reranker')!.path!, intraOpThreads: 1 });
 });
 afterAll(async () => {
+  await reference?.close();
   await t.stop();
+});
+
+const QUERY = 'where do cats sleep?';
+const DOCUMENTS = ['cats sleep in the sun', 'the stock market fell', 'a cat naps on the sofa', 'bananas are yellow'];
+
+interface Answer {
+  id: string;
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+  results: { index: number; relevance_score: number; document?: { text: string } }[];
+}
+
+describe('POST /v1/rerank (Jina’s and vLLM’s shape)', () => {
+  it('scores every document as the model does, best first, each with its index and text, and counts the pairs’ tokens', async () => {
+    const response = await t.post('/v1/rerank', { model: 'tiny-reranker', query: QUERY, documents: DOCUMENTS });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Answer;
+    const pairs = await reference.tokenizePairs(QUERY, DOCUMENTS);
+    const logits = await reference.scoreTokenized(pairs);
+    const expected = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score);
+    expect(body.model).toBe('tiny-reranker');
+    expect(body.results.map((r) => r.index)).toEqual(expected.map((e) => e.index));
+    body.results.forEach((r, i) => {
+      expect(r.relevance_score).toBeCloseTo(expected[i]!.score, 5);
+      expect(r.document).toEqual({ text: DOCUMENTS[r.index] });
+    });
+    const tokens = pairs.reduce((sum, p) => sum + p.ids.length, 0);
+    expect(body.usage).toEqual({ prompt_tokens: tokens, total_tokens: tokens });
+    // The answer's id is the task that ran it, on the reranker's queue.
+    expect(await (await t.get(`/v1/embeddings/tasks/${body.id}`)).json()).toMatchObject({ status: 'succeeded', model: 'tiny-reranker' });
+  });
+
+  it('takes documents as { text } objects, cuts to top_n, leaves the text out on request, gives logits with raw_scores, and serves the default reranker', async () => {
+    const all = (await (await t.post('/v1/rerank', { query: QUERY, documents: DOCUMENTS.map((text) => ({ text })), raw_scores: true })).json()) as Answer;
+    expect(all.model).toBe('tiny-reranker');
+    const logits = await reference.scoreTokenized(await reference.tokenizePairs(QUERY, DOCUMENTS));
+    all.results.forEach((r) => expect(r.relevance_score).toBeCloseTo(logits[r.index]![0]!, 4));
+    const top = (await (await t.post('/v1/rerank', { query: QUERY, documents: DOCUMENTS, top_n: 2, return_documents: false })).json()) as Answer;
+    expect(top.results).toHaveLength(2);
+    expect(top.results.map((r) => r.index)).toEqual(all.results.slice(0, 2).map((r) => r.index));
+    expect(top.results.every((r) => r.document === undefined)).toBe(true);
+  });
+
+  it('honours max_tokens_per_doc: each document is cut to that many tokens first', async () => {
+    const long = 'a document long enough to be cut down to a handful of its tokens';
+    const cut = (await (await t.post('/v1/rerank', { query: 'q', documents: [long], max_tokens_per_doc: 3 })).json()) as Answer;
+    const [pair] = await reference.tokenizePairs('q', [long], { maxDocumentTokens: 3 });
+    expect(cut.usage.prompt_tokens).toBe(pair!.ids.length);
+  });
+
+  it.each([
+    ['an empty query', { query: '', documents: ['a'] }, 422, 'validation_failed'],
+    ['no documents', { query: 'q', documents: [] }, 422, 'validation_failed'],
+    ['an empty document', { query: 'q', documents: ['a', ''] }, 422, 'validation_failed'],
+    ['more documents than MAX_DOCUMENTS', { query: 'q', documents: ['a', 'b', 'c', 'd', 'e', 'f'] }, 413, 'payload_too_large'],
+    ['a document that is neither text nor { text }', { query: 'q', documents: [42] }, 422, 'validation_failed'],
+    ['top_n of 0', { query: 'q', documents: ['a'], top_n: 0 }, 422, 'validation_failed'],
+    ['an embedding model', { model: 'tiny-bert', query: 'q', documents: ['a'] }, 400, 'invalid_parameter'],
+    ['a model that does not exist', { model: 'nope', query: 'q', documents: ['a'] }, 404, 'model_not_found'],
+  ])('refuses %s with %i %s, in OpenAI’s error shape', async (_name, body, status, code) => {
+    const response = await t.post('/v1/rerank', body);
+    expect(response.status).toBe(status);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
 });
 
 describe('a configured reranker', () => {

@@ -17,6 +17,7 @@ function appFailingWith(error: unknown) {
     getModel: { execute: fail },
     checkReadiness: { execute: async () => ({ ready: false, checks: { queue: { status: 'failing', detail: 'down' } } }) },
     createEmbeddings: { execute: fail },
+    rerank: { execute: fail },
     cancelTask: { execute: fail },
     files: { upload: fail, list: fail, get: fail, content: fail, remove: fail },
     batches: { create: fail, get: fail, list: fail, cancel: fail },

@@ -19,6 +19,7 @@ import { modelRoutes } from './routes/models.js';
 import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
 import { openAiRoutes } from './routes/openai.js';
+import { rerankRoutes } from './routes/rerank.js';
 import { taskRoutes } from './routes/tasks.js';
 import type { ErrorDialect, HttpEnv, HttpObservers, HttpOptions, HttpUseCases } from './types.js';
 
@@ -45,6 +46,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
   const groups: readonly RouteGroup[] = [
     { routes: taskRoutes(useCases), errors: 'problem' },
     { routes: openAiRoutes(useCases), errors: 'openai' },
+    { routes: rerankRoutes(useCases), errors: 'openai' },
     { routes: modelRoutes(useCases, options.defaultModelId), errors: 'openai' },
     { routes: fileRoutes(useCases), errors: 'openai' },
     { routes: batchRoutes(useCases), errors: 'openai' },

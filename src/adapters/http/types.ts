@@ -7,6 +7,7 @@ import type {
   FileRecord,
   InputLimits,
   ModelDescriptor,
+  PairTruncation,
   Principal,
   RateLimitStatus,
   ReadinessReport,
@@ -64,6 +65,23 @@ export interface HttpUseCases {
     get(id: string, caller: Principal | undefined): Promise<Batch>;
     list(caller: Principal | undefined, query: { after?: string; limit: number }): Promise<Batch[]>;
     cancel(id: string, caller: Principal | undefined): Promise<Batch>;
+  };
+  /** Scores documents against a query with a reranker; `signal` aborts when the client goes away. */
+  readonly rerank: {
+    execute(
+      request: {
+        query: string;
+        documents: readonly string[];
+        model?: string;
+        topN?: number;
+        rawScores?: boolean;
+        truncation?: PairTruncation;
+        priority?: number;
+        requestId?: string;
+        caller?: Principal;
+      },
+      signal?: AbortSignal,
+    ): Promise<{ task: Task; model: string; results: readonly { index: number; score: number }[]; promptTokens: number; tokens: Allowance | undefined }>;
   };
   readonly createEmbeddings: {
     /** `signal` aborts when the client goes away. */

@@ -79,6 +79,7 @@ export class SubmitEmbedding {
       ...(command.requestId !== undefined && { requestId: command.requestId }),
       ...(command.deadline !== undefined && { deadline: command.deadline }),
       ...(command.caller && { owner: command.caller.name }),
+      ...(command.rerank && { rerank: command.rerank }),
     });
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.

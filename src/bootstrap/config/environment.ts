@@ -15,6 +15,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   EMBEDDINGS_TIMEOUT_SECONDS: 'api.sync_timeout_seconds',
   MAX_INPUTS: 'limits.max_inputs',
   MAX_INPUT_CHARS: 'limits.max_input_chars',
+  MAX_DOCUMENTS: 'limits.max_documents',
   TASK_TTL_SECONDS: 'store.ttl_seconds',
   TASK_MAX_ATTEMPTS: 'worker.max_attempts',
   WORKER_THREADS: 'worker.intra_op_threads',

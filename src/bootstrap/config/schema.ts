@@ -35,7 +35,7 @@ export const ServiceConfigSchema = z.strictObject({
     message: 'api.request_timeout_seconds covers the headers too, so it must be at least api.headers_timeout_seconds',
     path: ['request_timeout_seconds'],
   }),
-  limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt }),
+  limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt, max_documents: positiveInt }),
   auth: z.strictObject({
     api_keys: z.array(z.string().min(1)),
     api_keys_file: z.string(),

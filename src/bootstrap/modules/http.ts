@@ -7,6 +7,7 @@ import { BatchJobs } from '../../application/batches/batch-jobs.js';
 import { CancelTask } from '../../application/embeddings/cancel-task.js';
 import { CheckReadiness } from '../../application/operations/check-readiness.js';
 import { CreateEmbeddings } from '../../application/embeddings/create-embeddings.js';
+import { RerankDocuments } from '../../application/rerank/rerank-documents.js';
 import { EnforceRateLimits } from '../../application/access/enforce-rate-limits.js';
 import { FileLibrary } from '../../application/files/file-library.js';
 import { OperatorConsole } from '../../application/operations/operator-console.js';
@@ -63,6 +64,7 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
           getModel: GetModel,
           checkReadiness: CheckReadiness,
           createEmbeddings: CreateEmbeddings,
+          rerank: RerankDocuments,
           cancelTask: CancelTask,
           operatorConsole: OperatorConsole,
           files: FileLibrary,
