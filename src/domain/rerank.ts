@@ -12,6 +12,8 @@ export interface PairTruncation {
   /** Most tokens a document keeps, whatever room the model has (Cohere's `max_tokens_per_doc`). */
   readonly maxDocumentTokens?: number;
   readonly direction?: TruncationDirection;
+  /** false: a pair too long for the model is refused rather than cut (TEI's `truncate`, whose default is false). Default true. */
+  readonly truncate?: boolean;
 }
 
 /**

@@ -11,7 +11,8 @@ import type { PairTruncation, RerankerInfo, TokenizedText } from '../domain/inde
  *   `info.maxTokens`: a document is first cut to `maxDocumentTokens`, then
  *   the pair is cut as Hugging Face tokenizers' `longest_first` cuts it,
  *   from the `direction` end (the right by default); special tokens are
- *   always kept;
+ *   always kept; with `truncate: false`, a pair too long is refused with
+ *   `ValidationError` naming the document instead;
  * - `scoreTokenized` gives one row of `info.labels` logits per pair, in
  *   order, and a pair's logits do not depend on the other pairs of the batch
  *   (up to float rounding);

@@ -56,6 +56,13 @@ export function rerankerModelContract(
       expect(left!.ids).not.toEqual(right!.ids);
     });
 
+    it('with truncate: false, refuses a pair too long for the model, naming the document, and takes one that fits', async () => {
+      const failure = (await model.tokenizePairs('q', ['short', words(200)], { truncate: false }).catch((e: unknown) => e)) as ValidationError;
+      expect(failure).toBeInstanceOf(ValidationError);
+      expect(failure.issues.map((issue) => issue.path)).toEqual(['documents[1]']);
+      expect(await model.tokenizePairs('q', ['short'], { truncate: false })).toEqual(await model.tokenizePairs('q', ['short']));
+    });
+
     it('gives a pair the same logits alone and inside a padded batch, and every time', async () => {
       const documents = [words(20), 'short', words(6)];
       const batch = await model.scoreTokenized(await model.tokenizePairs('the query', documents));

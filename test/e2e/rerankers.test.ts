@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CohereClientV2, CohereError } from 'cohere-ai';
 import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
 import { relevanceScore } from '../../src/domain/index.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -14,7 +15,7 @@ import { startTestService, type TestService } from '../support/service.js';
 let t: TestService;
 let reference: OnnxReranker;
 beforeAll(async () => {
-  t = await startTestService({ withReranker: true, env: { MAX_DOCUMENTS: '5' } });
+  t = await startTestService({ withReranker: true, listen: true, env: { MAX_DOCUMENTS: '5' } });
   await t.service.modelsSettled;
   reference = await OnnxReranker.load({ id: 'reference', path: t.config.ml.models.find((m) => m.id === 'tiny-reranker')!.path!, intraOpThreads: 1 });
 });
@@ -123,5 +124,64 @@ describe('a configured reranker', () => {
     expect(task.status).toBe(400);
     expect(task.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(await task.json()).toMatchObject({ code: 'invalid_parameter', detail: expect.stringContaining('is a reranker') });
+  });
+});
+
+describe('POST /v2/rerank with the official cohere-ai SDK (CohereClientV2.rerank)', () => {
+  const client = () => new CohereClientV2({ token: 'not-checked', baseUrl: `http://127.0.0.1:${t.service.port}` });
+
+  it('answers what the SDK reads: results best first, cut to topN, with Cohere’s meta', async () => {
+    const response = await client().rerank({ model: 'tiny-reranker', query: QUERY, documents: DOCUMENTS, topN: 3 });
+    const logits = await reference.scoreTokenized(await reference.tokenizePairs(QUERY, DOCUMENTS));
+    const expected = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score);
+    expect(response.results.map((r) => r.index)).toEqual(expected.slice(0, 3).map((e) => e.index));
+    response.results.forEach((r, i) => expect(r.relevanceScore).toBeCloseTo(expected[i]!.score, 5));
+    expect(response.meta?.billedUnits?.searchUnits).toBe(1);
+    expect(response.id).toBeTruthy();
+  });
+
+  it('refuses as Cohere does, with { message }: the SDK raises its error with the status', async () => {
+    const failure = (await client()
+      .rerank({ model: 'tiny-bert', query: QUERY, documents: DOCUMENTS })
+      .catch((error: unknown) => error)) as CohereError;
+    expect(failure).toBeInstanceOf(CohereError);
+    expect(failure.statusCode).toBe(400);
+    expect(failure.body).toEqual({ message: expect.stringContaining("Model 'tiny-bert' is an embedding model; this route takes a reranker."), code: 'invalid_parameter' });
+    const empty = await t.post('/v2/rerank', { model: 'tiny-reranker', query: '', documents: DOCUMENTS });
+    expect(empty.status).toBe(422);
+    expect(await empty.json()).toEqual({ message: expect.stringContaining('query'), code: 'validation_failed' });
+  });
+});
+
+describe('POST /rerank (text-embeddings-inference’s shape, as TEI clients send it)', () => {
+  const tei = (body: unknown) => fetch(`http://127.0.0.1:${t.service.port}/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('serves the default reranker: [{ index, score }] best first, with the text and raw logits on request', async () => {
+    // LlamaIndex's TEI reranker and Haystack's HuggingFaceTEIRanker send query and texts (Haystack also raw_scores and truncate).
+    const plain = (await (await tei({ query: QUERY, texts: DOCUMENTS })).json()) as { index: number; score: number; text?: string }[];
+    const logits = await reference.scoreTokenized(await reference.tokenizePairs(QUERY, DOCUMENTS));
+    const expected = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score);
+    expect(plain.map((r) => r.index)).toEqual(expected.map((e) => e.index));
+    plain.forEach((r, i) => {
+      expect(r.score).toBeCloseTo(expected[i]!.score, 5);
+      expect(r.text).toBeUndefined();
+    });
+    const raw = (await (await tei({ query: QUERY, texts: DOCUMENTS, raw_scores: true, return_text: true, truncate: false })).json()) as { index: number; score: number; text: string }[];
+    raw.forEach((r) => {
+      expect(r.score).toBeCloseTo(logits[r.index]![0]!, 4);
+      expect(r.text).toBe(DOCUMENTS[r.index]);
+    });
+  });
+
+  it('refuses a text too long for the model unless truncate is true (TEI’s default is false), in TEI’s error shape', async () => {
+    const long = 'a text far longer than the thirty-two tokens this reranker takes, so that it must be cut or refused';
+    const refused = await tei({ query: QUERY, texts: ['short', long] });
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toEqual({ error: expect.stringContaining('documents[1]'), error_type: 'Validation', code: 'validation_failed' });
+    const cut = await tei({ query: QUERY, texts: ['short', long], truncate: true, truncation_direction: 'Left' });
+    expect(cut.status).toBe(200);
+    const empty = await tei({ query: QUERY, texts: [] });
+    expect(empty.status).toBe(422);
+    expect(await empty.json()).toMatchObject({ error_type: 'Validation' });
   });
 });

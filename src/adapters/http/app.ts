@@ -46,7 +46,9 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
   const groups: readonly RouteGroup[] = [
     { routes: taskRoutes(useCases), errors: 'problem' },
     { routes: openAiRoutes(useCases), errors: 'openai' },
-    { routes: rerankRoutes(useCases), errors: 'openai' },
+    { routes: rerankRoutes(useCases, 'openai'), errors: 'openai' },
+    { routes: rerankRoutes(useCases, 'cohere'), errors: 'cohere' },
+    { routes: rerankRoutes(useCases, 'tei'), errors: 'tei' },
     { routes: modelRoutes(useCases, options.defaultModelId), errors: 'openai' },
     { routes: fileRoutes(useCases), errors: 'openai' },
     { routes: batchRoutes(useCases), errors: 'openai' },

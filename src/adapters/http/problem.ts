@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DomainError, RateLimitExceededError, type ErrorCode, type FieldIssue } from '../../domain/index.js';
 import type { Logger } from '../../ports/logger.js';
-import type { HttpEnv } from './types.js';
+import type { ErrorDialect, HttpEnv } from './types.js';
 
 /** An RFC 9457 problem document, with this service's stable `code`. */
 export interface Problem {
@@ -114,16 +114,46 @@ function build(status: number, code: string, detail: string, instance: string, i
   };
 }
 
-function openAiBody({ problem, openAiType }: Answer) {
+/** The detail, with the fields at fault, for the bodies that have one message. */
+function messageOf(problem: Problem): string {
   const details = problem.errors?.map((e) => `${e.path}: ${e.message}`).join('; ');
+  return details ? `${problem.detail} (${details})` : problem.detail;
+}
+
+function openAiBody({ problem, openAiType }: Answer) {
   return {
     error: {
-      message: details ? `${problem.detail} (${details})` : problem.detail,
+      message: messageOf(problem),
       type: openAiType,
       param: problem.errors?.[0]?.path ?? null,
       code: problem.code,
     },
   };
+}
+
+/** Cohere's error body, its message, with this service's code beside it for programs. */
+function cohereBody({ problem }: Answer) {
+  return { message: messageOf(problem), code: problem.code };
+}
+
+/** TEI's error body: the message and its kind, as text-embeddings-inference names them, with this service's code. */
+function teiBody({ problem }: Answer) {
+  const { status } = problem;
+  const errorType = status === 429 ? 'Overloaded' : status === 503 ? 'Unhealthy' : status < 500 ? 'Validation' : 'Backend';
+  return { error: messageOf(problem), error_type: errorType, code: problem.code };
+}
+
+function bodyIn(dialect: ErrorDialect | undefined, answer: Answer): unknown {
+  switch (dialect) {
+    case 'openai':
+      return openAiBody(answer);
+    case 'cohere':
+      return cohereBody(answer);
+    case 'tei':
+      return teiBody(answer);
+    default:
+      return answer.problem;
+  }
 }
 
 /** The status and body an OpenAI route answers `error` with (a batch's error lines carry both). */
@@ -150,11 +180,11 @@ export function errorResponse(c: Context<HttpEnv>, error: unknown, logger: Logge
     // The message may hold internals; it goes to the log, never to the client.
     logger.error('unhandled error', { err: error, path: c.req.path, requestId: c.get('requestId') });
   }
-  const openAi = c.get('errorDialect') === 'openai';
-  const headers: Record<string, string> = { 'content-type': openAi ? 'application/json' : 'application/problem+json' };
+  const dialect = c.get('errorDialect');
+  const headers: Record<string, string> = { 'content-type': dialect && dialect !== 'problem' ? 'application/json' : 'application/problem+json' };
   if (answer.retryAfter !== undefined) headers['retry-after'] = String(answer.retryAfter);
   if (c.get('closeConnection')) headers.connection = 'close';
   // RFC 6750: a refused bearer token is answered with the scheme to use.
   if (answer.problem.status === 401) headers['www-authenticate'] = c.get('challenge') ?? 'Bearer';
-  return new Response(JSON.stringify(openAi ? openAiBody(answer) : answer.problem), { status: answer.problem.status, headers });
+  return new Response(JSON.stringify(bodyIn(dialect, answer)), { status: answer.problem.status, headers });
 }

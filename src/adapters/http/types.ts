@@ -119,8 +119,8 @@ export interface HttpObservers {
   readonly storeTime?: { readonly budget: StoreBudget; readonly ms: number };
 }
 
-/** The error body a route group speaks: RFC 9457 problems, or OpenAI's `{ error: {…} }`. */
-export type ErrorDialect = 'problem' | 'openai';
+/** The error body a route group speaks: RFC 9457 problems, OpenAI's `{ error: {…} }`, Cohere's `{ message }`, or TEI's `{ error, error_type }`. */
+export type ErrorDialect = 'problem' | 'openai' | 'cohere' | 'tei';
 
 /**
  * Handlers set `taskId` and `model` so that the access log line carries them;

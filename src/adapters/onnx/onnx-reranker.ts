@@ -59,14 +59,19 @@ export class OnnxReranker implements RerankerModel {
     return model;
   }
 
-  async tokenizePairs(query: string, documents: readonly string[], { maxDocumentTokens, direction = 'right' }: PairTruncation = {}): Promise<readonly TokenizedText[]> {
+  async tokenizePairs(query: string, documents: readonly string[], { maxDocumentTokens, direction = 'right', truncate = true }: PairTruncation = {}): Promise<readonly TokenizedText[]> {
     if (query.length === 0) throw new ValidationError('The query is empty.');
     if (documents.length === 0) throw new ValidationError('No documents to rerank.');
     const [queryEncoding, ...documentEncodings] = await this.tokenizer.encodeBatch([query, ...documents], { addSpecialTokens: false });
     const queryIds = queryEncoding!.getIds();
     const room = Math.max(0, this.info.maxTokens - this.specials.pairCount);
-    return documentEncodings.map((encoding) => {
+    return documentEncodings.map((encoding, i) => {
       const documentIds = cut(encoding.getIds(), maxDocumentTokens ?? Number.POSITIVE_INFINITY, direction);
+      if (!truncate && queryIds.length + documentIds.length > room) {
+        const tokens = queryIds.length + documentIds.length + this.specials.pairCount;
+        const message = `the query and this document take ${tokens} tokens; model '${this.info.id}' takes at most ${this.info.maxTokens} (truncate: true cuts them)`;
+        throw new ValidationError(`A document is too long for the model with the query.`, [{ path: `documents[${i}]`, message }]);
+      }
       const fit = fitPair(queryIds.length, documentIds.length, room);
       return this.specials.wrapPair(cut(queryIds, fit.query, direction), cut(documentIds, fit.document, direction));
     });

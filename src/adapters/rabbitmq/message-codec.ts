@@ -16,6 +16,7 @@ const WireMessage = z.strictObject({
       query: z.string().min(1),
       maxDocumentTokens: z.number().int().min(1).optional(),
       direction: z.enum(['right', 'left']).optional(),
+      truncate: z.boolean().optional(),
     })
     .optional(),
 });

@@ -1,10 +1,21 @@
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
-import { openAiErrors } from '../wire/errors.js';
-import { documentTexts, RerankRequestSchema, RerankResponseSchema } from '../wire/rerank.js';
+import { errorResponses, openAiErrors } from '../wire/errors.js';
+import {
+  CohereRerankRequestSchema,
+  CohereRerankResponseSchema,
+  documentTexts,
+  RerankRequestSchema,
+  RerankResponseSchema,
+  TeiRerankRequestSchema,
+  TeiRerankResponseSchema,
+} from '../wire/rerank.js';
 
 export const RERANK_ENDPOINT = '/v1/rerank';
+/** Documents per search unit, as Cohere bills them. */
+const DOCUMENTS_PER_SEARCH_UNIT = 100;
 
 const rerank = createRoute({
   method: 'post',
@@ -21,19 +32,48 @@ const rerank = createRoute({
   },
 });
 
-export function rerankRoutes(useCases: HttpUseCases) {
+const cohere = createRoute({
+  method: 'post',
+  path: '/v2/rerank',
+  security: NEEDS_API_KEY,
+  tags: ['Rerank'],
+  summary: 'Scores documents against a query with a cross-encoder (Cohere’s v2 shape)',
+  description: 'What `CohereClientV2.rerank` sends and reads. Errors are Cohere’s `{ message }`.',
+  request: { body: { required: true, content: { 'application/json': { schema: CohereRerankRequestSchema } } } },
+  responses: {
+    200: { description: 'The documents, best first', content: { 'application/json': { schema: CohereRerankResponseSchema } } },
+    ...errorResponses([400, 401, 404, 413, 415, 422, 429, 500, 503, 504], 'An error, in Cohere’s shape', 'application/json', z.object({ message: z.string(), code: z.string() })),
+  },
+});
+
+const tei = createRoute({
+  method: 'post',
+  path: '/rerank',
+  security: NEEDS_API_KEY,
+  tags: ['Rerank'],
+  summary: 'Scores texts against a query with the default reranker (text-embeddings-inference’s shape)',
+  description: 'What TEI’s clients (LlamaIndex’s and Haystack’s TEI rerankers) send and read. Errors are TEI’s `{ error, error_type }`.',
+  request: { body: { required: true, content: { 'application/json': { schema: TeiRerankRequestSchema } } } },
+  responses: {
+    200: { description: 'The texts, best first', content: { 'application/json': { schema: TeiRerankResponseSchema } } },
+    ...errorResponses([400, 401, 404, 413, 415, 422, 429, 500, 503, 504], 'An error, in TEI’s shape', 'application/json', z.object({ error: z.string(), error_type: z.string(), code: z.string() })),
+  },
+});
+
+/** The rerank routes of one family, with the error shape its clients read. */
+export function rerankRoutes(useCases: HttpUseCases, family: 'openai' | 'cohere' | 'tei') {
   const app = new OpenAPIHono<HttpEnv>();
+  if (family === 'cohere') return cohereRoute(app, useCases);
+  if (family === 'tei') return teiRoute(app, useCases);
 
   app.openapi(rerank, async (c) => {
     const body = c.req.valid('json');
     const documents = documentTexts(body.documents);
-    const caller = c.get('principal');
     const reranked = await useCases.rerank.execute(
       {
+        ...common(c),
         query: body.query,
         documents,
-        requestId: c.get('requestId'),
-        ...(caller && { caller }),
         ...(body.model !== undefined && { model: body.model }),
         ...(body.top_n !== undefined && { topN: body.top_n }),
         ...(body.raw_scores !== undefined && { rawScores: body.raw_scores }),
@@ -42,9 +82,7 @@ export function rerankRoutes(useCases: HttpUseCases) {
       },
       c.req.raw.signal,
     );
-    if (reranked.tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens: reranked.tokens });
-    c.set('taskId', reranked.task.id);
-    c.set('model', reranked.model);
+    answered(c, reranked);
     const withText = body.return_documents ?? true;
     return c.json(
       {
@@ -57,5 +95,70 @@ export function rerankRoutes(useCases: HttpUseCases) {
     );
   });
 
+  return app;
+}
+
+/** What every rerank route passes on of its request, besides its own fields. */
+function common(c: Context<HttpEnv>) {
+  const caller = c.get('principal');
+  return { requestId: c.get('requestId'), ...(caller && { caller }) };
+}
+
+function answered(c: Context<HttpEnv>, reranked: Reranked): void {
+  if (reranked.tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens: reranked.tokens });
+  c.set('taskId', reranked.task.id);
+  c.set('model', reranked.model);
+}
+
+type Reranked = Awaited<ReturnType<HttpUseCases['rerank']['execute']>>;
+
+function cohereRoute(app: OpenAPIHono<HttpEnv>, useCases: HttpUseCases) {
+  app.openapi(cohere, async (c) => {
+    const body = c.req.valid('json');
+    const reranked = await useCases.rerank.execute(
+      {
+        ...common(c),
+        model: body.model,
+        query: body.query,
+        documents: body.documents,
+        ...(body.top_n !== undefined && { topN: body.top_n }),
+        ...(body.raw_scores !== undefined && { rawScores: body.raw_scores }),
+        ...(body.max_tokens_per_doc !== undefined && { truncation: { maxDocumentTokens: body.max_tokens_per_doc } }),
+      },
+      c.req.raw.signal,
+    );
+    answered(c, reranked);
+    return c.json(
+      {
+        id: reranked.task.id,
+        results: reranked.results.map(({ index, score }) => ({ index, relevance_score: score })),
+        meta: { api_version: { version: '2' as const }, billed_units: { search_units: Math.ceil(body.documents.length / DOCUMENTS_PER_SEARCH_UNIT) } },
+      },
+      200,
+    );
+  });
+  return app;
+}
+
+function teiRoute(app: OpenAPIHono<HttpEnv>, useCases: HttpUseCases) {
+  app.openapi(tei, async (c) => {
+    const body = c.req.valid('json');
+    const reranked = await useCases.rerank.execute(
+      {
+        ...common(c),
+        query: body.query,
+        documents: body.texts,
+        rawScores: body.raw_scores ?? false,
+        truncation: { truncate: body.truncate ?? false, direction: body.truncation_direction?.toLowerCase() === 'left' ? 'left' : 'right' },
+      },
+      c.req.raw.signal,
+    );
+    answered(c, reranked);
+    const withText = body.return_text ?? false;
+    return c.json(
+      reranked.results.map(({ index, score }) => ({ index, score, ...(withText && { text: body.texts[index]! }) })),
+      200,
+    );
+  });
   return app;
 }

@@ -13,7 +13,7 @@ export const ProblemSchema = z
   .openapi('Problem');
 
 /** Error responses of the given statuses, all of one shape, for the OpenAPI document. */
-function errorResponses(statuses: readonly number[], description: string, mediaType: string, schema: z.ZodType) {
+export function errorResponses(statuses: readonly number[], description: string, mediaType: string, schema: z.ZodType) {
   return Object.fromEntries(statuses.map((status) => [status, { description, content: { [mediaType]: { schema } } }]));
 }
 

@@ -40,3 +40,44 @@ export const RerankResponseSchema = z
 export function documentTexts(documents: readonly z.infer<typeof Document>[]): string[] {
   return documents.map((d) => (typeof d === 'string' ? d : d.text));
 }
+
+/* Cohere's v2 rerank: https://docs.cohere.com/reference/rerank */
+
+export const CohereRerankRequestSchema = z
+  .object({
+    model: z.string().min(1).max(MODEL_ID_MAX).openapi({ description: 'A reranker from GET /v1/models.' }),
+    query: z.string(),
+    documents: z.array(z.string()).openapi({ description: 'Texts to score against the query.' }),
+    top_n: z.number().int().min(1).optional(),
+    max_tokens_per_doc: z.number().int().min(1).optional().openapi({ description: 'Cut each document to this many tokens first (default: as many as the model takes).' }),
+    raw_scores: z.boolean().optional().openapi({ description: 'This service’s: the model’s logit instead of the score.' }),
+  })
+  .openapi('CohereRerankRequest');
+
+export const CohereRerankResponseSchema = z
+  .object({
+    id: z.string(),
+    results: z.array(z.object({ index: z.number().int(), relevance_score: z.number() })),
+    meta: z.object({
+      api_version: z.object({ version: z.literal('2') }),
+      billed_units: z.object({ search_units: z.number().int().openapi({ description: 'As Cohere counts them: one per hundred documents.' }) }),
+    }),
+  })
+  .openapi('CohereRerankResponse');
+
+/* text-embeddings-inference's rerank: https://huggingface.github.io/text-embeddings-inference/#/Text%20Embeddings%20Inference/rerank */
+
+export const TeiRerankRequestSchema = z
+  .object({
+    query: z.string(),
+    texts: z.array(z.string()).openapi({ description: 'Texts to score against the query.' }),
+    raw_scores: z.boolean().optional().openapi({ description: 'The model’s logit instead of the score (default false).' }),
+    return_text: z.boolean().optional().openapi({ description: 'Whether each result carries its text (default false).' }),
+    truncate: z.boolean().optional().openapi({ description: 'Cut a pair too long for the model (default false: it is refused with 422).' }),
+    truncation_direction: z.enum(['Left', 'Right', 'left', 'right']).optional().openapi({ description: 'Which end of a text is cut (default Right).' }),
+  })
+  .openapi('TeiRerankRequest');
+
+export const TeiRerankResponseSchema = z
+  .array(z.object({ index: z.number().int(), score: z.number(), text: z.string().optional() }))
+  .openapi('TeiRerankResponse');
