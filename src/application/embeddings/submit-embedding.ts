@@ -66,7 +66,9 @@ export class SubmitEmbedding {
 
   /** As `execute`, for a request its caller has passed through the `RequestCheck` already (`modelId` is what it found). */
   async submitChecked(command: EmbeddingRequest, modelId: string, { taskId }: { taskId?: string } = {}): Promise<Submission> {
-    const tokens = await this.rateLimits.admitTokens(command.caller, estimateTokens(command.inputs));
+    // A reranker reads the query once with every document: each pair's tokens count.
+    const estimate = estimateTokens(command.inputs) + (command.rerank ? estimateTokens([command.rerank.query]) * command.inputs.length : 0);
+    const tokens = await this.rateLimits.admitTokens(command.caller, estimate);
     const now = this.clock.now();
     await this.admit(modelId, command.deadline ? command.deadline.getTime() - now.getTime() : Infinity);
 
