@@ -1,0 +1,193 @@
+import { CohereClientV2, CohereError } from 'cohere-ai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
+import { relevanceScore } from '../../src/domain/index.js';
+import type { TestService } from '../support/service.js';
+
+/*
+ * A reranker (a cross-encoder) configured beside the embedding models: it is
+ * loaded, listed with its kind, counted in readiness, refused by the
+ * embedding routes with a 4xx that names its kind, and serves the three
+ * rerank routes through its queue and a worker, with the scores the model
+ * itself gives. Run on the in-memory adapters and on RabbitMQ and Redis.
+ *
+ * `start` must start the service listening, with `withReranker` and
+ * MAX_DOCUMENTS=5.
+ */
+export function rerankApiBehaviour(name: string, start: () => Promise<TestService>, { skip = false } = {}): void {
+  describe.skipIf(skip)(`reranking: ${name}`, () => {
+    let t: TestService;
+    let reference: OnnxReranker;
+    beforeAll(async () => {
+      t = await start();
+      await t.service.modelsSettled;
+      reference = await OnnxReranker.load({ id: 'reference', path: t.config.ml.models.find((m) => m.id === 'tiny-reranker')!.path!, intraOpThreads: 1 });
+    }, 60_000);
+    afterAll(async () => {
+      await reference?.close();
+      await t?.stop();
+    });
+
+    const QUERY = 'where do cats sleep?';
+    const DOCUMENTS = ['cats sleep in the sun', 'the stock market fell', 'a cat naps on the sofa', 'bananas are yellow'];
+
+    interface Answer {
+      id: string;
+      model: string;
+      usage: { prompt_tokens: number; total_tokens: number };
+      results: { index: number; relevance_score: number; document?: { text: string } }[];
+    }
+
+    describe('POST /v1/rerank (Jina’s and vLLM’s shape)', () => {
+      it('scores every document as the model does, best first, each with its index and text, and counts the pairs’ tokens', async () => {
+        const response = await t.post('/v1/rerank', { model: 'tiny-reranker', query: QUERY, documents: DOCUMENTS });
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as Answer;
+        const pairs = await reference.tokenizePairs(QUERY, DOCUMENTS);
+        const logits = await reference.scoreTokenized(pairs);
+        const expected = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score);
+        expect(body.model).toBe('tiny-reranker');
+        expect(body.results.map((r) => r.index)).toEqual(expected.map((e) => e.index));
+        body.results.forEach((r, i) => {
+          expect(r.relevance_score).toBeCloseTo(expected[i]!.score, 5);
+          expect(r.document).toEqual({ text: DOCUMENTS[r.index] });
+        });
+        const tokens = pairs.reduce((sum, p) => sum + p.ids.length, 0);
+        expect(body.usage).toEqual({ prompt_tokens: tokens, total_tokens: tokens });
+        // The answer's id is the task that ran it, on the reranker's queue.
+        expect(await (await t.get(`/v1/embeddings/tasks/${body.id}`)).json()).toMatchObject({ status: 'succeeded', model: 'tiny-reranker' });
+      });
+
+      it('takes documents as { text } objects, cuts to top_n, leaves the text out on request, gives logits with raw_scores, and serves the default reranker', async () => {
+        const all = (await (await t.post('/v1/rerank', { query: QUERY, documents: DOCUMENTS.map((text) => ({ text })), raw_scores: true })).json()) as Answer;
+        expect(all.model).toBe('tiny-reranker');
+        const logits = await reference.scoreTokenized(await reference.tokenizePairs(QUERY, DOCUMENTS));
+        all.results.forEach((r) => expect(r.relevance_score).toBeCloseTo(logits[r.index]![0]!, 4));
+        const top = (await (await t.post('/v1/rerank', { query: QUERY, documents: DOCUMENTS, top_n: 2, return_documents: false })).json()) as Answer;
+        expect(top.results).toHaveLength(2);
+        expect(top.results.map((r) => r.index)).toEqual(all.results.slice(0, 2).map((r) => r.index));
+        expect(top.results.every((r) => r.document === undefined)).toBe(true);
+      });
+
+      it('honours max_tokens_per_doc: each document is cut to that many tokens first', async () => {
+        const long = 'a document long enough to be cut down to a handful of its tokens';
+        const cut = (await (await t.post('/v1/rerank', { query: 'q', documents: [long], max_tokens_per_doc: 3 })).json()) as Answer;
+        const [pair] = await reference.tokenizePairs('q', [long], { maxDocumentTokens: 3 });
+        expect(cut.usage.prompt_tokens).toBe(pair!.ids.length);
+      });
+
+      it.each([
+        ['an empty query', { query: '', documents: ['a'] }, 422, 'validation_failed'],
+        ['no documents', { query: 'q', documents: [] }, 422, 'validation_failed'],
+        ['an empty document', { query: 'q', documents: ['a', ''] }, 422, 'validation_failed'],
+        ['more documents than MAX_DOCUMENTS', { query: 'q', documents: ['a', 'b', 'c', 'd', 'e', 'f'] }, 413, 'payload_too_large'],
+        ['a document that is neither text nor { text }', { query: 'q', documents: [42] }, 422, 'validation_failed'],
+        ['top_n of 0', { query: 'q', documents: ['a'], top_n: 0 }, 422, 'validation_failed'],
+        ['an embedding model', { model: 'tiny-bert', query: 'q', documents: ['a'] }, 400, 'invalid_parameter'],
+        ['a model that does not exist', { model: 'nope', query: 'q', documents: ['a'] }, 404, 'model_not_found'],
+      ])('refuses %s with %i %s, in OpenAI’s error shape', async (_name, body, status, code) => {
+        const response = await t.post('/v1/rerank', body);
+        expect(response.status).toBe(status);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+      });
+    });
+
+    describe('a configured reranker', () => {
+      it('is loaded and listed with its kind, length and labels; embedding models with theirs', async () => {
+        const { data } = (await (await t.get('/v1/models')).json()) as { data: Record<string, unknown>[] };
+        expect(data.find((m) => m.id === 'tiny-reranker')).toMatchObject({
+          kind: 'reranker',
+          engine: 'onnx',
+          max_tokens: 32,
+          labels: 1,
+          dimensions: null,
+          pooling: null,
+          loaded: true,
+          default: false,
+        });
+        expect(data.find((m) => m.id === 'tiny-bert')).toMatchObject({ kind: 'embedding', labels: null, dimensions: 32, default: true });
+        expect(await (await t.get('/v1/models/tiny-reranker')).json()).toMatchObject({ kind: 'reranker' });
+      });
+
+      it('counts in readiness like any model', async () => {
+        const ready = (await (await t.get('/health/ready')).json()) as { checks: Record<string, { status: string }> };
+        expect(ready.checks['model:tiny-reranker']).toEqual({ status: 'ok' });
+      });
+
+      it('is refused by the embedding routes with 400 naming its kind, in each route’s error shape', async () => {
+        const sync = await t.post('/v1/embeddings', { model: 'tiny-reranker', input: 'hello' });
+        expect(sync.status).toBe(400);
+        expect(await sync.json()).toEqual({
+          error: expect.objectContaining({
+            code: 'invalid_parameter',
+            param: 'model',
+            message: expect.stringContaining("Model 'tiny-reranker' is a reranker; this route takes an embedding model."),
+          }),
+        });
+        const task = await t.post('/v1/embeddings/tasks', { model: 'tiny-reranker', input: 'hello' });
+        expect(task.status).toBe(400);
+        expect(task.headers.get('content-type')).toMatch(/application\/problem\+json/);
+        expect(await task.json()).toMatchObject({ code: 'invalid_parameter', detail: expect.stringContaining('is a reranker') });
+      });
+    });
+
+    describe('POST /v2/rerank with the official cohere-ai SDK (CohereClientV2.rerank)', () => {
+      const client = () => new CohereClientV2({ token: 'not-checked', baseUrl: `http://127.0.0.1:${t.service.port}` });
+
+      it('answers what the SDK reads: results best first, cut to topN, with Cohere’s meta', async () => {
+        const response = await client().rerank({ model: 'tiny-reranker', query: QUERY, documents: DOCUMENTS, topN: 3 });
+        const logits = await reference.scoreTokenized(await reference.tokenizePairs(QUERY, DOCUMENTS));
+        const expected = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score);
+        expect(response.results.map((r) => r.index)).toEqual(expected.slice(0, 3).map((e) => e.index));
+        response.results.forEach((r, i) => expect(r.relevanceScore).toBeCloseTo(expected[i]!.score, 5));
+        expect(response.meta?.billedUnits?.searchUnits).toBe(1);
+        expect(response.id).toBeTruthy();
+      });
+
+      it('refuses as Cohere does, with { message }: the SDK raises its error with the status', async () => {
+        const failure = (await client()
+          .rerank({ model: 'tiny-bert', query: QUERY, documents: DOCUMENTS })
+          .catch((error: unknown) => error)) as CohereError;
+        expect(failure).toBeInstanceOf(CohereError);
+        expect(failure.statusCode).toBe(400);
+        expect(failure.body).toEqual({ message: expect.stringContaining("Model 'tiny-bert' is an embedding model; this route takes a reranker."), code: 'invalid_parameter' });
+        const empty = await t.post('/v2/rerank', { model: 'tiny-reranker', query: '', documents: DOCUMENTS });
+        expect(empty.status).toBe(422);
+        expect(await empty.json()).toEqual({ message: expect.stringContaining('query'), code: 'validation_failed' });
+      });
+    });
+
+    describe('POST /rerank (text-embeddings-inference’s shape, as TEI clients send it)', () => {
+      const tei = (body: unknown) => fetch(`http://127.0.0.1:${t.service.port}/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+      it('serves the default reranker: [{ index, score }] best first, with the text and raw logits on request', async () => {
+        // LlamaIndex's TEI reranker and Haystack's HuggingFaceTEIRanker send query and texts (Haystack also raw_scores and truncate).
+        const plain = (await (await tei({ query: QUERY, texts: DOCUMENTS })).json()) as { index: number; score: number; text?: string }[];
+        const logits = await reference.scoreTokenized(await reference.tokenizePairs(QUERY, DOCUMENTS));
+        const expected = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score);
+        expect(plain.map((r) => r.index)).toEqual(expected.map((e) => e.index));
+        plain.forEach((r, i) => {
+          expect(r.score).toBeCloseTo(expected[i]!.score, 5);
+          expect(r.text).toBeUndefined();
+        });
+        const raw = (await (await tei({ query: QUERY, texts: DOCUMENTS, raw_scores: true, return_text: true, truncate: false })).json()) as { index: number; score: number; text: string }[];
+        raw.forEach((r) => {
+          expect(r.score).toBeCloseTo(logits[r.index]![0]!, 4);
+          expect(r.text).toBe(DOCUMENTS[r.index]);
+        });
+      });
+
+      it('refuses a text too long for the model unless truncate is true (TEI’s default is false), in TEI’s error shape', async () => {
+        const long = 'a text far longer than the thirty-two tokens this reranker takes, so that it must be cut or refused';
+        const refused = await tei({ query: QUERY, texts: ['short', long] });
+        expect(refused.status).toBe(422);
+        expect(await refused.json()).toEqual({ error: expect.stringContaining('documents[1]'), error_type: 'Validation', code: 'validation_failed' });
+        const cut = await tei({ query: QUERY, texts: ['short', long], truncate: true, truncation_direction: 'Left' });
+        expect(cut.status).toBe(200);
+        const empty = await tei({ query: QUERY, texts: [] });
+        expect(empty.status).toBe(422);
+        expect(await empty.json()).toMatchObject({ error_type: 'Validation' });
+      });
+    });
+  });
+}
