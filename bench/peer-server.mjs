@@ -6,51 +6,87 @@
  * graph, loaded offline from the same folder. Plain JavaScript run by node,
  * as such a server would be.
  *
- * node bench/peer-server.mjs <model folder> <port> [--canned]
+ * node bench/peer-server.mjs <model folder> <port> [--canned | --rerank]
  *
  * --canned answers every request with the same fixed 384-float vector and
  * loads no model: what an HTTP round trip alone costs on the machine.
+ *
+ * --rerank serves a cross-encoder instead, as such a server would: one
+ * transformers.js AutoModelForSequenceClassification call per request over
+ * its (query, document) pairs, answered in Jina's rerank shape.
  */
 import { createServer } from 'node:http';
 import process from 'node:process';
 import { basename, dirname } from 'node:path';
-import { env, pipeline } from '@huggingface/transformers';
+import { AutoModelForSequenceClassification, AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 
 const [folder, port, mode] = process.argv.slice(2);
-if (!folder || !port) throw new Error('usage: peer-server.mjs <model folder> <port> [--canned]');
+if (!folder || !port) throw new Error('usage: peer-server.mjs <model folder> <port> [--canned | --rerank]');
 env.allowRemoteModels = false;
 env.localModelPath = `${dirname(folder)}/`;
+const name = basename(folder);
 const fixed = Array.from({ length: 384 }, (_, i) => Math.fround(Math.sin(i + 1) / 20));
-/** @type {(input: string | string[]) => Promise<number[][]>} */
-const embed =
-  mode === '--canned'
-    ? async (input) => (Array.isArray(input) ? input : [input]).map(() => fixed)
-    : await pipeline('feature-extraction', basename(folder), { dtype: 'fp32', device: 'cpu', subfolder: '' }).then(
-        (extractor) => async (input) => (await extractor(input, { pooling: 'mean', normalize: true })).tolist(),
-      );
 
-createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/health/ready') {
-    res.writeHead(200).end('ok');
-    return;
-  }
-  let body = '';
-  req.on('data', (chunk) => (body += chunk));
-  req.on('end', async () => {
-    try {
-      const { input, model } = JSON.parse(body);
-      const vectors = await embed(input);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          object: 'list',
-          data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
-          model,
-          usage: { prompt_tokens: 0, total_tokens: 0 },
-        }),
-      );
-    } catch (error) {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: String(error) } }));
+if (mode === '--rerank') await serveRerank();
+else await serveEmbeddings();
+
+async function serveEmbeddings() {
+  /** @type {(input: string | string[]) => Promise<number[][]>} */
+  const embed =
+    mode === '--canned'
+      ? async (input) => (Array.isArray(input) ? input : [input]).map(() => fixed)
+      : await pipeline('feature-extraction', name, { dtype: 'fp32', device: 'cpu', subfolder: '' }).then(
+          (extractor) => async (input) => (await extractor(input, { pooling: 'mean', normalize: true })).tolist(),
+        );
+
+  createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/health/ready') {
+      res.writeHead(200).end('ok');
+      return;
     }
-  });
-}).listen(Number(port), '127.0.0.1');
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', async () => {
+      try {
+        const { input, model } = JSON.parse(body);
+        const vectors = await embed(input);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            object: 'list',
+            data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+            model,
+            usage: { prompt_tokens: 0, total_tokens: 0 },
+          }),
+        );
+      } catch (error) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: String(error) } }));
+      }
+    });
+  }).listen(Number(port), '127.0.0.1');
+}
+
+async function serveRerank() {
+  const tokenizer = await AutoTokenizer.from_pretrained(name);
+  const model = await AutoModelForSequenceClassification.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
+  createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/health/ready') {
+      res.writeHead(200).end('ok');
+      return;
+    }
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', async () => {
+      try {
+        const { query, documents } = JSON.parse(body);
+        const inputs = tokenizer(documents.map(() => query), { text_pair: documents, padding: true, truncation: true });
+        const { logits } = await model(inputs);
+        const scores = Array.from(/** @type {Float32Array} */ (logits.data), (x) => 1 / (1 + Math.exp(-x)));
+        const results = scores.map((relevance_score, index) => ({ index, relevance_score })).sort((a, b) => b.relevance_score - a.relevance_score);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }));
+      } catch (error) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: String(error) } }));
+      }
+    });
+  }).listen(Number(port), '127.0.0.1');
+}
