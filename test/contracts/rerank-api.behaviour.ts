@@ -1,8 +1,18 @@
+import { createRequire } from 'node:module';
+import { CohereRerank } from '@langchain/cohere';
+import { Document } from '@langchain/core/documents';
 import { CohereClientV2, CohereError } from 'cohere-ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
 import { relevanceScore } from '../../src/domain/index.js';
 import type { TestService } from '../support/service.js';
+
+/** Cohere's v1 client as LangChain builds it: the cohere-ai that @langchain/cohere itself resolves (it pins its own major). */
+type LangChainsClient = NonNullable<NonNullable<ConstructorParameters<typeof CohereRerank>[0]>['client']>;
+const LangChainsCohereClient = createRequire(createRequire(import.meta.url).resolve('@langchain/cohere'))('cohere-ai').CohereClient as new (options: {
+  token: string;
+  environment: string;
+}) => LangChainsClient;
 
 /*
  * A reranker (a cross-encoder) configured beside the embedding models: it is
@@ -154,6 +164,20 @@ export function rerankApiBehaviour(name: string, start: () => Promise<TestServic
         const empty = await t.post('/v2/rerank', { model: 'tiny-reranker', query: '', documents: DOCUMENTS });
         expect(empty.status).toBe(422);
         expect(await empty.json()).toEqual({ message: expect.stringContaining('query'), code: 'validation_failed' });
+      });
+    });
+
+    describe('POST /v1/rerank with LangChain JS’s CohereRerank (Cohere’s v1 client)', () => {
+      it('reranks LangChain documents: the best topN, each with its relevanceScore', async () => {
+        const client = new LangChainsCohereClient({ token: 'not-checked', environment: `http://127.0.0.1:${t.service.port}` });
+        const reranker = new CohereRerank({ client, model: 'tiny-reranker', topN: 2 });
+        const documents = DOCUMENTS.map((pageContent) => new Document({ pageContent }));
+        const kept = await reranker.compressDocuments(documents, QUERY);
+        const logits = await reference.scoreTokenized(await reference.tokenizePairs(QUERY, DOCUMENTS));
+        const expected = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score);
+        expect(kept.map((d) => d.pageContent)).toEqual(expected.slice(0, 2).map((e) => DOCUMENTS[e.index]));
+        kept.forEach((d, i) => expect(d.metadata.relevanceScore).toBeCloseTo(expected[i]!.score, 5));
+        expect(await reranker.rerank(DOCUMENTS, QUERY)).toEqual(expected.slice(0, 2).map((e) => ({ index: e.index, relevanceScore: expect.closeTo(e.score, 5) })));
       });
     });
 
