@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
-import { TINY_BERT, writeBertFolder } from '../support/bert-fixture.js';
+import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
+import { relevanceScore } from '../../src/domain/index.js';
+import { TINY_BERT, writeBertFolder, writeCrossEncoderFolder } from '../support/bert-fixture.js';
 import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { writeMlConfig } from '../support/ml-config.js';
 import { testNamespace } from '../support/namespace.js';
@@ -12,8 +14,9 @@ import { waitFor } from '../support/wait.js';
 
 /*
  * The deployment shape for real: one API process and two worker processes,
- * on real RabbitMQ and Redis, serving two models. Then one worker is killed
- * with SIGKILL while tasks are in flight, and nothing may be lost.
+ * on real RabbitMQ and Redis, serving two embedding models and a reranker.
+ * Then one worker is killed with SIGKILL while embedding tasks and rerank
+ * requests are in flight, and nothing may be lost.
  */
 
 const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
@@ -34,6 +37,7 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
   let workers: ServiceProcess[] = [];
   let apiPort: number;
   const references = new Map<string, OnnxEmbeddingModel>();
+  let rankerReference: OnnxReranker;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'e2e-'));
@@ -42,10 +46,13 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
       seed: 2,
       shape: { ...TINY_BERT, hidden: 48, intermediate: 96 },
     });
+    const folderR = await writeCrossEncoderFolder(join(dir, 'ranker'), { maxLength: 32, seed: 5 });
     const mlConfig = await writeMlConfig(join(dir, 'ml_config.yaml'), 'bert-a', [
       { id: 'bert-a', engine: 'onnx', path: folderA, queue: namespace.queue('bert-a') },
       { id: 'bert-b', engine: 'onnx', path: folderB, queue: namespace.queue('bert-b') },
+      { id: 'ranker', kind: 'reranker', engine: 'onnx', path: folderR, queue: namespace.queue('ranker') },
     ]);
+    rankerReference = await OnnxReranker.load({ id: 'ranker', path: folderR, intraOpThreads: 1 });
     references.set('bert-a', await OnnxEmbeddingModel.load({ id: 'bert-a', path: folderA, intraOpThreads: 1 }));
     references.set('bert-b', await OnnxEmbeddingModel.load({ id: 'bert-b', path: folderB, intraOpThreads: 1 }));
 
@@ -64,6 +71,7 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
   afterAll(async () => {
     await Promise.all([api, ...workers].filter(Boolean).map((p) => p.stop()));
     await Promise.all([...references.values()].map((m) => m.close()));
+    await rankerReference?.close();
     await namespace.cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url });
     await rm(dir, { recursive: true, force: true });
     await amqp?.stop();
@@ -109,13 +117,13 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
     );
   };
 
-  it('lists both models as served (loaded) by two live workers, from their heartbeats', async () => {
+  it('lists every model as served (loaded) by two live workers, from their heartbeats', async () => {
     const rows = async () => {
       const body = (await (await fetch(`${base()}/v1/models`)).json()) as { data: { id: string; live_workers: number; loaded: boolean | null }[] };
       return body.data.map((m) => [m.id, m.live_workers, m.loaded]);
     };
     // A worker is ready once its models load; its first heartbeat follows, and the API reads them once a second.
-    await waitFor(async () => JSON.stringify(await rows()) === JSON.stringify([['bert-a', 2, true], ['bert-b', 2, true]]), 5_000);
+    await waitFor(async () => JSON.stringify(await rows()) === JSON.stringify([['bert-a', 2, true], ['bert-b', 2, true], ['ranker', 2, true]]), 5_000);
   });
 
   it('serves 200 tasks over two models, every one with the right result', async () => {
@@ -139,6 +147,18 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
         return { id: await submit(input, model), model, input };
       }),
     );
+    // Rerank requests too, held open (the sync route) on the reranker's own queue while the worker dies.
+    const rerank = (i: number) => ({ query: `which text is about ${i}?`, documents: texts(2000 + i, 8) });
+    const reranks = Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        const response = await fetch(`${base()}/v1/rerank`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'ranker', ...rerank(i) }),
+        });
+        return { i, status: response.status, body: (await response.json()) as { results: { index: number; relevance_score: number }[] } };
+      }),
+    );
     await waitFor(async () => {
       const bodies = await Promise.all(tasks.slice(0, 40).map((t) => fetchTask(t.id)));
       return bodies.filter((b) => b.status === 'succeeded').length >= 10;
@@ -147,6 +167,15 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
 
     await allSettled(tasks.map((t) => t.id), 90_000);
     await expectCorrect(tasks);
+    // Every rerank request was answered, with the scores the model gives.
+    for (const { i, status, body } of await reranks) {
+      expect(status, `rerank ${i}`).toBe(200);
+      const { query, documents } = rerank(i);
+      const logits = await rankerReference.scoreTokenized(await rankerReference.tokenizePairs(query, documents));
+      const expected = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score);
+      expect(body.results.map((r) => r.index)).toEqual(expected.map((e) => e.index));
+      body.results.forEach((r, k) => expect(r.relevance_score).toBeCloseTo(expected[k]!.score, 4));
+    }
     const bodies = await Promise.all(tasks.map((t) => fetchTask(t.id)));
     // The killed worker held unacknowledged tasks; the broker gave them to the survivor.
     expect(bodies.some((b) => b.attempts >= 2)).toBe(true);

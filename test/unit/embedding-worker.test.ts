@@ -28,11 +28,12 @@ function setup(rerankers: ReadonlyMap<string, RerankerModel> = new Map()) {
   const model = new StubModel();
   const metrics = new MemoryMetrics();
   const logs = new LogSink();
+  const events = new MemoryTaskEvents();
   const worker = new EmbeddingWorker(
     { models: new Map([['stub', model]]), rerankers },
     queue,
     store,
-    new MemoryTaskEvents(),
+    events,
     systemClock,
     metrics,
     createPinoLogger({ level: 'debug', destination: logs }),
@@ -55,7 +56,7 @@ function setup(rerankers: ReadonlyMap<string, RerankerModel> = new Map()) {
     await waitFor(async () => ['succeeded', 'failed', 'expired'].includes((await store.get(id))?.status ?? ''));
     return (await store.get(id))!;
   };
-  return { broker, queue, store, model, metrics, logs, worker, submit, settled };
+  return { broker, queue, store, model, metrics, logs, worker, submit, settled, events };
 }
 
 describe('EmbeddingWorker', () => {
@@ -104,6 +105,20 @@ describe('EmbeddingWorker', () => {
     await waitFor(() => t.logs.lines.some((l) => l.taskId === id && l.msg === 'task is already final; acknowledging its message'));
     expect(t.model.calls).toBe(1);
     expect(await t.store.get(id)).toEqual(stored);
+  });
+
+  it('announces again a task it finds already finished: the worker that finished it may have died before announcing it', async () => {
+    const id = await t.submit(['finished, never told']);
+    const sent = toMessage((await t.store.get(id))!);
+    // Another worker stored the result, then died before its announcement and its ack.
+    await t.store.markRunning(id, new Date(), MAX_ATTEMPTS);
+    await t.store.markSucceeded(id, { vectors: [new Float32Array([1, 2])], dimensions: 2, usage: { promptTokens: 3, totalTokens: 3 } }, new Date());
+    const watch = t.events.watch(id);
+    await t.worker.start();
+    await t.queue.publish(sent);
+    await expect(Promise.race([watch.finished.then(() => 'announced'), new Promise((resolve) => setTimeout(() => resolve('silent'), 2_000))])).resolves.toBe('announced');
+    watch.cancel();
+    expect(t.model.calls).toBe(0);
   });
 
   it('fails and dead-letters a task whose workers kept dying on it, without running it again', async () => {

@@ -90,6 +90,8 @@ export class TaskHandler {
       if (!late) this.metrics.transitionRefused(message.model, 'start');
       log.info('task is already final; acknowledging its message', { status: task.status });
       await delivery.ack();
+      // The worker that ended it may have died before it told anyone: a caller held on the sync route would wait out its timeout.
+      this.announce(message.taskId, log);
       return;
     }
     if (!sameWork(task, message)) {
