@@ -39,36 +39,33 @@ async function serveEmbeddings() {
           (extractor) => async (input) => (await extractor(input, { pooling: 'mean', normalize: true })).tolist(),
         );
 
-  createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/health/ready') {
-      res.writeHead(200).end('ok');
-      return;
-    }
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', async () => {
-      try {
-        const { input, model } = JSON.parse(body);
-        const vectors = await embed(input);
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            object: 'list',
-            data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
-            model,
-            usage: { prompt_tokens: 0, total_tokens: 0 },
-          }),
-        );
-      } catch (error) {
-        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: String(error) } }));
-      }
-    });
-  }).listen(Number(port), '127.0.0.1');
+  serve(async ({ input, model }) => {
+    const vectors = await embed(input);
+    return {
+      object: 'list',
+      data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+      model,
+      usage: { prompt_tokens: 0, total_tokens: 0 },
+    };
+  });
 }
 
 async function serveRerank() {
   const tokenizer = await AutoTokenizer.from_pretrained(name);
   const model = await AutoModelForSequenceClassification.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
+  serve(async ({ query, documents }) => {
+    const inputs = tokenizer(documents.map(() => query), { text_pair: documents, padding: true, truncation: true });
+    const { logits } = await model(inputs);
+    const scores = Array.from(/** @type {Float32Array} */ (logits.data), (x) => 1 / (1 + Math.exp(-x)));
+    return { results: scores.map((relevance_score, index) => ({ index, relevance_score })).sort((a, b) => b.relevance_score - a.relevance_score) };
+  });
+}
+
+/**
+ * A JSON POST server on `port`, with the readiness route the benchmark polls.
+ * @param {(request: any) => Promise<unknown>} answer
+ */
+function serve(answer) {
   createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/health/ready') {
       res.writeHead(200).end('ok');
@@ -78,12 +75,8 @@ async function serveRerank() {
     req.on('data', (chunk) => (body += chunk));
     req.on('end', async () => {
       try {
-        const { query, documents } = JSON.parse(body);
-        const inputs = tokenizer(documents.map(() => query), { text_pair: documents, padding: true, truncation: true });
-        const { logits } = await model(inputs);
-        const scores = Array.from(/** @type {Float32Array} */ (logits.data), (x) => 1 / (1 + Math.exp(-x)));
-        const results = scores.map((relevance_score, index) => ({ index, relevance_score })).sort((a, b) => b.relevance_score - a.relevance_score);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }));
+        const reply = await answer(JSON.parse(body));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
       } catch (error) {
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: String(error) } }));
       }

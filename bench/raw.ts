@@ -8,17 +8,22 @@ import { readSentenceTransformersFolder } from '../src/adapters/onnx/sentence-tr
  * options, tokenizing and running batches back to back. No queue, no HTTP,
  * no pooling: what the hardware gives.
  */
-export async function rawThroughput(dir: string, texts: readonly string[], batchSize: number, seconds: number) {
-  const folder = await readSentenceTransformersFolder(dir);
-  const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
-  tokenizer.setTruncation(folder.maxSeqLength);
-  tokenizer.setPadding({ padToken: '[PAD]', padId: 0 });
-  const session = await ort.InferenceSession.create(folder.modelFile, {
+/** An onnxruntime session with the service's options, every core its own: what a ceiling is measured with. */
+export function ceilingSession(modelFile: string): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(modelFile, {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     intraOpNumThreads: availableParallelism(),
     interOpNumThreads: 1,
   });
+}
+
+export async function rawThroughput(dir: string, texts: readonly string[], batchSize: number, seconds: number) {
+  const folder = await readSentenceTransformersFolder(dir);
+  const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
+  tokenizer.setTruncation(folder.maxSeqLength);
+  tokenizer.setPadding({ padToken: '[PAD]', padId: 0 });
+  const session = await ceilingSession(folder.modelFile);
   const runBatch = async (offset: number) => {
     const batch = Array.from({ length: batchSize }, (_, i) => texts[(offset + i) % texts.length]!);
     const encodings = await tokenizer.encodeBatch(batch);

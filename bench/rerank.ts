@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
@@ -13,6 +12,7 @@ import { freePort, startProcess } from '../test/support/processes.js';
 import { waitFor } from '../test/support/wait.js';
 import { LONG_TEXTS, SHORT_TEXTS } from './corpus.js';
 import { CACHE, log } from './fixtures.js';
+import { ceilingSession } from './raw.js';
 
 /*
  * Reranking, as issue 25 sets it: one query and 20 documents of about 60
@@ -59,12 +59,7 @@ async function raw(dir: string, seconds: number): Promise<number> {
   const folder = await readCrossEncoderFolder(dir);
   const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
   tokenizer.setTruncation(folder.maxLength);
-  const session = await ort.InferenceSession.create(folder.modelFile, {
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: availableParallelism(),
-    interOpNumThreads: 1,
-  });
+  const session = await ceilingSession(folder.modelFile);
   const run = async (i: number) => {
     const { query, documents } = request(i);
     // The binding encodes a pair one at a time; each is then right-padded to the batch's longest.

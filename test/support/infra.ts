@@ -1,4 +1,5 @@
 import { afterAll } from 'vitest';
+import { testNamespace, type TestNamespace } from './namespace.js';
 
 /*
  * Real servers for integration tests, in this order: the URLs in the
@@ -74,4 +75,26 @@ export async function requireOrSkip(name: string, result: InfraResult): Promise<
   if (env.REQUIRE_INFRA === '1') throw new Error(`REQUIRE_INFRA=1 but ${name} is not available: ${result.reason}`);
   console.warn(`skipping ${name} tests: ${result.reason}`);
   return undefined;
+}
+
+/**
+ * RabbitMQ and Redis for a suite that runs the whole service on them: a
+ * namespace of its own, the service's environment for both, and (after the
+ * suite) the namespace cleaned up and any containers stopped. Undefined when
+ * either server is missing: the suite is then skipped.
+ */
+export async function brokerAndStore(label: string): Promise<{ readonly namespace: TestNamespace; readonly env: Record<string, string> } | undefined> {
+  const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
+  const store = await requireOrSkip('Redis', await redis());
+  const namespace = testNamespace(label);
+  afterAll(async () => {
+    if (amqp && store) await namespace.cleanUp({ amqpUrl: amqp.url, redisUrl: store.url });
+    await amqp?.stop();
+    await store?.stop();
+  });
+  if (!amqp || !store) return undefined;
+  return {
+    namespace,
+    env: { QUEUE_DRIVER: 'rabbitmq', STORE_DRIVER: 'redis', AMQP_URL: amqp.url, REDIS_URL: store.url, REDIS_KEY_PREFIX: namespace.keyPrefix },
+  };
 }

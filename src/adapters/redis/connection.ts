@@ -74,18 +74,20 @@ export async function command<T>(redis: Redis, run: () => Promise<T>, { budget, 
   }
 }
 
+/** One wait for 'ready' per client, however many commands wait on it: a listener each would pile up on a client that is away. */
+const readiness = new WeakMap<Redis, Promise<void>>();
+
 function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      redis.off('ready', onReady);
-      reject(new Error(`not connected (${redis.status})`));
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    redis.once('ready', onReady);
+  let ready = readiness.get(redis);
+  if (!ready) {
+    ready = new Promise<void>((resolve) => redis.once('ready', () => resolve())).finally(() => readiness.delete(redis));
+    readiness.set(redis, ready);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not connected (${redis.status})`)), timeoutMs);
   });
+  return Promise.race([ready, late]).finally(() => clearTimeout(timer));
 }
 
 /** Closes a client: politely (QUIT, after what is queued) when Redis answers, at once when it does not. */
