@@ -201,6 +201,18 @@ export function rerankApiBehaviour(name: string, start: () => Promise<TestServic
         });
       });
 
+      it('answers the requests LlamaIndex’s and Haystack’s TEI rerankers send, as they read them', async () => {
+        const logits = await reference.scoreTokenized(await reference.tokenizePairs(QUERY, DOCUMENTS));
+        const order = logits.map((row, index) => ({ index, score: relevanceScore(row) })).sort((a, b) => b.score - a.score).map((e) => e.index);
+        // llama-index-postprocessor-tei-rerank (TextEmbeddingsInferenceRerank._rerank_single_batch): `raw_score` is its spelling, which TEI ignores.
+        const llamaIndex = (await (await tei({ query: QUERY, texts: DOCUMENTS, truncate: true, raw_score: false, return_text: false })).json()) as { index: number; score: number }[];
+        expect(llamaIndex.map((r) => r.index)).toEqual(order);
+        // Haystack's HuggingFaceTEIRanker.run, with a truncation_direction given (TruncationDirection.LEFT's value).
+        const haystack = (await (await tei({ query: QUERY, texts: DOCUMENTS, raw_scores: false, truncate: true, truncation_direction: 'Left' })).json()) as { index: number; score: number }[];
+        expect(haystack.map((r) => r.index)).toEqual(order);
+        expect(haystack.every((r) => typeof r.score === 'number')).toBe(true);
+      });
+
       it('refuses a text too long for the model unless truncate is true (TEI’s default is false), in TEI’s error shape', async () => {
         const long = 'a text far longer than the thirty-two tokens this reranker takes, so that it must be cut or refused';
         const refused = await tei({ query: QUERY, texts: ['short', long] });
