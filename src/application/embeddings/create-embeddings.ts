@@ -1,6 +1,6 @@
 import { shorten, type Allowance, type EmbeddingRequest, type Task } from '../../domain/index.js';
 import type { RequestCheck } from './request-check.js';
-import type { SyncTasks } from './sync-tasks.js';
+import type { SyncTasks } from '../tasks/sync-tasks.js';
 
 export interface CreateEmbeddingsRequest extends EmbeddingRequest {
   /** Shorten every vector to this size; only for models that declare it. */

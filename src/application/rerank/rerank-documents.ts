@@ -12,7 +12,7 @@ import {
   type Task,
 } from '../../domain/index.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
-import type { SyncTasks } from '../embeddings/sync-tasks.js';
+import type { SyncTasks } from '../tasks/sync-tasks.js';
 
 export interface RerankRequest {
   readonly query: string;

@@ -1,7 +1,7 @@
 import { ContainerModule } from 'inversify';
 import { CancelTask } from '../../application/embeddings/cancel-task.js';
 import { CreateEmbeddings } from '../../application/embeddings/create-embeddings.js';
-import { SyncTasks } from '../../application/embeddings/sync-tasks.js';
+import { SyncTasks } from '../../application/tasks/sync-tasks.js';
 import { GetTaskStatus } from '../../application/embeddings/get-task-status.js';
 import { RequestCheck } from '../../application/embeddings/request-check.js';
 import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';

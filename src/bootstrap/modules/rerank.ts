@@ -1,5 +1,5 @@
 import { ContainerModule } from 'inversify';
-import { SyncTasks } from '../../application/embeddings/sync-tasks.js';
+import { SyncTasks } from '../../application/tasks/sync-tasks.js';
 import { RerankDocuments } from '../../application/rerank/rerank-documents.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';

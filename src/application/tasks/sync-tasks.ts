@@ -4,8 +4,8 @@ import type { IdGenerator } from '../../ports/id-generator.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { LiveWorkers } from '../models/live-workers.js';
-import type { GetTaskStatus } from './get-task-status.js';
-import type { SubmitEmbedding } from './submit-embedding.js';
+import type { GetTaskStatus } from '../embeddings/get-task-status.js';
+import type { SubmitEmbedding } from '../embeddings/submit-embedding.js';
 
 /** How long a new task's watch may take to be ready before the task is queued without it; an established watch channel is ready at once. */
 const WATCH_READY_MS = 1_000;
