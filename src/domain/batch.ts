@@ -48,21 +48,28 @@ export interface RequestCounts {
 export const EMBEDDINGS_ENDPOINT = '/v1/embeddings';
 /** The task routes, beside it. */
 export const TASKS_ENDPOINT = `${EMBEDDINGS_ENDPOINT}/tasks`;
-/** The one endpoint a batch's lines may call here. */
-export const BATCH_ENDPOINT = EMBEDDINGS_ENDPOINT;
+/** Jina's and vLLM's rerank route (Cohere's and TEI's have their own paths). */
+export const RERANK_ENDPOINT = '/v1/rerank';
+/** What a batch's lines may call: a batch names one, and each of its lines calls that one (as OpenAI's do). */
+export const BATCH_ENDPOINTS = [EMBEDDINGS_ENDPOINT, RERANK_ENDPOINT] as const;
+export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
+
+export function isBatchEndpoint(endpoint: string): endpoint is BatchEndpoint {
+  return (BATCH_ENDPOINTS as readonly string[]).includes(endpoint);
+}
 /** The one completion window OpenAI offers. */
 export const BATCH_WINDOW = '24h';
 export const BATCH_WINDOW_MS = 24 * 3_600_000;
 
 /**
- * A bulk job: every line of an uploaded JSONL file, each an embeddings
- * request, run on the bulk lane; each line's answer is written to the output
+ * A bulk job: every line of an uploaded JSONL file, each a request to the
+ * batch's endpoint (embeddings or rerank), run on the bulk lane; each line's answer is written to the output
  * file (or, for a line that failed, to the error file) exactly once.
  */
 export interface Batch {
   /** `batch_…`, as OpenAI's ids are. */
   readonly id: string;
-  readonly endpoint: typeof BATCH_ENDPOINT;
+  readonly endpoint: BatchEndpoint;
   readonly inputFileId: string;
   readonly completionWindow: typeof BATCH_WINDOW;
   readonly status: BatchStatus;
@@ -89,6 +96,7 @@ export interface Batch {
 
 export function newBatch(fields: {
   id: string;
+  endpoint: BatchEndpoint;
   inputFileId: string;
   now: Date;
   metadata?: Readonly<Record<string, string>>;
@@ -96,7 +104,7 @@ export function newBatch(fields: {
 }): Batch {
   return {
     id: fields.id,
-    endpoint: BATCH_ENDPOINT,
+    endpoint: fields.endpoint,
     inputFileId: fields.inputFileId,
     completionWindow: BATCH_WINDOW,
     status: 'validating',

@@ -32,6 +32,28 @@ export interface RerankQuery extends PairTruncation {
  */
 export const RERANK_ROW = { score: 0, logit: 1 } as const;
 
+/** How a rerank answer is cut and what its scores are, on every route and batch line alike. */
+export interface Ranking {
+  /** Only the best this many; all of them when absent. */
+  readonly topN?: number;
+  /** The logit each score came from, rather than the score (TEI's `raw_scores`). */
+  readonly rawScores?: boolean;
+}
+
+export interface RankedDocument {
+  /** The document's position in the request. */
+  readonly index: number;
+  readonly score: number;
+}
+
+/** A rerank task's result rows as its answer: highest score first, equal scores in request order, cut to `topN`. */
+export function rankDocuments(rows: readonly ArrayLike<number>[], { topN, rawScores = false }: Ranking): RankedDocument[] {
+  const column = rawScores ? RERANK_ROW.logit : RERANK_ROW.score;
+  const ranked = rows.map((row, index) => ({ index, score: row[column]! }));
+  ranked.sort((a, b) => b.score - a.score || a.index - b.index);
+  return ranked.slice(0, topN ?? ranked.length);
+}
+
 /** A document's result row from the model's logits for its pair. */
 export function rerankRow(logits: ArrayLike<number>, label: number): Float32Array {
   return Float32Array.of(relevanceScore(logits, { label }), logits[label]!);

@@ -1,7 +1,8 @@
-import type { DomainError, TextInput } from '../domain/index.js';
+import type { BatchEndpoint, DomainError, RankedDocument, Ranking, TextInput } from '../domain/index.js';
 
-/** One request line of a batch's input file, read and checked against the endpoint's schema. */
-export interface BatchRequestLine {
+/** A line of a batch on `/v1/embeddings`, read and checked against that endpoint's schema. */
+export interface EmbeddingsLine {
+  readonly kind: 'embeddings';
   readonly customId: string;
   readonly model?: string;
   readonly inputs: readonly TextInput[];
@@ -9,7 +10,36 @@ export interface BatchRequestLine {
   readonly dimensions?: number;
 }
 
+/** A line of a batch on `/v1/rerank`, read and checked against that endpoint's schema. */
+export interface RerankLine extends Ranking {
+  readonly kind: 'rerank';
+  readonly customId: string;
+  readonly model?: string;
+  readonly query: string;
+  readonly documents: readonly string[];
+  /** Whether each result carries its document's text. */
+  readonly returnDocuments: boolean;
+  readonly maxDocumentTokens?: number;
+}
+
+/** One request line of a batch's input file. */
+export type BatchRequestLine = EmbeddingsLine | RerankLine;
+
 export type ParsedLine = { readonly ok: true; readonly request: BatchRequestLine } | { readonly ok: false; readonly customId?: string; readonly error: DomainError };
+
+/** What a line that succeeded came to, to be rendered as its endpoint renders an answer. */
+export type LineAnswer =
+  | { readonly kind: 'embeddings'; readonly model: string; readonly vectors: readonly Float32Array[]; readonly tokens: number; readonly encoding: 'float' | 'base64' }
+  | {
+      readonly kind: 'rerank';
+      /** The task that ran it: the sync answer's `id`. */
+      readonly taskId: string;
+      readonly model: string;
+      readonly results: readonly RankedDocument[];
+      readonly tokens: number;
+      /** The request's documents, when the answer carries their texts. */
+      readonly documents?: readonly string[];
+    };
 
 /** Which answer a line gets in the output or error file. */
 export interface LineIdentity {
@@ -27,14 +57,11 @@ export interface LineIdentity {
  * what the endpoint would have answered the same request.
  */
 export interface BatchLines {
-  /** Never throws: a line that is not a good request is answered with the error the endpoint would give. */
-  parse(text: string): ParsedLine;
+  /** Never throws: a line that is not a good request to `endpoint` is answered with the error the endpoint would give. */
+  parse(text: string, endpoint: BatchEndpoint): ParsedLine;
   /** Every output line ends in a newline. */
-  succeeded(
-    line: LineIdentity,
-    answer: { model: string; vectors: readonly Float32Array[]; tokens: number; encoding: 'float' | 'base64' },
-  ): string;
-  failed(line: LineIdentity, error: DomainError): string;
+  succeeded(line: LineIdentity, answer: LineAnswer): string;
+  failed(line: LineIdentity, error: DomainError, endpoint: BatchEndpoint): string;
   /** A line that never ran: the batch expired or was cancelled first. */
   abandoned(line: LineIdentity, reason: 'batch_expired' | 'batch_cancelled'): string;
 }

@@ -1,17 +1,29 @@
-import type { Batch } from '../domain/index.js';
+import type { Batch, Ranking } from '../domain/index.js';
 
-/** One line of the input file, planned into a task: what its answer needs besides the vectors. */
-export interface PlannedLine {
+interface PlannedLineBase {
   /** 1-based, as the error file reports it. */
   readonly line: number;
   readonly customId: string;
   /** How many of its task's inputs (in order) are this line's. */
   readonly inputs: number;
-  readonly encoding: 'float' | 'base64';
-  readonly dimensions?: number;
 }
 
-/** A task of a chunk: several lines of one model, run as one task on the bulk lane. */
+/** One line of the input file, planned into a task: what its answer needs besides its task's result. */
+export type PlannedLine = PlannedLineBase & (
+  | { readonly encoding: 'float' | 'base64'; readonly dimensions?: number }
+  | {
+      readonly rerank: Ranking & {
+        /**
+         * The line's documents, when its answer carries their texts (a
+         * finished task keeps none of its inputs); kept until the chunk's
+         * outcome is recorded.
+         */
+        readonly documents?: readonly string[];
+      };
+    }
+);
+
+/** A task of a chunk: several lines of one model (embeddings), or one line (rerank: its own query), run as one task on the bulk lane. */
 export interface ChunkTask {
   readonly taskId: string;
   readonly model: string;

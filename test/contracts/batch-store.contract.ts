@@ -37,8 +37,8 @@ export function batchStoreContract(name: string, makeHarness: () => Promise<Batc
     let store: BatchStore;
     let other: BatchStore;
     let n = 0;
-    const batch = (fields: { owner?: string; metadata?: Record<string, string> } = {}): Batch =>
-      newBatch({ id: `batch_${Date.now()}${n++}`, inputFileId: 'file-abc', now: new Date(Date.now() + n), ...fields });
+    const batch = (fields: { owner?: string; metadata?: Record<string, string>; endpoint?: Batch['endpoint'] } = {}): Batch =>
+      newBatch({ endpoint: '/v1/embeddings', id: `batch_${Date.now()}${n++}`, inputFileId: 'file-abc', now: new Date(Date.now() + n), ...fields });
 
     beforeEach(async () => {
       harness = await makeHarness();
@@ -55,6 +55,9 @@ export function batchStoreContract(name: string, makeHarness: () => Promise<Batc
       const b = startBatch(batch({ owner: 'alice', metadata: { project: 'x' } }), 3, new Date());
       await store.create(b);
       expect(await other.get(b.id)).toEqual(b);
+      const rerank = batch({ endpoint: '/v1/rerank' });
+      await store.create(rerank);
+      expect(await other.get(rerank.id)).toEqual(rerank);
       expect(await other.get('batch_none')).toBeUndefined();
     });
 
@@ -119,6 +122,11 @@ export function batchStoreContract(name: string, makeHarness: () => Promise<Batc
       const replanned = chunk(1, { tasks: [] });
       await other.saveChunk(b.id, replanned);
       expect(await store.chunks(b.id)).toEqual([chunk(0), replanned]);
+      const rerank = chunk(2, {
+        tasks: [{ taskId: 't2', model: 'r', lines: [{ line: 21, customId: 'c2', inputs: 2, rerank: { topN: 1, rawScores: true, documents: ['a', 'b'] } }] }],
+      });
+      await store.saveChunk(b.id, rerank);
+      expect((await other.chunks(b.id))[2]).toEqual(rerank);
     });
 
     it('records a chunk’s outcome once, counts it, gives the outcomes back in index order, and forgets them with the work', async () => {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { CohereRerank } from '@langchain/cohere';
 import { Document } from '@langchain/core/documents';
 import { CohereClientV2, CohereError } from 'cohere-ai';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
 import { relevanceScore } from '../../src/domain/index.js';
@@ -99,6 +100,73 @@ export function rerankApiBehaviour(name: string, start: () => Promise<TestServic
         const response = await t.post('/v1/rerank', body);
         expect(response.status).toBe(status);
         expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+      });
+    });
+
+    describe('the Batch API, with lines calling /v1/rerank', () => {
+      interface OutputLine {
+        custom_id: string | null;
+        response: { status_code: number; body: Record<string, unknown> } | null;
+        error: unknown;
+      }
+      const line = (customId: string, body: unknown, url = '/v1/rerank') => JSON.stringify({ custom_id: customId, method: 'POST', url, body });
+      const client = () => new OpenAI({ baseURL: `http://127.0.0.1:${t.service.port}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const lines = async (fileId: string | null | undefined): Promise<OutputLine[]> =>
+        fileId ? (await (await client().files.content(fileId)).text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as OutputLine) : [];
+
+      it('answers each line as POST /v1/rerank answers its body, on the bulk lane; bad lines in the error file with the route’s status', async () => {
+        const good: [string, Record<string, unknown>][] = [
+          ['plain', { model: 'tiny-reranker', query: QUERY, documents: DOCUMENTS }],
+          ['default-model', { query: 'what is yellow?', documents: DOCUMENTS.map((text) => ({ text })) }],
+          ['top-2-no-text', { query: QUERY, documents: DOCUMENTS, top_n: 2, return_documents: false }],
+          ['raw', { query: QUERY, documents: DOCUMENTS.slice(0, 2), raw_scores: true }],
+          ['cut', { query: QUERY, documents: DOCUMENTS, max_tokens_per_doc: 2 }],
+          ...Array.from({ length: 12 }, (_, i): [string, Record<string, unknown>] => [`more-${i}`, { query: `question ${i}`, documents: [`answer ${i}`, 'unrelated', `another answer ${i}`] }]),
+        ];
+        const bad: [string, string, number][] = [
+          ['embedding-model', line('embedding-model', { model: 'tiny-bert', query: 'q', documents: ['a'] }), 400],
+          ['no-such-model', line('no-such-model', { model: 'nope', query: 'q', documents: ['a'] }), 404],
+          ['empty-query', line('empty-query', { query: '', documents: ['a'] }), 422],
+          ['too-many', line('too-many', { query: 'q', documents: ['a', 'b', 'c', 'd', 'e', 'f'] }), 413],
+          ['embeddings-url', line('embeddings-url', { input: 'x' }, '/v1/embeddings'), 422],
+        ];
+        const content = [...good.slice(0, 8).map(([id, body]) => line(id, body)), ...bad.map(([, text]) => text), ...good.slice(8).map(([id, body]) => line(id, body))].join('\n');
+        const file = await client().files.create({ file: await toFile(Buffer.from(content), 'rerank.jsonl'), purpose: 'batch' });
+        const created = await client().batches.create({ input_file_id: file.id, endpoint: '/v1/rerank' as '/v1/embeddings', completion_window: '24h' });
+        expect(created.endpoint).toBe('/v1/rerank');
+        let done = created;
+        for (let i = 0; i < 600 && !['completed', 'failed', 'expired', 'cancelled'].includes(done.status); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          done = await client().batches.retrieve(created.id);
+        }
+        expect(done.status).toBe('completed');
+        expect(done.request_counts).toEqual({ total: good.length + bad.length, completed: good.length, failed: bad.length });
+
+        const output = await lines(done.output_file_id);
+        expect(output.map((o) => o.custom_id)).toEqual(good.map(([id]) => id));
+        for (const [i, answer] of output.entries()) {
+          const sync = (await (await t.post('/v1/rerank', good[i]![1])).json()) as Answer;
+          const body = answer.response!.body as unknown as Answer;
+          expect(answer.response!.status_code).toBe(200);
+          expect(body.model).toBe(sync.model);
+          expect(body.usage).toEqual(sync.usage);
+          expect(body.results.map((r) => [r.index, r.document])).toEqual(sync.results.map((r) => [r.index, r.document]));
+          body.results.forEach((r, j) => expect(r.relevance_score).toBeCloseTo(sync.results[j]!.relevance_score, 5));
+          // Its id is the task that ran it, as the route's is: a bulk task of its own.
+          expect(await (await t.get(`/v1/embeddings/tasks/${body.id}`)).json()).toMatchObject({ status: 'succeeded', model: 'tiny-reranker' });
+        }
+        const errors = await lines(done.error_file_id);
+        expect(errors.map((e) => [e.custom_id, e.response!.status_code])).toEqual(bad.map(([id, , status]) => [id, status]));
+        expect(errors[0]!.response!.body).toEqual(await (await t.post('/v1/rerank', { model: 'tiny-bert', query: 'q', documents: ['a'] })).json());
+      });
+
+      it('refuses a batch for an endpoint it does not run, naming those it does', async () => {
+        const file = await client().files.create({ file: await toFile(Buffer.from(line('a', { query: 'q', documents: ['a'] })), 'x.jsonl'), purpose: 'batch' });
+        const refused = await client()
+          .batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })
+          .catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+        expect((refused as InstanceType<typeof OpenAI.BadRequestError>).message).toContain("'/v1/rerank'");
       });
     });
 

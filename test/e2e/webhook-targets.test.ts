@@ -91,7 +91,7 @@ describe('webhook deliveries', () => {
     const events = new StandardWebhookBatchEvents({ secret: `whsec_${Buffer.alloc(24).toString('base64')}`, retryDelaysMs: [], timeoutMs: 2_000, logger: createPinoLogger({ level: 'debug', destination: logs }) });
     const url = `http://${hostname()}:${hook.port}/hook`;
     expect(events.refusal(url)).toBeUndefined();
-    events.notify('batch.completed', newBatch({ id: 'batch_1', inputFileId: 'f', now: new Date(), metadata: { webhook_url: url } }));
+    events.notify('batch.completed', newBatch({ endpoint: '/v1/embeddings', id: 'batch_1', inputFileId: 'f', now: new Date(), metadata: { webhook_url: url } }));
     await events.close();
     expect(hook.received).toEqual([]);
     expect(logs.lines.find((l) => l.msg === 'webhook delivery given up')?.reason).toMatch(/may not reach/);
@@ -109,7 +109,7 @@ describe('webhook deliveries', () => {
       allowPrivateTargets: true,
       logger: createPinoLogger({ level: 'debug', destination: logs }),
     });
-    events.notify('batch.completed', newBatch({ id: 'batch_2', inputFileId: 'f', now: new Date() }));
+    events.notify('batch.completed', newBatch({ endpoint: '/v1/embeddings', id: 'batch_2', inputFileId: 'f', now: new Date() }));
     await events.close();
     expect(hook.received).toEqual(['/hook']);
     expect(target.received).toEqual([]);

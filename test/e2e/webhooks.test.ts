@@ -60,7 +60,7 @@ describe('batch webhooks', () => {
     const own = await receiver();
     servers.push(own.server);
     const events = new StandardWebhookBatchEvents({ secret: key, url: hook.url, retryDelaysMs: [20, 20, 20], timeoutMs: 2_000, allowPrivateTargets: true, logger: createPinoLogger({ level: 'debug', destination: new LogSink() }) });
-    const batch = { ...newBatch({ id: 'batch_1', inputFileId: 'file-1', now: new Date(), metadata: { webhook_url: own.url } }), status: 'completed' as const };
+    const batch = { ...newBatch({ endpoint: '/v1/embeddings', id: 'batch_1', inputFileId: 'file-1', now: new Date(), metadata: { webhook_url: own.url } }), status: 'completed' as const };
     events.notify('batch.completed', batch);
     await waitFor(() => hook.received.length === 3 && own.received.length === 1);
     await events.close();
@@ -81,7 +81,7 @@ describe('batch webhooks', () => {
     servers.push(hook.server);
     const logs = new LogSink();
     const events = new StandardWebhookBatchEvents({ secret: secret(), url: hook.url, retryDelaysMs: [10], timeoutMs: 2_000, allowPrivateTargets: true, logger: createPinoLogger({ level: 'debug', destination: logs }) });
-    events.notify('batch.failed', newBatch({ id: 'batch_2', inputFileId: 'f', now: new Date() }));
+    events.notify('batch.failed', newBatch({ endpoint: '/v1/embeddings', id: 'batch_2', inputFileId: 'f', now: new Date() }));
     await waitFor(() => logs.lines.some((l) => l.msg === 'webhook delivery given up'));
     expect(hook.received).toHaveLength(2);
     await events.close();
@@ -92,12 +92,12 @@ describe('batch webhooks', () => {
     servers.push(hook.server);
     const logs = new LogSink();
     const events = new UnsentBatchEvents(createPinoLogger({ level: 'debug', destination: logs }));
-    events.notify('batch.completed', newBatch({ id: 'batch_3', inputFileId: 'f', now: new Date(), metadata: { webhook_url: hook.url } }));
+    events.notify('batch.completed', newBatch({ endpoint: '/v1/embeddings', id: 'batch_3', inputFileId: 'f', now: new Date(), metadata: { webhook_url: hook.url } }));
     expect(logs.lines.some((l) => String(l.msg).includes('BATCHES_WEBHOOK_SECRET'))).toBe(true);
     await events.close();
     // A signed event sent after it is the first and only one the receiver gets: the unsigned one never left.
     const signed = new StandardWebhookBatchEvents({ secret: secret(), url: hook.url, retryDelaysMs: [], timeoutMs: 2_000, allowPrivateTargets: true, logger: createPinoLogger({ level: 'silent', destination: new LogSink() }) });
-    signed.notify('batch.completed', newBatch({ id: 'batch_4', inputFileId: 'f', now: new Date() }));
+    signed.notify('batch.completed', newBatch({ endpoint: '/v1/embeddings', id: 'batch_4', inputFileId: 'f', now: new Date() }));
     await signed.close();
     expect(hook.received.map((r) => (JSON.parse(r.body) as { data: { id: string } }).data.id)).toEqual(['batch_4']);
   });

@@ -14,6 +14,8 @@ import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { uuidGenerator } from '../../src/adapters/system/system-clock.js';
 import { RequestCheck } from '../../src/application/embeddings/request-check.js';
 import { BatchChunks } from '../../src/application/batches/batch-chunks.js';
+import { BatchLineCheck } from '../../src/application/batches/line-check.js';
+import { RerankCheck } from '../../src/application/rerank/rerank-check.js';
 import { BatchRunner, type BatchRunnerOptions } from '../../src/application/batches/batch-runner.js';
 import { EmbeddingWorker } from '../../src/application/worker/embedding-worker.js';
 import { newBatch, type Batch } from '../../src/domain/index.js';
@@ -57,7 +59,9 @@ async function setup() {
   const notifier: BatchEvents = { notify: (type, batch) => void notified.push({ type, batch }), refusal: () => undefined, close: async () => undefined };
   const runners: BatchRunner[] = [];
   const runner = (holder: string, options: Partial<BatchRunnerOptions> = {}) => {
-    const chunks = new BatchChunks(new OpenAiBatchLines(), new RequestCheck(catalog, limits), tasks, queue, uuidGenerator, clock, { chunkInputs: 4 });
+    const lines = new OpenAiBatchLines();
+    const check = new BatchLineCheck(lines, new RequestCheck(catalog, limits), new RerankCheck(catalog, { maxDocuments: 16, maxChars: 1000 }, undefined));
+    const chunks = new BatchChunks(lines, check, tasks, queue, uuidGenerator, clock, { chunkInputs: 4 });
     const r = new BatchRunner(batches, files, chunks, tasks, events, notifier, clock, metrics, logger, {
       holder,
       inFlightChunks: 2,
@@ -79,7 +83,7 @@ async function setup() {
     createdAt: new Date(now),
     expiresAt: new Date(now + 3_600_000),
   }));
-  const batch = newBatch({ id: `batch_${'b'.repeat(32)}`, inputFileId: input.id, now: new Date(now) });
+  const batch = newBatch({ endpoint: '/v1/embeddings', id: `batch_${'b'.repeat(32)}`, inputFileId: input.id, now: new Date(now) });
   await batches.create(batch);
   const text = async (id: string | undefined) => {
     if (!id) return [];

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { BATCH_ENDPOINT, BATCH_STATUSES, BATCH_WINDOW, isFinalBatch, ServiceUnavailableError, type Batch } from '../../domain/index.js';
+import { BATCH_ENDPOINTS, BATCH_STATUSES, BATCH_WINDOW, isFinalBatch, ServiceUnavailableError, type Batch } from '../../domain/index.js';
 import type { BatchChunk, BatchQuery, BatchStore, ChunkOutcome, OutcomeCounts } from '../../ports/batch-store.js';
 import { closeRedis, command, connectRedis, type RedisConnectionOptions } from './connection.js';
 
@@ -200,7 +200,7 @@ const date = z.coerce.date();
 /** A batch as stored: checked field by field when read back, its times made Dates again. */
 const StoredBatch = z.object({
   id: z.string(),
-  endpoint: z.literal(BATCH_ENDPOINT),
+  endpoint: z.enum(BATCH_ENDPOINTS),
   inputFileId: z.string(),
   completionWindow: z.literal(BATCH_WINDOW),
   status: z.enum(BATCH_STATUSES),

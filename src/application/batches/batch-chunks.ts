@@ -1,25 +1,23 @@
 import {
-  DomainError,
   failureOf,
   MalformedRequestError,
   newTask,
   prefixedId,
+  rankDocuments,
   shorten,
   TaskAlreadyExistsError,
-  toMessage,
-  ValidationError,
   type Batch,
   type Task,
-  type TextInput,
+  toMessage,
 } from '../../domain/index.js';
-import type { BatchLines, BatchRequestLine, LineIdentity } from '../../ports/batch-lines.js';
+import type { BatchLines, LineAnswer, LineIdentity } from '../../ports/batch-lines.js';
 import type { BatchChunk, ChunkOutcome, ChunkTask, PlannedLine, SettledLine } from '../../ports/batch-store.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import type { TaskPublisher } from '../../ports/task-publisher.js';
 import type { TaskStore } from '../../ports/task-store.js';
-import type { RequestCheck } from '../embeddings/request-check.js';
-import type { LineReader, NumberedLine } from './line-reader.js';
+import { lineWork, plannedLine, textCount, type BatchLineCheck, type LineWork, type ValidLine } from './line-check.js';
+import type { LineReader } from './line-reader.js';
 
 /** A chunk never spans more lines than this, however few texts they hold (bad lines hold none). */
 const MAX_CHUNK_LINES = 256;
@@ -35,28 +33,17 @@ export interface ChunkOptions {
 /** A line's answer; `tokens` only for one that succeeded (it goes to the output file, the rest to the error file). */
 type Answer = SettledLine & { readonly tokens?: number };
 
-/** A line the endpoint would refuse, and why. */
-interface Refusal {
-  readonly error: DomainError;
-  readonly customId?: string;
-}
-
-interface ValidLine {
-  readonly line: number;
-  readonly request: BatchRequestLine;
-  readonly model: string;
-}
-
 /**
  * Cuts a batch's input into chunks and turns what their tasks came to into
  * output and error lines. A chunk's lines are checked as the endpoint checks
- * a request (schema, limits, model, dimensions); the good ones become tasks
- * on the bulk lane, one per model, and the bad ones are answered at once.
+ * a request (`BatchLineCheck`); the good ones become tasks on the bulk lane
+ * (embeddings lines one per model, rerank lines one per line, since each has
+ * its own query), and the bad ones are answered at once.
  */
 export class BatchChunks {
   constructor(
     private readonly lines: BatchLines,
-    private readonly check: RequestCheck,
+    private readonly check: BatchLineCheck,
     private readonly tasks: TaskStore,
     private readonly queue: TaskPublisher,
     private readonly ids: IdGenerator,
@@ -79,15 +66,15 @@ export class BatchChunks {
     let endLine = first.number;
     for (let line = await reader.peek(); line && endLine - first.number < MAX_CHUNK_LINES; line = await reader.peek()) {
       if (abandon) {
-        const parsed = this.lines.parse(line.text);
+        const parsed = this.lines.parse(line.text, batch.endpoint);
         refused.push({ line: line.number, text: this.lines.abandoned(this.identity(parsed.ok ? parsed.request.customId : parsed.customId), abandon) });
       } else {
-        const checked = await this.checkLine(line, seen);
+        const checked = await this.check.check(line, batch.endpoint, seen);
         if ('error' in checked) {
-          refused.push({ line: line.number, text: this.lines.failed(this.identity(checked.customId), checked.error) });
+          refused.push({ line: line.number, text: this.lines.failed(this.identity(checked.customId), checked.error, batch.endpoint) });
         } else {
-          if (valid.length > 0 && texts + checked.request.inputs.length > this.options.chunkInputs) break;
-          texts += checked.request.inputs.length;
+          if (valid.length > 0 && texts + textCount(checked.request) > this.options.chunkInputs) break;
+          texts += textCount(checked.request);
           valid.push(checked);
           seen.add(checked.request.customId);
         }
@@ -114,7 +101,7 @@ export class BatchChunks {
    * input holds lines that are not at fault, and a task whose record is gone
    * must run again.
    */
-  async settle(chunk: BatchChunk, abandon?: Abandonment): Promise<ChunkOutcome | 'pending' | { readonly rerun: ChunkTask[] }> {
+  async settle(batch: Batch, chunk: BatchChunk, abandon?: Abandonment): Promise<ChunkOutcome | 'pending' | { readonly rerun: ChunkTask[] }> {
     const records = await Promise.all(chunk.tasks.map((t) => this.tasks.get(t.taskId)));
     // A batch wound down runs nothing again: a line whose task is gone never ran.
     const rerun = abandon
@@ -125,7 +112,7 @@ export class BatchChunks {
         });
     if (rerun.length > 0) return { rerun };
     if (records.some((task) => task?.status === 'queued' || task?.status === 'running')) return 'pending';
-    return outcomeOf([...chunk.refused, ...records.flatMap((task, i) => this.answer(chunk.tasks[i]!, task, abandon))]);
+    return outcomeOf([...chunk.refused, ...records.flatMap((task, i) => this.answer(chunk.tasks[i]!, task, abandon, batch.endpoint))]);
   }
 
   /** What a chunk with no tasks came to (planned while winding down: every line answered already). */
@@ -133,8 +120,8 @@ export class BatchChunks {
     return outcomeOf(chunk.refused);
   }
 
-  /** Each line of a final task, answered: its vectors, or why it has none. */
-  private answer(planned: ChunkTask, task: Task | undefined, abandon: Abandonment | undefined): Answer[] {
+  /** Each line of a final task, answered: its share of the task's result, or why it has none. */
+  private answer(planned: ChunkTask, task: Task | undefined, abandon: Abandonment | undefined, endpoint: Batch['endpoint']): Answer[] {
     let offset = 0;
     return planned.lines.map((line) => {
       const identity = this.identity(line.customId);
@@ -142,14 +129,14 @@ export class BatchChunks {
       offset += line.inputs;
       if (task?.status === 'succeeded' && task.result) {
         const counts = task.result.tokenCounts ?? [];
-        const lineTokens = counts.slice(from, offset).reduce((n, c) => n + c, 0);
-        const vectors = task.result.vectors.slice(from, offset).map((v) => (line.dimensions === undefined ? v : shorten(v, line.dimensions)));
-        return { line: line.line, tokens: lineTokens, text: this.lines.succeeded(identity, { model: task.model, vectors, tokens: lineTokens, encoding: line.encoding }) };
+        const tokens = counts.slice(from, offset).reduce((n, c) => n + c, 0);
+        const rows = task.result.vectors.slice(from, offset);
+        return { line: line.line, tokens, text: this.lines.succeeded(identity, lineAnswer(line, task, rows, tokens)) };
       }
       if (abandon && (!task || task.status === 'cancelled' || task.status === 'expired')) {
         return { line: line.line, text: this.lines.abandoned(identity, abandon) };
       }
-      return { line: line.line, text: this.lines.failed(identity, failureOf(task!)) };
+      return { line: line.line, text: this.lines.failed(identity, failureOf(task!), endpoint) };
     });
   }
 
@@ -159,13 +146,14 @@ export class BatchChunks {
     const refused: SettledLine[] = [];
     for (const line of planned.lines) {
       const text = texts.get(line.line);
-      const checked = text === undefined ? { error: new MalformedRequestError('The line could not be read again.') } : await this.checkLine({ number: line.line, text }, new Set());
+      const checked =
+        text === undefined ? { error: new MalformedRequestError('The line could not be read again.') } : await this.check.check({ number: line.line, text }, batch.endpoint, new Set());
       if ('error' in checked) {
-        refused.push({ line: line.line, text: this.lines.failed(this.identity(line.customId), checked.error) });
+        refused.push({ line: line.line, text: this.lines.failed(this.identity(line.customId), checked.error, batch.endpoint) });
         continue;
       }
       const id = `${planned.taskId}.${line.line}`;
-      await this.create(batch, id, checked.model, checked.request.inputs);
+      await this.create(batch, id, checked.model, lineWork(checked.request));
       tasks.push({ taskId: id, model: checked.model, lines: [line] });
     }
     return { tasks, refused };
@@ -175,37 +163,19 @@ export class BatchChunks {
     return { id: prefixedId('batchRequest', this.ids.next()), requestId: this.ids.next(), ...(customId !== undefined && { customId }) };
   }
 
-  /** A line as the endpoint would take it, or the error it would answer (with its custom_id, when it has one). */
-  private async checkLine(line: NumberedLine, seen: Set<string>): Promise<ValidLine | Refusal> {
-    if (line.text.trim() === '') return { error: new MalformedRequestError('The line is empty: each line must hold one request.') };
-    const parsed = this.lines.parse(line.text);
-    if (!parsed.ok) return { error: parsed.error, ...(parsed.customId !== undefined && { customId: parsed.customId }) };
-    const { request } = parsed;
-    const refused = (error: DomainError): Refusal => ({ error, customId: request.customId });
-    if (seen.has(request.customId)) {
-      return refused(
-        new ValidationError(`custom_id '${request.customId}' is used by an earlier line; each must be unique in a batch.`, [
-          { path: 'custom_id', message: 'must be unique in the batch' },
-        ]),
-      );
-    }
-    try {
-      const { id: model } = await this.check.execute(request);
-      return { line: line.number, request, model };
-    } catch (error) {
-      if (error instanceof DomainError) return refused(error);
-      throw error;
-    }
-  }
-
+  /** Embeddings lines share a task per model; a rerank line has one of its own (its query is the task's). */
   private async createTasks(batch: Batch, index: number, valid: readonly ValidLine[]): Promise<ChunkTask[]> {
-    const byModel = new Map<string, ValidLine[]>();
-    for (const line of valid) byModel.set(line.model, [...(byModel.get(line.model) ?? []), line]);
+    const groups = new Map<string, ValidLine[]>();
+    for (const line of valid) {
+      const group = line.request.kind === 'rerank' ? `${line.line}` : `model:${line.model}`;
+      groups.set(group, [...(groups.get(group) ?? []), line]);
+    }
     const tasks: ChunkTask[] = [];
-    for (const [model, lines] of byModel) {
+    for (const lines of groups.values()) {
       const taskId = `${batch.id}.${index}.${tasks.length}`;
-      await this.create(batch, taskId, model, lines.flatMap((l) => l.request.inputs));
-      tasks.push({ taskId, model, lines: lines.map(plannedLine) });
+      const works = lines.map((l) => lineWork(l.request));
+      await this.create(batch, taskId, lines[0]!.model, { inputs: works.flatMap((w) => w.inputs), ...(works[0]!.rerank && { rerank: works[0]!.rerank }) });
+      tasks.push({ taskId, model: lines[0]!.model, lines: lines.map(plannedLine) });
     }
     return tasks;
   }
@@ -214,8 +184,8 @@ export class BatchChunks {
    * A chunk planned again after a crash has the same lines, so the same
    * tasks: one already recorded by the first try is taken as it is.
    */
-  private async create(batch: Batch, id: string, model: string, inputs: readonly TextInput[]): Promise<void> {
-    const task = newTask({ id, model, inputs, priority: 0, now: this.clock.now(), lane: 'bulk', ...(batch.owner !== undefined && { owner: batch.owner }) });
+  private async create(batch: Batch, id: string, model: string, work: LineWork): Promise<void> {
+    const task = newTask({ id, model, ...work, priority: 0, now: this.clock.now(), lane: 'bulk', ...(batch.owner !== undefined && { owner: batch.owner }) });
     try {
       await this.tasks.create(task);
     } catch (error) {
@@ -224,14 +194,14 @@ export class BatchChunks {
   }
 }
 
-function plannedLine({ line, request }: ValidLine): PlannedLine {
-  return {
-    line,
-    customId: request.customId,
-    inputs: request.inputs.length,
-    encoding: request.encoding,
-    ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
-  };
+/** A line's share of its task's result (`rows`), as its endpoint answers. */
+function lineAnswer(line: PlannedLine, task: Task, rows: readonly Float32Array[], tokens: number): LineAnswer {
+  if ('rerank' in line) {
+    const { documents, ...ranking } = line.rerank;
+    return { kind: 'rerank', taskId: task.id, model: task.model, results: rankDocuments(rows, ranking), tokens, ...(documents && { documents }) };
+  }
+  const vectors = line.dimensions === undefined ? rows : rows.map((v) => shorten(v, line.dimensions!));
+  return { kind: 'embeddings', model: task.model, vectors, tokens, encoding: line.encoding };
 }
 
 /** Answers in input order, split between the output file (those that succeeded) and the error file. */

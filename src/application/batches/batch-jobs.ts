@@ -1,10 +1,11 @@
 import {
   BatchNotFoundError,
-  BATCH_ENDPOINT,
+  BATCH_ENDPOINTS,
   BATCH_WINDOW,
   cancelBatch,
   FileNotFoundError,
   InvalidParameterError,
+  isBatchEndpoint,
   visibleTo,
   newBatch,
   type Batch,
@@ -41,8 +42,9 @@ export class BatchJobs {
   ) {}
 
   async create(request: NewBatchRequest, caller: Principal | undefined): Promise<Batch> {
-    if (request.endpoint !== BATCH_ENDPOINT) {
-      throw new InvalidParameterError('endpoint', `endpoint must be '${BATCH_ENDPOINT}': it is the one endpoint this service runs batches for.`);
+    const { endpoint } = request;
+    if (!isBatchEndpoint(endpoint)) {
+      throw new InvalidParameterError('endpoint', `endpoint must be one of ${BATCH_ENDPOINTS.map((e) => `'${e}'`).join(', ')}: the endpoints this service runs batches for.`);
     }
     if (request.completionWindow !== BATCH_WINDOW) {
       throw new InvalidParameterError('completion_window', `completion_window must be '${BATCH_WINDOW}'.`);
@@ -56,6 +58,7 @@ export class BatchJobs {
     }
     const batch = newBatch({
       id: prefixedId('batch', this.ids.next()),
+      endpoint,
       inputFileId: file.id,
       now: this.clock.now(),
       ...(request.metadata !== undefined && { metadata: request.metadata }),

@@ -1,5 +1,5 @@
 import { countBatch, isFinalBatch, type Batch } from '../../domain/index.js';
-import type { BatchChunk, BatchStore, ChunkOutcome, ChunkTask, OutcomeCounts } from '../../ports/batch-store.js';
+import type { BatchChunk, BatchStore, ChunkOutcome, ChunkTask, OutcomeCounts, PlannedLine } from '../../ports/batch-store.js';
 import type { Clock } from '../../ports/clock.js';
 import type { FileStore } from '../../ports/file-store.js';
 import type { Logger } from '../../ports/logger.js';
@@ -92,7 +92,7 @@ export class BatchRun {
           await this.batches.saveChunk(id, chunk);
           next++;
           if (abandon) {
-            await this.record(id, chunk.index, this.chunks.unrun(chunk));
+            await this.record(id, chunk, this.chunks.unrun(chunk));
           } else {
             await this.chunks.dispatch(chunk);
             outstanding.push(chunk);
@@ -112,19 +112,22 @@ export class BatchRun {
   /** Records the outcome of every outstanding chunk that is done, and runs again the tasks that must be. */
   private async settle(batch: Batch, outstanding: BatchChunk[], abandon: Abandonment | undefined): Promise<void> {
     for (const chunk of [...outstanding]) {
-      const result = await this.chunks.settle(chunk, abandon);
+      const result = await this.chunks.settle(batch, chunk, abandon);
       if (result === 'pending') continue;
       if ('rerun' in result) {
         outstanding[outstanding.indexOf(chunk)] = await this.rerun(batch, chunk, result.rerun);
         continue;
       }
-      await this.record(batch.id, chunk.index, result);
+      await this.record(batch.id, chunk, result);
       outstanding.splice(outstanding.indexOf(chunk), 1);
     }
   }
 
-  private async record(id: string, index: number, outcome: ChunkOutcome): Promise<void> {
-    if (!(await this.batches.saveOutcome(id, index, outcome))) return;
+  private async record(id: string, chunk: BatchChunk, outcome: ChunkOutcome): Promise<void> {
+    if (!(await this.batches.saveOutcome(id, chunk.index, outcome))) return;
+    // Its answers are written: the documents it kept for them need not stay in the store, nor be read back on a resume.
+    const answered = withoutDocuments(chunk);
+    if (answered !== chunk) await this.batches.saveChunk(id, answered);
     await this.batches.update(id, (b) =>
       countBatch(b, {
         completed: b.requestCounts.completed + outcome.completed,
@@ -202,4 +205,16 @@ export class BatchRun {
       for (const watch of watches) watch.cancel();
     }
   }
+}
+
+/** The chunk without the documents its rerank lines kept for their answers; the chunk itself when it kept none. */
+function withoutDocuments(chunk: BatchChunk): BatchChunk {
+  const keeps = (line: PlannedLine) => 'rerank' in line && line.rerank.documents !== undefined;
+  if (!chunk.tasks.some((t) => t.lines.some(keeps))) return chunk;
+  const strip = (line: PlannedLine): PlannedLine => {
+    if (!('rerank' in line)) return line;
+    const { topN, rawScores } = line.rerank;
+    return { ...line, rerank: { ...(topN !== undefined && { topN }), ...(rawScores !== undefined && { rawScores }) } };
+  };
+  return { ...chunk, tasks: chunk.tasks.map((t) => ({ ...t, lines: t.lines.map(strip) })) };
 }

@@ -6,8 +6,10 @@ import { StandardWebhookBatchEvents, UnsentBatchEvents } from '../../adapters/we
 import { BatchChunks } from '../../application/batches/batch-chunks.js';
 import { BatchJobs } from '../../application/batches/batch-jobs.js';
 import { BatchRunner } from '../../application/batches/batch-runner.js';
+import { BatchLineCheck } from '../../application/batches/line-check.js';
 import { RequestCheck } from '../../application/embeddings/request-check.js';
 import { FileLibrary } from '../../application/files/file-library.js';
+import { RerankCheck } from '../../application/rerank/rerank-check.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import type { Component } from '../lifecycle.js';
@@ -43,8 +45,14 @@ export function batchesModule(config: AppConfig): ContainerModule {
     });
     provide(
       bind,
+      BatchLineCheck,
+      { lines: TOKENS.BatchLines, embeddings: RequestCheck, rerank: RerankCheck },
+      ({ lines, embeddings, rerank }) => new BatchLineCheck(lines, embeddings, rerank),
+    );
+    provide(
+      bind,
       BatchChunks,
-      { lines: TOKENS.BatchLines, check: RequestCheck, tasks: TOKENS.TaskStore, queue: TOKENS.TaskQueue, ids: TOKENS.Ids, clock: TOKENS.Clock },
+      { lines: TOKENS.BatchLines, check: BatchLineCheck, tasks: TOKENS.TaskStore, queue: TOKENS.TaskQueue, ids: TOKENS.Ids, clock: TOKENS.Clock },
       (d) => new BatchChunks(d.lines, d.check, d.tasks, d.queue, d.ids, d.clock, { chunkInputs: batches.chunk_inputs }),
     );
     provide(

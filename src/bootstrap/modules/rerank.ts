@@ -1,6 +1,7 @@
 import { ContainerModule } from 'inversify';
-import { SyncTasks } from '../../application/tasks/sync-tasks.js';
+import { RerankCheck } from '../../application/rerank/rerank-check.js';
 import { RerankDocuments } from '../../application/rerank/rerank-documents.js';
+import { SyncTasks } from '../../application/tasks/sync-tasks.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import { provide } from '../tokens.js';
@@ -12,9 +13,10 @@ export function rerankModule(config: AppConfig): ContainerModule {
   return new ContainerModule(({ bind }) => {
     provide(
       bind,
-      RerankDocuments,
-      { catalog: TOKENS.ModelCatalog, tasks: SyncTasks },
-      ({ catalog, tasks }) => new RerankDocuments(catalog, tasks, { maxDocuments: limits.max_documents, maxChars: limits.max_input_chars }, defaultReranker),
+      RerankCheck,
+      { catalog: TOKENS.ModelCatalog },
+      ({ catalog }) => new RerankCheck(catalog, { maxDocuments: limits.max_documents, maxChars: limits.max_input_chars }, defaultReranker),
     );
+    provide(bind, RerankDocuments, { check: RerankCheck, tasks: SyncTasks }, ({ check, tasks }) => new RerankDocuments(check, tasks));
   });
 }

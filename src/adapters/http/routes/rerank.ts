@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { RERANK_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
 import { errorResponses, openAiErrors } from '../wire/errors.js';
@@ -8,12 +9,12 @@ import {
   CohereRerankResponseSchema,
   documentTexts,
   RerankRequestSchema,
+  rerankBody,
   RerankResponseSchema,
   TeiRerankRequestSchema,
   TeiRerankResponseSchema,
 } from '../wire/rerank.js';
 
-export const RERANK_ENDPOINT = '/v1/rerank';
 /** Documents per search unit, as Cohere bills them. */
 const DOCUMENTS_PER_SEARCH_UNIT = 100;
 
@@ -83,16 +84,8 @@ export function rerankRoutes(useCases: HttpUseCases, family: 'openai' | 'cohere'
       c.req.raw.signal,
     );
     answered(c, reranked);
-    const withText = body.return_documents ?? true;
-    return c.json(
-      {
-        id: reranked.task.id,
-        model: reranked.model,
-        usage: { prompt_tokens: reranked.promptTokens, total_tokens: reranked.promptTokens },
-        results: reranked.results.map(({ index, score }) => ({ index, relevance_score: score, ...(withText && { document: { text: documents[index]! } }) })),
-      },
-      200,
-    );
+    const { task, model, promptTokens, results } = reranked;
+    return c.json(rerankBody({ taskId: task.id, model, promptTokens, results, ...((body.return_documents ?? true) && { documents }) }), 200);
   });
 
   return app;

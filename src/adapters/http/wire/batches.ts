@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { BATCH_ENDPOINT, BATCH_STATUSES, BATCH_WINDOW, type Batch } from '../../../domain/index.js';
+import { BATCH_ENDPOINTS, BATCH_STATUSES, BATCH_WINDOW, type Batch } from '../../../domain/index.js';
 import { listSchema, pageQuery, unixSeconds } from './common.js';
 
 /* OpenAI's Batch API: https://platform.openai.com/docs/api-reference/batch */
@@ -12,7 +12,10 @@ const MetadataSchema = z
 export const CreateBatchSchema = z
   .object({
     input_file_id: z.string().min(1).max(128).openapi({ description: 'A file uploaded with purpose `batch`.' }),
-    endpoint: z.string().min(1).openapi({ description: `The endpoint every line calls: \`${BATCH_ENDPOINT}\`.`, example: BATCH_ENDPOINT }),
+    endpoint: z
+      .string()
+      .min(1)
+      .openapi({ description: `The endpoint every line calls: ${BATCH_ENDPOINTS.map((e) => `\`${e}\``).join(' or ')}.`, example: BATCH_ENDPOINTS[0] }),
     completion_window: z.string().min(1).openapi({ description: `\`${BATCH_WINDOW}\`, the one window offered.`, example: BATCH_WINDOW }),
     metadata: MetadataSchema.nullable().optional().openapi({ description: 'Up to 16 string pairs, kept with the batch.' }),
   })

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { RankedDocument } from '../../../domain/index.js';
 import { MODEL_ID_MAX } from './common.js';
 import { UsageSchema } from './embeddings.js';
 
@@ -39,6 +40,23 @@ export const RerankResponseSchema = z
 
 export function documentTexts(documents: readonly z.infer<typeof Document>[]): string[] {
   return documents.map((d) => (typeof d === 'string' ? d : d.text));
+}
+
+/** The answer of POST /v1/rerank (and of a batch line calling it): `documents` given when each result carries its text. */
+export function rerankBody(answer: {
+  taskId: string;
+  model: string;
+  promptTokens: number;
+  results: readonly RankedDocument[];
+  documents?: readonly string[] | undefined;
+}): z.infer<typeof RerankResponseSchema> {
+  const { documents } = answer;
+  return {
+    id: answer.taskId,
+    model: answer.model,
+    usage: { prompt_tokens: answer.promptTokens, total_tokens: answer.promptTokens },
+    results: answer.results.map(({ index, score }) => ({ index, relevance_score: score, ...(documents && { document: { text: documents[index]! } }) })),
+  };
 }
 
 /* Cohere's v2 rerank: https://docs.cohere.com/reference/rerank */
