@@ -1,3 +1,4 @@
+import type { ModelKind } from '../domain/index.js';
 import type { QueueStats } from './task-queue.js';
 import type { WorkerBeat } from './worker-registry.js';
 
@@ -10,6 +11,8 @@ import type { WorkerBeat } from './worker-registry.js';
 /** One model as the operator sees it: its queue, its workers' work, and the pace of both. */
 export interface ModelOverview {
   readonly id: string;
+  /** What its tasks are: texts to embed, or documents to rerank against a query. */
+  readonly kind: ModelKind;
   /** Undefined when the queue could not be read. */
   readonly queue: QueueStats | undefined;
   readonly workers: number;

@@ -34,8 +34,9 @@ describe.skipIf(!browser)('the operator console', () => {
     gate.release();
     t = await startTestService({
       listen: true,
+      withReranker: true,
       loadModel: async () => gate.model,
-      env: { WORKER_HEARTBEAT_SECONDS: '1', WORKER_PREFETCH: '1', WORKER_MAX_BATCH_SIZE: '1', WORKER_MODELS: 'tiny-bert', TASK_MAX_ATTEMPTS: '1' },
+      env: { WORKER_HEARTBEAT_SECONDS: '1', WORKER_PREFETCH: '1', WORKER_MAX_BATCH_SIZE: '1', WORKER_MODELS: 'tiny-bert,tiny-reranker', TASK_MAX_ATTEMPTS: '1' },
     });
     base = `http://127.0.0.1:${t.service.port}`;
     await t.service.modelsSettled;
@@ -73,6 +74,15 @@ describe.skipIf(!browser)('the operator console', () => {
     await expect.poll(async () => Number(await modelCell('done').textContent()), { timeout: 5_000 }).toBe(api.done);
     expect(Number(await modelCell('ready').textContent())).toBe(api.queue!.ready);
     expect(Number(await modelCell('dead-lettered').textContent())).toBe(api.queue!.deadLettered);
+    // Each model with its kind: a reranker's queue and figures are shown as an embedding model's are.
+    await expect(modelCell('kind').textContent()).resolves.toBe('embedding');
+    await expect(page.locator('[data-testid="models"] tr[data-model="tiny-reranker"] [data-testid="kind"]').textContent()).resolves.toBe('reranker');
+    // A rerank request is a task like any, listed with its model and the documents it scored.
+    const reranked = (await (await fetch(`${base}/v1/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'q', documents: ['a', 'b'] }) })).json()) as { id: string };
+    const task = page.locator(`[data-testid="tasks"] tr[data-task="${reranked.id}"]`);
+    await expect.poll(async () => task.locator('[data-testid="status"]').textContent({ timeout: 1_000 }).catch(() => ''), { timeout: 10_000 }).toBe('succeeded');
+    await expect(task.locator('td').nth(1).textContent()).resolves.toBe('tiny-reranker');
+    await expect(task.locator('td').nth(3).textContent()).resolves.toBe('2');
   });
 
   it('lists batches with their progress, as the Batch API reports it', async () => {
@@ -95,6 +105,7 @@ describe.skipIf(!browser)('the operator console', () => {
     await row.waitFor({ timeout: 10_000 });
     await expect.poll(async () => row.locator('[data-testid="batch-status"]').textContent({ timeout: 1_000 }), { timeout: 10_000 }).toBe('completed');
     await expect(row.locator('[data-testid="batch-done"]').textContent()).resolves.toBe('3');
+    await expect(row.locator('[data-testid="batch-endpoint"]').textContent()).resolves.toBe('/v1/embeddings');
     await expect(row.locator('progress').getAttribute('value')).resolves.toBe('3');
     const api = (await (await fetch(`${base}/v1/batches/${batch.id}`)).json()) as { request_counts: { completed: number } };
     expect(api.request_counts.completed).toBe(3);

@@ -132,6 +132,7 @@ export class OperatorConsole {
       const oldest = queued.filter((t) => t.model === model.id).at(-1);
       return {
         id: model.id,
+        kind: model.kind,
         queue,
         workers: beats.filter((b) => b.models.includes(model.id)).length,
         inFlight: current.inFlight,

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { TASK_STATUSES, type Batch, type Task } from '../../../domain/index.js';
+import { BATCH_ENDPOINTS, MODEL_KINDS, TASK_STATUSES, type Batch, type Task } from '../../../domain/index.js';
 import type { ConsoleSnapshot, HistoryPoint } from '../../../ports/console.js';
 import type { DeadLetter } from '../../../ports/queue-inspector.js';
 import { MODEL_ID_MAX } from './common.js';
@@ -14,6 +14,7 @@ const rate = z.number().optional();
 
 const ModelOverviewSchema = z.object({
   id: z.string(),
+  kind: z.enum(MODEL_KINDS),
   queue: z.object({ ready: z.number().int(), consumers: z.number().int(), deadLettered: z.number().int() }).optional(),
   workers: z.number().int(),
   inFlight: z.number().int(),
@@ -97,6 +98,7 @@ export function taskSummary(task: Task): z.infer<typeof TaskSummarySchema> {
 export const BatchSummarySchema = z
   .object({
     id: z.string(),
+    endpoint: z.enum(BATCH_ENDPOINTS),
     status: z.string(),
     owner: z.string().nullable(),
     created_at: z.string(),
@@ -112,6 +114,7 @@ export const BatchSummarySchema = z
 export function batchSummary(batch: Batch): z.infer<typeof BatchSummarySchema> {
   return {
     id: batch.id,
+    endpoint: batch.endpoint,
     status: batch.status,
     owner: batch.owner ?? null,
     created_at: batch.createdAt.toISOString(),

@@ -71,7 +71,7 @@
     fill('models', models.map(function (m) {
       var q = m.queue || {};
       return el('tr', { 'data-model': m.id }, [
-        cell(m.id), cell(num(q.ready), 'num', 'ready'), cell(num(m.inFlight), 'num', 'in-flight'), cell(num(q.consumers), 'num', 'consumers'),
+        cell(m.id), cell(m.kind, '', 'kind'), cell(num(q.ready), 'num', 'ready'), cell(num(m.inFlight), 'num', 'in-flight'), cell(num(q.consumers), 'num', 'consumers'),
         cell(num(q.deadLettered), 'num', 'dead-lettered'), cell(num(m.workers), 'num', 'workers'), cell(num(m.done), 'num', 'done'),
         cell(num(m.failed), 'num', 'failed'), cell(num(m.submittedPerSecond, 1), 'num'), cell(num(m.donePerSecond, 1), 'num'),
         cell(num(m.failedPerSecond, 1), 'num'), cell(pair(m.waitP50Ms, m.waitP95Ms), 'num'), cell(pair(m.inferenceP50Ms, m.inferenceP95Ms), 'num'),
@@ -147,7 +147,7 @@
     fill('batches', batches.map(function (b) {
       var answered = b.completed + b.failed;
       return el('tr', { 'data-batch': b.id }, [
-        cell(b.id), cell(b.owner || '–'), cell(b.status, 'status-' + b.status, 'batch-status'),
+        cell(b.id), cell(b.endpoint, '', 'batch-endpoint'), cell(b.owner || '–'), cell(b.status, 'status-' + b.status, 'batch-status'),
         el('td', {}, [el('progress', { max: String(Math.max(1, b.total)), value: String(answered) }), ' ' + answered + ' / ' + b.total]),
         cell(b.completed, 'num', 'batch-done'), cell(b.failed, 'num', 'batch-failed'), cell(b.total, 'num'),
         cell(new Date(b.created_at).toLocaleTimeString()),
