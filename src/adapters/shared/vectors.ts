@@ -11,7 +11,7 @@ export async function inferRows(
   rows: number,
   run: () => Promise<{ readonly vectors: Float32Array; readonly dimensions: number }>,
 ): Promise<Float32Array[]> {
-  if (rows === 0) throw new ValidationError('No texts to embed.');
+  if (rows === 0) throw new ValidationError('No texts to run the model on.');
   let output: { readonly vectors: Float32Array; readonly dimensions: number };
   try {
     output = await run();

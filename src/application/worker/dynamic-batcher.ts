@@ -100,7 +100,7 @@ export class DynamicBatcher {
 
   /** One row per tokenized text, in order. Rejects with `ValidationError`, before anything is queued, when there is nothing to run. */
   async run(tokens: readonly TokenizedText[], lane: Lane = 'interactive'): Promise<Embeddings> {
-    if (tokens.length === 0) throw new ValidationError('No texts to embed.');
+    if (tokens.length === 0) throw new ValidationError('No texts to run the model on.');
     if (lane === 'interactive') this.lastInteractiveAt = performance.now();
     return new Promise<Embeddings>((resolve, reject) => {
       this.jobs.push({
