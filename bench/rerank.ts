@@ -28,8 +28,11 @@ const QUERIES = SHORT_TEXTS.slice(0, 64);
 const DOCUMENTS = LONG_TEXTS.map((text) => text.split(' ').slice(0, 60).join(' '));
 
 export interface RerankRow {
-  readonly scenario: string;
+  /** Who answered: the ceiling, the peer, or the service on one of its paths. */
+  readonly contestant: string;
   readonly clients: number | '';
+  /** Documents a request; absent for the ceiling. */
+  readonly documents?: number;
   readonly pairsPerSecond: number;
   readonly p50?: number;
   readonly failed?: number;
@@ -81,13 +84,20 @@ async function raw(dir: string, seconds: number): Promise<number> {
   return pairs / ((performance.now() - started) / 1000);
 }
 
+/** What one stretch of driving a contestant measured. */
+interface Stretch {
+  readonly pairs: number;
+  readonly failed: number;
+  readonly latencies: readonly number[];
+}
+
 /**
  * `clients` clients, each sending one request and waiting for its answer,
  * then the next. Throughput counts the requests that finish inside the
  * measured window (a request takes seconds at 16 clients, so most straddle
  * one of its edges); latency, those that start and finish inside it.
  */
-async function drive(base: string, path: string, body: (i: number) => unknown, clients: number, warmup: number, seconds: number): Promise<RerankRow & { scenario: '' }> {
+async function drive(base: string, body: (i: number) => unknown, documents: number, clients: number, warmup: number, seconds: number): Promise<Stretch> {
   const pool = new Pool(base, { connections: clients * 2 });
   const begin = performance.now() + warmup * 1000;
   const end = begin + seconds * 1000;
@@ -99,10 +109,10 @@ async function drive(base: string, path: string, body: (i: number) => unknown, c
     Array.from({ length: clients }, async () => {
       while (performance.now() < end) {
         const started = performance.now();
-        const response = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(next++)) });
+        const response = await pool.request({ path: '/v1/rerank', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(next++)) });
         const answer = (await response.body.json()) as { results?: unknown[] };
         const finished = performance.now();
-        const ok = response.statusCode === 200 && answer.results?.length === DOCUMENTS_PER_REQUEST;
+        const ok = response.statusCode === 200 && answer.results?.length === documents;
         if (finished < begin || finished > end) continue;
         if (!ok) failed++;
         else {
@@ -113,60 +123,139 @@ async function drive(base: string, path: string, body: (i: number) => unknown, c
     }),
   );
   await pool.close();
-  latencies.sort((a, b) => a - b);
-  return { scenario: '', clients, pairsPerSecond: (finishedInWindow * DOCUMENTS_PER_REQUEST) / seconds, p50: latencies[Math.floor(latencies.length / 2)] ?? NaN, failed };
+  return { pairs: finishedInWindow * documents, failed, latencies };
 }
 
-/** The rows of the rerank scenarios: the ceiling, the peer at 1 and 16 clients, the service (embedded) at 1 and 16. */
-export async function rerankScenarios(seconds: number, warmup: number): Promise<RerankRow[]> {
+/** A rerank request of `documents` documents (20: the issue's; 2: a small one, as a search page reranking its top hits sends). */
+const requestOf = (documents: number) => (i: number) => {
+  const full = request(i);
+  return { query: full.query, documents: full.documents.slice(0, documents) };
+};
+
+/** The scenarios every contestant runs: clients, and documents a request. */
+const SCENARIOS: readonly { clients: number; documents: number }[] = [
+  { clients: 1, documents: DOCUMENTS_PER_REQUEST },
+  { clients: 16, documents: DOCUMENTS_PER_REQUEST },
+  { clients: 16, documents: 2 },
+];
+
+const PEER = 'plain transformers.js server';
+const EMBEDDED = 'embedded, POST /v1/rerank';
+const BROKERS = 'RabbitMQ + Redis, POST /v1/rerank';
+
+/** A server under test, started: where it answers, and how to stop it. */
+interface Contestant {
+  readonly name: string;
+  readonly base: string;
+  /** What it is sent besides the query and documents. */
+  readonly extra: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+async function startPeer(dir: string): Promise<Contestant> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bench', 'peer-server.mjs'), dir, String(port), '--rerank'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const stop = async () => void child.kill('SIGTERM');
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok === true, 60_000, 'the rerank peer').catch(async (error) => {
+    await stop();
+    throw error;
+  });
+  return { name: PEER, base: `http://127.0.0.1:${port}`, extra: {}, stop };
+}
+
+/** The service in mode all, or (`brokers`) an API process and a worker process on RabbitMQ and Redis. */
+async function startService(dir: string, brokers: { amqpUrl: string; redisUrl: string } | undefined): Promise<Contestant> {
+  const config = await writeMlConfig(join(CACHE, `ml_config.rerank.${Date.now().toString(36)}.yaml`), 'none', [
+    { id: 'none', engine: 'use-lite' },
+    { id: 'ranker', kind: 'reranker', engine: 'onnx', path: dir, queue: 'bench.rerank' },
+  ]);
+  const apiPort = await freePort();
+  const env = { ML_CONFIG_PATH: config, WORKER_MODELS: 'ranker', API_HOST: '127.0.0.1', API_PORT: String(apiPort), LOG_LEVEL: 'warn' };
+  const processes: { process: ReturnType<typeof startProcess>; port: number }[] = [];
+  if (brokers) {
+    const healthPort = await freePort();
+    const shared = { ...env, AMQP_URL: brokers.amqpUrl, REDIS_URL: brokers.redisUrl, REDIS_KEY_PREFIX: `bench:rerank:${Date.now()}:` };
+    processes.push({ process: startProcess(['--mode', 'api'], shared, true), port: apiPort });
+    processes.push({ process: startProcess(['--mode', 'worker'], { ...shared, WORKER_HEALTH_PORT: String(healthPort) }, true), port: healthPort });
+  } else {
+    processes.push({ process: startProcess(['--mode', 'all'], env, true), port: apiPort });
+  }
+  const stop = async () => void (await Promise.all(processes.map((p) => p.process.stop())));
+  await Promise.all(processes.map((p) => p.process.ready(p.port, 60_000))).catch(async (error) => {
+    await stop();
+    throw error;
+  });
+  return { name: brokers ? BROKERS : EMBEDDED, base: `http://127.0.0.1:${apiPort}`, extra: { model: 'ranker', return_documents: false }, stop };
+}
+
+/**
+ * The rows of the rerank scenarios: the ceiling, then every contestant (the
+ * peer, the service embedded, and on RabbitMQ and Redis when given) in each
+ * scenario. The contestants run side by side, idle but for the one driven,
+ * and each scenario drives them in turn and then in the reverse order, half
+ * the window each time: this machine's speed drifts by ±10 % over minutes,
+ * and a drift then weighs on every contestant alike.
+ */
+export async function rerankScenarios(seconds: number, warmup: number, brokers?: { amqpUrl: string; redisUrl: string }): Promise<RerankRow[]> {
   const dir = await crossEncoderFolder();
   const rows: RerankRow[] = [];
   const ceiling = await raw(dir, seconds);
-  rows.push({ scenario: 'raw onnxruntime, batches of 20 pairs', clients: '', pairsPerSecond: ceiling });
+  rows.push({ contestant: 'raw onnxruntime, batches of 20 pairs', clients: '', pairsPerSecond: ceiling });
   log(`rerank raw: ${ceiling.toFixed(0)} pairs/s`);
 
-  const peerPort = await freePort();
-  const peer = spawn(process.execPath, [join(REPO_ROOT, 'bench', 'peer-server.mjs'), dir, String(peerPort), '--rerank'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const contestants: Contestant[] = [];
   try {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${peerPort}/health/ready`).catch(() => undefined))?.ok === true, 60_000, 'the rerank peer');
-    for (const clients of [1, 16]) {
-      const row = await drive(`http://127.0.0.1:${peerPort}`, '/v1/rerank', request, clients, warmup, seconds);
-      rows.push({ ...row, scenario: 'plain transformers.js server' });
-      log(`rerank peer ×${clients}: ${row.pairsPerSecond.toFixed(0)} pairs/s, p50 ${row.p50?.toFixed(1)} ms`);
+    contestants.push(await startPeer(dir), await startService(dir, undefined));
+    if (brokers) contestants.push(await startService(dir, brokers));
+    for (const { clients, documents } of SCENARIOS) {
+      const stretches = new Map<Contestant, Stretch[]>(contestants.map((c) => [c, []]));
+      for (const order of [contestants, [...contestants].reverse()]) {
+        for (const contestant of order) {
+          const body = (i: number) => ({ ...contestant.extra, ...requestOf(documents)(i) });
+          stretches.get(contestant)!.push(await drive(contestant.base, body, documents, clients, warmup, seconds / 2));
+        }
+      }
+      for (const [contestant, measured] of stretches) {
+        const latencies = measured.flatMap((m) => m.latencies).sort((a, b) => a - b);
+        const row: RerankRow = {
+          contestant: contestant.name,
+          clients,
+          documents,
+          pairsPerSecond: measured.reduce((n, m) => n + m.pairs, 0) / seconds,
+          p50: latencies[Math.floor(latencies.length / 2)] ?? NaN,
+          failed: measured.reduce((n, m) => n + m.failed, 0),
+        };
+        rows.push(row);
+        log(`rerank ${row.contestant} ×${clients}, ${documents} documents: ${row.pairsPerSecond.toFixed(0)} pairs/s, p50 ${row.p50?.toFixed(1)} ms`);
+      }
     }
   } finally {
-    peer.kill('SIGTERM');
-  }
-
-  const config = await writeMlConfig(join(CACHE, `ml_config.rerank.${Date.now().toString(36)}.yaml`), 'none', [{ id: 'none', engine: 'use-lite' }, { id: 'ranker', kind: 'reranker', engine: 'onnx', path: dir }]);
-  const apiPort = await freePort();
-  const service = startProcess(['--mode', 'all'], { ML_CONFIG_PATH: config, WORKER_MODELS: 'ranker', API_HOST: '127.0.0.1', API_PORT: String(apiPort), LOG_LEVEL: 'warn' }, true);
-  try {
-    await service.ready(apiPort, 60_000);
-    for (const clients of [1, 16]) {
-      const row = await drive(`http://127.0.0.1:${apiPort}`, '/v1/rerank', (i) => ({ model: 'ranker', return_documents: false, ...request(i) }), clients, warmup, seconds);
-      rows.push({ ...row, scenario: 'embedded, POST /v1/rerank' });
-      log(`rerank embedded ×${clients}: ${row.pairsPerSecond.toFixed(0)} pairs/s, p50 ${row.p50?.toFixed(1)} ms`);
-    }
-  } finally {
-    await service.stop();
+    await Promise.all(contestants.map((c) => c.stop()));
   }
   return rows;
 }
 
-/** The report's section: the rows with their ratios to the ceiling and the peer, and the issue's targets. */
+/** The report's section: the rows with their ratios to the ceiling and to the peer in the same scenario, and the issue's targets. */
 export function rerankReport(rows: readonly RerankRow[]): string[] {
   const ceiling = rows.find((r) => r.clients === '')!.pairsPerSecond;
-  const of = (scenario: string, clients: number) => rows.find((r) => r.scenario === scenario && r.clients === clients);
-  const lines = ['', '## Rerank (one query × 20 documents of about 60 words, ms-marco-MiniLM-L6-v2 shape)', '', '| Scenario | Clients | Pairs/s | × raw | × peer | p50 ms |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+  const of = (contestant: string, clients: number, documents = DOCUMENTS_PER_REQUEST) =>
+    rows.find((r) => r.contestant === contestant && r.clients === clients && r.documents === documents);
+  const lines = [
+    '',
+    '## Rerank (one query × 20, or 2, documents of about 60 words a request; ms-marco-MiniLM-L6-v2 shape)',
+    '',
+    '| Contestant | Clients | Documents | Pairs/s | × raw | × peer | p50 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const row of rows) {
-    const peer = row.clients === '' ? undefined : of('plain transformers.js server', row.clients);
+    const peer = row.clients === '' ? undefined : of(PEER, row.clients, row.documents);
     const ratio = (n: number | undefined) => (n === undefined ? '' : (row.pairsPerSecond / n).toFixed(2));
-    lines.push(`| ${row.scenario} | ${row.clients} | ${row.pairsPerSecond.toFixed(0)} | ${ratio(ceiling)} | ${peer && peer !== row ? ratio(peer.pairsPerSecond) : ''} | ${row.p50?.toFixed(1) ?? ''} |`);
+    const cells = [row.contestant, row.clients, row.documents ?? '', row.pairsPerSecond.toFixed(0), ratio(ceiling), peer && peer !== row ? ratio(peer.pairsPerSecond) : '', row.p50?.toFixed(1) ?? ''];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
-  const service16 = of('embedded, POST /v1/rerank', 16);
-  const service1 = of('embedded, POST /v1/rerank', 1);
-  const peer1 = of('plain transformers.js server', 1);
+  const service16 = of(EMBEDDED, 16);
+  const service1 = of(EMBEDDED, 1);
+  const peer1 = of(PEER, 1);
   lines.push(
     '',
     `Targets: 16 clients ≥ 0.8 × raw: ${service16 ? (service16.pairsPerSecond / ceiling).toFixed(2) : '—'}×; 1 client ≥ the peer: ${service1 && peer1 ? (service1.pairsPerSecond / peer1.pairsPerSecond).toFixed(2) : '—'}×.`,

@@ -230,7 +230,8 @@ async function main(): Promise<void> {
   else if (ONLY.has('broker')) log(`RabbitMQ or Redis not reachable (${AMQP_URL}, ${REDIS_URL}); skipping those scenarios`);
   if (ONLY.has('bulk')) await bulkScenarios(env, (await reachable(AMQP_URL)) && (await reachable(REDIS_URL)));
   // A rerank request takes seconds at 16 clients: a longer window, so that it holds many.
-  const rerank = ONLY.has('rerank') ? await rerankScenarios(SECONDS * 3, WARMUP * 3) : [];
+  const rerankBrokers = (await reachable(AMQP_URL)) && (await reachable(REDIS_URL)) ? { amqpUrl: AMQP_URL, redisUrl: REDIS_URL } : undefined;
+  const rerank = ONLY.has('rerank') ? await rerankScenarios(SECONDS * 3, WARMUP * 3, rerankBrokers) : [];
 
   await report({ ceilings, rawSingleMs, rawCpu }, brokers, rerank);
 }

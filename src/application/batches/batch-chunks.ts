@@ -69,7 +69,7 @@ export class BatchChunks {
         const parsed = this.lines.parse(line.text, batch.endpoint);
         refused.push({ line: line.number, text: this.lines.abandoned(this.identity(parsed.ok ? parsed.request.customId : parsed.customId), abandon) });
       } else {
-        const checked = await this.check.check(line, batch.endpoint, seen);
+        const checked = await this.check.execute(line, batch.endpoint, seen);
         if ('error' in checked) {
           refused.push({ line: line.number, text: this.lines.failed(this.identity(checked.customId), checked.error, batch.endpoint) });
         } else {
@@ -147,7 +147,7 @@ export class BatchChunks {
     for (const line of planned.lines) {
       const text = texts.get(line.line);
       const checked =
-        text === undefined ? { error: new MalformedRequestError('The line could not be read again.') } : await this.check.check({ number: line.line, text }, batch.endpoint, new Set());
+        text === undefined ? { error: new MalformedRequestError('The line could not be read again.') } : await this.check.execute({ number: line.line, text }, batch.endpoint, new Set());
       if ('error' in checked) {
         refused.push({ line: line.line, text: this.lines.failed(this.identity(line.customId), checked.error, batch.endpoint) });
         continue;

@@ -37,7 +37,7 @@ export class BatchLineCheck {
   ) {}
 
   /** A line as the endpoint would take it, or the error it would answer (with its custom_id, when it has one); `seen` holds the batch's custom ids so far. */
-  async check(line: NumberedLine, endpoint: BatchEndpoint, seen: ReadonlySet<string>): Promise<ValidLine | Refusal> {
+  async execute(line: NumberedLine, endpoint: BatchEndpoint, seen: ReadonlySet<string>): Promise<ValidLine | Refusal> {
     if (line.text.trim() === '') return { error: new MalformedRequestError('The line is empty: each line must hold one request.') };
     const parsed = this.lines.parse(line.text, endpoint);
     if (!parsed.ok) return { error: parsed.error, ...(parsed.customId !== undefined && { customId: parsed.customId }) };
