@@ -14,3 +14,35 @@ export function l2Normalize(vector: Float32Array): Float32Array {
   if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i]! /= norm;
   return vector;
 }
+
+/**
+ * The compact forms a vector can be answered in (Cohere's and Voyage's
+ * `embedding_types`), beside floats: a fixed scheme, so that a vector's
+ * compact form never depends on what else was in its batch.
+ */
+export const COMPACT_TYPES = ['int8', 'uint8', 'binary', 'ubinary'] as const;
+export type CompactType = (typeof COMPACT_TYPES)[number];
+
+/**
+ * A vector in a compact form, as integers:
+ * - `int8`: `round(127 × x)` of the unit-length vector, clamped to −127..127;
+ *   `uint8`: that plus 128;
+ * - `ubinary`: the signs (`x > 0`), 8 dimensions a byte, the first in the
+ *   high bit, the last byte padded with zeros (numpy's `packbits`);
+ *   `binary`: those bytes minus 128, as sentence-transformers'
+ *   `quantize_embeddings` gives them.
+ */
+export function compact(vector: Float32Array, type: CompactType): number[] {
+  if (type === 'binary' || type === 'ubinary') {
+    const bytes = new Array<number>(Math.ceil(vector.length / 8)).fill(0);
+    for (let i = 0; i < vector.length; i++) if (vector[i]! > 0) bytes[i >> 3]! |= 0x80 >> (i & 7);
+    return type === 'ubinary' ? bytes : bytes.map((b) => b - 128);
+  }
+  const unit = l2Normalize(Float32Array.from(vector));
+  const offset = type === 'uint8' ? 128 : 0;
+  return Array.from(unit, (x) => Math.min(127, Math.max(-127, Math.round(127 * x))) + offset);
+}
+
+/** How an embedding route answers a vector: floats, OpenAI's base64 of float32, or a compact form. */
+export const VECTOR_ENCODINGS = ['float', 'base64', ...COMPACT_TYPES] as const;
+export type VectorEncoding = (typeof VECTOR_ENCODINGS)[number];

@@ -1,4 +1,4 @@
-import type { BatchEndpoint, DomainError, RankedDocument, Ranking, TextInput } from '../domain/index.js';
+import type { BatchEndpoint, DomainError, RankedDocument, Ranking, TextInput, VectorEncoding } from '../domain/index.js';
 
 /** A line of a batch on `/v1/embeddings`, read and checked against that endpoint's schema. */
 export interface EmbeddingsLine {
@@ -6,7 +6,7 @@ export interface EmbeddingsLine {
   readonly customId: string;
   readonly model?: string;
   readonly inputs: readonly TextInput[];
-  readonly encoding: 'float' | 'base64';
+  readonly encoding: VectorEncoding;
   readonly dimensions?: number;
 }
 
@@ -29,7 +29,7 @@ export type ParsedLine = { readonly ok: true; readonly request: BatchRequestLine
 
 /** What a line that succeeded came to, to be rendered as its endpoint renders an answer. */
 export type LineAnswer =
-  | { readonly kind: 'embeddings'; readonly model: string; readonly vectors: readonly Float32Array[]; readonly tokens: number; readonly encoding: 'float' | 'base64' }
+  | { readonly kind: 'embeddings'; readonly model: string; readonly vectors: readonly Float32Array[]; readonly tokens: number; readonly encoding: VectorEncoding }
   | {
       readonly kind: 'rerank';
       /** The task that ran it: the sync answer's `id`. */

@@ -1,4 +1,4 @@
-import type { Batch, Ranking } from '../domain/index.js';
+import type { Batch, Ranking, VectorEncoding } from '../domain/index.js';
 
 interface PlannedLineBase {
   /** 1-based, as the error file reports it. */
@@ -10,7 +10,7 @@ interface PlannedLineBase {
 
 /** One line of the input file, planned into a task: what its answer needs besides its task's result. */
 export type PlannedLine = PlannedLineBase & (
-  | { readonly encoding: 'float' | 'base64'; readonly dimensions?: number }
+  | { readonly encoding: VectorEncoding; readonly dimensions?: number }
   | {
       readonly rerank: Ranking & {
         /**

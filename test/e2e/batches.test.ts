@@ -71,7 +71,19 @@ describe('the Batch API', () => {
 
   it('answers every line once, each as POST /v1/embeddings answers its body, bad lines in the error file with their status', async () => {
     const good = Array.from({ length: 40 }, (_, i) =>
-      ({ id: `good-${i}`, body: i % 5 === 0 ? { model: 'tiny-bert', input: [`first of ${i}`, `second of ${i}`], encoding_format: 'base64' } : i % 7 === 0 ? { input: `dims ${i}`, dimensions: 8 } : { model: 'tiny-bert', input: `text number ${i}` } }),
+      ({
+        id: `good-${i}`,
+        body:
+          i % 5 === 0
+            ? { model: 'tiny-bert', input: [`first of ${i}`, `second of ${i}`], encoding_format: 'base64' }
+            : i % 7 === 0
+              ? { input: `dims ${i}`, dimensions: 8 }
+              : i % 9 === 0
+                ? { input: `compact ${i}`, encoding_format: 'ubinary' }
+                : i % 11 === 0
+                  ? { input: [`int8 ${i}`, `more ${i}`], encoding_format: 'int8' }
+                  : { model: 'tiny-bert', input: `text number ${i}` },
+      }),
     );
     const bad = [
       { id: 'unknown-model', line: request('unknown-model', { model: 'no-such-model', input: 'x' }), status: 404, body: { model: 'no-such-model', input: 'x' } },

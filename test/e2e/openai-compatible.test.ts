@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compact, COMPACT_TYPES } from '../../src/domain/index.js';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { gatedModel } from '../support/stub-model.js';
@@ -62,6 +63,24 @@ describe('POST /v1/embeddings with the openai SDK', () => {
     const bytes = Buffer.from(encoded, 'base64');
     expect(bytes.length).toBe(32 * 4);
     expect(norm(Array.from({ length: 32 }, (_, i) => bytes.readFloatLE(i * 4)))).toBeCloseTo(1, 5);
+  });
+
+  it('answers compact vectors as integers on request (this service’s encoding_format extension), made from the float vector', async () => {
+    const input = ['first text', 'a second text'];
+    const floats = await client.embeddings.create({ model: 'tiny-bert', input, encoding_format: 'float', dimensions: 16 });
+    for (const type of COMPACT_TYPES) {
+      const response = await raw({ model: 'tiny-bert', input, encoding_format: type, dimensions: 16 });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { data: { embedding: number[] }[]; usage: unknown };
+      expect(body.usage).toEqual(floats.usage);
+      body.data.forEach((d, i) => {
+        expect(d.embedding, type).toEqual(compact(Float32Array.from(floats.data[i]!.embedding), type));
+        expect(d.embedding).toHaveLength(type === 'binary' || type === 'ubinary' ? 2 : 16);
+      });
+    }
+    const refused = await raw({ model: 'tiny-bert', input: 'x', encoding_format: 'int4' });
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { error: { param: string } }).error.param).toBe('encoding_format');
   });
 
   it('takes token ids of the model’s vocabulary, wrapped in its special tokens', async () => {

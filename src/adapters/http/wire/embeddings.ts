@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { compact, COMPACT_TYPES, VECTOR_ENCODINGS, type VectorEncoding } from '../../../domain/index.js';
 import { MODEL_ID_MAX } from './common.js';
 
 export const UsageSchema = z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() });
@@ -16,9 +17,11 @@ export const OpenAiEmbeddingRequestSchema = z
       .openapi({ description: 'Text or token ids (of the model’s own vocabulary) to embed.', example: 'Hello world' }),
     model: z.string().min(1).max(MODEL_ID_MAX).optional().openapi({ description: 'A model id from GET /v1/models.' }),
     encoding_format: z
-      .enum(['float', 'base64'])
+      .enum(VECTOR_ENCODINGS)
       .optional()
-      .openapi({ description: 'float (default) or base64 of little-endian float32, as OpenAI encodes it.' }),
+      .openapi({
+        description: `float (default) or base64 of little-endian float32, as OpenAI encodes it. This service's extension: ${COMPACT_TYPES.join(', ')}, each vector as an array of integers (see the README's "Compact vectors").`,
+      }),
     dimensions: z
       .number()
       .int()
@@ -45,13 +48,13 @@ export const OpenAiEmbeddingResponseSchema = z
   .openapi('EmbeddingResponse');
 
 /** The body of `POST /v1/embeddings`' answer: for the route, and for each line a batch runs. */
-export function embeddingsBody(model: string, vectors: readonly Float32Array[], tokens: number, encoding: 'float' | 'base64' | undefined) {
+export function embeddingsBody(model: string, vectors: readonly Float32Array[], tokens: number, encoding: VectorEncoding | undefined) {
   return {
     object: 'list' as const,
     data: vectors.map((vector, index) => ({
       object: 'embedding' as const,
       index,
-      embedding: encoding === 'base64' ? base64Vector(vector) : Array.from(vector),
+      embedding: encoding === 'base64' ? base64Vector(vector) : encoding === undefined || encoding === 'float' ? Array.from(vector) : compact(vector, encoding),
     })),
     model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },
