@@ -18,6 +18,8 @@ export function toSpec(entry: ModelEntry): ModelSpec {
     ...(entry.pooling !== undefined && { pooling: entry.pooling }),
     ...(entry.normalize !== undefined && { normalize: entry.normalize }),
     ...(entry.output_dimensions !== undefined && { outputDimensions: entry.output_dimensions }),
+    ...(entry.prompts !== undefined && { prompts: entry.prompts }),
+    ...(entry.default_prompt_name !== undefined && { defaultPromptName: entry.default_prompt_name }),
   };
 }
 

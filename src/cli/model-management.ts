@@ -85,9 +85,12 @@ export async function pullModel(options: PullOptions): Promise<{ id: string; dir
   const architecture = await classifierArchitecture(join(dir, 'config.json'));
   const kind: ModelKind = architecture ? 'reranker' : 'embedding';
   if (architecture) options.log(`a cross-encoder (${architecture}): it is added as a reranker`);
+  const prompts = kind === 'embedding' ? await sentenceTransformersPrompts(join(dir, 'config_sentence_transformers.json')) : {};
+  if (prompts.prompts) options.log(`prompts: ${Object.keys(prompts.prompts).join(', ')}`);
   const added = await addToMlConfig(options.mlConfigPath, {
     id,
     kind,
+    ...prompts,
     path: relative(process.cwd(), dir) || dir,
     description: `${options.repo}@${revision}, ${architecture ? 'a cross-encoder ' : ''}pulled from the Hugging Face hub.`,
   });
@@ -107,15 +110,36 @@ async function classifierArchitecture(configFile: string): Promise<string | unde
   return architectures.find((a) => a.endsWith('ForSequenceClassification'));
 }
 
+/**
+ * The prompts sentence-transformers keeps for a model (`prompts`, and
+ * `default_prompt_name` when it names one of them), as ml_config.yaml spells
+ * them; none when the file is absent or names none.
+ */
+async function sentenceTransformersPrompts(configFile: string): Promise<{ prompts?: Record<string, string>; default_prompt_name?: string }> {
+  const text = await readFile(configFile, 'utf8').catch(() => undefined);
+  if (text === undefined) return {};
+  const config = JSON.parse(text) as { prompts?: unknown; default_prompt_name?: unknown };
+  const entries = config.prompts && typeof config.prompts === 'object' ? Object.entries(config.prompts).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
+  // An empty prompt changes nothing: sentence-transformers lists `"query": ""` for models that prefix only documents.
+  if (entries.length === 0 || entries.every(([, prompt]) => prompt === '')) return {};
+  const prompts = Object.fromEntries(entries);
+  const defaultName = typeof config.default_prompt_name === 'string' && Object.hasOwn(prompts, config.default_prompt_name) ? config.default_prompt_name : undefined;
+  return { prompts, ...(defaultName !== undefined && { default_prompt_name: defaultName }) };
+}
+
 /** Appends an ONNX model to ml_config.yaml unless its id is there, keeping the file's comments. */
-async function addToMlConfig(file: string, model: { id: string; kind: ModelKind; path: string; description: string }): Promise<boolean> {
+async function addToMlConfig(
+  file: string,
+  model: { id: string; kind: ModelKind; path: string; description: string; prompts?: Record<string, string>; default_prompt_name?: string },
+): Promise<boolean> {
   const document = parseDocument(await readFile(file, 'utf8'));
   const models = document.get('models');
   if (!isSeq(models)) throw new Error(`${file} has no models list`);
   if (models.items.some((item) => isMap(item) && item.get('id') === model.id)) return false;
   // `kind` is written only for a reranker: embedding is what an entry without one is.
   const kind = model.kind === 'reranker' ? { kind: model.kind } : {};
-  models.add(document.createNode({ id: model.id, ...kind, engine: 'onnx', path: model.path, description: model.description }));
+  const prompts = model.prompts ? { prompts: model.prompts, ...(model.default_prompt_name !== undefined && { default_prompt_name: model.default_prompt_name }) } : {};
+  models.add(document.createNode({ id: model.id, ...kind, engine: 'onnx', path: model.path, description: model.description, ...prompts }));
   await writeFile(file, document.toString());
   return true;
 }

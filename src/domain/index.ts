@@ -10,3 +10,4 @@ export * from './rate-limits.js';
 export * from './file.js';
 export * from './batch.js';
 export * from './rerank.js';
+export * from './prompts.js';

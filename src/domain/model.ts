@@ -1,4 +1,5 @@
 import { InvalidParameterError } from './errors.js';
+import type { ModelPrompts } from './prompts.js';
 
 export type Engine = 'onnx' | 'use-lite';
 
@@ -8,7 +9,7 @@ export type ModelKind = (typeof MODEL_KINDS)[number];
 export type Pooling = 'mean' | 'cls' | 'max';
 
 /** What a model is, as configured: enough to route to it and describe it without loading it. */
-export interface ModelSpec {
+export interface ModelSpec extends ModelPrompts {
   readonly id: string;
   readonly kind: ModelKind;
   readonly engine: Engine;

@@ -1,5 +1,6 @@
 import type { EmbeddingResult } from './embedding.js';
 import type { Principal } from './principal.js';
+import type { PromptChoice } from './prompts.js';
 import type { RerankQuery } from './rerank.js';
 import { InferenceError, InvalidTransitionError, ValidationError, type DomainError, type FieldIssue } from './errors.js';
 
@@ -101,6 +102,8 @@ export interface EmbeddingRequest {
   readonly caller?: Principal;
   /** Present for reranking: `inputs` are the documents, scored against this query. */
   readonly rerank?: RerankQuery;
+  /** Which of the model's prompts goes before each text; its default prompt, if any, when absent. */
+  readonly prompt?: PromptChoice;
 }
 
 export const MIN_PRIORITY = 0;

@@ -1,4 +1,4 @@
-import type { BatchEndpoint, DomainError, RankedDocument, Ranking, TextInput, VectorEncoding } from '../domain/index.js';
+import type { BatchEndpoint, DomainError, PromptChoice, RankedDocument, Ranking, TextInput, VectorEncoding } from '../domain/index.js';
 
 /** A line of a batch on `/v1/embeddings`, read and checked against that endpoint's schema. */
 export interface EmbeddingsLine {
@@ -8,6 +8,7 @@ export interface EmbeddingsLine {
   readonly inputs: readonly TextInput[];
   readonly encoding: VectorEncoding;
   readonly dimensions?: number;
+  readonly prompt?: PromptChoice;
 }
 
 /** A line of a batch on `/v1/rerank`, read and checked against that endpoint's schema. */

@@ -164,6 +164,8 @@ export function httpApiBehaviour(name: string, start: () => Promise<TestService>
               pooling: 'mean',
               normalized: true,
               output_dimensions: [16, 8],
+              prompts: { query: 'query: ', passage: 'passage: ' },
+              default_prompt_name: null,
               labels: null,
               loaded: true,
               live_workers: 1,

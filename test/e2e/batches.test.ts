@@ -82,7 +82,9 @@ describe('the Batch API', () => {
                 ? { input: `compact ${i}`, encoding_format: 'ubinary' }
                 : i % 11 === 0
                   ? { input: [`int8 ${i}`, `more ${i}`], encoding_format: 'int8' }
-                  : { model: 'tiny-bert', input: `text number ${i}` },
+                  : i % 13 === 0
+                    ? { input: `prompted ${i}`, input_type: 'query' }
+                    : { model: 'tiny-bert', input: `text number ${i}` },
       }),
     );
     const bad = [

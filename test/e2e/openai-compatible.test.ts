@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compact, COMPACT_TYPES } from '../../src/domain/index.js';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
-import { startTestService, type TestService } from '../support/service.js';
+import { startTestService, TINY_BERT_PROMPTS, type TestService } from '../support/service.js';
 import { gatedModel } from '../support/stub-model.js';
 
 /*
@@ -23,6 +23,7 @@ afterAll(async () => {
   await t.stop();
 });
 
+const models = async () => ((await (await fetch(`${base}/v1/models`)).json()) as { data: { id: string }[] }).data;
 const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
 const raw = (body: unknown) =>
   fetch(`${base}/v1/embeddings`, {
@@ -81,6 +82,26 @@ describe('POST /v1/embeddings with the openai SDK', () => {
     const refused = await raw({ model: 'tiny-bert', input: 'x', encoding_format: 'int4' });
     expect(refused.status).toBe(422);
     expect(((await refused.json()) as { error: { param: string } }).error.param).toBe('encoding_format');
+  });
+
+  it('puts the model’s prompt before each text for an input_type (this service’s extension), counting its tokens; an input type without a prompt applies none', async () => {
+    const embed = async (body: Record<string, unknown>) => {
+      const response = await raw({ model: 'tiny-bert', encoding_format: 'float', ...body });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { data: { embedding: number[] }[]; usage: { prompt_tokens: number } };
+    };
+    const texts = ['where do cats sleep', 'cats sleep in the sun'];
+    const asQuery = await embed({ input: texts, input_type: 'query' });
+    const prefixed = await embed({ input: texts.map((text) => `${TINY_BERT_PROMPTS.query}${text}`) });
+    expect(asQuery.data.map((d) => d.embedding)).toEqual(prefixed.data.map((d) => d.embedding));
+    expect(asQuery.usage).toEqual(prefixed.usage);
+    // Cohere's names for the same two purposes: e5's 'passage' prompt for documents.
+    const asDocument = await embed({ input: texts, input_type: 'search_document' });
+    expect(asDocument.data.map((d) => d.embedding)).toEqual((await embed({ input: texts.map((text) => `${TINY_BERT_PROMPTS.passage}${text}`) })).data.map((d) => d.embedding));
+    const plain = await embed({ input: texts });
+    expect((await embed({ input: texts, input_type: 'classification' })).data).toEqual(plain.data);
+    expect(asQuery.usage.prompt_tokens).toBeGreaterThan(plain.usage.prompt_tokens);
+    expect((await models()).find((m) => m.id === 'tiny-bert')).toMatchObject({ prompts: TINY_BERT_PROMPTS, default_prompt_name: null });
   });
 
   it('takes token ids of the model’s vocabulary, wrapped in its special tokens', async () => {

@@ -12,6 +12,9 @@ import { LogSink } from './log-sink.js';
 import { writeMlConfig } from './ml-config.js';
 import { REPO_ROOT } from './paths.js';
 
+/** `tiny-bert`'s prompts, as intfloat/e5-* configure theirs. */
+export const TINY_BERT_PROMPTS = { query: 'query: ', passage: 'passage: ' };
+
 export interface TestService {
   readonly service: RunningService;
   readonly config: AppConfig;
@@ -50,7 +53,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const dir = await mkdtemp(join(tmpdir(), 'embedding-service-'));
   const bert = await writeBertFolder(join(dir, 'tiny-bert'), { maxSeqLength: 32 });
   const configured: ModelEntryInput[] = [
-    { id: 'tiny-bert', engine: 'onnx', path: bert, output_dimensions: [16, 8] },
+    // Prompts as e5's: none is applied unless a request asks for one.
+    { id: 'tiny-bert', engine: 'onnx', path: bert, output_dimensions: [16, 8], prompts: TINY_BERT_PROMPTS },
     { id: 'absent-model', engine: 'onnx', path: join(dir, 'nothing-here') },
   ];
   if (options.withUseLite) configured.push({ id: 'use-lite', engine: 'use-lite', max_tokens: 128 });

@@ -132,6 +132,25 @@ describe('loadConfig', () => {
     expect(problems).toMatch(/models\.2\.kind/);
   });
 
+  it('takes a model’s prompts and default prompt name, and refuses a default that names none of them, or prompts on a reranker', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const ml = join(dir, 'ml.yaml');
+    await writeFile(ml, ['default_model: e', 'models:', "  - { id: e, engine: use-lite, prompts: { query: 'query: ', passage: 'passage: ' }, default_prompt_name: passage }"].join('\n'));
+    expect(load({ ML_CONFIG_PATH: ml }).ml.models[0]).toMatchObject({ prompts: { query: 'query: ', passage: 'passage: ' }, default_prompt_name: 'passage' });
+    await writeFile(
+      ml,
+      [
+        'default_model: e',
+        'models:',
+        "  - { id: e, engine: use-lite, prompts: { query: 'query: ' }, default_prompt_name: passage }",
+        "  - { id: r, kind: reranker, engine: onnx, path: x, prompts: { query: 'q: ' } }",
+      ].join('\n'),
+    );
+    const problems = problemsOf(() => load({ ML_CONFIG_PATH: ml })).join('\n');
+    expect(problems).toMatch(/models\.0\.default_prompt_name.*must name one of the prompts/);
+    expect(problems).toMatch(/models\.1\.prompts.*a reranker has no prompts/);
+  });
+
   it('refuses a default model that is a reranker, and a default reranker that is not one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'config-'));
     const ml = join(dir, 'ml.yaml');

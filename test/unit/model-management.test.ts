@@ -147,6 +147,36 @@ describe('models:pull of a cross-encoder', () => {
   });
 });
 
+describe('models:pull of a model with prompts', () => {
+  // As intfloat/e5-* and BAAI/bge-* keep them in config_sentence_transformers.json; nomic's name a default.
+  it.each([
+    ['intfloat/e5-small-v2', { query: 'query: ', passage: 'passage: ' }, null, { prompts: { query: 'query: ', passage: 'passage: ' } }],
+    [
+      'nomic-ai/nomic-embed-text-v1.5',
+      { search_query: 'search_query: ', search_document: 'search_document: ' },
+      'search_document',
+      { prompts: { search_query: 'search_query: ', search_document: 'search_document: ' }, default_prompt_name: 'search_document' },
+    ],
+    // Empty prompts change nothing: none is written.
+    ['sentence-transformers/all-MiniLM-L6-v2', { query: '', document: '' }, null, {}],
+  ])('adds %s with its prompts to ml_config.yaml, which the configuration takes', async (repo, prompts, defaultName, expected) => {
+    const work = await mkdtemp(join(tmpdir(), 'pull-prompts-'));
+    const source = await writeBertFolder(join(work, 'source'), { nested: true });
+    const stConfig = JSON.parse(await readFile(join(source, 'config_sentence_transformers.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+    await writeFile(join(source, 'config_sentence_transformers.json'), JSON.stringify({ ...stConfig, prompts, default_prompt_name: defaultName }));
+    const hub = await startFakeHub(repo, source);
+    const mlConfigPath = join(work, 'ml_config.yaml');
+    await writeFile(mlConfigPath, 'default_model: use\nmodels:\n  - id: use\n    engine: use-lite\n');
+    try {
+      const pulled = await pullModel({ repo, endpoint: hub.url, modelsDir: join(work, 'models'), mlConfigPath, log: () => undefined });
+      const entry = loadConfig({ env: { ML_CONFIG_PATH: mlConfigPath }, cwd: REPO_ROOT }).ml.models.find((m) => m.id === pulled.id)!;
+      expect({ prompts: entry.prompts, default_prompt_name: entry.default_prompt_name }).toEqual({ prompts: undefined, default_prompt_name: undefined, ...expected });
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
 describe('models:list', () => {
   it('says what is configured, what is on disk, and (without an API) that liveness is unknown', async () => {
     const config = loadConfig({ env: {}, cwd: REPO_ROOT });

@@ -69,6 +69,7 @@ function embeddingsLine(customId: string, json: unknown): LineRequest {
     encoding: request.encoding_format ?? 'float',
     ...(request.model !== undefined && { model: request.model }),
     ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
+    ...(request.input_type !== undefined && { prompt: { inputType: request.input_type } }),
   };
 }
 

@@ -51,8 +51,10 @@ export class BatchLineCheck {
       );
     }
     try {
-      const { id: model } = await (request.kind === 'rerank' ? this.rerank.execute(request) : this.embeddings.execute(request));
-      return { line: line.number, request, model };
+      if (request.kind === 'rerank') return { line: line.number, request, model: (await this.rerank.execute(request)).id };
+      // The line's texts as the model reads them: its prompt before each.
+      const { model, inputs } = await this.embeddings.execute(request);
+      return { line: line.number, request: { ...request, inputs }, model: model.id };
     } catch (error) {
       if (error instanceof DomainError) return refused(error);
       throw error;

@@ -1,4 +1,15 @@
-import { checkInputs, checkOutputDimensions, ModelNotFoundError, requireKind, type InputLimits, type ModelDescriptor, type TextInput } from '../../domain/index.js';
+import {
+  checkInputs,
+  checkOutputDimensions,
+  ModelNotFoundError,
+  promptFor,
+  requireKind,
+  withPrompt,
+  type InputLimits,
+  type ModelDescriptor,
+  type PromptChoice,
+  type TextInput,
+} from '../../domain/index.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
 
 /** What is checked of any request for embeddings, whichever route or batch line it comes by. */
@@ -7,14 +18,21 @@ export interface CheckedRequest {
   /** The default model when absent. */
   readonly model?: string;
   readonly dimensions?: number;
+  readonly prompt?: PromptChoice;
+}
+
+/** A request that passed: its model, and its inputs as the model is to read them (its prompt before each text). */
+export interface PassedRequest {
+  readonly model: ModelDescriptor;
+  readonly inputs: readonly TextInput[];
 }
 
 /**
  * The one check a request for embeddings passes before it becomes a task,
- * on the task route, the synchronous route and every batch line alike: its
- * inputs within the limits, an embedding model that exists (the default
- * model when it names none), and output dimensions that model offers. Each refusal is a
- * `DomainError` naming what is wrong.
+ * on every route and batch line alike: its inputs within the limits (the
+ * caller's texts, before any prompt), an embedding model that exists (the
+ * default model when it names none), output dimensions that model offers,
+ * and a prompt it has. Each refusal is a `DomainError` naming what is wrong.
  */
 export class RequestCheck {
   constructor(
@@ -22,13 +40,13 @@ export class RequestCheck {
     private readonly limits: InputLimits,
   ) {}
 
-  async execute(request: CheckedRequest): Promise<ModelDescriptor> {
+  async execute(request: CheckedRequest): Promise<PassedRequest> {
     checkInputs(request.inputs, this.limits);
     const modelId = request.model ?? this.catalog.defaultModelId;
     const model = await this.catalog.find(modelId);
     if (!model) throw new ModelNotFoundError(modelId);
     requireKind(model, 'embedding');
     if (request.dimensions !== undefined) checkOutputDimensions(model, request.dimensions);
-    return model;
+    return { model, inputs: withPrompt(request.inputs, promptFor(model, request.prompt)) };
   }
 }

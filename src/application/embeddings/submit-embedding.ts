@@ -60,8 +60,8 @@ export class SubmitEmbedding {
 
   /** `taskId`: the id the task gets, when the caller chose it beforehand (a fresh one from the same generator); else a new one. */
   async execute(command: EmbeddingRequest, options: { taskId?: string } = {}): Promise<Submission> {
-    const { id: modelId } = await this.check.execute(command);
-    return this.submitChecked(command, modelId, options);
+    const { model, inputs } = await this.check.execute(command);
+    return this.submitChecked({ ...command, inputs }, model.id, options);
   }
 
   /** As `execute`, for a request its caller has passed through the `RequestCheck` already (`modelId` is what it found). */

@@ -119,7 +119,7 @@ export const ServiceConfigSchema = z.strictObject({
   ml_config_path: z.string().min(1),
 });
 
-const EMBEDDING_ONLY = ['dimensions', 'pooling', 'normalize', 'output_dimensions'] as const;
+const EMBEDDING_ONLY = ['dimensions', 'pooling', 'normalize', 'output_dimensions', 'prompts', 'default_prompt_name'] as const;
 
 const ModelEntrySchema = z
   .strictObject({
@@ -135,8 +135,15 @@ const ModelEntrySchema = z
     pooling: z.enum(['mean', 'cls', 'max']).optional(),
     normalize: bool.optional(),
     output_dimensions: z.array(positiveInt).optional(),
+    /** sentence-transformers' `prompts`: prefixes by name, applied by `prompt_name` or `input_type`. */
+    prompts: z.record(z.string().min(1), z.string()).optional(),
+    default_prompt_name: z.string().min(1).optional(),
   })
   .refine((m) => m.engine !== 'onnx' || m.path !== undefined, { message: 'an onnx model needs a path', path: ['path'] })
+  .refine((m) => m.default_prompt_name === undefined || Object.hasOwn(m.prompts ?? {}, m.default_prompt_name), {
+    message: 'default_prompt_name must name one of the prompts',
+    path: ['default_prompt_name'],
+  })
   .superRefine((m, ctx) => {
     if (m.kind !== 'reranker') return;
     if (m.engine !== 'onnx') ctx.addIssue({ code: 'custom', message: 'a reranker runs on the onnx engine', path: ['engine'] });

@@ -36,6 +36,7 @@ export function openAiRoutes(useCases: HttpUseCases) {
         ...(caller && { caller }),
         ...(body.model !== undefined && { model: body.model }),
         ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
+        ...(body.input_type !== undefined && { prompt: { inputType: body.input_type } }),
       },
       c.req.raw.signal,
     );

@@ -28,6 +28,16 @@ export const OpenAiEmbeddingRequestSchema = z
       .min(1)
       .optional()
       .openapi({ description: 'Shorten the vectors to this size; only for models that list it in output_dimensions.' }),
+    input_type: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({
+        description:
+          "This service's extension (Voyage's and Cohere's field): what the texts are for, `query` or `document` (or Cohere's `search_query`, `search_document`), which picks the model's prompt of that name; a model without prompts applies none.",
+        example: 'query',
+      }),
     user: z.string().optional().openapi({ description: 'Accepted and ignored.' }),
   })
   .openapi('EmbeddingRequest');

@@ -13,6 +13,8 @@ export const ModelSchema = z
     pooling: z.enum(['mean', 'cls', 'max']).nullable(),
     normalized: z.boolean().nullable(),
     output_dimensions: z.array(z.number().int()).openapi({ description: 'Sizes `dimensions` may ask for.' }),
+    prompts: z.record(z.string(), z.string()).openapi({ description: 'Prefixes by name, put before each text by `prompt_name` or `input_type`; empty when the model has none.' }),
+    default_prompt_name: z.string().nullable().openapi({ description: 'The prompt a request that names none gets.' }),
     labels: z.number().int().nullable().openapi({ description: 'A reranker’s logits per pair, once a process has loaded it; null for embedding models.' }),
     loaded: z
       .boolean()
@@ -48,6 +50,8 @@ export function serializeModel(model: ModelDescriptor, defaultModelId: string) {
     pooling: model.pooling ?? null,
     normalized: model.normalize ?? null,
     output_dimensions: [...(model.outputDimensions ?? [])],
+    prompts: { ...model.prompts },
+    default_prompt_name: model.defaultPromptName ?? null,
     labels: model.labels ?? null,
     loaded: model.loaded ?? null,
     live_workers: model.liveWorkers ?? null,
