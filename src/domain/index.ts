@@ -11,3 +11,4 @@ export * from './file.js';
 export * from './batch.js';
 export * from './rerank.js';
 export * from './prompts.js';
+export * from './truncation.js';

@@ -5,15 +5,12 @@
  * any runtime.
  */
 
-/** Which end of a document loses its tokens when it must be cut (TEI's `truncation_direction`). */
-export type TruncationDirection = 'right' | 'left';
+import type { TextTruncation } from './truncation.js';
 
-export interface PairTruncation {
+/** How a pair too long for the model is cut (`direction`) or refused (`truncate: false`, TEI's default on its route). */
+export interface PairTruncation extends TextTruncation {
   /** Most tokens a document keeps, whatever room the model has (Cohere's `max_tokens_per_doc`). */
   readonly maxDocumentTokens?: number;
-  readonly direction?: TruncationDirection;
-  /** false: a pair too long for the model is refused rather than cut (TEI's `truncate`, whose default is false). Default true. */
-  readonly truncate?: boolean;
 }
 
 /**
@@ -78,11 +75,6 @@ export function fitPair(queryTokens: number, documentTokens: number, room: numbe
   return { query: queryLonger ? room - half : half, document: queryLonger ? half : room - half };
 }
 
-/** `tokens` cut to `keep`, from the end (`right`) or the start (`left`). */
-export function cut<T>(tokens: readonly T[], keep: number, direction: TruncationDirection = 'right'): readonly T[] {
-  if (tokens.length <= keep) return tokens;
-  return direction === 'right' ? tokens.slice(0, keep) : tokens.slice(tokens.length - keep);
-}
 
 /**
  * A pair's relevance from the model's logits for it: with one label, the

@@ -2,6 +2,7 @@ import type { EmbeddingResult } from './embedding.js';
 import type { Principal } from './principal.js';
 import type { PromptChoice } from './prompts.js';
 import type { RerankQuery } from './rerank.js';
+import type { TextTruncation } from './truncation.js';
 import { InferenceError, InvalidTransitionError, ValidationError, type DomainError, type FieldIssue } from './errors.js';
 
 /**
@@ -74,6 +75,8 @@ export interface Task {
   readonly lane?: Lane;
   /** Present on a rerank task: its inputs are documents, scored against this query (its result rows are `RERANK_ROW`s). */
   readonly rerank?: RerankQuery;
+  /** How an embedding task's texts too long for the model are cut, or refused; absent: cut at the end. */
+  readonly truncation?: TextTruncation;
 }
 
 /** What travels on a model's queue: everything a worker needs, so it never reads the store first. */
@@ -88,6 +91,7 @@ export interface TaskMessage {
   /** Absent: interactive. */
   readonly lane?: Lane;
   readonly rerank?: RerankQuery;
+  readonly truncation?: TextTruncation;
 }
 
 /** What a client asks for; `model` and `priority` fall back to the defaults. */
@@ -104,6 +108,8 @@ export interface EmbeddingRequest {
   readonly rerank?: RerankQuery;
   /** Which of the model's prompts goes before each text; its default prompt, if any, when absent. */
   readonly prompt?: PromptChoice;
+  /** How texts too long for the model are cut, or refused; absent: cut at the end. */
+  readonly truncation?: TextTruncation;
 }
 
 export const MIN_PRIORITY = 0;
@@ -121,6 +127,7 @@ export function newTask(fields: {
   owner?: string;
   lane?: Lane;
   rerank?: RerankQuery;
+  truncation?: TextTruncation;
 }): Task {
   return {
     id: fields.id,
@@ -136,6 +143,7 @@ export function newTask(fields: {
     ...(fields.owner !== undefined && { owner: fields.owner }),
     ...(fields.lane === 'bulk' && { lane: fields.lane }),
     ...(fields.rerank !== undefined && { rerank: fields.rerank }),
+    ...(fields.truncation !== undefined && { truncation: fields.truncation }),
   };
 }
 
@@ -167,6 +175,7 @@ export function toMessage(task: Task): TaskMessage {
     ...(task.deadline !== undefined && { deadline: task.deadline }),
     ...(task.lane === 'bulk' && { lane: task.lane }),
     ...(task.rerank !== undefined && { rerank: task.rerank }),
+    ...(task.truncation !== undefined && { truncation: task.truncation }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Embeddings, ModelInfo, TextInput, TokenizedText } from '../domain/index.js';
+import type { Embeddings, ModelInfo, TextInput, TextTruncation, TokenizedText } from '../domain/index.js';
 
 /**
  * A loaded sentence-embedding model.
@@ -9,7 +9,10 @@ import type { Embeddings, ModelInfo, TextInput, TokenizedText } from '../domain/
  * - a text's vector does not depend on the other texts of the call (batching and
  *   padding are invisible up to float rounding), and the same text always gives
  *   the same vector;
- * - texts longer than `info.maxTokens` tokens are truncated, never rejected;
+ * - texts (and token-id inputs) longer than `info.maxTokens` tokens, special
+ *   tokens included, are cut at the end, or at the start with `direction:
+ *   'left'`; with `truncate: false` they are rejected with a
+ *   `ValidationError` naming the input instead;
  * - token-id inputs are ids of the model's own vocabulary; the model adds its
  *   special tokens around them, as it does for a text;
  * - an empty list, an empty text or an unknown token id is rejected with
@@ -23,8 +26,8 @@ import type { Embeddings, ModelInfo, TextInput, TokenizedText } from '../domain/
 export interface EmbeddingModel {
   readonly info: ModelInfo;
   embed(inputs: readonly TextInput[]): Promise<Embeddings>;
-  /** Tokenizes, truncating at `info.maxTokens`, without running the model. */
-  tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]>;
+  /** Tokenizes, fitting each input to `info.maxTokens` as `truncation` says (default: cut at the end), without running the model. */
+  tokenize(inputs: readonly TextInput[], truncation?: TextTruncation): Promise<readonly TokenizedText[]>;
   /** One vector per tokenized text, in order, from one inference over the batch. */
   embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]>;
   /** Frees the runtime's memory. The model is unusable afterwards. */

@@ -66,6 +66,28 @@ export function embeddingModelContract(
       expect(Array.from(result.vectors[1]!)).toEqual(expectClose(result.vectors[0]!));
     });
 
+    it('cuts at the start instead with direction left, or refuses what is too long with truncate: false, naming the input', async () => {
+      const max = model.info.maxTokens;
+      const long = words(max * 2);
+      const [atEnd, atStart, prefixed] = await Promise.all([
+        model.tokenize([long]),
+        model.tokenize([long], { direction: 'left' }),
+        model.tokenize([`many different words put first and then ${long}`], { direction: 'left' }),
+      ]);
+      expect(atStart[0]!.ids).toHaveLength(max);
+      expect(atStart[0]!.ids).not.toEqual(atEnd[0]!.ids);
+      // Cut at the start, a text with other words put first keeps the same end: the same tokens.
+      expect(prefixed[0]!.ids).toEqual(atStart[0]!.ids);
+      // The default is what `embed` does: cut at the end.
+      expect((await model.tokenize([long], { direction: 'right', truncate: true }))[0]!.ids).toEqual(atEnd[0]!.ids);
+
+      const refused = await model.tokenize(['short', long], { truncate: false }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ValidationError);
+      expect((refused as ValidationError).issues.map((i) => i.path)).toEqual(['input[1]']);
+      const fits = await model.tokenize(['short'], { truncate: false });
+      expect(fits[0]!.ids).toEqual((await model.tokenize(['short']))[0]!.ids);
+    });
+
     it('counts tokens the way it embeds them, and embeds tokenized texts the same', async () => {
       const texts = ['one', 'one two three four five', words(40)];
       const tokenized = await model.tokenize(texts);

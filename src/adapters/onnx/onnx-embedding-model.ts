@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from 'tokenizers';
 import {
+  fitText,
   inputPath,
   requireEmbeddable,
   type Embeddings,
   type ModelInfo,
   type Pooling,
   type TextInput,
+  type TextTruncation,
   type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
@@ -44,7 +46,10 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   private constructor(
     readonly info: ModelInfo,
     private readonly thread: InferenceThread,
+    /** Cuts each text at the end, special tokens included: what most requests ask. */
     private readonly tokenizer: Tokenizer,
+    /** Cuts nothing and adds no special tokens: for requests that cut at the start, or refuse what is too long. */
+    private readonly whole: Tokenizer,
     private readonly specials: SpecialTokens,
     private readonly vocabularySize: number,
   ) {}
@@ -56,6 +61,9 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     const specials = SpecialTokens.fromTokenizerJson(JSON.parse(await readFile(folder.tokenizerFile, 'utf8')));
     tokenizer.setTruncation(maxTokens);
     tokenizer.disablePadding();
+    const whole = Tokenizer.fromFile(folder.tokenizerFile);
+    whole.disableTruncation();
+    whole.disablePadding();
     const pooling = options.pooling ?? folder.pooling;
     const thread = await InferenceThread.start({
       modelFile: folder.modelFile,
@@ -74,6 +82,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       },
       thread,
       tokenizer,
+      whole,
       specials,
       tokenizer.getVocabSize(true),
     );
@@ -86,22 +95,24 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     return embedInputs(this, inputs);
   }
 
-  async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
+  async tokenize(inputs: readonly TextInput[], truncation: TextTruncation = {}): Promise<readonly TokenizedText[]> {
     requireEmbeddable(inputs);
     const texts = inputs.filter((input): input is string => typeof input === 'string');
-    const encodings = texts.length > 0 ? await this.tokenizer.encodeBatch(texts) : [];
+    const atEnd = (truncation.direction ?? 'right') === 'right' && truncation.truncate !== false;
+    const encodings = texts.length === 0 ? [] : atEnd ? await this.tokenizer.encodeBatch(texts) : await this.whole.encodeBatch(texts, { addSpecialTokens: false });
+    const room = Math.max(0, this.info.maxTokens - this.specials.singleCount);
+    const fit = (ids: readonly number[], path: string) => this.specials.wrap(fitText(ids, room, truncation, { model: this.info.id, maxTokens: this.info.maxTokens, path }));
     let next = 0;
     return inputs.map((input, index) => {
-      if (typeof input !== 'string') return this.wrapTokenIds(input, inputPath(index, inputs.length));
+      const path = inputPath(index, inputs.length);
+      if (typeof input !== 'string') {
+        // Token ids from the client get the special tokens a text would get, and the same truncation.
+        checkTokenIds(input, this.vocabularySize, this.info.id, path);
+        return fit(input, path);
+      }
       const encoding = encodings[next++]!;
-      return { ids: encoding.getIds(), typeIds: encoding.getTypeIds() };
+      return atEnd ? { ids: encoding.getIds(), typeIds: encoding.getTypeIds() } : fit(encoding.getIds(), path);
     });
-  }
-
-  /** Token ids from the client get the special tokens a text would get, and the same truncation. */
-  private wrapTokenIds(ids: readonly number[], path: string): TokenizedText {
-    checkTokenIds(ids, this.vocabularySize, this.info.id, path);
-    return this.specials.wrap(ids.slice(0, Math.max(0, this.info.maxTokens - this.specials.singleCount)));
   }
 
   async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {

@@ -19,6 +19,7 @@ const WireMessage = z.strictObject({
       truncate: z.boolean().optional(),
     })
     .optional(),
+  truncation: z.strictObject({ direction: z.enum(['right', 'left']).optional(), truncate: z.boolean().optional() }).optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {

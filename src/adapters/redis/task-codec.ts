@@ -1,4 +1,4 @@
-import type { EmbeddingResult, FailureKind, Lane, FieldIssue, RerankQuery, Task, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
+import type { EmbeddingResult, FailureKind, Lane, FieldIssue, RerankQuery, Task, TextTruncation, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
 
 /*
  * A task is one Redis hash. Vectors are stored as one field of raw
@@ -28,6 +28,7 @@ export function encodeTask(task: Task): Fields {
   if (task.owner !== undefined) fields.owner = task.owner;
   if (task.lane !== undefined) fields.lane = task.lane;
   if (task.rerank !== undefined) fields.rerank = JSON.stringify(task.rerank);
+  if (task.truncation !== undefined) fields.truncation = JSON.stringify(task.truncation);
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
 }
@@ -74,6 +75,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
   const lane = text('lane') as Lane | undefined;
   const issues = text('issues');
   const rerank = text('rerank');
+  const truncation = text('truncation');
   const result = decodeResult(raw);
   return {
     id,
@@ -95,6 +97,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(owner !== undefined && { owner }),
     ...(lane === 'bulk' && { lane }),
     ...(rerank !== undefined && { rerank: JSON.parse(rerank) as RerankQuery }),
+    ...(truncation !== undefined && { truncation: JSON.parse(truncation) as TextTruncation }),
     ...(result && { result }),
   };
 }

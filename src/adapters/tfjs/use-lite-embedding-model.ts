@@ -1,9 +1,11 @@
 import {
+  fitText,
   inputPath,
   requireEmbeddable,
   type Embeddings,
   type ModelInfo,
   type TextInput,
+  type TextTruncation,
   type TokenizedText,
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
@@ -71,19 +73,23 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
   }
 
   /** Token-id inputs are SentencePiece ids of USE-lite's own vocabulary; the model adds no special tokens. */
-  async tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]> {
+  async tokenize(inputs: readonly TextInput[], truncation: TextTruncation = {}): Promise<readonly TokenizedText[]> {
     requireEmbeddable(inputs);
     inputs.forEach((input, index) => {
       if (typeof input !== 'string') checkTokenIds(input, this.vocabularySize, this.info.id, inputPath(index, inputs.length));
     });
     const texts = inputs.filter((input): input is string => typeof input === 'string');
     // SentencePiece runs on the model's thread: a long text never holds up the event loop.
-    const { ids: encoded } =
-      texts.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts, maxTokens: this.info.maxTokens }) : { ids: [] };
+    // Cut on the thread when cutting at the end, as most requests ask; whole otherwise, to be cut at the start or refused here.
+    const atEnd = (truncation.direction ?? 'right') === 'right' && truncation.truncate !== false;
+    const maxTokens = atEnd ? this.info.maxTokens : Number.MAX_SAFE_INTEGER;
+    const { ids: encoded } = texts.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts, maxTokens }) : { ids: [] };
+    const fit = (ids: readonly number[], index: number) =>
+      fitText(ids, this.info.maxTokens, truncation, { model: this.info.id, maxTokens: this.info.maxTokens, path: inputPath(index, inputs.length) });
     let next = 0;
-    return inputs.map((input) => {
-      if (typeof input !== 'string') return { ids: input.slice(0, this.info.maxTokens) };
-      const ids = encoded[next++]!;
+    return inputs.map((input, index) => {
+      if (typeof input !== 'string') return { ids: fit(input, index) };
+      const ids = fit(encoded[next++]!, index);
       return { ids: ids.length > 0 ? ids : [UNKNOWN_ID] };
     });
   }

@@ -82,6 +82,7 @@ export class SubmitEmbedding {
       ...(command.deadline !== undefined && { deadline: command.deadline }),
       ...(command.caller && { owner: command.caller.name }),
       ...(command.rerank && { rerank: command.rerank }),
+      ...(command.truncation && { truncation: command.truncation }),
     });
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.

@@ -63,7 +63,7 @@ export class EmbeddingWorker {
       await this.consume(modelId, async (message) => {
         if (message.rerank) throw new ValidationError(`Model '${modelId}' makes embeddings; it cannot rerank.`);
         requireEmbeddable(message.inputs);
-        return batcher.run(await model.tokenize(message.inputs), message.lane);
+        return batcher.run(await model.tokenize(message.inputs, message.truncation), message.lane);
       });
     }
     for (const [modelId, reranker] of this.served.rerankers) {

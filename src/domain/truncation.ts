@@ -1,0 +1,30 @@
+import { ValidationError } from './errors.js';
+
+/** Which end of a text loses its tokens when it must be cut (TEI's `truncation_direction`, Cohere's `truncate`). */
+export type TruncationDirection = 'right' | 'left';
+
+/** How a text longer than its model takes is handled: cut at one end (the default: the end), or refused. */
+export interface TextTruncation {
+  readonly direction?: TruncationDirection;
+  /** false: a text too long for the model is refused rather than cut (TEI's `truncate: false`, Cohere's `NONE`). Default true. */
+  readonly truncate?: boolean;
+}
+
+/** `tokens` cut to `keep`, from the end (`right`) or the start (`left`). */
+export function cut<T>(tokens: readonly T[], keep: number, direction: TruncationDirection = 'right'): readonly T[] {
+  if (tokens.length <= keep) return tokens;
+  return direction === 'right' ? tokens.slice(0, keep) : tokens.slice(tokens.length - keep);
+}
+
+/**
+ * A text's tokens fitted to `room` as `truncation` says: cut at its end or
+ * start, or refused with a `ValidationError` at `path` that names the model's
+ * limit (`maxTokens`, special tokens included).
+ */
+export function fitText<T>(tokens: readonly T[], room: number, { direction, truncate = true }: TextTruncation, limit: { model: string; maxTokens: number; path: string }): readonly T[] {
+  if (!truncate && tokens.length > room) {
+    const message = `this text takes ${tokens.length + limit.maxTokens - room} tokens; model '${limit.model}' takes at most ${limit.maxTokens} (truncation cuts it)`;
+    throw new ValidationError(`A text is too long for model '${limit.model}'.`, [{ path: limit.path, message }]);
+  }
+  return cut(tokens, room, direction);
+}
