@@ -65,6 +65,18 @@ describe('API keys', () => {
     expect(await response.json()).toMatchObject({ code: 'invalid_api_key', status: 401 });
   });
 
+  it.each([
+    ['/v1/rerank', { query: 'q', documents: ['a'] }, (body: unknown) => expect(body).toMatchObject({ error: { code: 'invalid_api_key' } })],
+    ['/v2/rerank', { model: 'm', query: 'q', documents: ['a'] }, (body: unknown) => expect(body).toMatchObject({ message: expect.any(String), code: 'invalid_api_key' })],
+    ['/rerank', { query: 'q', texts: ['a'] }, (body: unknown) => expect(body).toMatchObject({ error: expect.any(String), error_type: expect.any(String) })],
+  ])('guards %s too, refusing a request without a key in its family’s error shape', async (path, body, shaped) => {
+    const post = (headers: Record<string, string>) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const refused = await post({});
+    expect(refused.status).toBe(401);
+    shaped(await refused.json());
+    expect((await post({ authorization: `Bearer ${PLAIN}` })).status).not.toBe(401);
+  });
+
   it('takes the key from x-api-key too', async () => {
     const response = await fetch(`${base}/v1/models`, { headers: { 'x-api-key': PLAIN } });
     expect(response.status).toBe(200);

@@ -42,6 +42,11 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
   });
   instrument(app, observers);
 
+  /**
+   * What keys and rate limits guard: OpenAI's and Jina's routes (/v1), Cohere's
+   * (/v2), and TEI's, which live at the root beside the open health and docs.
+   */
+  const API_PATHS = ['/v1/*', '/v2/*', '/rerank'];
   // The routes OpenAI's clients call answer errors in OpenAI's shape, with the same statuses.
   const groups: readonly RouteGroup[] = [
     { routes: taskRoutes(useCases), errors: 'problem' },
@@ -83,12 +88,12 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     );
   }
   // Before any body is read: a caller without a key, or without console access, costs nothing more.
-  app.use('/v1/*', requireApiKey(options.keys));
+  for (const path of API_PATHS) app.use(path, requireApiKey(options.keys));
   const consoleAccess = requireConsoleAccess({ ...options.console, keys: options.keys });
   app.use('/console', consoleAccess);
   app.use('/console/*', consoleAccess);
   // Before the body is read: a caller past its allowance costs nothing more either.
-  app.use('/v1/*', ...enforceRateLimits(useCases.rateLimits));
+  for (const path of API_PATHS) app.use(path, ...enforceRateLimits(useCases.rateLimits));
   // Every body, on every route (those added later included): its size, then its shape.
   app.use('*', limitBody(options.bodyLimitBytes));
   app.use('*', bodyGuard(options.limits, [EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT]));
