@@ -8,6 +8,18 @@ export interface TextTruncation {
   readonly direction?: TruncationDirection;
   /** false: a text too long for the model is refused rather than cut (TEI's `truncate: false`, Cohere's `NONE`). Default true. */
   readonly truncate?: boolean;
+  /** Most tokens a text keeps, special tokens included, when fewer than the model takes (Cohere's `max_tokens`). */
+  readonly maxTokens?: number;
+}
+
+/** The most tokens a text keeps, special tokens included: the model's limit, or the request's when lower. */
+export function tokenLimit(modelMaxTokens: number, { maxTokens }: TextTruncation): number {
+  return maxTokens === undefined ? modelMaxTokens : Math.min(modelMaxTokens, maxTokens);
+}
+
+/** Whether `truncation` is what a tokenizer set to the model's limit does by itself: cut at the end, at that limit. */
+export function cutsAtModelEnd(modelMaxTokens: number, truncation: TextTruncation): boolean {
+  return (truncation.direction ?? 'right') === 'right' && truncation.truncate !== false && tokenLimit(modelMaxTokens, truncation) === modelMaxTokens;
 }
 
 /** `tokens` cut to `keep`, from the end (`right`) or the start (`left`). */

@@ -86,6 +86,12 @@ export function embeddingModelContract(
       expect((refused as ValidationError).issues.map((i) => i.path)).toEqual(['input[1]']);
       const fits = await model.tokenize(['short'], { truncate: false });
       expect(fits[0]!.ids).toEqual((await model.tokenize(['short']))[0]!.ids);
+      // A request's own limit, below the model's (Cohere's max_tokens), special tokens included.
+      const capped = await model.tokenize([long, 'short'], { maxTokens: 6 });
+      expect(capped[0]!.ids).toHaveLength(6);
+      expect(capped[0]!.ids.slice(0, 3)).toEqual(atEnd[0]!.ids.slice(0, 3));
+      expect(capped[1]!.ids).toEqual(fits[0]!.ids.length <= 6 ? fits[0]!.ids : expect.any(Array));
+      await expect(model.tokenize([long], { maxTokens: 6, truncate: false })).rejects.toBeInstanceOf(ValidationError);
     });
 
     it('counts tokens the way it embeds them, and embeds tokenized texts the same', async () => {

@@ -19,6 +19,7 @@ import { modelRoutes } from './routes/models.js';
 import { batchRoutes } from './routes/batches.js';
 import { fileRoutes } from './routes/files.js';
 import { openAiRoutes } from './routes/openai.js';
+import { cohereEmbedRoutes } from './routes/cohere-embed.js';
 import { rerankRoutes } from './routes/rerank.js';
 import { taskRoutes } from './routes/tasks.js';
 import type { ErrorDialect, HttpEnv, HttpObservers, HttpOptions, HttpUseCases } from './types.js';
@@ -53,6 +54,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     { routes: openAiRoutes(useCases), errors: 'openai' },
     { routes: rerankRoutes(useCases, 'openai'), errors: 'openai' },
     { routes: rerankRoutes(useCases, 'cohere'), errors: 'cohere' },
+    { routes: cohereEmbedRoutes(useCases), errors: 'cohere' },
     { routes: rerankRoutes(useCases, 'tei'), errors: 'tei' },
     { routes: modelRoutes(useCases, options.defaultModelId), errors: 'openai' },
     { routes: fileRoutes(useCases), errors: 'openai' },

@@ -2,9 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from 'tokenizers';
 import {
+  cutsAtModelEnd,
   fitText,
   inputPath,
   requireEmbeddable,
+  tokenLimit,
   type Embeddings,
   type ModelInfo,
   type Pooling,
@@ -98,10 +100,11 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   async tokenize(inputs: readonly TextInput[], truncation: TextTruncation = {}): Promise<readonly TokenizedText[]> {
     requireEmbeddable(inputs);
     const texts = inputs.filter((input): input is string => typeof input === 'string');
-    const atEnd = (truncation.direction ?? 'right') === 'right' && truncation.truncate !== false;
+    const atEnd = cutsAtModelEnd(this.info.maxTokens, truncation);
+    const limit = tokenLimit(this.info.maxTokens, truncation);
     const encodings = texts.length === 0 ? [] : atEnd ? await this.tokenizer.encodeBatch(texts) : await this.whole.encodeBatch(texts, { addSpecialTokens: false });
-    const room = Math.max(0, this.info.maxTokens - this.specials.singleCount);
-    const fit = (ids: readonly number[], path: string) => this.specials.wrap(fitText(ids, room, truncation, { model: this.info.id, maxTokens: this.info.maxTokens, path }));
+    const room = Math.max(0, limit - this.specials.singleCount);
+    const fit = (ids: readonly number[], path: string) => this.specials.wrap(fitText(ids, room, truncation, { model: this.info.id, maxTokens: limit, path }));
     let next = 0;
     return inputs.map((input, index) => {
       const path = inputPath(index, inputs.length);

@@ -19,7 +19,9 @@ const WireMessage = z.strictObject({
       truncate: z.boolean().optional(),
     })
     .optional(),
-  truncation: z.strictObject({ direction: z.enum(['right', 'left']).optional(), truncate: z.boolean().optional() }).optional(),
+  truncation: z
+    .strictObject({ direction: z.enum(['right', 'left']).optional(), truncate: z.boolean().optional(), maxTokens: z.number().int().min(1).optional() })
+    .optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {

@@ -1,7 +1,9 @@
 import {
+  cutsAtModelEnd,
   fitText,
   inputPath,
   requireEmbeddable,
+  tokenLimit,
   type Embeddings,
   type ModelInfo,
   type TextInput,
@@ -81,11 +83,12 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
     const texts = inputs.filter((input): input is string => typeof input === 'string');
     // SentencePiece runs on the model's thread: a long text never holds up the event loop.
     // Cut on the thread when cutting at the end, as most requests ask; whole otherwise, to be cut at the start or refused here.
-    const atEnd = (truncation.direction ?? 'right') === 'right' && truncation.truncate !== false;
-    const maxTokens = atEnd ? this.info.maxTokens : Number.MAX_SAFE_INTEGER;
+    const atEnd = cutsAtModelEnd(this.info.maxTokens, truncation);
+    const limit = tokenLimit(this.info.maxTokens, truncation);
+    const maxTokens = atEnd ? limit : Number.MAX_SAFE_INTEGER;
     const { ids: encoded } = texts.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts, maxTokens }) : { ids: [] };
     const fit = (ids: readonly number[], index: number) =>
-      fitText(ids, this.info.maxTokens, truncation, { model: this.info.id, maxTokens: this.info.maxTokens, path: inputPath(index, inputs.length) });
+      fitText(ids, limit, truncation, { model: this.info.id, maxTokens: limit, path: inputPath(index, inputs.length) });
     let next = 0;
     return inputs.map((input, index) => {
       if (typeof input !== 'string') return { ids: fit(input, index) };

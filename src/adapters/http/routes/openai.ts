@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { EMBEDDINGS_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
+import { answeredBy } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
 import { embeddingsBody, OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, toInputs } from '../wire/embeddings.js';
 import { openAiErrors } from '../wire/errors.js';
@@ -40,9 +41,7 @@ export function openAiRoutes(useCases: HttpUseCases) {
       },
       c.req.raw.signal,
     );
-    if (tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens });
-    c.set('taskId', task.id);
-    c.set('model', task.model);
+    answeredBy(c, task, tokens);
     return c.json(embeddingsBody(task.model, vectors, task.result!.usage.promptTokens, body.encoding_format), 200);
   });
 

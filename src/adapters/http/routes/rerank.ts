@@ -2,8 +2,9 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { RERANK_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
+import { answeredBy } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
-import { errorResponses, openAiErrors } from '../wire/errors.js';
+import { cohereErrors, errorResponses, openAiErrors } from '../wire/errors.js';
 import {
   CohereRerankRequestSchema,
   CohereRerankResponseSchema,
@@ -43,7 +44,7 @@ const cohere = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: CohereRerankRequestSchema } } } },
   responses: {
     200: { description: 'The documents, best first', content: { 'application/json': { schema: CohereRerankResponseSchema } } },
-    ...errorResponses([400, 401, 404, 413, 415, 422, 429, 500, 503, 504], 'An error, in Cohere’s shape', 'application/json', z.object({ message: z.string(), code: z.string() })),
+    ...cohereErrors(400, 401, 404, 413, 415, 422, 429, 500, 503, 504),
   },
 });
 
@@ -83,7 +84,7 @@ export function rerankRoutes(useCases: HttpUseCases, family: 'openai' | 'cohere'
       },
       c.req.raw.signal,
     );
-    answered(c, reranked);
+    answeredBy(c, reranked.task, reranked.tokens);
     const { task, model, promptTokens, results } = reranked;
     return c.json(rerankBody({ taskId: task.id, model, promptTokens, results, ...((body.return_documents ?? true) && { documents }) }), 200);
   });
@@ -97,13 +98,6 @@ function common(c: Context<HttpEnv>) {
   return { requestId: c.get('requestId'), ...(caller && { caller }) };
 }
 
-function answered(c: Context<HttpEnv>, reranked: Reranked): void {
-  if (reranked.tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens: reranked.tokens });
-  c.set('taskId', reranked.task.id);
-  c.set('model', reranked.model);
-}
-
-type Reranked = Awaited<ReturnType<HttpUseCases['rerank']['execute']>>;
 
 function cohereRoute(app: OpenAPIHono<HttpEnv>, useCases: HttpUseCases) {
   app.openapi(cohere, async (c) => {
@@ -120,7 +114,7 @@ function cohereRoute(app: OpenAPIHono<HttpEnv>, useCases: HttpUseCases) {
       },
       c.req.raw.signal,
     );
-    answered(c, reranked);
+    answeredBy(c, reranked.task, reranked.tokens);
     return c.json(
       {
         id: reranked.task.id,
@@ -146,7 +140,7 @@ function teiRoute(app: OpenAPIHono<HttpEnv>, useCases: HttpUseCases) {
       },
       c.req.raw.signal,
     );
-    answered(c, reranked);
+    answeredBy(c, reranked.task, reranked.tokens);
     const withText = body.return_text ?? false;
     return c.json(
       reranked.results.map(({ index, score }) => ({ index, score, ...(withText && { text: body.texts[index]! }) })),

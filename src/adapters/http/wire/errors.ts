@@ -37,3 +37,8 @@ export const OpenAiErrorSchema = z
 export function openAiErrors(...statuses: number[]) {
   return errorResponses(statuses, 'An error, in OpenAI’s shape', 'application/json', OpenAiErrorSchema);
 }
+
+/** Cohere's error shape, `{ message }` (with this service's `code`), as Cohere's SDKs read it. */
+export function cohereErrors(...statuses: number[]) {
+  return errorResponses(statuses, 'An error, in Cohere’s shape', 'application/json', z.object({ message: z.string(), code: z.string() }));
+}
