@@ -20,7 +20,8 @@ function* random(seed: number): Generator<number> {
   }
 }
 
-function sentences(count: number, words: number, seed: number): string[] {
+/** `count` texts of `words` words each, the same for the same seed. */
+export function sentences(count: number, words: number, seed: number): string[] {
   const rng = random(seed);
   return Array.from({ length: count }, () =>
     Array.from({ length: words }, () => WORDS[Math.floor(rng.next().value! * WORDS.length)]).join(' ') + '.',

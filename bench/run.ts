@@ -19,6 +19,7 @@ import { CACHE, cpuMs, log, modelFolder } from './fixtures.js';
 import { besideABatch } from './bulk.js';
 import { drive, type LoadResult, type Route } from './load.js';
 import { rawThroughput } from './raw.js';
+import { compactReport, compactScenarios, type CompactRow } from './compact.js';
 import { rerankReport, rerankScenarios, type RerankRow } from './rerank.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -27,8 +28,8 @@ const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PEER = 'plain transformers.js server';
 const FLOOR = 'HTTP floor: the same server, a fixed answer, no model';
-/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk, rerank) runs those groups alone, to iterate on one path. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk,rerank').split(','));
+/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk, rerank, compact) runs those groups alone, to iterate on one path. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk,rerank,compact').split(','));
 /** Lines of the batch that runs beside the interactive client in the bulk rows. */
 const BULK_LINES = 50_000;
 
@@ -232,8 +233,9 @@ async function main(): Promise<void> {
   // A rerank request takes seconds at 16 clients: a longer window, so that it holds many.
   const rerankBrokers = (await reachable(AMQP_URL)) && (await reachable(REDIS_URL)) ? { amqpUrl: AMQP_URL, redisUrl: REDIS_URL } : undefined;
   const rerank = ONLY.has('rerank') ? await rerankScenarios(SECONDS * 3, WARMUP * 3, rerankBrokers) : [];
+  const compacts = ONLY.has('compact') ? await compactScenarios() : [];
 
-  await report({ ceilings, rawSingleMs, rawCpu }, brokers, rerank);
+  await report({ ceilings, rawSingleMs, rawCpu }, brokers, rerank, compacts);
 }
 
 async function embeddedScenarios(env: Record<string, string>): Promise<void> {
@@ -287,7 +289,7 @@ interface Raw {
   readonly rawCpu: Record<string, number>;
 }
 
-async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean, rerank: readonly RerankRow[]) {
+async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean, rerank: readonly RerankRow[], compacts: readonly CompactRow[]) {
   // A mixed-length workload is compared with the raw ceiling of the same mix.
   const ceilingOf = (r: Row) => (r.scenario.includes('mixed') ? ceilings['L6 mixed']! : ceilings[r.model]!);
   const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
@@ -382,6 +384,7 @@ async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean, 
     `Raw single-text inference (batch 1 median): L6 ${rawSingleMs.L6!.toFixed(2)} ms, L12 ${rawSingleMs.L12!.toFixed(2)} ms.`,
     `Raw CPU per text: L6 batch 1 ${rawCpu['L6 1']!.toFixed(2)} ms, batch 128 ${rawCpu['L6 128']!.toFixed(2)} ms.`,
     ...(rerank.length > 0 ? rerankReport(rerank) : []),
+    ...(compacts.length > 0 ? compactReport(compacts) : []),
   );
 
   const markdown = `${lines.join('\n')}\n`;
