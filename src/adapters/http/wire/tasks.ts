@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { MAX_PRIORITY, MIN_PRIORITY, TASK_STATUSES, type Task } from '../../../domain/index.js';
+import { MAX_PRIORITY, MIN_PRIORITY, RERANK_ROW, TASK_STATUSES, type Task } from '../../../domain/index.js';
 import { MODEL_ID_MAX } from './common.js';
 import { UsageSchema } from './embeddings.js';
 
@@ -44,17 +44,22 @@ export const TaskFieldsSchema = z.object({
   error: z.string().nullable().openapi({ description: 'Why the task failed, expired or was cancelled; null otherwise.' }),
 });
 
+const RerankScoreSchema = z.object({
+  object: z.literal('rerank_score'),
+  index: z.number().int().openapi({ description: 'The document’s position in the request.' }),
+  relevance_score: z.number(),
+  logit: z.number().openapi({ description: 'What the score came from (what raw_scores gives).' }),
+});
+
 export const TaskSchema = TaskFieldsSchema.extend({
-  object: z.literal('embedding.task'),
+  object: z.enum(['embedding.task', 'rerank.task']).openapi({ description: '`rerank.task` for the tasks the rerank routes run.' }),
   result: z
-    .object({
-      object: z.literal('list'),
-      data: z.array(EmbeddingSchema),
-      dimensions: z.number().int(),
-      usage: UsageSchema,
-    })
+    .union([
+      z.object({ object: z.literal('list'), data: z.array(EmbeddingSchema), dimensions: z.number().int(), usage: UsageSchema }),
+      z.object({ object: z.literal('list'), data: z.array(RerankScoreSchema), usage: UsageSchema }),
+    ])
     .nullable()
-    .openapi({ description: 'The embeddings, in input order; null until status is succeeded.' }),
+    .openapi({ description: 'The embeddings (or a rerank task’s scores, one per document), in input order; null until status is succeeded.' }),
 }).openapi('Task');
 
 export const AcceptedTaskSchema = TaskSchema.extend({
@@ -95,8 +100,21 @@ export function taskFields(task: Task) {
   };
 }
 
-export function serializeTask(task: Task) {
+export function serializeTask(task: Task): z.infer<typeof TaskSchema> {
   const result = task.result;
+  if (task.rerank) {
+    return {
+      object: 'rerank.task',
+      ...taskFields(task),
+      result: result
+        ? {
+            object: 'list',
+            data: result.vectors.map((row, index) => ({ object: 'rerank_score', index, relevance_score: row[RERANK_ROW.score]!, logit: row[RERANK_ROW.logit]! })),
+            usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.totalTokens },
+          }
+        : null,
+    };
+  }
   return {
     object: 'embedding.task' as const,
     ...taskFields(task),
