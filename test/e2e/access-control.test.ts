@@ -152,8 +152,16 @@ describe('access control', () => {
   });
 
   describe('rate limits', () => {
-    it('puts OpenAI’s x-ratelimit-* headers on every /v1 answer, an error included', async () => {
-      for (const response of [await call(BOB, 'GET', '/v1/models'), await call(BOB, 'GET', '/v1/embeddings/tasks/no-such-task')]) {
+    it('puts OpenAI’s x-ratelimit-* headers on every API answer (OpenAI’s, Cohere’s and TEI’s routes), an error included', async () => {
+      const answers = [
+        await call(BOB, 'GET', '/v1/models'),
+        await call(BOB, 'GET', '/v1/embeddings/tasks/no-such-task'),
+        await call(BOB, 'POST', '/v2/embed', { model: 'tiny-bert', texts: ['counted'] }),
+        await call(BOB, 'POST', '/v2/rerank', { model: 'tiny-bert', query: 'q', documents: ['a'] }),
+        await call(BOB, 'POST', '/rerank', { query: 'q', texts: ['a'] }),
+      ];
+      expect(answers.map((a) => a.status)).toEqual([200, 404, 200, 400, 400]);
+      for (const response of answers) {
         expect(response.headers.get('x-ratelimit-limit-requests')).toBe('1000');
         expect(Number(response.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(1000);
         expect(response.headers.get('x-ratelimit-reset-requests')).toMatch(/^(\d+ms|\d+(\.\d+)?s|\d+m\d+(\.\d+)?s)$/);
