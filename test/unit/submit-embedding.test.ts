@@ -9,6 +9,7 @@ import { LiveWorkers } from '../../src/application/models/live-workers.js';
 import { EnforceRateLimits } from '../../src/application/access/enforce-rate-limits.js';
 import { RequestCheck } from '../../src/application/embeddings/request-check.js';
 import { SubmitEmbedding } from '../../src/application/embeddings/submit-embedding.js';
+import { SubmitTask } from '../../src/application/tasks/submit-task.js';
 import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
 import { MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
 import { CapacityExceededError, ModelNotFoundError, newTask, PayloadTooLargeError, RateLimitExceededError, ServiceUnavailableError } from '../../src/domain/index.js';
@@ -27,15 +28,17 @@ function submitter(store: MemoryTaskStore, queue: TaskPublisher & Pick<QueueInsp
   const catalog = new MemoryModelCatalog([{ id: 'm', kind: 'embedding', engine: 'onnx' }], 'm');
   return new SubmitEmbedding(
     new RequestCheck(catalog, LIMITS),
-    new EnforceRateLimits(new MemoryRateLimiter(), { ...(tokensPerMinute !== undefined && { tokensPerMinute }) }),
-    store,
-    queue,
-    { next },
-    systemClock,
-    new MemoryMetrics(),
-    createPinoLogger({ level: 'silent', destination: new LogSink() }),
-    new LiveWorkers(new MemoryWorkerRegistry()),
-    { maxQueueWaitMs: 60_000 },
+    new SubmitTask(
+      new EnforceRateLimits(new MemoryRateLimiter(), { ...(tokensPerMinute !== undefined && { tokensPerMinute }) }),
+      store,
+      queue,
+      { next },
+      systemClock,
+      new MemoryMetrics(),
+      createPinoLogger({ level: 'silent', destination: new LogSink() }),
+      new LiveWorkers(new MemoryWorkerRegistry()),
+      { maxQueueWaitMs: 60_000 },
+    ),
   );
 }
 

@@ -5,7 +5,7 @@ import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { LiveWorkers } from '../models/live-workers.js';
 import type { GetTaskStatus } from '../embeddings/get-task-status.js';
-import type { SubmitEmbedding } from '../embeddings/submit-embedding.js';
+import type { SubmitTask } from './submit-task.js';
 
 /** How long a new task's watch may take to be ready before the task is queued without it; an established watch channel is ready at once. */
 const WATCH_READY_MS = 1_000;
@@ -53,7 +53,7 @@ export interface SyncTaskOutcome {
  */
 export class SyncTasks {
   constructor(
-    private readonly submit: SubmitEmbedding,
+    private readonly submit: SubmitTask,
     private readonly status: GetTaskStatus,
     private readonly store: TaskStore,
     private readonly events: TaskEvents,
@@ -73,7 +73,7 @@ export class SyncTasks {
     let tokens: Allowance | undefined;
     try {
       const watching = await readyWithin(watch.ready, WATCH_READY_MS);
-      ({ tokens } = await this.submit.submitChecked({ ...request, deadline }, modelId, { taskId }));
+      ({ tokens } = await this.submit.submit({ ...request, deadline }, modelId, { taskId }));
       const query = { waitMs: this.options.timeoutMs, ...(signal && { signal }) };
       task = watching ? await this.status.awaitWatched(taskId, watch, query) : await this.status.execute(taskId, query);
     } finally {

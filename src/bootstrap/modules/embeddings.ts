@@ -5,6 +5,7 @@ import { SyncTasks } from '../../application/tasks/sync-tasks.js';
 import { GetTaskStatus } from '../../application/embeddings/get-task-status.js';
 import { RequestCheck } from '../../application/embeddings/request-check.js';
 import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';
+import { SubmitTask } from '../../application/tasks/submit-task.js';
 import { EnforceRateLimits } from '../../application/access/enforce-rate-limits.js';
 import { LiveWorkers } from '../../application/models/live-workers.js';
 import type { AppConfig } from '../config/schema.js';
@@ -18,9 +19,8 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
     provide(bind, RequestCheck, { catalog: TOKENS.ModelCatalog, limits: TOKENS.Limits }, ({ catalog, limits }) => new RequestCheck(catalog, limits));
     provide(
       bind,
-      SubmitEmbedding,
+      SubmitTask,
       {
-        check: RequestCheck,
         rateLimits: EnforceRateLimits,
         store: TOKENS.TaskStore,
         queue: TOKENS.TaskQueue,
@@ -31,10 +31,11 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
         live: LiveWorkers,
       },
       (d) =>
-        new SubmitEmbedding(d.check, d.rateLimits, d.store, d.queue, d.ids, d.clock, d.metrics, d.logger, d.live, {
+        new SubmitTask(d.rateLimits, d.store, d.queue, d.ids, d.clock, d.metrics, d.logger, d.live, {
           maxQueueWaitMs: queue.max_wait_seconds * 1000,
         }),
     );
+    provide(bind, SubmitEmbedding, { check: RequestCheck, tasks: SubmitTask }, ({ check, tasks }) => new SubmitEmbedding(check, tasks));
     provide(
       bind,
       CancelTask,
@@ -51,7 +52,7 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
       bind,
       SyncTasks,
       {
-        submit: SubmitEmbedding,
+        submit: SubmitTask,
         status: GetTaskStatus,
         store: TOKENS.TaskStore,
         events: TOKENS.TaskEvents,
