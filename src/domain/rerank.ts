@@ -8,7 +8,7 @@
 import type { TextTruncation } from './truncation.js';
 
 /** How a pair too long for the model is cut (`direction`) or refused (`truncate: false`, TEI's default on its route). */
-export interface PairTruncation extends TextTruncation {
+export interface PairTruncation extends Pick<TextTruncation, 'direction' | 'truncate'> {
   /** Most tokens a document keeps, whatever room the model has (Cohere's `max_tokens_per_doc`). */
   readonly maxDocumentTokens?: number;
 }

@@ -213,8 +213,8 @@ function withoutDocuments(chunk: BatchChunk): BatchChunk {
   if (!chunk.tasks.some((t) => t.lines.some(keeps))) return chunk;
   const strip = (line: PlannedLine): PlannedLine => {
     if (!('rerank' in line)) return line;
-    const { topN, rawScores } = line.rerank;
-    return { ...line, rerank: { ...(topN !== undefined && { topN }), ...(rawScores !== undefined && { rawScores }) } };
+    const { documents, ...rerank } = line.rerank;
+    return { ...line, rerank };
   };
   return { ...chunk, tasks: chunk.tasks.map((t) => ({ ...t, lines: t.lines.map(strip) })) };
 }

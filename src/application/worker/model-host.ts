@@ -3,7 +3,7 @@ import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { HealthCheck } from '../../ports/health-check.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
-import type { LoadedModel, ModelLoader } from '../../ports/model-loader.js';
+import type { ModelLoader } from '../../ports/model-loader.js';
 import type { RerankerModel } from '../../ports/reranker-model.js';
 
 type LoadState = { status: 'loading' } | { status: 'failed'; reason: string } | { status: 'loaded' };
@@ -16,7 +16,6 @@ type LoadState = { status: 'loading' } | { status: 'failed'; reason: string } | 
  */
 export class ModelHost {
   private readonly states: Map<string, LoadState>;
-  private readonly loaded = new Map<string, LoadedModel>();
   private readonly embedders = new Map<string, EmbeddingModel>();
   private readonly crossEncoders = new Map<string, RerankerModel>();
   private loading: Promise<void> | undefined;
@@ -49,7 +48,7 @@ export class ModelHost {
 
   /** What a loaded model reports about itself; undefined until it has loaded. */
   info(modelId: string): ModelInfo | RerankerInfo | undefined {
-    return this.loaded.get(modelId)?.model.info;
+    return this.embedders.get(modelId)?.info ?? this.crossEncoders.get(modelId)?.info;
   }
 
   healthChecks(): HealthCheck[] {
@@ -67,7 +66,7 @@ export class ModelHost {
   async close(): Promise<void> {
     this.closing = true;
     await this.loading;
-    await Promise.all([...this.loaded.values()].map((loaded) => loaded.model.close()));
+    await Promise.all([...this.embedders.values(), ...this.crossEncoders.values()].map((model) => model.close()));
   }
 
   private async loadOne(id: string): Promise<void> {
@@ -78,7 +77,6 @@ export class ModelHost {
         await loaded.model.close();
         return;
       }
-      this.loaded.set(id, loaded);
       if (loaded.kind === 'embedding') this.embedders.set(id, loaded.model);
       else this.crossEncoders.set(id, loaded.model);
       this.states.set(id, { status: 'loaded' });
