@@ -13,6 +13,8 @@ export interface Embeddings {
   readonly vectors: readonly Float32Array[];
   /** Tokens per input after truncation, special tokens included (what the model saw). */
   readonly tokenCounts: readonly number[];
+  /** How long tokenizing the inputs took, when the worker measured it apart from inference. */
+  readonly tokenizationMs?: number;
 }
 
 export interface EmbeddingResult {
@@ -21,6 +23,8 @@ export interface EmbeddingResult {
   readonly usage: { readonly promptTokens: number; readonly totalTokens: number };
   /** Tokens per input, in input order: what each of a bulk task's lines used. */
   readonly tokenCounts?: readonly number[];
+  /** Of the task's run, how long tokenizing took (TEI's `x-tokenization-time`); the rest was batching and inference. */
+  readonly tokenizationMs?: number;
 }
 
 export function toResult(embeddings: Embeddings): EmbeddingResult {
@@ -30,5 +34,6 @@ export function toResult(embeddings: Embeddings): EmbeddingResult {
     dimensions: embeddings.vectors[0]?.length ?? 0,
     usage: { promptTokens, totalTokens: promptTokens },
     tokenCounts: embeddings.tokenCounts,
+    ...(embeddings.tokenizationMs !== undefined && { tokenizationMs: embeddings.tokenizationMs }),
   };
 }

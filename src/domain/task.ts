@@ -77,6 +77,8 @@ export interface Task {
   readonly rerank?: RerankQuery;
   /** How an embedding task's texts too long for the model are cut, or refused; absent: cut at the end. */
   readonly truncation?: TextTruncation;
+  /** false: vectors as the model pools them, not scaled to unit length (TEI's `normalize: false`); absent: as the model is configured. */
+  readonly normalize?: false;
 }
 
 /** What travels on a model's queue: everything a worker needs, so it never reads the store first. */
@@ -92,6 +94,7 @@ export interface TaskMessage {
   readonly lane?: Lane;
   readonly rerank?: RerankQuery;
   readonly truncation?: TextTruncation;
+  readonly normalize?: false;
 }
 
 /** What a client asks for; `model` and `priority` fall back to the defaults. */
@@ -110,25 +113,17 @@ export interface EmbeddingRequest {
   readonly prompt?: PromptChoice;
   /** How texts too long for the model are cut, or refused; absent: cut at the end. */
   readonly truncation?: TextTruncation;
+  /** As the task's. */
+  readonly normalize?: false;
 }
 
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 9;
 export const DEFAULT_PRIORITY = 0;
 
-export function newTask(fields: {
-  id: string;
-  model: string;
-  inputs: readonly TextInput[];
-  priority: number;
-  now: Date;
-  requestId?: string;
-  deadline?: Date;
-  owner?: string;
-  lane?: Lane;
-  rerank?: RerankQuery;
-  truncation?: TextTruncation;
-}): Task {
+type NewTaskFields = Pick<Task, 'id' | 'model' | 'inputs' | 'priority' | 'requestId' | 'deadline' | 'owner' | 'lane' | 'rerank' | 'truncation' | 'normalize'>;
+
+export function newTask(fields: NewTaskFields & { now: Date }): Task {
   return {
     id: fields.id,
     model: fields.model,
@@ -144,6 +139,7 @@ export function newTask(fields: {
     ...(fields.lane === 'bulk' && { lane: fields.lane }),
     ...(fields.rerank !== undefined && { rerank: fields.rerank }),
     ...(fields.truncation !== undefined && { truncation: fields.truncation }),
+    ...(fields.normalize === false && { normalize: false as const }),
   };
 }
 
@@ -176,6 +172,7 @@ export function toMessage(task: Task): TaskMessage {
     ...(task.lane === 'bulk' && { lane: task.lane }),
     ...(task.rerank !== undefined && { rerank: task.rerank }),
     ...(task.truncation !== undefined && { truncation: task.truncation }),
+    ...(task.normalize === false && { normalize: false as const }),
   };
 }
 
@@ -186,14 +183,16 @@ export function isPastDeadline(message: Pick<TaskMessage, 'deadline'>, now: Date
 
 /*
  * The lifecycle is queued → running → succeeded | failed, and queued |
- * running → expired when nobody waits any more, or → cancelled when its
- * owner calls it off. `running → running`
- * is allowed because an at-least-once queue redelivers a task whose worker
- * died; a terminal task never changes again.
+ * running → expired when nobody waits any more, or → cancelled when its owner
+ * calls it off. `running → running` is allowed because an at-least-once
+ * queue redelivers a task whose worker died; a terminal task never changes.
  */
 
-/** A start repeated with the same time is the same start (a retried command): it counts no second attempt. */
-/** queued | running → running, counting an attempt; a task that has had `maxAttempts` is left as it is. */
+/**
+ * queued | running → running, counting an attempt; a task that has had
+ * `maxAttempts` is left as it is. A start repeated with the same time is the
+ * same start (a retried command): it counts no second attempt.
+ */
 export function startTask(task: Task, now: Date, maxAttempts: number): Task {
   if (isTerminal(task)) {
     throw new InvalidTransitionError(`Task ${task.id} is ${task.status}; it cannot start again.`);

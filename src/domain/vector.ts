@@ -1,9 +1,21 @@
 /**
- * The first `dimensions` components, scaled back to unit length: how models
- * trained for it (Matryoshka embeddings) are shortened.
+ * The first `dimensions` components, scaled back to unit length (unless the
+ * caller asked for vectors as the model pools them): how models trained for
+ * it (Matryoshka embeddings) are shortened.
  */
-export function shorten(vector: Float32Array, dimensions: number): Float32Array {
-  return l2Normalize(vector.slice(0, dimensions));
+export function shorten(vector: Float32Array, dimensions: number, normalize = true): Float32Array {
+  const head = vector.slice(0, dimensions);
+  return normalize ? l2Normalize(head) : head;
+}
+
+/**
+ * A model's pooled vectors as they are answered: scaled to unit length (in
+ * place) when `normalize`, as the model's own Normalize module would, or
+ * left as pooled. Engines return vectors unscaled, so that each task can choose.
+ */
+export function finishVectors<T extends readonly Float32Array[]>(vectors: T, normalize: boolean): T {
+  if (normalize) for (const vector of vectors) l2Normalize(vector);
+  return vectors;
 }
 
 /** Scales the vector to unit length in place (a zero vector stays zero). */

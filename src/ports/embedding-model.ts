@@ -5,7 +5,9 @@ import type { Embeddings, ModelInfo, TextInput, TextTruncation, TokenizedText } 
  *
  * Guarantees:
  * - `embed` returns one vector per input, in input order, each `info.dimensions`
- *   long (unit length when `info.normalize`);
+ *   long (unit length when `info.normalize`); `embedTokenized` returns them as
+ *   the model pools them, never scaled, so that its caller scales each task's
+ *   vectors as that task asks;
  * - a text's vector does not depend on the other texts of the call (batching and
  *   padding are invisible up to float rounding), and the same text always gives
  *   the same vector;
@@ -28,7 +30,7 @@ export interface EmbeddingModel {
   embed(inputs: readonly TextInput[]): Promise<Embeddings>;
   /** Tokenizes, fitting each input to `info.maxTokens` as `truncation` says (default: cut at the end), without running the model. */
   tokenize(inputs: readonly TextInput[], truncation?: TextTruncation): Promise<readonly TokenizedText[]>;
-  /** One vector per tokenized text, in order, from one inference over the batch. */
+  /** One pooled vector per tokenized text, in order, from one inference over the batch; not normalized. */
   embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]>;
   /** Frees the runtime's memory. The model is unusable afterwards. */
   close(): Promise<void>;

@@ -59,10 +59,10 @@ export class InferenceThread {
   }
 
   /**
-   * One row per text of the batch, in order: its pooled vector (unit length
-   * with `normalize`), or a classifier's logits. A failure names `model`.
+   * One row per text of the batch, in order: its pooled vector, or a
+   * classifier's logits. A failure names `model`.
    */
-  rows(model: { readonly id: string; readonly normalize: boolean }, batch: readonly TokenizedText[]): Promise<Float32Array[]> {
+  rows(model: { readonly id: string }, batch: readonly TokenizedText[]): Promise<Float32Array[]> {
     return inferRows(model, batch.length, async () => {
       const { vectors, dim } = await this.run(padBatch(batch));
       return { vectors, dimensions: dim };

@@ -78,7 +78,7 @@ export class OnnxReranker implements RerankerModel {
   }
 
   async scoreTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
-    return this.thread.rows({ id: this.info.id, normalize: false }, batch);
+    return this.thread.rows(this.info, batch);
   }
 
   async close(): Promise<void> {

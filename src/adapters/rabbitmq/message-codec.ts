@@ -22,6 +22,7 @@ const WireMessage = z.strictObject({
   truncation: z
     .strictObject({ direction: z.enum(['right', 'left']).optional(), truncate: z.boolean().optional(), maxTokens: z.number().int().min(1).optional() })
     .optional(),
+  normalize: z.literal(false).optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {

@@ -29,6 +29,7 @@ export function encodeTask(task: Task): Fields {
   if (task.lane !== undefined) fields.lane = task.lane;
   if (task.rerank !== undefined) fields.rerank = JSON.stringify(task.rerank);
   if (task.truncation !== undefined) fields.truncation = JSON.stringify(task.truncation);
+  if (task.normalize === false) fields.normalize = '0';
   if (task.result) Object.assign(fields, encodeResult(task.result));
   return fields;
 }
@@ -53,6 +54,7 @@ export function encodeResult(result: EmbeddingResult): Fields {
     prompt_tokens: String(result.usage.promptTokens),
     total_tokens: String(result.usage.totalTokens),
     ...(result.tokenCounts && { token_counts: JSON.stringify(result.tokenCounts) }),
+    ...(result.tokenizationMs !== undefined && { tokenization_ms: String(result.tokenizationMs) }),
     vectors: bytes,
   };
 }
@@ -98,6 +100,7 @@ export function decodeTask(id: string, raw: Record<string, Buffer>): Task | unde
     ...(lane === 'bulk' && { lane }),
     ...(rerank !== undefined && { rerank: JSON.parse(rerank) as RerankQuery }),
     ...(truncation !== undefined && { truncation: JSON.parse(truncation) as TextTruncation }),
+    ...(text('normalize') === '0' && { normalize: false as const }),
     ...(result && { result }),
   };
 }
@@ -120,6 +123,7 @@ function decodeResult(raw: Record<string, Buffer>): EmbeddingResult | undefined 
     dimensions,
     usage: { promptTokens: Number(raw.prompt_tokens!.toString()), totalTokens: Number(raw.total_tokens!.toString()) },
     ...(tokenCounts !== undefined && { tokenCounts: JSON.parse(tokenCounts) as number[] }),
+    ...(raw.tokenization_ms && { tokenizationMs: Number(raw.tokenization_ms.toString()) }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { ValidationError, type Embeddings, type TextInput, type TokenizedText } from '../../domain/index.js';
+import { finishVectors, ValidationError, type Embeddings, type ModelInfo, type TextInput, type TokenizedText } from '../../domain/index.js';
 
 /**
  * Rejects token ids outside a model's vocabulary (`0 … vocabularySize - 1`),
@@ -11,14 +11,16 @@ export function checkTokenIds(ids: readonly number[], vocabularySize: number, mo
   throw new ValidationError(message, [{ path, message }]);
 }
 
-/** `embed` as every engine defines it: tokenize, then one inference over the result. */
+/** `embed` as every engine defines it: tokenize, then one inference over the result, its vectors finished as the model's are by default. */
 export async function embedInputs(
   model: {
+    readonly info: Pick<ModelInfo, 'normalize'>;
     tokenize(inputs: readonly TextInput[]): Promise<readonly TokenizedText[]>;
     embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]>;
   },
   inputs: readonly TextInput[],
 ): Promise<Embeddings> {
   const tokenized = await model.tokenize(inputs);
-  return { vectors: await model.embedTokenized(tokenized), tokenCounts: tokenized.map((t) => t.ids.length) };
+  const vectors = finishVectors(await model.embedTokenized(tokenized), model.info.normalize);
+  return { vectors, tokenCounts: tokenized.map((t) => t.ids.length) };
 }

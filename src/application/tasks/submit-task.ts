@@ -81,6 +81,7 @@ export class SubmitTask {
       ...(command.caller && { owner: command.caller.name }),
       ...(command.rerank && { rerank: command.rerank }),
       ...(command.truncation && { truncation: command.truncation }),
+      ...(command.normalize === false && { normalize: command.normalize }),
     });
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.

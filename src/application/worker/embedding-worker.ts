@@ -1,4 +1,4 @@
-import { rerankRow, requireEmbeddable, ValidationError, type TaskMessage } from '../../domain/index.js';
+import { finishVectors, rerankRow, requireEmbeddable, ValidationError, type TaskMessage } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { Logger } from '../../ports/logger.js';
@@ -60,10 +60,15 @@ export class EmbeddingWorker {
     for (const [modelId, model] of this.served.models) {
       const batcher = this.batcherFor(modelId, (batch) => model.embedTokenized(batch));
       // Checked and tokenized on arrival, so that the model never sees an empty input and the batcher sizes batches by tokens.
+      // The model pools; each task's vectors are then scaled to unit length, unless it asked for them as pooled.
       await this.consume(modelId, async (message) => {
         if (message.rerank) throw new ValidationError(`Model '${modelId}' makes embeddings; it cannot rerank.`);
         requireEmbeddable(message.inputs);
-        return batcher.run(await model.tokenize(message.inputs, message.truncation), message.lane);
+        const started = this.clock.now().getTime();
+        const tokenized = await model.tokenize(message.inputs, message.truncation);
+        const tokenizationMs = this.clock.now().getTime() - started;
+        const { vectors, tokenCounts } = await batcher.run(tokenized, message.lane);
+        return { vectors: finishVectors(vectors, model.info.normalize && message.normalize !== false), tokenCounts, tokenizationMs };
       });
     }
     for (const [modelId, reranker] of this.served.rerankers) {
