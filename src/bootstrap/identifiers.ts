@@ -9,6 +9,7 @@ import type { KeyRing } from '../ports/key-ring.js';
 import type { Logger } from '../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
+import type { Tokenizers } from '../ports/tokenizers.js';
 import type { ModelLoader } from '../ports/model-loader.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import type { StoreBudget } from '../ports/store-budget.js';
@@ -60,6 +61,7 @@ export const TOKENS = {
 
   ModelCatalog: token<ModelCatalog>('ModelCatalog'),
   ModelLoader: token<ModelLoader>('ModelLoader'),
+  Tokenizers: token<Tokenizers>('Tokenizers'),
   HealthChecks: token<readonly HealthCheck[]>('HealthChecks'),
 
   /** The API in modes api and all; the health endpoints alone in mode worker. */

@@ -8,6 +8,19 @@ export interface TokenizedText {
   readonly typeIds?: readonly number[];
 }
 
+/**
+ * One token of a text as its model's tokenizer reads it (what TEI's
+ * /tokenize shows). A special token (`[CLS]`) covers no part of the text.
+ */
+export interface TextToken {
+  readonly id: number;
+  /** The part of the text it covers, or a special token's own name. */
+  readonly text: string;
+  readonly special: boolean;
+  /** Where in the text it lies, in characters (Unicode code points), end exclusive; absent for a special token. */
+  readonly span?: { readonly start: number; readonly stop: number };
+}
+
 /** Vectors for a list of inputs, in input order, with the tokens each input used. */
 export interface Embeddings {
   readonly vectors: readonly Float32Array[];

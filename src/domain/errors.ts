@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'malformed_request'
   | 'payload_too_large'
   | 'invalid_parameter'
+  | 'empty_input'
   | 'model_not_found'
   | 'task_not_found'
   | 'file_not_found'
@@ -84,6 +85,15 @@ export class PayloadTooLargeError extends FieldError {
 /** A parameter the request may carry, with a value this model or service does not support. */
 export class InvalidParameterError extends DomainError {
   readonly code = 'invalid_parameter';
+
+  constructor(param: string, message: string) {
+    super(message, { issues: [{ path: param, message }] });
+  }
+}
+
+/** Nothing to work on: no inputs, or an empty one (TEI's `Empty`, a 400 there). */
+export class EmptyInputError extends DomainError {
+  readonly code = 'empty_input';
 
   constructor(param: string, message: string) {
     super(message, { issues: [{ path: param, message }] });

@@ -287,6 +287,24 @@ export function rerankApiBehaviour(name: string, start: () => Promise<TestServic
         expect(haystack.every((r) => typeof r.score === 'number')).toBe(true);
       });
 
+      it('serves the same under the reranker’s own base URL, /tei/{model}: /rerank, its root route, and /info', async () => {
+        const post = (path: string, body: unknown) => fetch(`http://127.0.0.1:${t.service.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const body = { query: QUERY, texts: DOCUMENTS, return_text: true };
+        const atRoot = (await (await tei(body)).json()) as { index: number; score: number }[];
+        const scores = (answer: { index: number; score: number }[]) => answer.map((r) => [r.index, Number(r.score.toFixed(5))]);
+        for (const path of ['/tei/tiny-reranker/rerank', '/tei/tiny-reranker']) {
+          const response = await post(path, body);
+          expect(response.status, path).toBe(200);
+          expect(scores((await response.json()) as { index: number; score: number }[]), path).toEqual(scores(atRoot));
+        }
+        // A reranker's root route reads /rerank's body, and says so when given /embed's.
+        const wrong = await post('/tei/tiny-reranker', { inputs: 'x' });
+        expect(wrong.status).toBe(422);
+        expect(await wrong.json()).toMatchObject({ error: expect.stringMatching(/query.*texts|texts.*query/s), error_type: 'Validation' });
+        const info = (await (await fetch(`http://127.0.0.1:${t.service.port}/tei/tiny-reranker/info`)).json()) as Record<string, unknown>;
+        expect(info).toMatchObject({ model_id: 'tiny-reranker', model_type: { reranker: { id2label: { '0': 'LABEL_0' }, label2id: { LABEL_0: 0 } } }, max_input_length: 32 });
+      });
+
       it('refuses a text too long for the model unless truncate is true (TEI’s default is false), in TEI’s error shape', async () => {
         const long = 'a text far longer than the thirty-two tokens this reranker takes, so that it must be cut or refused';
         const refused = await tei({ query: QUERY, texts: ['short', long] });
@@ -294,9 +312,10 @@ export function rerankApiBehaviour(name: string, start: () => Promise<TestServic
         expect(await refused.json()).toEqual({ error: expect.stringContaining('documents[1]'), error_type: 'Validation', code: 'validation_failed' });
         const cut = await tei({ query: QUERY, texts: ['short', long], truncate: true, truncation_direction: 'Left' });
         expect(cut.status).toBe(200);
+        // TEI's answer to nothing to rank: 400, of type Empty.
         const empty = await tei({ query: QUERY, texts: [] });
-        expect(empty.status).toBe(422);
-        expect(await empty.json()).toMatchObject({ error_type: 'Validation' });
+        expect(empty.status).toBe(400);
+        expect(await empty.json()).toMatchObject({ error_type: 'Empty', code: 'empty_input' });
       });
     });
   });

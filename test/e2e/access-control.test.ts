@@ -159,8 +159,11 @@ describe('access control', () => {
         await call(BOB, 'POST', '/v2/embed', { model: 'tiny-bert', texts: ['counted'] }),
         await call(BOB, 'POST', '/v2/rerank', { model: 'tiny-bert', query: 'q', documents: ['a'] }),
         await call(BOB, 'POST', '/rerank', { query: 'q', texts: ['a'] }),
+        await call(BOB, 'POST', '/embed', { inputs: 'counted' }),
+        await call(BOB, 'POST', '/tei/tiny-bert', { inputs: ['counted'] }),
+        await call(BOB, 'GET', '/tei/tiny-bert/info'),
       ];
-      expect(answers.map((a) => a.status)).toEqual([200, 404, 200, 400, 400]);
+      expect(answers.map((a) => a.status)).toEqual([200, 404, 200, 400, 400, 200, 200, 200]);
       for (const response of answers) {
         expect(response.headers.get('x-ratelimit-limit-requests')).toBe('1000');
         expect(Number(response.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(1000);

@@ -65,16 +65,29 @@ describe('API keys', () => {
     expect(await response.json()).toMatchObject({ code: 'invalid_api_key', status: 401 });
   });
 
-  it.each([
+  it.each<[string, object, (body: unknown) => void]>([
     ['/v1/rerank', { query: 'q', documents: ['a'] }, (body: unknown) => expect(body).toMatchObject({ error: { code: 'invalid_api_key' } })],
     ['/v2/rerank', { model: 'm', query: 'q', documents: ['a'] }, (body: unknown) => expect(body).toMatchObject({ message: expect.any(String), code: 'invalid_api_key' })],
     ['/rerank', { query: 'q', texts: ['a'] }, (body: unknown) => expect(body).toMatchObject({ error: expect.any(String), error_type: expect.any(String) })],
+    ...['/', '/embed', '/similarity', '/tokenize', '/decode', '/tei/m', '/tei/m/embed', '/tei/m/rerank', '/tei/m/tokenize'].map((path): [string, object, (body: unknown) => void] => [
+      path,
+      { inputs: 'x', ids: [1] },
+      (body) => expect(body).toMatchObject({ error: expect.any(String), error_type: 'Validation', code: 'invalid_api_key' }),
+    ]),
   ])('guards %s too, refusing a request without a key in its family’s error shape', async (path, body, shaped) => {
     const post = (headers: Record<string, string>) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
     const refused = await post({});
     expect(refused.status).toBe(401);
     shaped(await refused.json());
     expect((await post({ authorization: `Bearer ${PLAIN}` })).status).not.toBe(401);
+  });
+
+  it('guards TEI’s GET /info, at the root and under /tei/{model}', async () => {
+    for (const path of ['/info', '/tei/m/info']) {
+      const refused = await fetch(`${base}${path}`);
+      expect(refused.status, path).toBe(401);
+      expect(await refused.json()).toMatchObject({ error_type: 'Validation', code: 'invalid_api_key' });
+    }
   });
 
   it('takes the key from x-api-key too', async () => {

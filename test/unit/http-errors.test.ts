@@ -15,6 +15,7 @@ function appFailingWith(error: unknown) {
     getTaskStatus: { execute: fail },
     listModels: { execute: fail },
     getModel: { execute: fail },
+    modelTokens: { tokenize: fail, decode: fail },
     checkReadiness: { execute: async () => ({ ready: false, checks: { queue: { status: 'failing', detail: 'down' } } }) },
     createEmbeddings: { execute: fail },
     rerank: { execute: fail },
@@ -25,7 +26,7 @@ function appFailingWith(error: unknown) {
     rateLimits: { admitRequest: async () => ({}) },
   };
   const logs = new LogSink();
-  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]), corsOrigins: [], console: {} }, {
+  const app = createHttpApp(useCases, { bodyLimitBytes: 1000, defaultModelId: 'm', limits: { maxInputs: 10, maxInputChars: 100 }, keys: new MemoryKeyRing([]), corsOrigins: [], console: {}, version: '0.0.0', tei: { maxConcurrentRequests: 1, maxBatchTokens: 1, maxBatchRequests: 1, maxClientBatchSize: 1 } }, {
     logger: createPinoLogger({ level: 'info', destination: logs }),
     metrics: new MemoryMetrics(),
   });

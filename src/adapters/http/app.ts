@@ -22,6 +22,7 @@ import { openAiRoutes } from './routes/openai.js';
 import { cohereEmbedRoutes } from './routes/cohere-embed.js';
 import { rerankRoutes } from './routes/rerank.js';
 import { taskRoutes } from './routes/tasks.js';
+import { teiRoutes } from './routes/tei.js';
 import type { ErrorDialect, HttpEnv, HttpObservers, HttpOptions, HttpUseCases } from './types.js';
 
 export type { HttpEnv, HttpObservers, HttpOptions, HttpUseCases };
@@ -45,9 +46,9 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
 
   /**
    * What keys and rate limits guard: OpenAI's and Jina's routes (/v1), Cohere's
-   * (/v2), and TEI's, which live at the root beside the open health and docs.
+   * (/v2), and TEI's, under /tei and at the root beside the open health and docs.
    */
-  const API_PATHS = ['/v1/*', '/v2/*', '/rerank'];
+  const API_PATHS = ['/v1/*', '/v2/*', '/tei/*', '/', ...['embed', 'rerank', 'similarity', 'tokenize', 'decode', 'info'].map((route) => `/${route}`)];
   // The routes OpenAI's clients call answer errors in OpenAI's shape, with the same statuses.
   const groups: readonly RouteGroup[] = [
     { routes: taskRoutes(useCases), errors: 'problem' },
@@ -55,7 +56,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     { routes: rerankRoutes(useCases, 'openai'), errors: 'openai' },
     { routes: rerankRoutes(useCases, 'cohere'), errors: 'cohere' },
     { routes: cohereEmbedRoutes(useCases), errors: 'cohere' },
-    { routes: rerankRoutes(useCases, 'tei'), errors: 'tei' },
+    { routes: teiRoutes(useCases, { ...options.tei, version: options.version }, options.defaultModelId), errors: 'tei' },
     { routes: modelRoutes(useCases, options.defaultModelId), errors: 'openai' },
     { routes: fileRoutes(useCases), errors: 'openai' },
     { routes: batchRoutes(useCases), errors: 'openai' },
@@ -116,7 +117,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
     openapi: '3.1.0',
     info: {
       title: 'Embedding service',
-      version: '0.1.0',
+      version: options.version,
       description: 'Turns text into vectors with sentence-embedding models, through per-model queues.',
     },
   });

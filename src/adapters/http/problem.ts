@@ -29,6 +29,7 @@ const STATUS_OF: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   invalid_api_key: 401,
   malformed_request: 400,
   invalid_parameter: 400,
+  empty_input: 400,
   model_not_found: 404,
   task_not_found: 404,
   file_not_found: 404,
@@ -136,10 +137,17 @@ function cohereBody({ problem }: Answer) {
   return { message: messageOf(problem), code: problem.code };
 }
 
+/** TEI's `error_type` for what this service answers with `status` and `code`. */
+function teiErrorType({ status, code }: Problem): string {
+  if (code === 'empty_input') return 'Empty';
+  if (status === 429) return 'Overloaded';
+  if (status === 503) return 'Unhealthy';
+  return status < 500 ? 'Validation' : 'Backend';
+}
+
 /** TEI's error body: the message and its kind, as text-embeddings-inference names them, with this service's code. */
 function teiBody({ problem }: Answer) {
-  const { status } = problem;
-  const errorType = status === 429 ? 'Overloaded' : status === 503 ? 'Unhealthy' : status < 500 ? 'Validation' : 'Backend';
+  const errorType = teiErrorType(problem);
   return { error: messageOf(problem), error_type: errorType, code: problem.code };
 }
 

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import type { TeiSettings } from './routes/tei-bases.js';
 import type {
   Allowance,
   Batch,
@@ -9,10 +10,12 @@ import type {
   ModelDescriptor,
   PairTruncation,
   Principal,
+  PromptChoice,
   RateLimitStatus,
   ReadinessReport,
   Task,
   TaskStatus,
+  TextToken,
 } from '../../domain/index.js';
 import type { ConsoleSnapshot, HistoryPoint } from '../../ports/console.js';
 import type { DeadLetter, DeadLetterAction } from '../../ports/queue-inspector.js';
@@ -83,6 +86,13 @@ export interface HttpUseCases {
       signal?: AbortSignal,
     ): Promise<{ task: Task; model: string; results: readonly { index: number; score: number }[]; promptTokens: number; tokens: Allowance | undefined }>;
   };
+  /** A model's tokenizer, shown: texts into tokens (its prompt included), ids into text. */
+  readonly modelTokens: {
+    tokenize(request: { model?: string; inputs: readonly string[]; addSpecialTokens: boolean; prompt?: PromptChoice }): Promise<{
+      texts: readonly { readonly text: string; readonly tokens: readonly TextToken[] }[];
+    }>;
+    decode(request: { model?: string; ids: readonly (readonly number[])[]; skipSpecialTokens: boolean }): Promise<{ texts: string[] }>;
+  };
   readonly createEmbeddings: {
     /** `signal` aborts when the client goes away. */
     execute(request: SyncEmbeddingRequest, signal?: AbortSignal): Promise<{ task: Task; vectors: readonly Float32Array[]; tokens: Allowance | undefined }>;
@@ -100,6 +110,10 @@ export interface HttpOptions {
   readonly corsOrigins: readonly string[];
   /** The console's basic-auth credentials; without them, it answers on loopback (or to an admin key) only. */
   readonly console: { readonly user?: string; readonly password?: string };
+  /** This service's version, as /openapi.json and TEI's GET /info report it. */
+  readonly version: string;
+  /** What TEI's GET /info reports of this service's limits. */
+  readonly tei: Omit<TeiSettings, 'version'>;
 }
 
 /** What every app has: logs, metrics, how it drains on shutdown, and how long a request may wait on its stores. */

@@ -30,7 +30,7 @@ export class CreateEmbeddings {
     const { model, inputs } = await this.check.execute(request);
     const { task, result, tokens } = await this.tasks.run({ ...request, inputs }, model.id, signal);
     const dimensions = request.dimensions;
-    const vectors = dimensions === undefined ? result.vectors : result.vectors.map((v) => shorten(v, dimensions));
+    const vectors = dimensions === undefined ? result.vectors : result.vectors.map((v) => shorten(v, dimensions, request.normalize !== false));
     return { task, vectors, tokens };
   }
 }

@@ -14,11 +14,13 @@ import { OperatorConsole } from '../../application/operations/operator-console.j
 import { GetModel } from '../../application/models/get-model.js';
 import { GetTaskStatus } from '../../application/embeddings/get-task-status.js';
 import { ListModels } from '../../application/models/list-models.js';
+import { ModelTokens } from '../../application/models/model-tokens.js';
 import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';
 import type { Logger } from '../../ports/logger.js';
 import type { StoreBudget } from '../../ports/store-budget.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
+import { SERVICE_VERSION } from '../version.js';
 import { untilAborted, type Component } from '../lifecycle.js';
 import { provide } from '../tokens.js';
 
@@ -62,6 +64,7 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
           getTaskStatus: GetTaskStatus,
           listModels: ListModels,
           getModel: GetModel,
+          modelTokens: ModelTokens,
           checkReadiness: CheckReadiness,
           createEmbeddings: CreateEmbeddings,
           rerank: RerankDocuments,
@@ -82,6 +85,13 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
               limits: d.limits,
               keys: d.keys,
               corsOrigins: config.service.cors.origins,
+              version: SERVICE_VERSION,
+              tei: {
+                maxConcurrentRequests: config.service.queue.max_length,
+                maxBatchTokens: worker.max_batch_tokens,
+                maxBatchRequests: worker.max_batch_size,
+                maxClientBatchSize: config.service.limits.max_inputs,
+              },
               console: {
                 ...(config.service.console.user && { user: config.service.console.user }),
                 ...(config.service.console.password && { password: config.service.console.password }),

@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import { ContainerModule } from 'inversify';
+import { TokenizerFiles } from '../../adapters/hf-tokenizers/tokenizer-files.js';
 import { MemoryModelCatalog } from '../../adapters/memory/memory-model-catalog.js';
 import { GetModel } from '../../application/models/get-model.js';
 import { ListModels } from '../../application/models/list-models.js';
 import { LiveWorkers } from '../../application/models/live-workers.js';
+import { ModelTokens } from '../../application/models/model-tokens.js';
 import { ModelHost } from '../../application/worker/model-host.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { LoadedModel } from '../../ports/model-loader.js';
@@ -25,6 +28,15 @@ export function modelsModule(config: AppConfig, served: readonly ModelEntry[] | 
     provide(bind, LiveWorkers, { registry: TOKENS.WorkerRegistry }, ({ registry }) => new LiveWorkers(registry));
     provide(bind, ListModels, { catalog: TOKENS.ModelCatalog, live: LiveWorkers }, ({ catalog, live }) => new ListModels(catalog, live));
     provide(bind, GetModel, { catalog: TOKENS.ModelCatalog, live: LiveWorkers }, ({ catalog, live }) => new GetModel(catalog, live));
+    // Every ONNX model's tokenizer.json, read where the API runs (USE-lite's SentencePiece is not one).
+    const tokenizerFiles = config.ml.models.flatMap((entry) => (entry.engine === 'onnx' && entry.path ? [[entry.id, join(entry.path, 'tokenizer.json')] as const] : []));
+    constant(bind, TOKENS.Tokenizers, new TokenizerFiles(new Map(tokenizerFiles)));
+    provide(
+      bind,
+      ModelTokens,
+      { catalog: TOKENS.ModelCatalog, tokenizers: TOKENS.Tokenizers, limits: TOKENS.Limits },
+      ({ catalog, tokenizers, limits }) => new ModelTokens(catalog, tokenizers, limits),
+    );
     if (!served) {
       constant(bind, TOKENS.ModelCatalog, new MemoryModelCatalog(config.ml.models.map(toSpec), config.ml.default_model));
       return;

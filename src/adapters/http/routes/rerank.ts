@@ -1,10 +1,10 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { RERANK_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { answeredBy } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
-import { cohereErrors, errorResponses, openAiErrors } from '../wire/errors.js';
+import { cohereErrors, openAiErrors } from '../wire/errors.js';
 import {
   CohereRerankRequestSchema,
   CohereRerankResponseSchema,
@@ -12,8 +12,6 @@ import {
   RerankRequestSchema,
   rerankBody,
   RerankResponseSchema,
-  TeiRerankRequestSchema,
-  TeiRerankResponseSchema,
 } from '../wire/rerank.js';
 
 /** Documents per search unit, as Cohere bills them. */
@@ -48,25 +46,10 @@ const cohere = createRoute({
   },
 });
 
-const tei = createRoute({
-  method: 'post',
-  path: '/rerank',
-  security: NEEDS_API_KEY,
-  tags: ['Rerank'],
-  summary: 'Scores texts against a query with the default reranker (text-embeddings-inference’s shape)',
-  description: 'What TEI’s clients (LlamaIndex’s and Haystack’s TEI rerankers) send and read. Errors are TEI’s `{ error, error_type }`.',
-  request: { body: { required: true, content: { 'application/json': { schema: TeiRerankRequestSchema } } } },
-  responses: {
-    200: { description: 'The texts, best first', content: { 'application/json': { schema: TeiRerankResponseSchema } } },
-    ...errorResponses([400, 401, 404, 413, 415, 422, 429, 500, 503, 504], 'An error, in TEI’s shape', 'application/json', z.object({ error: z.string(), error_type: z.string(), code: z.string() })),
-  },
-});
-
-/** The rerank routes of one family, with the error shape its clients read. */
-export function rerankRoutes(useCases: HttpUseCases, family: 'openai' | 'cohere' | 'tei') {
+/** The rerank routes of one family, with the error shape its clients read (TEI's are with its other routes). */
+export function rerankRoutes(useCases: HttpUseCases, family: 'openai' | 'cohere') {
   const app = new OpenAPIHono<HttpEnv>();
   if (family === 'cohere') return cohereRoute(app, useCases);
-  if (family === 'tei') return teiRoute(app, useCases);
 
   app.openapi(rerank, async (c) => {
     const body = c.req.valid('json');
@@ -121,29 +104,6 @@ function cohereRoute(app: OpenAPIHono<HttpEnv>, useCases: HttpUseCases) {
         results: reranked.results.map(({ index, score }) => ({ index, relevance_score: score })),
         meta: { api_version: { version: '2' as const }, billed_units: { search_units: Math.ceil(body.documents.length / DOCUMENTS_PER_SEARCH_UNIT) } },
       },
-      200,
-    );
-  });
-  return app;
-}
-
-function teiRoute(app: OpenAPIHono<HttpEnv>, useCases: HttpUseCases) {
-  app.openapi(tei, async (c) => {
-    const body = c.req.valid('json');
-    const reranked = await useCases.rerank.execute(
-      {
-        ...common(c),
-        query: body.query,
-        documents: body.texts,
-        rawScores: body.raw_scores ?? false,
-        truncation: { truncate: body.truncate ?? false, direction: body.truncation_direction?.toLowerCase() === 'left' ? 'left' : 'right' },
-      },
-      c.req.raw.signal,
-    );
-    answeredBy(c, reranked.task, reranked.tokens);
-    const withText = body.return_text ?? false;
-    return c.json(
-      reranked.results.map(({ index, score }) => ({ index, score, ...(withText && { text: body.texts[index]! }) })),
       200,
     );
   });
