@@ -1,5 +1,4 @@
 import type { MiddlewareHandler } from 'hono';
-import type { TeiSettings } from './routes/tei-bases.js';
 import type {
   Allowance,
   Batch,
@@ -97,6 +96,15 @@ export interface HttpUseCases {
     /** `signal` aborts when the client goes away. */
     execute(request: SyncEmbeddingRequest, signal?: AbortSignal): Promise<{ task: Task; vectors: readonly Float32Array[]; tokens: Allowance | undefined }>;
   };
+}
+
+/** What TEI's /info reports besides the model: this service's limits, as its configuration sets them. */
+export interface TeiSettings {
+  readonly version: string;
+  readonly maxConcurrentRequests: number;
+  readonly maxBatchTokens: number;
+  readonly maxBatchRequests: number;
+  readonly maxClientBatchSize: number;
 }
 
 export interface HttpOptions {

@@ -118,7 +118,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     });
   }
 
-  async embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
+  embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
     return this.thread.rows(this.info, batch);
   }
 

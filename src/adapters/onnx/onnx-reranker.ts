@@ -77,8 +77,9 @@ export class OnnxReranker implements RerankerModel {
     });
   }
 
-  async scoreTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
-    return this.thread.rows(this.info, batch);
+  /** Each pair's logits, one row per label. */
+  scoreTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {
+    return this.thread.rows({ id: this.info.id }, batch);
   }
 
   async close(): Promise<void> {

@@ -4,15 +4,6 @@ import type { HttpEnv } from '../types.js';
 import { MODEL_ID_MAX } from '../wire/common.js';
 import { errorResponses } from '../wire/errors.js';
 
-/** What TEI's /info reports besides the model: this service's limits, as its configuration sets them. */
-export interface TeiSettings {
-  readonly version: string;
-  readonly maxConcurrentRequests: number;
-  readonly maxBatchTokens: number;
-  readonly maxBatchRequests: number;
-  readonly maxClientBatchSize: number;
-}
-
 /**
  * Where TEI's routes are served: at the root for the default model (and the
  * default reranker's /rerank), and under `/tei/{model}` for each model, so

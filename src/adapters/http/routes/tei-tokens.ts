@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ModelDescriptor } from '../../../domain/index.js';
-import type { HttpEnv, HttpUseCases } from '../types.js';
+import type { HttpEnv, HttpUseCases, TeiSettings } from '../types.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
 import {
   inputList,
@@ -12,7 +12,7 @@ import {
   teiToken,
   utf8Offsets,
 } from '../wire/tei.js';
-import { modelIn, teiErrors, type TeiBase, type TeiSettings } from './tei-bases.js';
+import { modelIn, teiErrors, type TeiBase } from './tei-bases.js';
 
 const scope = (base: TeiBase) => (base.path === '' ? 'the default model' : 'the model in the path');
 

@@ -1,14 +1,14 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { EmptyInputError, type Task } from '../../../domain/index.js';
-import type { HttpEnv, HttpUseCases } from '../types.js';
+import type { HttpEnv, HttpUseCases, TeiSettings } from '../types.js';
 import { parseOrThrow, schemaError } from '../validation.js';
 import { answeredBy } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
 import { TeiRerankRequestSchema, TeiRerankResponseSchema } from '../wire/rerank.js';
 import { inputList, TeiEmbedRequestSchema, TeiEmbedResponseSchema, TeiSimilarityRequestSchema, TeiSimilarityResponseSchema, teiTruncation } from '../wire/tei.js';
 import { teiTokenRoutes } from './tei-tokens.js';
-import { modelIn, teiErrors, TEI_BASES, type TeiBase, type TeiSettings } from './tei-bases.js';
+import { modelIn, teiErrors, TEI_BASES, type TeiBase } from './tei-bases.js';
 
 const json = <S extends z.ZodType>(schema: S) => ({ required: true, content: { 'application/json': { schema } } });
 const answer = <S extends z.ZodType>(description: string, schema: S) => ({ description, content: { 'application/json': { schema } } });
