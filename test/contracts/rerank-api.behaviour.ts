@@ -305,13 +305,14 @@ export function rerankApiBehaviour(name: string, start: () => Promise<TestServic
         expect(info).toMatchObject({ model_id: 'tiny-reranker', model_type: { reranker: { id2label: { '0': 'LABEL_0' }, label2id: { LABEL_0: 0 } } }, max_input_length: 32 });
       });
 
-      it('refuses a text too long for the model unless truncate is true (TEI’s default is false), in TEI’s error shape', async () => {
+      it('cuts a text too long for the model unless truncate is false (TEI’s auto_truncate, true by default, as /info says), which refuses it in TEI’s error shape', async () => {
         const long = 'a text far longer than the thirty-two tokens this reranker takes, so that it must be cut or refused';
-        const refused = await tei({ query: QUERY, texts: ['short', long] });
+        const refused = await tei({ query: QUERY, texts: ['short', long], truncate: false });
         expect(refused.status).toBe(422);
         expect(await refused.json()).toEqual({ error: expect.stringContaining('documents[1]'), error_type: 'Validation', code: 'validation_failed' });
-        const cut = await tei({ query: QUERY, texts: ['short', long], truncate: true, truncation_direction: 'Left' });
-        expect(cut.status).toBe(200);
+        expect((await tei({ query: QUERY, texts: ['short', long] })).status).toBe(200);
+        const left = await tei({ query: QUERY, texts: ['short', long], truncate: true, truncation_direction: 'Left' });
+        expect(left.status).toBe(200);
         // TEI's answer to nothing to rank: 400, of type Empty.
         const empty = await tei({ query: QUERY, texts: [] });
         expect(empty.status).toBe(400);

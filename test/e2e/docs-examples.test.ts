@@ -67,3 +67,57 @@ describe('the README’s Quickstart', () => {
     expect([task.result.dimensions, task.result.usage.prompt_tokens, task.result.usage.total_tokens]).toEqual(shown.slice(1, 4).map(Number));
   });
 });
+
+describe('the README’s Compatible APIs examples', () => {
+  let t: TestService;
+  const dir = join(REPO_ROOT, 'node_modules', '.cache', 'compatible-examples');
+  /** The section's code as written, pointed at the test service and its default model. */
+  let section: string;
+  const local = (code: string) => code.replaceAll('localhost:8000', `127.0.0.1:${t.service.port}`).replaceAll('universal-sentence-encoder-lite', 'tiny-bert');
+  beforeAll(async () => {
+    t = await startTestService({ listen: true });
+    await t.service.modelsSettled;
+    await mkdir(dir, { recursive: true });
+    const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+    section = readme.slice(readme.indexOf('## Compatible APIs'), readme.indexOf('### Prompts'));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs each client’s example (OpenAI, Cohere, Hugging Face) as written, each getting its vectors', async () => {
+    const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    expect(blocks).toHaveLength(3);
+    const answers: unknown[] = [];
+    for (const [i, code] of blocks.entries()) {
+      const script = join(dir, `example-${i}.mts`);
+      // Each example ends holding its answer in one of these; print what it holds.
+      const report = `\nconsole.log(JSON.stringify([
+        typeof data === 'undefined' ? null : data.map((d) => d.embedding.length),
+        typeof embeddings === 'undefined' ? null : Object.keys(embeddings).sort(),
+        typeof vectors === 'undefined' ? null : vectors.map((v) => v.length),
+      ]));\n`;
+      await writeFile(script, local(code) + report);
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, timeout: 60_000 });
+      answers.push(JSON.parse(stdout.trim().split('\n').at(-1)!));
+    }
+    const { dimensions } = (await (await t.get('/v1/models/tiny-bert')).json()) as { dimensions: number };
+    expect(answers).toEqual([
+      [[dimensions, dimensions], null, null],
+      [null, ['float', 'int8', 'ubinary'], null],
+      [null, null, [dimensions]],
+    ]);
+  });
+
+  it('runs its curl commands, each answering JSON without an error', async () => {
+    const commands = /```sh\n([\s\S]*?)```/.exec(section)![1]!.replaceAll('\\\n', ' ').split('\n').filter((line) => line.startsWith('curl'));
+    expect(commands).toHaveLength(3);
+    for (const command of commands) {
+      const { stdout } = await run('bash', ['-c', local(command)], { timeout: 30_000 });
+      const answer = JSON.parse(stdout) as unknown;
+      expect(answer, command).not.toHaveProperty('error');
+      expect(JSON.stringify(answer).length, command).toBeGreaterThan(10);
+    }
+  });
+});

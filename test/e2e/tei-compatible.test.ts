@@ -112,6 +112,14 @@ describe('POST /embed', () => {
     expect(await unknown.json()).toMatchObject({ error_type: 'Validation', code: 'model_not_found' });
   });
 
+  it('bounds `inputs` as OpenAI’s route bounds `input`: many token ids pass, too many texts are refused cheaply, naming `inputs`', async () => {
+    const ids = Array.from({ length: 48 }, () => Array.from({ length: 250 }, (_, i) => 2000 + (i % 100)));
+    expect(await vectorsOf('/tei/tiny-bert/embed', { inputs: ids, truncate: true })).toHaveLength(48);
+    const tooMany = await post('/embed', { inputs: Array.from({ length: t.config.service.limits.max_inputs + 1 }, () => 'x') });
+    expect(tooMany.status).toBe(413);
+    expect(await tooMany.json()).toMatchObject({ error: expect.stringContaining('inputs'), error_type: 'Validation', code: 'payload_too_large' });
+  });
+
   it('sends TEI’s timing headers, with the tokens and characters computed', async () => {
     const response = await post('/embed', { inputs: TEXTS });
     const header = (name: string) => Number(response.headers.get(name));

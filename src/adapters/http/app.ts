@@ -23,6 +23,7 @@ import { cohereEmbedRoutes } from './routes/cohere-embed.js';
 import { rerankRoutes } from './routes/rerank.js';
 import { taskRoutes } from './routes/tasks.js';
 import { teiRoutes } from './routes/tei.js';
+import { readsTeiInputs } from './routes/tei-bases.js';
 import type { ErrorDialect, HttpEnv, HttpObservers, HttpOptions, HttpUseCases } from './types.js';
 
 export type { HttpEnv, HttpObservers, HttpOptions, HttpUseCases };
@@ -99,7 +100,7 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
   for (const path of API_PATHS) app.use(path, ...enforceRateLimits(useCases.rateLimits));
   // Every body, on every route (those added later included): its size, then its shape.
   app.use('*', limitBody(options.bodyLimitBytes));
-  app.use('*', bodyGuard(options.limits, [EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT]));
+  app.use('*', bodyGuard(options.limits, (path) => (path === EMBEDDINGS_ENDPOINT || path === TASKS_ENDPOINT ? 'input' : readsTeiInputs(path) ? 'inputs' : undefined)));
   for (const group of groups) app.route('/', group.routes);
 
   // Swagger UI's "Authorize" takes the key; /v1 routes declare they need it.

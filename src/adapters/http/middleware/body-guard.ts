@@ -1,7 +1,6 @@
 import { Tokenizer, TokenType } from '@streamparser/json';
 import type { MiddlewareHandler } from 'hono';
 import {
-  inputPath,
   PayloadTooLargeError,
   ValidationError,
   type DomainError,
@@ -31,17 +30,16 @@ const MAX_OTHER_VALUES = 10_000;
  * refuse and never holds up other requests.
  *
  * What passes is nested at most MAX_DEPTH deep and holds at most
- * MAX_OTHER_VALUES values, besides, on the routes in `inputRoutes`, an
- * `input` of at most `maxInputs` inputs (or one token array of at most
+ * MAX_OTHER_VALUES values, besides, on the routes `inputFieldOf` names a
+ * field for, an input list of at most `maxInputs` inputs (or one token array of at most
  * `maxInputChars` ids), each at most `maxInputChars` long: bounded work for
  * JSON.parse and the schema, which judge everything else. A body that is not
  * JSON is left to the route, which refuses it (415) without parsing it.
  */
-export function bodyGuard(limits: InputLimits, inputRoutes: readonly string[]): MiddlewareHandler<HttpEnv> {
-  const withInput = new Set(inputRoutes);
+export function bodyGuard(limits: InputLimits, inputFieldOf: (path: string) => string | undefined): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
     if (!carriesJson(c.req.method, c.req.header('content-type'))) return next();
-    const problem = await scan(await c.req.text(), limits, c.req.method === 'POST' && withInput.has(c.req.path));
+    const problem = await scan(await c.req.text(), limits, c.req.method === 'POST' ? inputFieldOf(c.req.path) : undefined);
     if (problem) throw problem;
     await next();
   };
@@ -71,8 +69,8 @@ class InputScanner {
 
   constructor(
     private readonly limits: InputLimits,
-    /** Whether this route reads `input`, whose items have limits of their own. */
-    private readonly readsInput: boolean,
+    /** The field of the body this route reads its inputs from (OpenAI's `input`, TEI's `inputs`), whose items have limits of their own. */
+    private readonly field: string | undefined,
   ) {}
 
   token(token: TokenType, value: unknown): void {
@@ -96,7 +94,7 @@ class InputScanner {
       case TokenType.STRING:
         if (this.isObject() && this.expectsKey.at(-1)) {
           this.expectsKey[this.expectsKey.length - 1] = false;
-          this.inputKeyNext = this.depth === 1 && value === 'input';
+          this.inputKeyNext = this.depth === 1 && value === this.field;
           return;
         }
         this.value(typeof value === 'string' ? value.length : 'other');
@@ -133,7 +131,7 @@ class InputScanner {
 
   /** A value starts at the current depth: a string (its length), a number, an array, or something else. */
   private value(kind: number | 'number' | 'array' | 'other'): void {
-    if (this.readsInput && this.inputKeyNext && this.depth === 1) {
+    if (this.inputKeyNext && this.depth === 1) {
       this.inputKeyNext = false;
       // `input` is about to open as an array: its items are counted as they start.
       this.inInput = kind === 'array';
@@ -152,12 +150,12 @@ class InputScanner {
       if (this.items === 0 && kind === 'number') this.tokenArray = true;
       this.items++;
       const limit = this.tokenArray ? this.limits.maxInputChars : this.limits.maxInputs;
-      if (this.items > limit) this.refused = this.tokenArray ? this.tooManyIds('input') : this.tooManyItems();
+      if (this.items > limit) this.refused = this.tokenArray ? this.tooManyIds(this.field!) : this.tooManyItems();
       if (typeof length === 'number' && length > this.limits.maxInputChars) this.noteLong(this.items - 1, length);
       this.itemLength = 0;
     } else if (this.depth === 3) {
       this.itemLength++;
-      if (this.itemLength > this.limits.maxInputChars) this.refused = this.tooManyIds(`input[${this.items - 1}]`);
+      if (this.itemLength > this.limits.maxInputChars) this.refused = this.tooManyIds(`${this.field!}[${this.items - 1}]`);
     }
   }
 
@@ -166,7 +164,7 @@ class InputScanner {
   }
 
   private noteLong(index: number, length: number): void {
-    this.long.push({ path: `input[${index}]`, message: `${length} characters; the limit is ${this.limits.maxInputChars}` });
+    this.long.push({ path: `${this.field!}[${index}]`, message: `${length} characters; the limit is ${this.limits.maxInputChars}` });
   }
 
   get itemCount(): number {
@@ -175,7 +173,7 @@ class InputScanner {
 
   private tooManyItems(): PayloadTooLargeError {
     const max = this.limits.maxInputs;
-    return new PayloadTooLargeError(`input holds more than ${max} items; the limit is ${max}.`, [{ path: 'input', message: `at most ${max} items` }]);
+    return new PayloadTooLargeError(`${this.field!} holds more than ${max} items; the limit is ${max}.`, [{ path: this.field!, message: `at most ${max} items` }]);
   }
 
   private tooManyIds(path: string): PayloadTooLargeError {
@@ -184,9 +182,9 @@ class InputScanner {
   }
 }
 
-async function scan(text: string, limits: InputLimits, readsInput: boolean): Promise<DomainError | undefined> {
+async function scan(text: string, limits: InputLimits, inputField: string | undefined): Promise<DomainError | undefined> {
   const tokenizer = new Tokenizer();
-  const scanner = new InputScanner(limits, readsInput);
+  const scanner = new InputScanner(limits, inputField);
   let broken = false;
   tokenizer.onToken = ({ token, value }) => scanner.token(token, value);
   tokenizer.onError = () => (broken = true);
@@ -200,7 +198,7 @@ async function scan(text: string, limits: InputLimits, readsInput: boolean): Pro
   }
   if (scanner.refused) return scanner.refused;
   if (scanner.long.length === 0) return undefined;
-  // A list of one is named `input`, as the rest of the API names it.
-  const issues = scanner.itemCount === 1 ? scanner.long.map((issue) => ({ ...issue, path: inputPath(0, 1) })) : scanner.long;
+  // A list of one is named by its field alone (`input`), as the rest of the API names it.
+  const issues = scanner.itemCount === 1 ? scanner.long.map((issue) => ({ ...issue, path: inputField! })) : scanner.long;
   return new PayloadTooLargeError(`A text is longer than ${limits.maxInputChars} characters.`, issues);
 }

@@ -23,3 +23,8 @@ export const teiErrors = (...statuses: number[]) => errorResponses(statuses, 'An
 export function modelIn(c: Context<HttpEnv>): string | undefined {
   return c.req.param('model');
 }
+
+/** The routes that read TEI's `inputs` (/embed and the root route, at every base), which the body guard bounds as it bounds OpenAI's `input`. */
+export function readsTeiInputs(path: string): boolean {
+  return /^(\/|\/embed|\/tei\/[^/]+(\/embed)?)$/.test(path);
+}
