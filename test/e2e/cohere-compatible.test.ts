@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { CohereEmbeddings } from '@langchain/cohere';
 import { CohereClientV2, CohereError } from 'cohere-ai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compact, COMPACT_TYPES } from '../../src/domain/index.js';
-import { startTestService, type TestService } from '../support/service.js';
+import { serveForTests } from '../support/service.js';
 
 /*
  * Cohere's embed routes through the official cohere-ai SDK (v2's
@@ -20,21 +20,12 @@ const LangChainsCohereClient = createRequire(createRequire(import.meta.url).reso
   environment: string;
 }) => LangChainsClient;
 
-let t: TestService;
-let base: string;
-beforeAll(async () => {
-  t = await startTestService({ listen: true });
-  base = `http://127.0.0.1:${t.service.port}`;
-  await t.service.modelsSettled;
-});
-afterAll(async () => {
-  await t?.stop();
-});
+const served = serveForTests();
 
-const cohere = () => new CohereClientV2({ token: 'not-checked', baseUrl: base });
+const cohere = () => new CohereClientV2({ token: 'not-checked', baseUrl: served.base });
 /** What POST /v1/embeddings answers for the same texts. */
 const openAi = async (body: Record<string, unknown>) => {
-  const response = await t.post('/v1/embeddings', { model: 'tiny-bert', encoding_format: 'float', ...body });
+  const response = await served.t.post('/v1/embeddings', { model: 'tiny-bert', encoding_format: 'float', ...body });
   expect(response.status).toBe(200);
   const json = (await response.json()) as { data: { embedding: number[] }[]; usage: { prompt_tokens: number } };
   return { vectors: json.data.map((d) => d.embedding), tokens: json.usage.prompt_tokens };
@@ -62,7 +53,7 @@ describe('POST /v2/embed with the official cohere-ai SDK (CohereClientV2.embed)'
     });
     expect(decoded).toEqual(expected.vectors.map((v) => v.map(Math.fround)));
     // The answer's id is the task that ran it.
-    expect(await (await t.get(`/v1/embeddings/tasks/${answer.id}`)).json()).toMatchObject({ status: 'succeeded', model: 'tiny-bert' });
+    expect(await (await served.t.get(`/v1/embeddings/tasks/${answer.id}`)).json()).toMatchObject({ status: 'succeeded', model: 'tiny-bert' });
   });
 
   it('puts the model’s prompt for the input type before each text, and shortens to output_dimension', async () => {
@@ -96,7 +87,7 @@ describe('POST /v2/embed with the official cohere-ai SDK (CohereClientV2.embed)'
     ['an output_dimension the model does not offer', { model: 'tiny-bert', texts: ['a'], output_dimension: 5 }, 400, 'invalid_parameter'],
     ['no texts', { model: 'tiny-bert', texts: [] }, 422, 'validation_failed'],
   ])('refuses %s in Cohere’s shape', async (_name, body, status, code) => {
-    const response = await t.post('/v2/embed', body);
+    const response = await served.t.post('/v2/embed', body);
     expect(response.status).toBe(status);
     expect(await response.json()).toMatchObject({ message: expect.any(String), code });
   });
@@ -110,11 +101,11 @@ describe('LangChain JS’s CohereEmbeddings', () => {
   });
 
   it('embeds with the v1 client it builds by default (POST /v1/embed), in v1’s shapes', async () => {
-    const client = new LangChainsCohereClient({ token: 'not-checked', environment: base });
+    const client = new LangChainsCohereClient({ token: 'not-checked', environment: served.base });
     const embeddings = new CohereEmbeddings({ model: 'tiny-bert', client });
     expect(await embeddings.embedDocuments(TEXTS)).toEqual((await openAi({ input: TEXTS, input_type: 'search_document' })).vectors);
     // Without embedding_types, v1 answers the plain float list.
-    const plain = (await (await t.post('/v1/embed', { model: 'tiny-bert', texts: TEXTS })).json()) as { embeddings: number[][]; response_type: string };
+    const plain = (await (await served.t.post('/v1/embed', { model: 'tiny-bert', texts: TEXTS })).json()) as { embeddings: number[][]; response_type: string };
     expect(plain.response_type).toBe('embeddings_floats');
     expect(plain.embeddings).toEqual((await openAi({ input: TEXTS })).vectors);
   });

@@ -2,8 +2,8 @@ import { basename, dirname } from 'node:path';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import { InferenceClient } from '@huggingface/inference';
 import { HuggingFaceInferenceEmbeddings } from '@langchain/community/embeddings/hf';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestService, TINY_BERT_PROMPTS, type TestService } from '../support/service.js';
+import { describe, expect, it } from 'vitest';
+import { serveForTests, TINY_BERT_PROMPTS } from '../support/service.js';
 
 /*
  * text-embeddings-inference's routes, as its clients call them: Hugging
@@ -14,22 +14,13 @@ import { startTestService, TINY_BERT_PROMPTS, type TestService } from '../suppor
  * and /decode. The vectors are POST /v1/embeddings' for the same texts.
  */
 
-let t: TestService;
-let base: string;
-beforeAll(async () => {
-  t = await startTestService({ listen: true });
-  base = `http://127.0.0.1:${t.service.port}`;
-  await t.service.modelsSettled;
-});
-afterAll(async () => {
-  await t?.stop();
-});
+const served = serveForTests();
 
 const TEXTS = ['where do cats sleep', 'cats sleep in the sun'];
 /** Longer than tiny-bert's 32 tokens, with a start and an end unlike each other. */
 const LONG = `the cat sat on the mat in the morning sun ${'and then it slept '.repeat(6)}until the dog barked loudly at the mailman outside`;
 
-const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown) => fetch(`${served.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const vectorsOf = async (path: string, body: unknown) => {
   const response = await post(path, body);
   expect(response.status, `${path}: ${JSON.stringify(body)}`).toBe(200);
@@ -37,7 +28,7 @@ const vectorsOf = async (path: string, body: unknown) => {
 };
 /** What POST /v1/embeddings answers for the same texts. */
 const openAi = async (body: Record<string, unknown>) => {
-  const response = await t.post('/v1/embeddings', { model: 'tiny-bert', encoding_format: 'float', ...body });
+  const response = await served.t.post('/v1/embeddings', { model: 'tiny-bert', encoding_format: 'float', ...body });
   expect(response.status).toBe(200);
   return ((await response.json()) as { data: { embedding: number[] }[] }).data.map((d) => d.embedding);
 };
@@ -46,7 +37,7 @@ const norm = (v: readonly number[]) => Math.sqrt(v.reduce((sum, x) => sum + x * 
 describe('Hugging Face’s clients, with this service as the endpoint', () => {
   it('@huggingface/inference featureExtraction, at the root (the default model) and at /tei/{model}', async () => {
     const expected = await openAi({ input: TEXTS });
-    for (const endpointUrl of [base, `${base}/tei/tiny-bert`]) {
+    for (const endpointUrl of [served.base, `${served.base}/tei/tiny-bert`]) {
       const client = new InferenceClient('any-token').endpoint(endpointUrl);
       expect(await client.featureExtraction({ inputs: TEXTS }), endpointUrl).toEqual(expected);
       expect(await client.featureExtraction({ inputs: TEXTS[0]! }), endpointUrl).toEqual(expected.slice(0, 1));
@@ -55,7 +46,7 @@ describe('Hugging Face’s clients, with this service as the endpoint', () => {
 
   it('LangChain JS’s HuggingFaceInferenceEmbeddings, unchanged', async () => {
     const expected = await openAi({ input: TEXTS });
-    for (const endpointUrl of [base, `${base}/tei/tiny-bert`]) {
+    for (const endpointUrl of [served.base, `${served.base}/tei/tiny-bert`]) {
       const embeddings = new HuggingFaceInferenceEmbeddings({ apiKey: 'any-token', model: 'tiny-bert', endpointUrl });
       expect(await embeddings.embedDocuments(TEXTS), endpointUrl).toEqual(expected);
       expect(await embeddings.embedQuery(TEXTS[1]!), endpointUrl).toEqual(expected[1]);
@@ -115,7 +106,7 @@ describe('POST /embed', () => {
   it('bounds `inputs` as OpenAI’s route bounds `input`: many token ids pass, too many texts are refused cheaply, naming `inputs`', async () => {
     const ids = Array.from({ length: 48 }, () => Array.from({ length: 250 }, (_, i) => 2000 + (i % 100)));
     expect(await vectorsOf('/tei/tiny-bert/embed', { inputs: ids, truncate: true })).toHaveLength(48);
-    const tooMany = await post('/embed', { inputs: Array.from({ length: t.config.service.limits.max_inputs + 1 }, () => 'x') });
+    const tooMany = await post('/embed', { inputs: Array.from({ length: served.t.config.service.limits.max_inputs + 1 }, () => 'x') });
     expect(tooMany.status).toBe(413);
     expect(await tooMany.json()).toMatchObject({ error: expect.stringContaining('inputs'), error_type: 'Validation', code: 'payload_too_large' });
   });
@@ -123,7 +114,7 @@ describe('POST /embed', () => {
   it('sends TEI’s timing headers, with the tokens and characters computed', async () => {
     const response = await post('/embed', { inputs: TEXTS });
     const header = (name: string) => Number(response.headers.get(name));
-    const usage = ((await (await t.post('/v1/embeddings', { input: TEXTS })).json()) as { usage: { prompt_tokens: number } }).usage;
+    const usage = ((await (await served.t.post('/v1/embeddings', { input: TEXTS })).json()) as { usage: { prompt_tokens: number } }).usage;
     expect(header('x-compute-tokens')).toBe(usage.prompt_tokens);
     expect(header('x-compute-characters')).toBe(TEXTS.join('').length);
     expect(response.headers.get('x-compute-type')).toBe('cpu');
@@ -151,32 +142,32 @@ describe('POST /similarity', () => {
 
 describe('GET /info', () => {
   it('describes the default model at the root and any model under /tei/{model}, with the limits it is served with', async () => {
-    const info = (await (await fetch(`${base}/info`)).json()) as Record<string, unknown>;
+    const info = (await (await fetch(`${served.base}/info`)).json()) as Record<string, unknown>;
     expect(info).toEqual({
       model_id: 'tiny-bert',
       model_sha: null,
       model_dtype: 'float32',
       served_model_name: 'tiny-bert',
       model_type: { embedding: { pooling: 'mean' } },
-      max_concurrent_requests: t.config.service.queue.max_length,
+      max_concurrent_requests: served.t.config.service.queue.max_length,
       max_input_length: 32,
-      max_batch_tokens: t.config.service.worker.max_batch_tokens,
-      max_batch_requests: t.config.service.worker.max_batch_size,
-      max_client_batch_size: t.config.service.limits.max_inputs,
+      max_batch_tokens: served.t.config.service.worker.max_batch_tokens,
+      max_batch_requests: served.t.config.service.worker.max_batch_size,
+      max_client_batch_size: served.t.config.service.limits.max_inputs,
       auto_truncate: true,
       tokenization_workers: expect.any(Number),
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
       sha: null,
       docker_label: null,
     });
-    expect(await (await fetch(`${base}/tei/tiny-bert/info`)).json()).toEqual(info);
-    expect((await fetch(`${base}/tei/nothing-here/info`)).status).toBe(404);
+    expect(await (await fetch(`${served.base}/tei/tiny-bert/info`)).json()).toEqual(info);
+    expect((await fetch(`${served.base}/tei/nothing-here/info`)).status).toBe(404);
   });
 });
 
 describe('POST /tokenize and POST /decode', () => {
   it('shows each text’s tokens as transformers.js’s tokenizer reads the same files, with TEI’s byte offsets', async () => {
-    const folder = t.config.ml.models.find((m) => m.id === 'tiny-bert')!.path!;
+    const folder = served.t.config.ml.models.find((m) => m.id === 'tiny-bert')!.path!;
     env.allowRemoteModels = false;
     env.localModelPath = `${dirname(folder)}/`;
     const reference = await AutoTokenizer.from_pretrained(basename(folder));

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { loadConfig } from '../../src/bootstrap/config/load.js';
@@ -95,6 +96,30 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     stop: async () => {
       await service.stop();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A listening test service for the tests around the call (a file's, or a
+ * describe's): started, its models loaded, before them, and stopped after.
+ * `t` and `base` are read in the tests, once it has started.
+ */
+export function serveForTests(options: TestServiceOptions = {}): { readonly t: TestService; readonly base: string } {
+  let service: TestService | undefined;
+  beforeAll(async () => {
+    service = await startTestService({ ...options, listen: true });
+    await service.service.modelsSettled;
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+  return {
+    get t() {
+      return service!;
+    },
+    get base() {
+      return `http://127.0.0.1:${service!.service.port}`;
     },
   };
 }
