@@ -79,6 +79,14 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       expect(seen[0]!.message).toEqual(sent);
     });
 
+    it('carries how an embedding task cuts its texts and whether it scales its vectors', async () => {
+      const sent = message({ truncation: { direction: 'left', truncate: false, maxTokens: 12 }, normalize: false });
+      await queue.publish(sent);
+      const { seen } = await collect(queue, (d) => d.ack());
+      await waitFor(() => seen.length === 1);
+      expect(seen[0]!.message).toEqual(sent);
+    });
+
     it('does not deliver an acknowledged message again', async () => {
       await queue.publish(message());
       const first = await collect(queue, (d) => d.ack());

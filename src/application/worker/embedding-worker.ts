@@ -75,9 +75,11 @@ export class EmbeddingWorker {
       const batcher = this.batcherFor(modelId, (batch) => reranker.scoreTokenized(batch));
       // Each document is paired with the task's query on arrival; pairs of many tasks then batch as texts do.
       await this.consume(modelId, async (message) => {
+        const started = this.clock.now().getTime();
         const pairs = await reranker.tokenizePairs(rerankQuery(modelId, message), documents(message), message.rerank ?? {});
+        const tokenizationMs = this.clock.now().getTime() - started;
         const { vectors, tokenCounts } = await batcher.run(pairs, message.lane);
-        return { vectors: vectors.map((logits) => rerankRow(logits, reranker.info.scoreLabel)), tokenCounts };
+        return { vectors: vectors.map((logits) => rerankRow(logits, reranker.info.scoreLabel)), tokenCounts, tokenizationMs };
       });
     }
   }
