@@ -6,6 +6,8 @@
 export interface TokenizedText {
   readonly ids: readonly number[];
   readonly typeIds?: readonly number[];
+  /** Tokens cut from the text to fit the model; absent when none were. */
+  readonly dropped?: number;
 }
 
 /**
@@ -28,6 +30,8 @@ export interface Embeddings {
   readonly tokenCounts: readonly number[];
   /** How long tokenizing the inputs took, when the worker measured it apart from inference. */
   readonly tokenizationMs?: number;
+  /** Tokens cut from each input to fit the model, in input order; absent when no input was cut. */
+  readonly droppedTokens?: readonly number[];
 }
 
 export interface EmbeddingResult {
@@ -38,6 +42,8 @@ export interface EmbeddingResult {
   readonly tokenCounts?: readonly number[];
   /** Of the task's run, how long tokenizing took (TEI's `x-tokenization-time`); the rest was batching and inference. */
   readonly tokenizationMs?: number;
+  /** Tokens cut from each input to fit the model (the model never saw them), in input order; absent when no input was cut. */
+  readonly droppedTokens?: readonly number[];
 }
 
 export function toResult(embeddings: Embeddings): EmbeddingResult {
@@ -48,5 +54,11 @@ export function toResult(embeddings: Embeddings): EmbeddingResult {
     usage: { promptTokens, totalTokens: promptTokens },
     tokenCounts: embeddings.tokenCounts,
     ...(embeddings.tokenizationMs !== undefined && { tokenizationMs: embeddings.tokenizationMs }),
+    ...(embeddings.droppedTokens?.some((n) => n > 0) && { droppedTokens: embeddings.droppedTokens }),
   };
+}
+
+/** What each of `texts` lost to fit its model, for `Embeddings.droppedTokens`: absent when none lost any. */
+export function droppedTokensOf(texts: readonly TokenizedText[]): readonly number[] | undefined {
+  return texts.some((text) => (text.dropped ?? 0) > 0) ? texts.map((text) => text.dropped ?? 0) : undefined;
 }

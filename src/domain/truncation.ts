@@ -30,13 +30,18 @@ export function cut<T>(tokens: readonly T[], keep: number, direction: Truncation
 
 /**
  * A text's tokens fitted to `room` as `truncation` says: cut at its end or
- * start, or refused with a `ValidationError` at `path` that names the model's
- * limit (`maxTokens`, special tokens included).
+ * start (`dropped` says how many went), or refused with a `ValidationError`
+ * at `path` that names the model's limit (`maxTokens`, special tokens included).
  */
-export function fitText<T>(tokens: readonly T[], room: number, { direction, truncate = true }: TextTruncation, limit: { model: string; maxTokens: number; path: string }): readonly T[] {
+export function fitText<T>(
+  tokens: readonly T[],
+  room: number,
+  { direction, truncate = true }: TextTruncation,
+  limit: { model: string; maxTokens: number; path: string },
+): { readonly kept: readonly T[]; readonly dropped: number } {
   if (!truncate && tokens.length > room) {
     const message = `this text takes ${tokens.length + limit.maxTokens - room} tokens; model '${limit.model}' takes at most ${limit.maxTokens} (truncation cuts it)`;
     throw new ValidationError(`A text is too long for model '${limit.model}'.`, [{ path: limit.path, message }]);
   }
-  return cut(tokens, room, direction);
+  return { kept: cut(tokens, room, direction), dropped: Math.max(0, tokens.length - room) };
 }

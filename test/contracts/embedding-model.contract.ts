@@ -94,6 +94,26 @@ export function embeddingModelContract(
       await expect(model.tokenize([long], { maxTokens: 6, truncate: false })).rejects.toBeInstanceOf(ValidationError);
     });
 
+    it('says how many tokens it cut from each text, however it cut them, and none from a text that fits', async () => {
+      const max = model.info.maxTokens;
+      const long = words(max * 2);
+      const cut = await model.tokenize([long, 'short', words(max * 3)]);
+      expect(cut[1]!.dropped).toBeUndefined();
+      expect(cut[0]!.dropped).toBeGreaterThan(0);
+      expect(cut[2]!.dropped).toBeGreaterThan(cut[0]!.dropped!);
+      // Cut at either end, or to a request's lower limit, the same text loses what it must to fit.
+      const [left] = await model.tokenize([long], { direction: 'left' });
+      expect(left!.dropped).toBe(cut[0]!.dropped);
+      const [capped] = await model.tokenize([long], { maxTokens: 6 });
+      expect(capped!.dropped).toBe(cut[0]!.dropped! + max - 6);
+      // Token ids are cut, and counted, as a text's tokens are: all but the room left beside the special tokens.
+      const id = cut[1]!.ids.find((_, i) => i > 0 || model.info.engine === 'use-lite')!;
+      const specials = (await model.tokenize([[id]]))[0]!.ids.length - 1;
+      const [ids] = await model.tokenize([Array.from({ length: max * 2 }, () => id)]);
+      expect(ids!.ids).toHaveLength(max);
+      expect(ids!.dropped).toBe(max * 2 - (max - specials));
+    });
+
     it('counts tokens the way it embeds them, and embeds tokenized texts the same, before normalizing', async () => {
       const texts = ['one', 'one two three four five', words(40)];
       const tokenized = await model.tokenize(texts);

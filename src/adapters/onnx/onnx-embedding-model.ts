@@ -104,7 +104,11 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     const limit = tokenLimit(this.info.maxTokens, truncation);
     const encodings = texts.length === 0 ? [] : atEnd ? await this.tokenizer.encodeBatch(texts) : await this.whole.encodeBatch(texts, { addSpecialTokens: false });
     const room = Math.max(0, limit - this.specials.singleCount);
-    const fit = (ids: readonly number[], path: string) => this.specials.wrap(fitText(ids, room, truncation, { model: this.info.id, maxTokens: limit, path }));
+    const fit = (ids: readonly number[], path: string) => {
+      const { kept, dropped } = fitText(ids, room, truncation, { model: this.info.id, maxTokens: limit, path });
+      return { ...this.specials.wrap(kept), ...(dropped > 0 && { dropped }) };
+    };
+    const lost = atEnd ? await this.droppedAtEnd(texts, encodings) : [];
     let next = 0;
     return inputs.map((input, index) => {
       const path = inputPath(index, inputs.length);
@@ -113,9 +117,24 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
         checkTokenIds(input, this.vocabularySize, this.info.id, path);
         return fit(input, path);
       }
+      const dropped = lost[next] ?? 0;
       const encoding = encodings[next++]!;
-      return atEnd ? { ids: encoding.getIds(), typeIds: encoding.getTypeIds() } : fit(encoding.getIds(), path);
+      return atEnd ? { ids: encoding.getIds(), typeIds: encoding.getTypeIds(), ...(dropped > 0 && { dropped }) } : fit(encoding.getIds(), path);
     });
+  }
+
+  /**
+   * How many tokens the end-cutting tokenizer cut from each text. Only a text
+   * it filled to the limit can have been cut: those alone are counted again,
+   * whole, so that short texts (most of them) cost nothing more.
+   */
+  private async droppedAtEnd(texts: readonly string[], encodings: readonly { getLength(): number }[]): Promise<number[]> {
+    const full = texts.flatMap((text, i) => (encodings[i]!.getLength() >= this.info.maxTokens ? [i] : []));
+    const dropped = new Array<number>(texts.length).fill(0);
+    if (full.length === 0) return dropped;
+    const whole = await this.whole.encodeBatch(full.map((i) => texts[i]!), { addSpecialTokens: false });
+    full.forEach((i, k) => (dropped[i] = Math.max(0, whole[k]!.getLength() + this.specials.singleCount - this.info.maxTokens)));
+    return dropped;
   }
 
   embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {

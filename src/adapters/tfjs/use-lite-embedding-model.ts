@@ -87,13 +87,19 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
     const limit = tokenLimit(this.info.maxTokens, truncation);
     const maxTokens = atEnd ? limit : Number.MAX_SAFE_INTEGER;
     const { ids: encoded } = texts.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts, maxTokens }) : { ids: [] };
-    const fit = (ids: readonly number[], index: number) =>
-      fitText(ids, limit, truncation, { model: this.info.id, maxTokens: limit, path: inputPath(index, inputs.length) });
+    // A text the thread filled to the limit may have been cut: it is counted again, whole, to say by how much.
+    const full = atEnd ? texts.flatMap((text, i) => (encoded[i]!.length >= limit ? [i] : [])) : [];
+    const { ids: whole } = full.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts: full.map((i) => texts[i]!), maxTokens: Number.MAX_SAFE_INTEGER }) : { ids: [] };
+    const lost = new Map(full.map((i, k) => [i, whole[k]!.length - limit]));
+    const fit = (ids: readonly number[], index: number, lostBefore = 0) => {
+      const { kept, dropped } = fitText(ids, limit, truncation, { model: this.info.id, maxTokens: limit, path: inputPath(index, inputs.length) });
+      return { ids: kept.length > 0 ? kept : [UNKNOWN_ID], ...(dropped + lostBefore > 0 && { dropped: dropped + lostBefore }) };
+    };
     let next = 0;
     return inputs.map((input, index) => {
-      if (typeof input !== 'string') return { ids: fit(input, index) };
-      const ids = fit(encoded[next++]!, index);
-      return { ids: ids.length > 0 ? ids : [UNKNOWN_ID] };
+      if (typeof input !== 'string') return fit(input, index);
+      const text = next++;
+      return fit(encoded[text]!, index, lost.get(text));
     });
   }
 
