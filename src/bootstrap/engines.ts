@@ -20,6 +20,7 @@ export function toSpec(entry: ModelEntry): ModelSpec {
     ...(entry.output_dimensions !== undefined && { outputDimensions: entry.output_dimensions }),
     ...(entry.prompts !== undefined && { prompts: entry.prompts }),
     ...(entry.default_prompt_name !== undefined && { defaultPromptName: entry.default_prompt_name }),
+    ...(entry.long_text !== undefined && { longText: entry.long_text }),
   };
 }
 

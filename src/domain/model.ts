@@ -1,5 +1,6 @@
 import { InvalidParameterError } from './errors.js';
 import type { ModelPrompts } from './prompts.js';
+import type { LongText } from './truncation.js';
 
 export type Engine = 'onnx' | 'use-lite';
 
@@ -21,6 +22,8 @@ export interface ModelSpec extends ModelPrompts {
   readonly normalize?: boolean;
   /** Shorter output sizes the model supports (Matryoshka-trained); empty when it supports none. */
   readonly outputDimensions?: readonly number[];
+  /** What it does with a text too long for it when a request does not say; absent: cut it. */
+  readonly longText?: LongText;
 }
 
 /** What a loaded model reports about itself. */

@@ -3,6 +3,19 @@ import { ValidationError } from './errors.js';
 /** Which end of a text loses its tokens when it must be cut (TEI's `truncation_direction`, Cohere's `truncate`). */
 export type TruncationDirection = 'right' | 'left';
 
+/**
+ * What a model does with a text longer than it reads, unless a request says
+ * otherwise (`long_text`): cut it, or refuse it.
+ */
+export const LONG_TEXT_MODES = ['truncate', 'error'] as const;
+export type LongText = (typeof LONG_TEXT_MODES)[number];
+
+/** A request's truncation, its model's `longText` deciding whether to cut when the request does not say. */
+export function withLongText(truncation: TextTruncation | undefined, longText: LongText | undefined): TextTruncation | undefined {
+  if (truncation?.truncate !== undefined || longText !== 'error') return truncation;
+  return { ...truncation, truncate: false };
+}
+
 /** How a text longer than its model takes is handled: cut at one end (the default: the end), or refused. */
 export interface TextTruncation {
   readonly direction?: TruncationDirection;

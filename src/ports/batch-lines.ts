@@ -30,7 +30,15 @@ export type ParsedLine = { readonly ok: true; readonly request: BatchRequestLine
 
 /** What a line that succeeded came to, to be rendered as its endpoint renders an answer. */
 export type LineAnswer =
-  | { readonly kind: 'embeddings'; readonly model: string; readonly vectors: readonly Float32Array[]; readonly tokens: number; readonly encoding: VectorEncoding }
+  | {
+      readonly kind: 'embeddings';
+      readonly model: string;
+      readonly vectors: readonly Float32Array[];
+      readonly tokens: number;
+      readonly encoding: VectorEncoding;
+      /** Tokens cut from each input to fit the model, when any was cut. */
+      readonly droppedTokens?: readonly number[];
+    }
   | {
       readonly kind: 'rerank';
       /** The task that ran it: the sync answer's `id`. */

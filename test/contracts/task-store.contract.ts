@@ -64,13 +64,13 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
       expect((await store.get(created.id))!.result!.vectors.map((row) => Array.from(row))).toEqual(rows.map((row) => Array.from(row)));
     });
 
-    it('keeps how an embedding task cuts its texts and whether it scales its vectors, and its result’s tokenizing time', async () => {
+    it('keeps how an embedding task cuts its texts and whether it scales its vectors, and its result’s tokenizing time and tokens cut', async () => {
       const created = task({ truncation: { direction: 'left', truncate: false, maxTokens: 12 }, normalize: false });
       await store.create(created);
       expect(await store.get(created.id)).toEqual(created);
       await store.markRunning(created.id, t0, 3);
-      await store.markSucceeded(created.id, { ...result, tokenizationMs: 7 }, t0);
-      expect(await store.get(created.id)).toMatchObject({ truncation: created.truncation, normalize: false, result: { tokenizationMs: 7 } });
+      await store.markSucceeded(created.id, { ...result, tokenizationMs: 7, droppedTokens: [0, 12] }, t0);
+      expect(await store.get(created.id)).toMatchObject({ truncation: created.truncation, normalize: false, result: { tokenizationMs: 7, droppedTokens: [0, 12] } });
     });
 
     it('returns undefined for an unknown id, from get and from every transition', async () => {

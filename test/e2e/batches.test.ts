@@ -84,13 +84,16 @@ describe('the Batch API', () => {
                   ? { input: [`int8 ${i}`, `more ${i}`], encoding_format: 'int8' }
                   : i % 13 === 0
                     ? { input: `prompted ${i}`, input_type: 'query' }
-                    : { model: 'tiny-bert', input: `text number ${i}` },
+                    : i % 17 === 0
+                      ? { input: [`short ${i}`, `a text too long for tiny-bert, number ${i}, ${'which goes on and on '.repeat(8)}`] }
+                      : { model: 'tiny-bert', input: `text number ${i}` },
       }),
     );
     const bad = [
       { id: 'unknown-model', line: request('unknown-model', { model: 'no-such-model', input: 'x' }), status: 404, body: { model: 'no-such-model', input: 'x' } },
       { id: 'empty-input', line: request('empty-input', { input: [] }), status: 422, body: { input: [] } },
       { id: 'bad-dims', line: request('bad-dims', { input: 'x', dimensions: 5 }), status: 400, body: { input: 'x', dimensions: 5 } },
+      { id: 'long-text', line: request('long-text', { input: 'x', long_text: 'error' }), status: 400 },
       { id: 'wrong-type', line: request('wrong-type', { input: 42 }), status: 422, body: { input: 42 } },
       { id: 'wrong-url', line: JSON.stringify({ custom_id: 'wrong-url', method: 'POST', url: '/v1/chat/completions', body: { input: 'x' } }), status: 422 },
       { id: 'good-3', line: request('good-3', { input: 'a second line with the same custom_id' }), status: 422 },
@@ -127,6 +130,10 @@ describe('the Batch API', () => {
       expect(body.usage).toEqual(want.usage);
       expect(body.data).toHaveLength(want.data.length);
       body.data.forEach((d, j) => {
+        // A text cut to fit the model is marked as the route marks it.
+        const { embedding: _got, ...marks } = d as Record<string, unknown>;
+        const { embedding: _want, ...wanted } = want.data[j]! as Record<string, unknown>;
+        expect(marks).toEqual(wanted);
         const got = floats(d.embedding);
         const exp = floats(want.data[j]!.embedding);
         expect(typeof d.embedding).toBe(typeof want.data[j]!.embedding);
@@ -134,6 +141,7 @@ describe('the Batch API', () => {
         got.forEach((v, k) => expect(v).toBeCloseTo(exp[k]!, 5));
       });
     }
+    expect(output.filter((line) => (line.response!.body as { data: { truncated?: true }[] }).data.some((d) => d.truncated)).map((l) => l.custom_id)).toEqual(['good-17', 'good-34']);
     const inFileOrder = [unknownToken, ...bad.filter((b) => b !== unknownToken)];
     expect(errors.map((e) => e.custom_id)).toEqual(inFileOrder.map((b) => b.id));
     for (const [i, line] of errors.entries()) {

@@ -35,6 +35,8 @@ export interface TestServiceOptions {
   readonly withUseLite?: boolean;
   /** Also configure a generated cross-encoder (`tiny-reranker`, 32 tokens). */
   readonly withReranker?: boolean;
+  /** Also configure `tiny-bert-strict`: tiny-bert's files, refusing a text too long for it unless asked to cut (`long_text: error`). */
+  readonly withStrictCopy?: boolean;
   /** Gives each model a `queue` name (a test namespace's, on a shared broker). */
   readonly queueName?: (model: string) => string;
   readonly loadModel?: (entry: ModelEntry) => Promise<EmbeddingModel>;
@@ -58,6 +60,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     { id: 'tiny-bert', engine: 'onnx', path: bert, output_dimensions: [16, 8], prompts: TINY_BERT_PROMPTS },
     { id: 'absent-model', engine: 'onnx', path: join(dir, 'nothing-here') },
   ];
+  if (options.withStrictCopy) configured.push({ id: 'tiny-bert-strict', engine: 'onnx', path: bert, long_text: 'error' });
   if (options.withUseLite) configured.push({ id: 'use-lite', engine: 'use-lite', max_tokens: 128 });
   if (options.withReranker) {
     const reranker = await writeCrossEncoderFolder(join(dir, 'tiny-reranker'), { maxLength: 32 });

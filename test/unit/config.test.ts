@@ -151,6 +151,19 @@ describe('loadConfig', () => {
     expect(problems).toMatch(/models\.1\.prompts.*a reranker has no prompts/);
   });
 
+  it('takes what a model does with a text too long for it (long_text), and refuses another mode, or one on a reranker', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const ml = join(dir, 'ml.yaml');
+    await writeFile(ml, ['default_model: e', 'models:', '  - { id: e, engine: use-lite, long_text: error }', '  - { id: f, engine: use-lite }'].join('\n'));
+    const models = load({ ML_CONFIG_PATH: ml }).ml.models;
+    expect(models[0]).toMatchObject({ long_text: 'error' });
+    expect(models[1]!.long_text).toBeUndefined();
+    await writeFile(ml, ['default_model: e', 'models:', '  - { id: e, engine: use-lite, long_text: summarize }', '  - { id: r, kind: reranker, engine: onnx, path: x, long_text: error }'].join('\n'));
+    const problems = problemsOf(() => load({ ML_CONFIG_PATH: ml })).join('\n');
+    expect(problems).toMatch(/models\.0\.long_text/);
+    expect(problems).toMatch(/models\.1\.long_text.*a reranker has no long_text/);
+  });
+
   it('refuses a default model that is a reranker, and a default reranker that is not one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'config-'));
     const ml = join(dir, 'ml.yaml');

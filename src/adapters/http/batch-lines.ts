@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EMBEDDINGS_ENDPOINT, MalformedRequestError, type BatchEndpoint, type DomainError, type TextInput } from '../../domain/index.js';
+import { EMBEDDINGS_ENDPOINT, InvalidParameterError, MalformedRequestError, type BatchEndpoint, type DomainError, type TextInput } from '../../domain/index.js';
 import type { BatchLines, BatchRequestLine, LineAnswer, LineIdentity, ParsedLine } from '../../ports/batch-lines.js';
 import { openAiError } from './problem.js';
 import { embeddingsBody, OpenAiEmbeddingRequestSchema, toInputs } from './wire/embeddings.js';
@@ -37,7 +37,7 @@ export class OpenAiBatchLines implements BatchLines {
   succeeded(line: LineIdentity, answer: LineAnswer): string {
     const body =
       answer.kind === 'embeddings'
-        ? embeddingsBody(answer.model, answer.vectors, answer.tokens, answer.encoding)
+        ? embeddingsBody(answer.model, answer.vectors, answer.tokens, answer.encoding, answer.droppedTokens)
         : rerankBody({ taskId: answer.taskId, model: answer.model, promptTokens: answer.tokens, results: answer.results, documents: answer.documents });
     return render(line, { status_code: 200, request_id: line.requestId, body }, null);
   }
@@ -62,6 +62,8 @@ function embeddingsLine(customId: string, json: unknown): LineRequest {
   const body = OpenAiEmbeddingRequestSchema.safeParse(json);
   if (!body.success) return { error: schemaError(body.error.issues) };
   const request = body.data;
+  // A chunk's lines share one task, and so one way of cutting: every line is cut (and marked), whatever its model's setting.
+  if (request.long_text !== undefined) return { error: new InvalidParameterError('long_text', 'A batch line cannot choose long_text: batch lines are cut to fit the model, and marked truncated.') };
   return {
     kind: 'embeddings',
     customId,

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from 'tokenizers';
 import {
-  cutsAtModelEnd,
   fitText,
   inputPath,
   requireEmbeddable,
@@ -48,10 +47,8 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   private constructor(
     readonly info: ModelInfo,
     private readonly thread: InferenceThread,
-    /** Cuts each text at the end, special tokens included: what most requests ask. */
+    /** Cuts nothing and adds no special tokens: `tokenize` cuts, and wraps in special tokens, as each request asks. */
     private readonly tokenizer: Tokenizer,
-    /** Cuts nothing and adds no special tokens: for requests that cut at the start, or refuse what is too long. */
-    private readonly whole: Tokenizer,
     private readonly specials: SpecialTokens,
     private readonly vocabularySize: number,
   ) {}
@@ -61,11 +58,8 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     const maxTokens = Math.min(options.maxTokens ?? folder.maxSeqLength, folder.maxSeqLength);
     const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
     const specials = SpecialTokens.fromTokenizerJson(JSON.parse(await readFile(folder.tokenizerFile, 'utf8')));
-    tokenizer.setTruncation(maxTokens);
+    tokenizer.disableTruncation();
     tokenizer.disablePadding();
-    const whole = Tokenizer.fromFile(folder.tokenizerFile);
-    whole.disableTruncation();
-    whole.disablePadding();
     const pooling = options.pooling ?? folder.pooling;
     const thread = await InferenceThread.start({
       modelFile: folder.modelFile,
@@ -84,7 +78,6 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       },
       thread,
       tokenizer,
-      whole,
       specials,
       tokenizer.getVocabSize(true),
     );
@@ -100,41 +93,19 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   async tokenize(inputs: readonly TextInput[], truncation: TextTruncation = {}): Promise<readonly TokenizedText[]> {
     requireEmbeddable(inputs);
     const texts = inputs.filter((input): input is string => typeof input === 'string');
-    const atEnd = cutsAtModelEnd(this.info.maxTokens, truncation);
     const limit = tokenLimit(this.info.maxTokens, truncation);
-    const encodings = texts.length === 0 ? [] : atEnd ? await this.tokenizer.encodeBatch(texts) : await this.whole.encodeBatch(texts, { addSpecialTokens: false });
+    // Whole, then cut here: one pass says how many tokens a long text loses, and serves every truncation alike.
+    const encodings = texts.length === 0 ? [] : await this.tokenizer.encodeBatch(texts, { addSpecialTokens: false });
     const room = Math.max(0, limit - this.specials.singleCount);
-    const fit = (ids: readonly number[], path: string) => {
-      const { kept, dropped } = fitText(ids, room, truncation, { model: this.info.id, maxTokens: limit, path });
-      return { ...this.specials.wrap(kept), ...(dropped > 0 && { dropped }) };
-    };
-    const lost = atEnd ? await this.droppedAtEnd(texts, encodings) : [];
     let next = 0;
     return inputs.map((input, index) => {
       const path = inputPath(index, inputs.length);
-      if (typeof input !== 'string') {
-        // Token ids from the client get the special tokens a text would get, and the same truncation.
-        checkTokenIds(input, this.vocabularySize, this.info.id, path);
-        return fit(input, path);
-      }
-      const dropped = lost[next] ?? 0;
-      const encoding = encodings[next++]!;
-      return atEnd ? { ids: encoding.getIds(), typeIds: encoding.getTypeIds(), ...(dropped > 0 && { dropped }) } : fit(encoding.getIds(), path);
+      // Token ids from the client get the special tokens a text would get, and the same truncation.
+      if (typeof input !== 'string') checkTokenIds(input, this.vocabularySize, this.info.id, path);
+      const ids = typeof input === 'string' ? encodings[next++]!.getIds() : input;
+      const { kept, dropped } = fitText(ids, room, truncation, { model: this.info.id, maxTokens: limit, path });
+      return { ...this.specials.wrap(kept), ...(dropped > 0 && { dropped }) };
     });
-  }
-
-  /**
-   * How many tokens the end-cutting tokenizer cut from each text. Only a text
-   * it filled to the limit can have been cut: those alone are counted again,
-   * whole, so that short texts (most of them) cost nothing more.
-   */
-  private async droppedAtEnd(texts: readonly string[], encodings: readonly { getLength(): number }[]): Promise<number[]> {
-    const full = texts.flatMap((text, i) => (encodings[i]!.getLength() >= this.info.maxTokens ? [i] : []));
-    const dropped = new Array<number>(texts.length).fill(0);
-    if (full.length === 0) return dropped;
-    const whole = await this.whole.encodeBatch(full.map((i) => texts[i]!), { addSpecialTokens: false });
-    full.forEach((i, k) => (dropped[i] = Math.max(0, whole[k]!.getLength() + this.specials.singleCount - this.info.maxTokens)));
-    return dropped;
   }
 
   embedTokenized(batch: readonly TokenizedText[]): Promise<readonly Float32Array[]> {

@@ -55,6 +55,7 @@ export function encodeResult(result: EmbeddingResult): Fields {
     total_tokens: String(result.usage.totalTokens),
     ...(result.tokenCounts && { token_counts: JSON.stringify(result.tokenCounts) }),
     ...(result.tokenizationMs !== undefined && { tokenization_ms: String(result.tokenizationMs) }),
+    ...(result.droppedTokens && { dropped_tokens: JSON.stringify(result.droppedTokens) }),
     vectors: bytes,
   };
 }
@@ -124,6 +125,7 @@ function decodeResult(raw: Record<string, Buffer>): EmbeddingResult | undefined 
     usage: { promptTokens: Number(raw.prompt_tokens!.toString()), totalTokens: Number(raw.total_tokens!.toString()) },
     ...(tokenCounts !== undefined && { tokenCounts: JSON.parse(tokenCounts) as number[] }),
     ...(raw.tokenization_ms && { tokenizationMs: Number(raw.tokenization_ms.toString()) }),
+    ...(raw.dropped_tokens && { droppedTokens: JSON.parse(raw.dropped_tokens.toString('utf8')) as number[] }),
   };
 }
 

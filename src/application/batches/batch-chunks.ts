@@ -131,7 +131,8 @@ export class BatchChunks {
         const counts = task.result.tokenCounts ?? [];
         const tokens = counts.slice(from, offset).reduce((n, c) => n + c, 0);
         const rows = task.result.vectors.slice(from, offset);
-        return { line: line.line, tokens, text: this.lines.succeeded(identity, lineAnswer(line, task, rows, tokens)) };
+        const dropped = task.result.droppedTokens?.slice(from, offset);
+        return { line: line.line, tokens, text: this.lines.succeeded(identity, lineAnswer(line, task, rows, tokens, dropped)) };
       }
       if (abandon && (!task || task.status === 'cancelled' || task.status === 'expired')) {
         return { line: line.line, text: this.lines.abandoned(identity, abandon) };
@@ -195,13 +196,13 @@ export class BatchChunks {
 }
 
 /** A line's share of its task's result (`rows`), as its endpoint answers. */
-function lineAnswer(line: PlannedLine, task: Task, rows: readonly Float32Array[], tokens: number): LineAnswer {
+function lineAnswer(line: PlannedLine, task: Task, rows: readonly Float32Array[], tokens: number, droppedTokens: readonly number[] | undefined): LineAnswer {
   if ('rerank' in line) {
     const { documents, ...ranking } = line.rerank;
     return { kind: 'rerank', taskId: task.id, model: task.model, results: rankDocuments(rows, ranking), tokens, ...(documents && { documents }) };
   }
   const vectors = line.dimensions === undefined ? rows : rows.map((v) => shorten(v, line.dimensions!));
-  return { kind: 'embeddings', model: task.model, vectors, tokens, encoding: line.encoding };
+  return { kind: 'embeddings', model: task.model, vectors, tokens, encoding: line.encoding, ...(droppedTokens?.some((n) => n > 0) && { droppedTokens }) };
 }
 
 /** Answers in input order, split between the output file (those that succeeded) and the error file. */

@@ -27,8 +27,8 @@ export class CreateEmbeddings {
 
   async execute(request: CreateEmbeddingsRequest, signal?: AbortSignal): Promise<CreatedEmbeddings> {
     // Checked first, so that a bad request is refused before a model without a worker is.
-    const { model, inputs } = await this.check.execute(request);
-    const { task, result, tokens } = await this.tasks.run({ ...request, inputs }, model.id, signal);
+    const { model, ...checked } = await this.check.execute(request);
+    const { task, result, tokens } = await this.tasks.run({ ...request, ...checked }, model.id, signal);
     const dimensions = request.dimensions;
     const vectors = dimensions === undefined ? result.vectors : result.vectors.map((v) => shorten(v, dimensions, request.normalize !== false));
     return { task, vectors, tokens };

@@ -4,11 +4,13 @@ import {
   ModelNotFoundError,
   promptFor,
   requireKind,
+  withLongText,
   withPrompt,
   type InputLimits,
   type ModelDescriptor,
   type PromptChoice,
   type TextInput,
+  type TextTruncation,
 } from '../../domain/index.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
 
@@ -19,12 +21,18 @@ export interface CheckedRequest {
   readonly model?: string;
   readonly dimensions?: number;
   readonly prompt?: PromptChoice;
+  readonly truncation?: TextTruncation;
 }
 
-/** A request that passed: its model, and its inputs as the model is to read them (its prompt before each text). */
+/**
+ * A request that passed: its model, its inputs as the model is to read them
+ * (its prompt before each text), and how a text too long for the model is
+ * handled (the model's `long_text` when the request does not say).
+ */
 export interface PassedRequest {
   readonly model: ModelDescriptor;
   readonly inputs: readonly TextInput[];
+  readonly truncation?: TextTruncation;
 }
 
 /**
@@ -47,6 +55,7 @@ export class RequestCheck {
     if (!model) throw new ModelNotFoundError(modelId);
     requireKind(model, 'embedding');
     if (request.dimensions !== undefined) checkOutputDimensions(model, request.dimensions);
-    return { model, inputs: withPrompt(request.inputs, promptFor(model, request.prompt)) };
+    const truncation = withLongText(request.truncation, model.longText);
+    return { model, inputs: withPrompt(request.inputs, promptFor(model, request.prompt)), ...(truncation && { truncation }) };
   }
 }

@@ -15,7 +15,7 @@ export class SubmitEmbedding {
 
   /** `taskId`: the id the task gets, when the caller chose it beforehand (a fresh one from the same generator); else a new one. */
   async execute(command: EmbeddingRequest, options: { taskId?: string } = {}): Promise<Submission> {
-    const { model, inputs } = await this.check.execute(command);
-    return this.tasks.submit({ ...command, inputs }, model.id, options);
+    const { model, ...checked } = await this.check.execute(command);
+    return this.tasks.submit({ ...command, ...checked }, model.id, options);
   }
 }

@@ -1,4 +1,4 @@
-import { finishVectors, rerankRow, requireEmbeddable, ValidationError, type TaskMessage } from '../../domain/index.js';
+import { droppedTokensOf, finishVectors, rerankRow, requireEmbeddable, ValidationError, type TaskMessage } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { Logger } from '../../ports/logger.js';
@@ -68,7 +68,8 @@ export class EmbeddingWorker {
         const tokenized = await model.tokenize(message.inputs, message.truncation);
         const tokenizationMs = this.clock.now().getTime() - started;
         const { vectors, tokenCounts } = await batcher.run(tokenized, message.lane);
-        return { vectors: finishVectors(vectors, model.info.normalize && message.normalize !== false), tokenCounts, tokenizationMs };
+        const droppedTokens = droppedTokensOf(tokenized);
+        return { vectors: finishVectors(vectors, model.info.normalize && message.normalize !== false), tokenCounts, tokenizationMs, ...(droppedTokens && { droppedTokens }) };
       });
     }
     for (const [modelId, reranker] of this.served.rerankers) {

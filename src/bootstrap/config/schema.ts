@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { KeyEntry } from '../../adapters/memory/memory-key-ring.js';
-import { MODEL_KINDS } from '../../domain/index.js';
+import { LONG_TEXT_MODES, MODEL_KINDS } from '../../domain/index.js';
 
 /*
  * What the configuration may say, in one place: the service's keys (from
@@ -119,7 +119,7 @@ export const ServiceConfigSchema = z.strictObject({
   ml_config_path: z.string().min(1),
 });
 
-const EMBEDDING_ONLY = ['dimensions', 'pooling', 'normalize', 'output_dimensions', 'prompts', 'default_prompt_name'] as const;
+const EMBEDDING_ONLY = ['dimensions', 'pooling', 'normalize', 'output_dimensions', 'prompts', 'default_prompt_name', 'long_text'] as const;
 
 const ModelEntrySchema = z
   .strictObject({
@@ -138,6 +138,8 @@ const ModelEntrySchema = z
     /** sentence-transformers' `prompts`: prefixes by name, applied by `prompt_name` or `input_type`. */
     prompts: z.record(z.string().min(1), z.string()).optional(),
     default_prompt_name: z.string().min(1).optional(),
+    /** What a text too long for the model gets when its request does not say: cut (`truncate`, the default) or refused (`error`, a 422). */
+    long_text: z.enum(LONG_TEXT_MODES).optional(),
   })
   .refine((m) => m.engine !== 'onnx' || m.path !== undefined, { message: 'an onnx model needs a path', path: ['path'] })
   .refine((m) => m.default_prompt_name === undefined || Object.hasOwn(m.prompts ?? {}, m.default_prompt_name), {

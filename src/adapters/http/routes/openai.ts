@@ -3,7 +3,7 @@ import { EMBEDDINGS_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { answeredBy } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
-import { embeddingsBody, OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, toInputs } from '../wire/embeddings.js';
+import { embeddingsBody, longTextTruncation, OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, toInputs } from '../wire/embeddings.js';
 import { openAiErrors } from '../wire/errors.js';
 
 const create = createRoute({
@@ -38,11 +38,12 @@ export function openAiRoutes(useCases: HttpUseCases) {
         ...(body.model !== undefined && { model: body.model }),
         ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
         ...(body.input_type !== undefined && { prompt: { inputType: body.input_type } }),
+        ...longTextTruncation(body.long_text),
       },
       c.req.raw.signal,
     );
     answeredBy(c, task, tokens);
-    return c.json(embeddingsBody(task.model, vectors, task.result!.usage.promptTokens, body.encoding_format), 200);
+    return c.json(embeddingsBody(task.model, vectors, task.result!.usage.promptTokens, body.encoding_format, task.result!.droppedTokens), 200);
   });
 
   return app;

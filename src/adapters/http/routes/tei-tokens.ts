@@ -97,8 +97,8 @@ function infoOf(model: ModelDescriptor, settings: TeiSettings) {
     max_batch_tokens: settings.maxBatchTokens,
     max_batch_requests: settings.maxBatchRequests,
     max_client_batch_size: settings.maxClientBatchSize,
-    // Every model cuts a text too long for it unless the request says otherwise.
-    auto_truncate: true,
+    // Whether a text too long for the model is cut when the request does not say (its `long_text`).
+    auto_truncate: model.longText !== 'error',
     tokenization_workers: model.liveWorkers ?? 0,
     version: settings.version,
     sha: null,

@@ -1,8 +1,22 @@
 import { z } from '@hono/zod-openapi';
-import { compact, COMPACT_TYPES, VECTOR_ENCODINGS, type VectorEncoding } from '../../../domain/index.js';
+import { compact, COMPACT_TYPES, LONG_TEXT_MODES, VECTOR_ENCODINGS, type LongText, type TextTruncation, type VectorEncoding } from '../../../domain/index.js';
 import { MODEL_ID_MAX } from './common.js';
 
 export const UsageSchema = z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() });
+
+/** This service's extension: what a text too long for the model gets, on the routes that take OpenAI's request. */
+export const LongTextSchema = z
+  .enum(LONG_TEXT_MODES)
+  .optional()
+  .openapi({
+    description:
+      "This service's extension: what a text longer than the model reads gets: `truncate` (cut at its end; the answer marks it `truncated`) or `error` (a 422 naming it). Absent: the model's `long_text` setting, `truncate` unless configured.",
+  });
+
+/** A request's `long_text`, as a truncation; absent: the model decides. */
+export function longTextTruncation(longText: LongText | undefined): { truncation?: TextTruncation } {
+  return longText === undefined ? {} : { truncation: { truncate: longText !== 'error' } };
+}
 
 /* OpenAI's embeddings: https://platform.openai.com/docs/api-reference/embeddings */
 
@@ -38,9 +52,21 @@ export const OpenAiEmbeddingRequestSchema = z
           "This service's extension (Voyage's and Cohere's field): what the texts are for, `query` or `document` (or Cohere's `search_query`, `search_document`), which picks the model's prompt of that name; a model without prompts applies none.",
         example: 'query',
       }),
+    long_text: LongTextSchema,
     user: z.string().optional().openapi({ description: 'Accepted and ignored.' }),
   })
   .openapi('EmbeddingRequest');
+
+/** This service's extension on an embedding: present when its text was cut to fit the model. */
+export const TruncatedFields = {
+  truncated: z.literal(true).optional().openapi({ description: 'This service’s extension: the text was cut to fit the model; present only then.' }),
+  dropped_tokens: z.number().int().optional().openapi({ description: 'How many of its tokens were cut (the model never saw them).' }),
+};
+
+/** A cut text's extension fields (`TruncatedFields`), or none. */
+export function truncatedFields(dropped: number | undefined) {
+  return dropped ? { truncated: true as const, dropped_tokens: dropped } : {};
+}
 
 export const OpenAiEmbeddingResponseSchema = z
   .object({
@@ -50,6 +76,7 @@ export const OpenAiEmbeddingResponseSchema = z
         object: z.literal('embedding'),
         index: z.number().int(),
         embedding: z.union([z.array(z.number()), z.string()]),
+        ...TruncatedFields,
       }),
     ),
     model: z.string(),
@@ -58,13 +85,20 @@ export const OpenAiEmbeddingResponseSchema = z
   .openapi('EmbeddingResponse');
 
 /** The body of `POST /v1/embeddings`' answer: for the route, and for each line a batch runs. */
-export function embeddingsBody(model: string, vectors: readonly Float32Array[], tokens: number, encoding: VectorEncoding | undefined) {
+export function embeddingsBody(
+  model: string,
+  vectors: readonly Float32Array[],
+  tokens: number,
+  encoding: VectorEncoding | undefined,
+  droppedTokens: readonly number[] | undefined,
+) {
   return {
     object: 'list' as const,
     data: vectors.map((vector, index) => ({
       object: 'embedding' as const,
       index,
       embedding: encoding === 'base64' ? base64Vector(vector) : encoding === undefined || encoding === 'float' ? Array.from(vector) : compact(vector, encoding),
+      ...truncatedFields(droppedTokens?.[index]),
     })),
     model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },

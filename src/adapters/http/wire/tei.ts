@@ -100,9 +100,9 @@ export function inputList<T extends string | readonly number[]>(inputs: T | read
   return inputs.length > 0 && inputs.every((input) => typeof input === 'number') ? [inputs as T] : (inputs as readonly T[]);
 }
 
-/** TEI's `truncate` and `truncation_direction` as a truncation; an absent `truncate` takes the model's default (this service's: cut). */
+/** TEI's `truncate` and `truncation_direction` as a truncation; an absent `truncate` takes the model's `long_text` (TEI's `auto_truncate`). */
 export function teiTruncation(truncate: boolean | null | undefined, direction: z.infer<typeof Direction> | undefined): TextTruncation {
-  return { ...(truncate === false && { truncate: false }), direction: direction?.toLowerCase() === 'left' ? 'left' : 'right' };
+  return { ...(truncate != null && { truncate }), direction: direction?.toLowerCase() === 'left' ? 'left' : 'right' };
 }
 
 /** A token as TEI shows it: its span as UTF-8 byte offsets into `text`, and the text it covers. */
