@@ -21,6 +21,7 @@ export function toSpec(entry: ModelEntry): ModelSpec {
     ...(entry.prompts !== undefined && { prompts: entry.prompts }),
     ...(entry.default_prompt_name !== undefined && { defaultPromptName: entry.default_prompt_name }),
     ...(entry.long_text !== undefined && { longText: entry.long_text }),
+    ...(entry.max_text_tokens !== undefined && { maxTextTokens: entry.max_text_tokens }),
   };
 }
 

@@ -8,6 +8,23 @@ export interface TokenizedText {
   readonly typeIds?: readonly number[];
   /** Tokens cut from the text to fit the model; absent when none were. */
   readonly dropped?: number;
+  /**
+   * A text too long for the model, asked to be embedded whole: its windows,
+   * each wrapped in the model's special tokens (`ids` is then the first).
+   */
+  readonly windows?: readonly TextWindow[];
+}
+
+/** One window of a long text: its tokens, and where it lies in the text (UTF-16 offsets, end exclusive) when the tokenizer says. */
+export interface TextWindow extends Omit<TokenizedText, 'windows' | 'dropped'> {
+  readonly span?: { readonly start: number; readonly end: number };
+}
+
+/** A window of a long text, embedded: its vector, its place in the text, and the tokens it holds (special tokens included). */
+export interface TextChunk {
+  readonly vector: Float32Array;
+  readonly span?: { readonly start: number; readonly end: number };
+  readonly tokens: number;
 }
 
 /**
@@ -32,6 +49,8 @@ export interface Embeddings {
   readonly tokenizationMs?: number;
   /** Tokens cut from each input to fit the model, in input order; absent when no input was cut. */
   readonly droppedTokens?: readonly number[];
+  /** Each input's windows, embedded (`long_text: chunks`), in input order; absent when not asked. */
+  readonly chunks?: readonly (readonly TextChunk[])[];
 }
 
 export interface EmbeddingResult {
@@ -44,6 +63,8 @@ export interface EmbeddingResult {
   readonly tokenizationMs?: number;
   /** Tokens cut from each input to fit the model (the model never saw them), in input order; absent when no input was cut. */
   readonly droppedTokens?: readonly number[];
+  /** Each input's windows, embedded (`long_text: chunks`), in input order: one for a text that fit in one. */
+  readonly chunks?: readonly (readonly TextChunk[])[];
 }
 
 export function toResult(embeddings: Embeddings): EmbeddingResult {
@@ -55,6 +76,7 @@ export function toResult(embeddings: Embeddings): EmbeddingResult {
     tokenCounts: embeddings.tokenCounts,
     ...(embeddings.tokenizationMs !== undefined && { tokenizationMs: embeddings.tokenizationMs }),
     ...(embeddings.droppedTokens?.some((n) => n > 0) && { droppedTokens: embeddings.droppedTokens }),
+    ...(embeddings.chunks && { chunks: embeddings.chunks }),
   };
 }
 

@@ -12,3 +12,5 @@ export * from './batch.js';
 export * from './rerank.js';
 export * from './prompts.js';
 export * from './truncation.js';
+export * from './long-text.js';
+export * from './embedding-request.js';

@@ -1,6 +1,6 @@
 import { InvalidParameterError } from './errors.js';
 import type { ModelPrompts } from './prompts.js';
-import type { LongText } from './truncation.js';
+import type { LongText } from './long-text.js';
 
 export type Engine = 'onnx' | 'use-lite';
 
@@ -24,6 +24,8 @@ export interface ModelSpec extends ModelPrompts {
   readonly outputDimensions?: readonly number[];
   /** What it does with a text too long for it when a request does not say; absent: cut it. */
   readonly longText?: LongText;
+  /** Most tokens of a text it embeds whole (`long_text: pool | chunks`); absent: the service's limit. */
+  readonly maxTextTokens?: number;
 }
 
 /** What a loaded model reports about itself. */

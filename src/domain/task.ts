@@ -1,9 +1,7 @@
 import type { EmbeddingResult } from './embedding.js';
-import type { Principal } from './principal.js';
-import type { PromptChoice } from './prompts.js';
 import type { RerankQuery } from './rerank.js';
 import type { TextTruncation } from './truncation.js';
-import { InferenceError, InvalidTransitionError, ValidationError, type DomainError, type FieldIssue } from './errors.js';
+import { InferenceError, InvalidTransitionError, PayloadTooLargeError, ValidationError, type DomainError, type FieldIssue } from './errors.js';
 
 /**
  * One input to embed: a text, or token ids of the model's own vocabulary
@@ -18,7 +16,7 @@ export type TextInput = string | readonly number[];
 export type Lane = 'interactive' | 'bulk';
 
 /** Why a task failed, for callers that answer differently (a bad input is the client's fault). */
-export type FailureKind = 'invalid_input' | 'inference_failed' | 'attempts_exhausted';
+export type FailureKind = 'invalid_input' | 'too_large' | 'inference_failed' | 'attempts_exhausted';
 
 /** Why a task failed: the reason, its kind, and for bad input the fields at fault. */
 export interface TaskFailure {
@@ -97,26 +95,6 @@ export interface TaskMessage {
   readonly normalize?: false;
 }
 
-/** What a client asks for; `model` and `priority` fall back to the defaults. */
-export interface EmbeddingRequest {
-  readonly inputs: readonly TextInput[];
-  readonly model?: string;
-  readonly priority?: number;
-  readonly requestId?: string;
-  /** When the result stops being of use to anyone. */
-  readonly deadline?: Date;
-  /** The key that asks: the task will be its own, and its tokens come from the key's allowance. */
-  readonly caller?: Principal;
-  /** Present for reranking: `inputs` are the documents, scored against this query. */
-  readonly rerank?: RerankQuery;
-  /** Which of the model's prompts goes before each text; its default prompt, if any, when absent. */
-  readonly prompt?: PromptChoice;
-  /** How texts too long for the model are cut, or refused; absent: cut at the end. */
-  readonly truncation?: TextTruncation;
-  /** As the task's. */
-  readonly normalize?: false;
-}
-
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 9;
 export const DEFAULT_PRIORITY = 0;
@@ -151,7 +129,9 @@ export function newTask(fields: NewTaskFields & { now: Date }): Task {
 export function failureOf(task: Task): DomainError {
   const reason = task.error ?? `The task ${task.status}.`;
   if (task.status === 'failed') {
-    return task.failure === 'invalid_input' ? new ValidationError(reason, task.issues ?? [{ path: 'input', message: reason }]) : new InferenceError(reason);
+    const issues = task.issues ?? [{ path: 'input', message: reason }];
+    if (task.failure === 'too_large') return new PayloadTooLargeError(reason, issues);
+    return task.failure === 'invalid_input' ? new ValidationError(reason, issues) : new InferenceError(reason);
   }
   return new InvalidTransitionError(`Task ${task.id} was ${task.status} before it finished (${reason}).`);
 }

@@ -4,35 +4,48 @@ import { ValidationError } from './errors.js';
 export type TruncationDirection = 'right' | 'left';
 
 /**
- * What a model does with a text longer than it reads, unless a request says
- * otherwise (`long_text`): cut it, or refuse it.
+ * How a text longer than its model takes is handled: cut at one end (the
+ * default: the end), refused, or embedded whole in `windows`.
  */
-export const LONG_TEXT_MODES = ['truncate', 'error'] as const;
-export type LongText = (typeof LONG_TEXT_MODES)[number];
-
-/** A request's truncation, its model's `longText` deciding whether to cut when the request does not say. */
-export function withLongText(truncation: TextTruncation | undefined, longText: LongText | undefined): TextTruncation | undefined {
-  if (truncation?.truncate !== undefined || longText !== 'error') return truncation;
-  return { ...truncation, truncate: false };
-}
-
-/** How a text longer than its model takes is handled: cut at one end (the default: the end), or refused. */
 export interface TextTruncation {
   readonly direction?: TruncationDirection;
   /** false: a text too long for the model is refused rather than cut (TEI's `truncate: false`, Cohere's `NONE`). Default true. */
   readonly truncate?: boolean;
   /** Most tokens a text keeps, special tokens included, when fewer than the model takes (Cohere's `max_tokens`). */
   readonly maxTokens?: number;
+  /** Present: a text too long for the model is not cut but embedded in windows of the model's length (`long_text: pool | chunks`). */
+  readonly windows?: TextWindows;
+}
+
+/**
+ * How a long text is embedded whole: in windows of the model's length,
+ * neighbours sharing `overlap` tokens; each window answered too when
+ * `chunks`; a text of more than `maxTextTokens` tokens refused.
+ */
+export interface TextWindows {
+  readonly overlap: number;
+  readonly chunks: boolean;
+  readonly maxTextTokens: number;
+}
+
+/**
+ * The `[start, end)` token ranges of windows of `room` tokens over `length`
+ * tokens, each sharing `overlap` tokens with the one before (`overlap` <
+ * `room`); a single range when the tokens fit.
+ */
+export function windowRanges(length: number, room: number, overlap: number): { start: number; end: number }[] {
+  const step = room - overlap;
+  const ranges: { start: number; end: number }[] = [];
+  for (let start = 0; ; start += step) {
+    const end = Math.min(length, start + room);
+    ranges.push({ start, end });
+    if (end >= length) return ranges;
+  }
 }
 
 /** The most tokens a text keeps, special tokens included: the model's limit, or the request's when lower. */
 export function tokenLimit(modelMaxTokens: number, { maxTokens }: TextTruncation): number {
   return maxTokens === undefined ? modelMaxTokens : Math.min(modelMaxTokens, maxTokens);
-}
-
-/** Whether `truncation` is what a tokenizer set to the model's limit does by itself: cut at the end, at that limit. */
-export function cutsAtModelEnd(modelMaxTokens: number, truncation: TextTruncation): boolean {
-  return (truncation.direction ?? 'right') === 'right' && truncation.truncate !== false && tokenLimit(modelMaxTokens, truncation) === modelMaxTokens;
 }
 
 /** `tokens` cut to `keep`, from the end (`right`) or the start (`left`). */

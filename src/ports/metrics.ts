@@ -10,6 +10,7 @@ export const DEAD_LETTER_KINDS = [
   'breaks_limits',
   'disagrees_with_record',
   'invalid_input',
+  'too_large',
   'attempts_exhausted',
   'inference_failed',
 ] as const;

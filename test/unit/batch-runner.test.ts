@@ -60,7 +60,7 @@ async function setup() {
   const runners: BatchRunner[] = [];
   const runner = (holder: string, options: Partial<BatchRunnerOptions> = {}) => {
     const lines = new OpenAiBatchLines();
-    const check = new BatchLineCheck(lines, new RequestCheck(catalog, limits), new RerankCheck(catalog, { maxDocuments: 16, maxChars: 1000 }, undefined));
+    const check = new BatchLineCheck(lines, new RequestCheck(catalog, limits, 8192), new RerankCheck(catalog, { maxDocuments: 16, maxChars: 1000 }, undefined));
     const chunks = new BatchChunks(lines, check, tasks, queue, uuidGenerator, clock, { chunkInputs: 4 });
     const r = new BatchRunner(batches, files, chunks, tasks, events, notifier, clock, metrics, logger, {
       holder,

@@ -22,7 +22,7 @@ describe('loadConfig', () => {
     const config = load();
     expect(config.service.mode).toBe('all');
     expect(config.service.api).toMatchObject({ host: '0.0.0.0', port: 8000 });
-    expect(config.service.limits).toEqual({ max_inputs: 2048, max_input_chars: 50000, max_documents: 1000 });
+    expect(config.service.limits).toEqual({ max_inputs: 2048, max_input_chars: 50000, max_documents: 1000, max_text_tokens: 8192 });
     expect(config.ml.default_model).toBe('universal-sentence-encoder-lite');
     // onnxruntime's threads sleep when idle unless an operator chooses otherwise (BENCHMARKS.md, "Spinning").
     expect(config.service.worker.spinning).toBe(false);

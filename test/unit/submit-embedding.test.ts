@@ -27,7 +27,7 @@ const LIMITS = { maxInputs: 10, maxInputChars: 100 };
 function submitter(store: MemoryTaskStore, queue: TaskPublisher & Pick<QueueInspector, 'depth'>, next: () => string, tokensPerMinute?: number) {
   const catalog = new MemoryModelCatalog([{ id: 'm', kind: 'embedding', engine: 'onnx' }], 'm');
   return new SubmitEmbedding(
-    new RequestCheck(catalog, LIMITS),
+    new RequestCheck(catalog, LIMITS, 8192),
     new SubmitTask(
       new EnforceRateLimits(new MemoryRateLimiter(), { ...(tokensPerMinute !== undefined && { tokensPerMinute }) }),
       store,

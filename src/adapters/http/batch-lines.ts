@@ -37,7 +37,7 @@ export class OpenAiBatchLines implements BatchLines {
   succeeded(line: LineIdentity, answer: LineAnswer): string {
     const body =
       answer.kind === 'embeddings'
-        ? embeddingsBody(answer.model, answer.vectors, answer.tokens, answer.encoding, answer.droppedTokens)
+        ? embeddingsBody(answer.model, answer.vectors, answer.tokens, answer.encoding, { droppedTokens: answer.droppedTokens })
         : rerankBody({ taskId: answer.taskId, model: answer.model, promptTokens: answer.tokens, results: answer.results, documents: answer.documents });
     return render(line, { status_code: 200, request_id: line.requestId, body }, null);
   }
@@ -63,7 +63,10 @@ function embeddingsLine(customId: string, json: unknown): LineRequest {
   if (!body.success) return { error: schemaError(body.error.issues) };
   const request = body.data;
   // A chunk's lines share one task, and so one way of cutting: every line is cut (and marked), whatever its model's setting.
-  if (request.long_text !== undefined) return { error: new InvalidParameterError('long_text', 'A batch line cannot choose long_text: batch lines are cut to fit the model, and marked truncated.') };
+  if (request.long_text !== undefined || request.chunk_overlap_tokens !== undefined) {
+    const field = request.long_text !== undefined ? 'long_text' : 'chunk_overlap_tokens';
+    return { error: new InvalidParameterError(field, `A batch line cannot set ${field}: batch lines are cut to fit the model, and marked truncated.`) };
+  }
   return {
     kind: 'embeddings',
     customId,

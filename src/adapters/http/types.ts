@@ -14,6 +14,7 @@ import type {
   ReadinessReport,
   Task,
   TaskStatus,
+  TextChunk,
   TextToken,
 } from '../../domain/index.js';
 import type { ConsoleSnapshot, HistoryPoint } from '../../ports/console.js';
@@ -94,7 +95,10 @@ export interface HttpUseCases {
   };
   readonly createEmbeddings: {
     /** `signal` aborts when the client goes away. */
-    execute(request: SyncEmbeddingRequest, signal?: AbortSignal): Promise<{ task: Task; vectors: readonly Float32Array[]; tokens: Allowance | undefined }>;
+    execute(
+      request: SyncEmbeddingRequest,
+      signal?: AbortSignal,
+    ): Promise<{ task: Task; vectors: readonly Float32Array[]; chunks?: readonly (readonly TextChunk[])[]; tokens: Allowance | undefined }>;
   };
 }
 

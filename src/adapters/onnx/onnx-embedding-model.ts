@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Tokenizer } from 'tokenizers';
 import {
-  fitText,
   inputPath,
   requireEmbeddable,
   tokenLimit,
@@ -15,6 +14,7 @@ import {
 } from '../../domain/index.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import { checkTokenIds, embedInputs } from '../shared/token-ids.js';
+import { fitOrWindow } from '../shared/windows.js';
 import { InferenceThread } from './inference-thread.js';
 import { readSentenceTransformersFolder } from './sentence-transformers-folder.js';
 import { SpecialTokens } from './special-tokens.js';
@@ -97,14 +97,18 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
     // Whole, then cut here: one pass says how many tokens a long text loses, and serves every truncation alike.
     const encodings = texts.length === 0 ? [] : await this.tokenizer.encodeBatch(texts, { addSpecialTokens: false });
     const room = Math.max(0, limit - this.specials.singleCount);
+    const wrap = (ids: readonly number[]) => this.specials.wrap(ids);
     let next = 0;
     return inputs.map((input, index) => {
-      const path = inputPath(index, inputs.length);
-      // Token ids from the client get the special tokens a text would get, and the same truncation.
-      if (typeof input !== 'string') checkTokenIds(input, this.vocabularySize, this.info.id, path);
-      const ids = typeof input === 'string' ? encodings[next++]!.getIds() : input;
-      const { kept, dropped } = fitText(ids, room, truncation, { model: this.info.id, maxTokens: limit, path });
-      return { ...this.specials.wrap(kept), ...(dropped > 0 && { dropped }) };
+      const limits = { model: this.info.id, maxTokens: limit, path: inputPath(index, inputs.length) };
+      if (typeof input !== 'string') {
+        // Token ids from the client get the special tokens a text would get, and the same truncation.
+        checkTokenIds(input, this.vocabularySize, this.info.id, limits.path);
+        return fitOrWindow(input, room, truncation, limits, wrap);
+      }
+      const encoding = encodings[next++]!;
+      let spans: ReturnType<typeof utf16Spans> | undefined;
+      return fitOrWindow(encoding.getIds(), room, truncation, limits, wrap, (start, end) => (spans ??= utf16Spans(input, encoding.getOffsets()))(start, end));
     });
   }
 
@@ -115,4 +119,20 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   async close(): Promise<void> {
     await this.thread.close();
   }
+}
+
+/**
+ * Where each token of `text` lies in it, as UTF-16 offsets (what
+ * `text.slice` takes): the tokenizer's offsets count code points. Made for a
+ * text only when one of its windows is asked where it lies.
+ */
+function utf16Spans(text: string, offsets: readonly (readonly number[])[]): (start: number, end: number) => { start: number; end: number } {
+  const unitOf: number[] = [];
+  let unit = 0;
+  for (const char of text) {
+    unitOf.push(unit);
+    unit += char.length;
+  }
+  unitOf.push(unit);
+  return (start, end) => ({ start: unitOf[offsets[start]![0]!]!, end: unitOf[offsets[end - 1]![1]!]! });
 }

@@ -20,7 +20,12 @@ const WireMessage = z.strictObject({
     })
     .optional(),
   truncation: z
-    .strictObject({ direction: z.enum(['right', 'left']).optional(), truncate: z.boolean().optional(), maxTokens: z.number().int().min(1).optional() })
+    .strictObject({
+      direction: z.enum(['right', 'left']).optional(),
+      truncate: z.boolean().optional(),
+      maxTokens: z.number().int().min(1).optional(),
+      windows: z.strictObject({ overlap: z.number().int().min(0), chunks: z.boolean(), maxTextTokens: z.number().int().min(1) }).optional(),
+    })
     .optional(),
   normalize: z.literal(false).optional(),
 });

@@ -1,4 +1,4 @@
-import type { EmbeddingResult, FailureKind, Lane, FieldIssue, RerankQuery, Task, TextTruncation, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
+import type { EmbeddingResult, FailureKind, TextChunk, Lane, FieldIssue, RerankQuery, Task, TextTruncation, TaskFailure, TaskStatus, TextInput } from '../../domain/index.js';
 
 /*
  * A task is one Redis hash. Vectors are stored as one field of raw
@@ -56,6 +56,7 @@ export function encodeResult(result: EmbeddingResult): Fields {
     ...(result.tokenCounts && { token_counts: JSON.stringify(result.tokenCounts) }),
     ...(result.tokenizationMs !== undefined && { tokenization_ms: String(result.tokenizationMs) }),
     ...(result.droppedTokens && { dropped_tokens: JSON.stringify(result.droppedTokens) }),
+    ...(result.chunks && { chunks: JSON.stringify(result.chunks.map((chunks) => chunks.map(({ vector, ...chunk }) => ({ ...chunk, vector: floatsToBase64(vector) })))) }),
     vectors: bytes,
   };
 }
@@ -126,6 +127,7 @@ function decodeResult(raw: Record<string, Buffer>): EmbeddingResult | undefined 
     ...(tokenCounts !== undefined && { tokenCounts: JSON.parse(tokenCounts) as number[] }),
     ...(raw.tokenization_ms && { tokenizationMs: Number(raw.tokenization_ms.toString()) }),
     ...(raw.dropped_tokens && { droppedTokens: JSON.parse(raw.dropped_tokens.toString('utf8')) as number[] }),
+    ...(raw.chunks && { chunks: decodeChunks(raw.chunks.toString('utf8')) }),
   };
 }
 
@@ -134,4 +136,22 @@ export function pairs(flat: Buffer[]): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!.toString('utf8')] = flat[i + 1]!;
   return out;
+}
+
+type StoredChunk = Omit<TextChunk, 'vector'> & { readonly vector: string };
+
+/** A result's chunks (`long_text: chunks`): their places and tokens as JSON, each vector as base64 of little-endian float32. */
+function decodeChunks(json: string): TextChunk[][] {
+  return (JSON.parse(json) as StoredChunk[][]).map((chunks) => chunks.map(({ vector, ...chunk }) => ({ ...chunk, vector: base64ToFloats(vector) })));
+}
+
+function floatsToBase64(vector: Float32Array): string {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
+}
+
+function base64ToFloats(text: string): Float32Array {
+  const bytes = Buffer.from(text, 'base64');
+  const vector = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < vector.length; i++) vector[i] = bytes.readFloatLE(i * 4);
+  return vector;
 }

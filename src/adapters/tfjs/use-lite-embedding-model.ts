@@ -1,6 +1,4 @@
 import {
-  cutsAtModelEnd,
-  fitText,
   inputPath,
   requireEmbeddable,
   tokenLimit,
@@ -13,6 +11,7 @@ import {
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import { ThreadClient } from '../shared/thread-client.js';
 import { checkTokenIds, embedInputs } from '../shared/token-ids.js';
+import { fitOrWindow } from '../shared/windows.js';
 import { inferRows } from '../shared/vectors.js';
 
 export interface UseLiteOptions {
@@ -81,25 +80,17 @@ export class UseLiteEmbeddingModel implements EmbeddingModel {
       if (typeof input !== 'string') checkTokenIds(input, this.vocabularySize, this.info.id, inputPath(index, inputs.length));
     });
     const texts = inputs.filter((input): input is string => typeof input === 'string');
-    // SentencePiece runs on the model's thread: a long text never holds up the event loop.
-    // Cut on the thread when cutting at the end, as most requests ask; whole otherwise, to be cut at the start or refused here.
-    const atEnd = cutsAtModelEnd(this.info.maxTokens, truncation);
+    // SentencePiece runs on the model's thread, in linear time: a long text never holds up the event loop.
+    // Whole, then cut here: one pass says how many tokens a long text loses, and serves every truncation alike.
     const limit = tokenLimit(this.info.maxTokens, truncation);
-    const maxTokens = atEnd ? limit : Number.MAX_SAFE_INTEGER;
-    const { ids: encoded } = texts.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts, maxTokens }) : { ids: [] };
-    // A text the thread filled to the limit may have been cut: it is counted again, whole, to say by how much.
-    const full = atEnd ? texts.flatMap((text, i) => (encoded[i]!.length >= limit ? [i] : [])) : [];
-    const { ids: whole } = full.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts: full.map((i) => texts[i]!), maxTokens: Number.MAX_SAFE_INTEGER }) : { ids: [] };
-    const lost = new Map(full.map((i, k) => [i, whole[k]!.length - limit]));
-    const fit = (ids: readonly number[], index: number, lostBefore = 0) => {
-      const { kept, dropped } = fitText(ids, limit, truncation, { model: this.info.id, maxTokens: limit, path: inputPath(index, inputs.length) });
-      return { ids: kept.length > 0 ? kept : [UNKNOWN_ID], ...(dropped + lostBefore > 0 && { dropped: dropped + lostBefore }) };
-    };
+    const { ids: encoded } = texts.length > 0 ? await this.thread.request<{ ids: number[][] }>({ type: 'tokenize', texts, maxTokens: Number.MAX_SAFE_INTEGER }) : { ids: [] };
+    // USE-lite adds no special tokens; a text of nothing but unknown symbols is one unknown token.
+    const wrap = (ids: readonly number[]) => ({ ids: ids.length > 0 ? ids : [UNKNOWN_ID] });
     let next = 0;
     return inputs.map((input, index) => {
-      if (typeof input !== 'string') return fit(input, index);
-      const text = next++;
-      return fit(encoded[text]!, index, lost.get(text));
+      const limits = { model: this.info.id, maxTokens: limit, path: inputPath(index, inputs.length) };
+      // SentencePiece gives no offsets: a window's place in the text is not known.
+      return fitOrWindow(typeof input === 'string' ? encoded[next++]! : input, limit, truncation, limits, wrap);
     });
   }
 

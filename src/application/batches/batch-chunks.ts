@@ -108,7 +108,7 @@ export class BatchChunks {
       ? []
       : chunk.tasks.filter((planned, i) => {
           const task = records[i];
-          return !task || (planned.lines.length > 1 && task.status === 'failed' && task.failure === 'invalid_input');
+          return !task || (planned.lines.length > 1 && task.status === 'failed' && (task.failure === 'invalid_input' || task.failure === 'too_large'));
         });
     if (rerun.length > 0) return { rerun };
     if (records.some((task) => task?.status === 'queued' || task?.status === 'running')) return 'pending';

@@ -1,4 +1,4 @@
-import { shorten, type Allowance, type EmbeddingRequest, type Task } from '../../domain/index.js';
+import { shorten, type Allowance, type EmbeddingRequest, type Task, type TextChunk } from '../../domain/index.js';
 import type { RequestCheck } from './request-check.js';
 import type { SyncTasks } from '../tasks/sync-tasks.js';
 
@@ -10,6 +10,8 @@ export interface CreateEmbeddingsRequest extends EmbeddingRequest {
 export interface CreatedEmbeddings {
   readonly task: Task;
   readonly vectors: readonly Float32Array[];
+  /** Each input's windows (`long_text: chunks`), shortened as the vectors are. */
+  readonly chunks?: readonly (readonly TextChunk[])[];
   /** The caller's tokens allowance after this request; undefined when tokens are not limited. */
   readonly tokens: Allowance | undefined;
 }
@@ -30,7 +32,8 @@ export class CreateEmbeddings {
     const { model, ...checked } = await this.check.execute(request);
     const { task, result, tokens } = await this.tasks.run({ ...request, ...checked }, model.id, signal);
     const dimensions = request.dimensions;
-    const vectors = dimensions === undefined ? result.vectors : result.vectors.map((v) => shorten(v, dimensions, request.normalize !== false));
-    return { task, vectors, tokens };
+    const fit = (v: Float32Array) => (dimensions === undefined ? v : shorten(v, dimensions, request.normalize !== false));
+    const chunks = result.chunks?.map((list) => list.map((chunk) => ({ ...chunk, vector: fit(chunk.vector) })));
+    return { task, vectors: result.vectors.map(fit), tokens, ...(chunks && { chunks }) };
   }
 }

@@ -7,6 +7,7 @@ import {
   withLongText,
   withPrompt,
   type InputLimits,
+  type LongTextChoice,
   type ModelDescriptor,
   type PromptChoice,
   type TextInput,
@@ -22,6 +23,7 @@ export interface CheckedRequest {
   readonly dimensions?: number;
   readonly prompt?: PromptChoice;
   readonly truncation?: TextTruncation;
+  readonly longText?: LongTextChoice;
 }
 
 /**
@@ -46,6 +48,8 @@ export class RequestCheck {
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly limits: InputLimits,
+    /** Most tokens of a text embedded whole (`long_text: pool | chunks`), for a model that sets none. */
+    private readonly maxTextTokens: number,
   ) {}
 
   async execute(request: CheckedRequest): Promise<PassedRequest> {
@@ -55,7 +59,7 @@ export class RequestCheck {
     if (!model) throw new ModelNotFoundError(modelId);
     requireKind(model, 'embedding');
     if (request.dimensions !== undefined) checkOutputDimensions(model, request.dimensions);
-    const truncation = withLongText(request.truncation, model.longText);
+    const truncation = withLongText(request.truncation, request.longText, model, this.maxTextTokens);
     return { model, inputs: withPrompt(request.inputs, promptFor(model, request.prompt)), ...(truncation && { truncation }) };
   }
 }

@@ -1,4 +1,4 @@
-import { droppedTokensOf, finishVectors, rerankRow, requireEmbeddable, ValidationError, type TaskMessage } from '../../domain/index.js';
+import { joinWindows, rerankRow, requireEmbeddable, ValidationError, type TaskMessage } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { Logger } from '../../ports/logger.js';
@@ -67,9 +67,10 @@ export class EmbeddingWorker {
         const started = this.clock.now().getTime();
         const tokenized = await model.tokenize(message.inputs, message.truncation);
         const tokenizationMs = this.clock.now().getTime() - started;
-        const { vectors, tokenCounts } = await batcher.run(tokenized, message.lane);
-        const droppedTokens = droppedTokensOf(tokenized);
-        return { vectors: finishVectors(vectors, model.info.normalize && message.normalize !== false), tokenCounts, tokenizationMs, ...(droppedTokens && { droppedTokens }) };
+        // A long text embedded whole is its windows, each batched as a text of its own, then joined again.
+        const { vectors } = await batcher.run(tokenized.flatMap((text) => text.windows ?? [text]), message.lane);
+        const normalize = model.info.normalize && message.normalize !== false;
+        return { ...joinWindows(message.inputs, tokenized, vectors, { normalize, chunks: message.truncation?.windows?.chunks ?? false }), tokenizationMs };
       });
     }
     for (const [modelId, reranker] of this.served.rerankers) {

@@ -6,6 +6,7 @@ import {
   startedAt,
   isTerminal,
   toResult,
+  PayloadTooLargeError,
   ValidationError,
   type InputLimits,
   type Task,
@@ -133,8 +134,8 @@ export class TaskHandler {
       }
       await delivery.ack();
       this.announce(message.taskId, log);
-    } else if (outcome.failure.kind === 'invalid_input') {
-      // The input itself is wrong (an unknown token id): another attempt would fail the same way.
+    } else if (outcome.failure.kind === 'invalid_input' || outcome.failure.kind === 'too_large') {
+      // The input itself is wrong (an unknown token id) or too large: another attempt would fail the same way.
       await this.giveUp(task, delivery, outcome.failure, log);
     } else if (task.attempts < this.options.maxAttempts) {
       log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.failure.reason });
@@ -219,8 +220,8 @@ export class TaskHandler {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const failure: TaskFailure =
-        error instanceof ValidationError
-          ? { reason, kind: 'invalid_input', issues: error.issues }
+        error instanceof ValidationError || error instanceof PayloadTooLargeError
+          ? { reason, kind: error instanceof ValidationError ? 'invalid_input' : 'too_large', issues: error.issues }
           : { reason, kind: 'inference_failed' };
       return { ok: false as const, failure };
     }

@@ -16,6 +16,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   MAX_INPUTS: 'limits.max_inputs',
   MAX_INPUT_CHARS: 'limits.max_input_chars',
   MAX_DOCUMENTS: 'limits.max_documents',
+  MAX_TEXT_TOKENS: 'limits.max_text_tokens',
   TASK_TTL_SECONDS: 'store.ttl_seconds',
   TASK_MAX_ATTEMPTS: 'worker.max_attempts',
   WORKER_THREADS: 'worker.intra_op_threads',

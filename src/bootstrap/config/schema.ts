@@ -35,7 +35,7 @@ export const ServiceConfigSchema = z.strictObject({
     message: 'api.request_timeout_seconds covers the headers too, so it must be at least api.headers_timeout_seconds',
     path: ['request_timeout_seconds'],
   }),
-  limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt, max_documents: positiveInt }),
+  limits: z.strictObject({ max_inputs: positiveInt, max_input_chars: positiveInt, max_documents: positiveInt, max_text_tokens: positiveInt }),
   auth: z.strictObject({
     api_keys: z.array(z.string().min(1)),
     api_keys_file: z.string(),
@@ -119,7 +119,7 @@ export const ServiceConfigSchema = z.strictObject({
   ml_config_path: z.string().min(1),
 });
 
-const EMBEDDING_ONLY = ['dimensions', 'pooling', 'normalize', 'output_dimensions', 'prompts', 'default_prompt_name', 'long_text'] as const;
+const EMBEDDING_ONLY = ['dimensions', 'pooling', 'normalize', 'output_dimensions', 'prompts', 'default_prompt_name', 'long_text', 'max_text_tokens'] as const;
 
 const ModelEntrySchema = z
   .strictObject({
@@ -140,6 +140,8 @@ const ModelEntrySchema = z
     default_prompt_name: z.string().min(1).optional(),
     /** What a text too long for the model gets when its request does not say: cut (`truncate`, the default) or refused (`error`, a 422). */
     long_text: z.enum(LONG_TEXT_MODES).optional(),
+    /** Most tokens of a text embedded whole (`long_text: pool | chunks`); the service's `limits.max_text_tokens` when absent. */
+    max_text_tokens: positiveInt.optional(),
   })
   .refine((m) => m.engine !== 'onnx' || m.path !== undefined, { message: 'an onnx model needs a path', path: ['path'] })
   .refine((m) => m.default_prompt_name === undefined || Object.hasOwn(m.prompts ?? {}, m.default_prompt_name), {

@@ -16,7 +16,7 @@ import { provide } from '../tokens.js';
 export function embeddingsModule(config: AppConfig): ContainerModule {
   const { queue, api, worker } = config.service;
   return new ContainerModule(({ bind }) => {
-    provide(bind, RequestCheck, { catalog: TOKENS.ModelCatalog, limits: TOKENS.Limits }, ({ catalog, limits }) => new RequestCheck(catalog, limits));
+    provide(bind, RequestCheck, { catalog: TOKENS.ModelCatalog, limits: TOKENS.Limits }, ({ catalog, limits }) => new RequestCheck(catalog, limits, config.service.limits.max_text_tokens));
     provide(
       bind,
       SubmitTask,

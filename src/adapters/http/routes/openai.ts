@@ -3,7 +3,7 @@ import { EMBEDDINGS_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
 import { answeredBy } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
-import { embeddingsBody, longTextTruncation, OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, toInputs } from '../wire/embeddings.js';
+import { embeddingsBody, longTextChoice, OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, toInputs } from '../wire/embeddings.js';
 import { openAiErrors } from '../wire/errors.js';
 
 const create = createRoute({
@@ -30,7 +30,7 @@ export function openAiRoutes(useCases: HttpUseCases) {
     const body = c.req.valid('json');
     const inputs = toInputs(body.input);
     const caller = c.get('principal');
-    const { task, vectors, tokens } = await useCases.createEmbeddings.execute(
+    const { task, vectors, chunks, tokens } = await useCases.createEmbeddings.execute(
       {
         requestId: c.get('requestId'),
         inputs,
@@ -38,12 +38,12 @@ export function openAiRoutes(useCases: HttpUseCases) {
         ...(body.model !== undefined && { model: body.model }),
         ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
         ...(body.input_type !== undefined && { prompt: { inputType: body.input_type } }),
-        ...longTextTruncation(body.long_text),
+        ...longTextChoice(body.long_text, body.chunk_overlap_tokens),
       },
       c.req.raw.signal,
     );
     answeredBy(c, task, tokens);
-    return c.json(embeddingsBody(task.model, vectors, task.result!.usage.promptTokens, body.encoding_format, task.result!.droppedTokens), 200);
+    return c.json(embeddingsBody(task.model, vectors, task.result!.usage.promptTokens, body.encoding_format, { droppedTokens: task.result!.droppedTokens, chunks }), 200);
   });
 
   return app;

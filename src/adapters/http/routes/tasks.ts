@@ -5,7 +5,7 @@ import type { HttpEnv, HttpUseCases } from '../types.js';
 import { IdParamSchema, NEEDS_API_KEY } from '../wire/common.js';
 import { problems } from '../wire/errors.js';
 import { AcceptedTaskSchema, serializeTask, TaskRequestSchema, TaskSchema, WaitQuerySchema } from '../wire/tasks.js';
-import { longTextTruncation } from '../wire/embeddings.js';
+import { longTextChoice } from '../wire/embeddings.js';
 
 const submit = createRoute({
   method: 'post',
@@ -75,7 +75,7 @@ export function taskRoutes(useCases: HttpUseCases) {
       ...(body.model !== undefined && { model: body.model }),
       ...(body.priority !== undefined && { priority: body.priority }),
       ...(caller && { caller }),
-      ...longTextTruncation(body.long_text),
+      ...longTextChoice(body.long_text, body.chunk_overlap_tokens),
     });
     if (tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens });
     c.set('taskId', task.id);

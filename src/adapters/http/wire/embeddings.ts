@@ -1,22 +1,51 @@
 import { z } from '@hono/zod-openapi';
-import { compact, COMPACT_TYPES, LONG_TEXT_MODES, VECTOR_ENCODINGS, type LongText, type TextTruncation, type VectorEncoding } from '../../../domain/index.js';
+import {
+  compact,
+  COMPACT_TYPES,
+  InvalidParameterError,
+  LONG_TEXT_MODES,
+  VECTOR_ENCODINGS,
+  type LongText,
+  type LongTextChoice,
+  type TextChunk,
+  type VectorEncoding,
+} from '../../../domain/index.js';
 import { MODEL_ID_MAX } from './common.js';
 
 export const UsageSchema = z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() });
 
 /** This service's extension: what a text too long for the model gets, on the routes that take OpenAI's request. */
-export const LongTextSchema = z
-  .enum(LONG_TEXT_MODES)
-  .optional()
-  .openapi({
-    description:
-      "This service's extension: what a text longer than the model reads gets: `truncate` (cut at its end; the answer marks it `truncated`) or `error` (a 422 naming it). Absent: the model's `long_text` setting, `truncate` unless configured.",
-  });
+export const LongTextFields = {
+  long_text: z
+    .enum(LONG_TEXT_MODES)
+    .optional()
+    .openapi({
+      description:
+        "This service's extension: what a text longer than the model reads gets: `truncate` (cut at its end; the answer marks it `truncated`), `error` (a 422 naming it), `pool` (embedded whole, in windows of the model's length whose vectors are averaged) or `chunks` (that, and each window's vector with its place in the text). Absent: the model's `long_text` setting, `truncate` unless configured.",
+    }),
+  chunk_overlap_tokens: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .openapi({ description: "This service's extension: with `long_text` `pool` or `chunks`, the tokens neighbouring windows share (default 0)." }),
+};
 
-/** A request's `long_text`, as a truncation; absent: the model decides. */
-export function longTextTruncation(longText: LongText | undefined): { truncation?: TextTruncation } {
-  return longText === undefined ? {} : { truncation: { truncate: longText !== 'error' } };
+/** A request's `long_text` and `chunk_overlap_tokens`; absent: the model decides. An overlap without windows is refused. */
+export function longTextChoice(mode: LongText | undefined, overlap: number | undefined): { longText?: LongTextChoice } {
+  if (overlap !== undefined && mode !== 'pool' && mode !== 'chunks') {
+    throw new InvalidParameterError('chunk_overlap_tokens', 'chunk_overlap_tokens applies to long_text pool or chunks only.');
+  }
+  return mode === undefined ? {} : { longText: { mode, ...(overlap !== undefined && { overlap }) } };
 }
+
+/** A window of a long text in an answer (`long_text: chunks`): its vector, encoded as the answer's, and its place in the input. */
+export const ChunkSchema = z.object({
+  embedding: z.union([z.array(z.number()), z.string()]),
+  start: z.number().int().nullable().openapi({ description: 'UTF-16 offset in the input: `input.slice(start, end)` is the window’s text; null for token ids, and on USE-lite.' }),
+  end: z.number().int().nullable(),
+  tokens: z.number().int().openapi({ description: 'Tokens the window holds, special tokens included (billed in usage).' }),
+});
 
 /* OpenAI's embeddings: https://platform.openai.com/docs/api-reference/embeddings */
 
@@ -52,7 +81,7 @@ export const OpenAiEmbeddingRequestSchema = z
           "This service's extension (Voyage's and Cohere's field): what the texts are for, `query` or `document` (or Cohere's `search_query`, `search_document`), which picks the model's prompt of that name; a model without prompts applies none.",
         example: 'query',
       }),
-    long_text: LongTextSchema,
+    ...LongTextFields,
     user: z.string().optional().openapi({ description: 'Accepted and ignored.' }),
   })
   .openapi('EmbeddingRequest');
@@ -77,6 +106,7 @@ export const OpenAiEmbeddingResponseSchema = z
         index: z.number().int(),
         embedding: z.union([z.array(z.number()), z.string()]),
         ...TruncatedFields,
+        chunks: z.array(ChunkSchema).optional().openapi({ description: 'This service’s extension, with `long_text: chunks`: the windows the input was embedded in.' }),
       }),
     ),
     model: z.string(),
@@ -90,19 +120,28 @@ export function embeddingsBody(
   vectors: readonly Float32Array[],
   tokens: number,
   encoding: VectorEncoding | undefined,
-  droppedTokens: readonly number[] | undefined,
+  marks: { readonly droppedTokens?: readonly number[] | undefined; readonly chunks?: readonly (readonly TextChunk[])[] | undefined } = {},
 ) {
+  const encode = (vector: Float32Array) =>
+    encoding === 'base64' ? base64Vector(vector) : encoding === undefined || encoding === 'float' ? Array.from(vector) : compact(vector, encoding);
   return {
     object: 'list' as const,
     data: vectors.map((vector, index) => ({
       object: 'embedding' as const,
       index,
-      embedding: encoding === 'base64' ? base64Vector(vector) : encoding === undefined || encoding === 'float' ? Array.from(vector) : compact(vector, encoding),
-      ...truncatedFields(droppedTokens?.[index]),
+      embedding: encode(vector),
+      ...truncatedFields(marks.droppedTokens?.[index]),
+      ...chunkFields(marks.chunks?.[index], encode),
     })),
     model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   };
+}
+
+/** An input's windows in an answer (`ChunkSchema`), or nothing. */
+export function chunkFields<E>(chunks: readonly TextChunk[] | undefined, encode: (vector: Float32Array) => E) {
+  if (!chunks) return {};
+  return { chunks: chunks.map(({ vector, span, tokens }) => ({ embedding: encode(vector), start: span?.start ?? null, end: span?.end ?? null, tokens })) };
 }
 
 /** Little-endian float32 bytes in base64, as OpenAI's `encoding_format: "base64"` returns them. */

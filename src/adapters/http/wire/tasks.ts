@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_PRIORITY, MIN_PRIORITY, RERANK_ROW, TASK_STATUSES, type Task } from '../../../domain/index.js';
 import { MODEL_ID_MAX } from './common.js';
-import { LongTextSchema, TruncatedFields, truncatedFields, UsageSchema } from './embeddings.js';
+import { chunkFields, ChunkSchema, LongTextFields, TruncatedFields, truncatedFields, UsageSchema } from './embeddings.js';
 
 export const TaskRequestSchema = z
   .object({
@@ -21,7 +21,7 @@ export const TaskRequestSchema = z
       .max(MAX_PRIORITY)
       .optional()
       .openapi({ description: 'Higher is served first among waiting tasks of the same model.', example: 0 }),
-    long_text: LongTextSchema,
+    ...LongTextFields,
   })
   .openapi('TaskRequest');
 
@@ -30,6 +30,7 @@ const EmbeddingSchema = z.object({
   index: z.number().int(),
   embedding: z.array(z.number()),
   ...TruncatedFields,
+  chunks: z.array(ChunkSchema).optional(),
 });
 
 /** The fields every view of a task has (`taskFields`). */
@@ -128,6 +129,7 @@ export function serializeTask(task: Task): z.infer<typeof TaskSchema> {
             index,
             embedding: Array.from(vector),
             ...truncatedFields(result.droppedTokens?.[index]),
+            ...chunkFields(result.chunks?.[index], (v) => Array.from(v)),
           })),
           dimensions: result.dimensions,
           usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.totalTokens },
