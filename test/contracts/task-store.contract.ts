@@ -65,12 +65,20 @@ export function taskStoreContract(name: string, makeHarness: () => Promise<Store
     });
 
     it('keeps how an embedding task cuts its texts and whether it scales its vectors, and its result’s tokenizing time and tokens cut', async () => {
-      const created = task({ truncation: { direction: 'left', truncate: false, maxTokens: 12 }, normalize: false });
+      const created = task({ truncation: { direction: 'left', truncate: false, maxTokens: 12, windows: { overlap: 3, chunks: true, maxTextTokens: 800 } }, normalize: false });
       await store.create(created);
       expect(await store.get(created.id)).toEqual(created);
       await store.markRunning(created.id, t0, 3);
-      await store.markSucceeded(created.id, { ...result, tokenizationMs: 7, droppedTokens: [0, 12] }, t0);
-      expect(await store.get(created.id)).toMatchObject({ truncation: created.truncation, normalize: false, result: { tokenizationMs: 7, droppedTokens: [0, 12] } });
+      const chunks = [[{ vector: Float32Array.of(0.5, -0.25), span: { start: 0, end: 9 }, tokens: 4 }, { vector: Float32Array.of(1, 0), tokens: 2 }]];
+      await store.markSucceeded(created.id, { ...result, tokenizationMs: 7, droppedTokens: [0, 12], chunks }, t0);
+      const stored = await store.get(created.id);
+      expect(stored).toMatchObject({ truncation: created.truncation, normalize: false, result: { tokenizationMs: 7, droppedTokens: [0, 12] } });
+      expect(stored!.result!.chunks!.map((list) => list.map(({ vector, ...chunk }) => ({ ...chunk, vector: Array.from(vector) })))).toEqual([
+        [
+          { vector: [0.5, -0.25], span: { start: 0, end: 9 }, tokens: 4 },
+          { vector: [1, 0], tokens: 2 },
+        ],
+      ]);
     });
 
     it('returns undefined for an unknown id, from get and from every transition', async () => {
