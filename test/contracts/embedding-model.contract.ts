@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finishVectors, ValidationError } from '../../src/domain/index.js';
+import { finishVectors, PayloadTooLargeError, ValidationError } from '../../src/domain/index.js';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 
 /** What every `EmbeddingModel` adapter promises, run against each engine. */
@@ -112,6 +112,25 @@ export function embeddingModelContract(
       const [ids] = await model.tokenize([Array.from({ length: max * 2 }, () => id)]);
       expect(ids!.ids).toHaveLength(max);
       expect(ids!.dropped).toBe(max * 2 - (max - specials));
+    });
+
+    it('cuts a long text into windows when asked to embed it whole, each within the model’s length, together holding every token', async () => {
+      const max = model.info.maxTokens;
+      const long = words(max * 3);
+      const [cut] = await model.tokenize([long]);
+      const whole = cut!.ids.length + cut!.dropped!;
+      const [short, windowed] = await model.tokenize(['short', long], { windows: { overlap: 2, chunks: true, maxTextTokens: 10_000 } });
+      expect(short!.windows).toBeUndefined();
+      const windows = windowed!.windows!;
+      expect(windows.length).toBeGreaterThan(2);
+      expect(windowed!.ids).toEqual(windows[0]!.ids);
+      for (const window of windows) expect(window.ids.length).toBeLessThanOrEqual(max);
+      // Every token once, and the overlap twice: the special tokens aside, the windows hold the text and 2 tokens per seam.
+      const specials = (await model.tokenize([[cut!.ids.find((_, i) => i > 0 || model.info.engine === 'use-lite')!]]))[0]!.ids.length - 1;
+      expect(windows.reduce((sum, w) => sum + w.ids.length - specials, 0)).toBe(whole - specials + 2 * (windows.length - 1));
+      // Where the tokenizer gives offsets (not SentencePiece's), each window says where it lies: in order, overlapping at the seams.
+      if (windows[0]!.span) windows.forEach((w, i) => i > 0 && expect(w.span!.start).toBeLessThan(windows[i - 1]!.span!.end));
+      await expect(model.tokenize([long], { windows: { overlap: 0, chunks: false, maxTextTokens: max } })).rejects.toBeInstanceOf(PayloadTooLargeError);
     });
 
     it('counts tokens the way it embeds them, and embeds tokenized texts the same, before normalizing', async () => {
