@@ -21,6 +21,7 @@ import { drive, type LoadResult, type Route } from './load.js';
 import { rawThroughput } from './raw.js';
 import { compactReport, compactScenarios, type CompactRow } from './compact.js';
 import { rerankReport, rerankScenarios, type RerankRow } from './rerank.js';
+import { longDocReport, longDocScenarios, type LongDocRow } from './long-docs.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = 1;
@@ -28,8 +29,8 @@ const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PEER = 'plain transformers.js server';
 const FLOOR = 'HTTP floor: the same server, a fixed answer, no model';
-/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk, rerank, compact) runs those groups alone, to iterate on one path. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk,rerank,compact').split(','));
+/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk, rerank, compact, long) runs those groups alone, to iterate on one path. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk,rerank,compact,long').split(','));
 /** Lines of the batch that runs beside the interactive client in the bulk rows. */
 const BULK_LINES = 50_000;
 
@@ -234,8 +235,10 @@ async function main(): Promise<void> {
   const rerankBrokers = (await reachable(AMQP_URL)) && (await reachable(REDIS_URL)) ? { amqpUrl: AMQP_URL, redisUrl: REDIS_URL } : undefined;
   const rerank = ONLY.has('rerank') ? await rerankScenarios(SECONDS * 3, WARMUP * 3, rerankBrokers) : [];
   const compacts = ONLY.has('compact') ? await compactScenarios() : [];
+  // A 2,000-token document takes about a second alone: a longer window, as for reranking.
+  const longDocs = ONLY.has('long') ? await longDocScenarios(l6, SECONDS * 3, WARMUP * 3) : [];
 
-  await report({ ceilings, rawSingleMs, rawCpu }, brokers, rerank, compacts);
+  await report({ ceilings, rawSingleMs, rawCpu }, brokers, { rerank, compacts, longDocs });
 }
 
 async function embeddedScenarios(env: Record<string, string>): Promise<void> {
@@ -289,7 +292,11 @@ interface Raw {
   readonly rawCpu: Record<string, number>;
 }
 
-async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean, rerank: readonly RerankRow[], compacts: readonly CompactRow[]) {
+async function report(
+  { ceilings, rawSingleMs, rawCpu }: Raw,
+  brokers: boolean,
+  { rerank, compacts, longDocs }: { rerank: readonly RerankRow[]; compacts: readonly CompactRow[]; longDocs: readonly LongDocRow[] },
+) {
   // A mixed-length workload is compared with the raw ceiling of the same mix.
   const ceilingOf = (r: Row) => (r.scenario.includes('mixed') ? ceilings['L6 mixed']! : ceilings[r.model]!);
   const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
@@ -385,6 +392,7 @@ async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean, 
     `Raw CPU per text: L6 batch 1 ${rawCpu['L6 1']!.toFixed(2)} ms, batch 128 ${rawCpu['L6 128']!.toFixed(2)} ms.`,
     ...(rerank.length > 0 ? rerankReport(rerank) : []),
     ...(compacts.length > 0 ? compactReport(compacts) : []),
+    ...(longDocs.length > 0 ? longDocReport(longDocs) : []),
   );
 
   const markdown = `${lines.join('\n')}\n`;
@@ -392,7 +400,7 @@ async function report({ ceilings, rawSingleMs, rawCpu }: Raw, brokers: boolean, 
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   await writeFile(join(dir, `${stamp}.md`), markdown);
-  await writeFile(join(dir, `${stamp}.json`), JSON.stringify({ ceilings, rawSingleMs, rawCpu, rows, rss, rerank }, null, 2));
+  await writeFile(join(dir, `${stamp}.json`), JSON.stringify({ ceilings, rawSingleMs, rawCpu, rows, rss, rerank, longDocs }, null, 2));
   await writeFile(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
 }
