@@ -1,4 +1,15 @@
-import type { BatchEndpoint, DomainError, PromptChoice, RankedDocument, Ranking, TextInput, VectorEncoding } from '../domain/index.js';
+import type {
+  BatchEndpoint,
+  DomainError,
+  LongTextChoice,
+  PromptChoice,
+  RankedDocument,
+  Ranking,
+  TextChunk,
+  TextInput,
+  TextTruncation,
+  VectorEncoding,
+} from '../domain/index.js';
 
 /** A line of a batch on `/v1/embeddings`, read and checked against that endpoint's schema. */
 export interface EmbeddingsLine {
@@ -9,6 +20,10 @@ export interface EmbeddingsLine {
   readonly encoding: VectorEncoding;
   readonly dimensions?: number;
   readonly prompt?: PromptChoice;
+  /** What a text too long for the model gets (`long_text`); absent: the model's setting. */
+  readonly longText?: LongTextChoice;
+  /** How its texts are cut, or embedded whole, once checked against its model. */
+  readonly truncation?: TextTruncation;
 }
 
 /** A line of a batch on `/v1/rerank`, read and checked against that endpoint's schema. */
@@ -38,6 +53,8 @@ export type LineAnswer =
       readonly encoding: VectorEncoding;
       /** Tokens cut from each input to fit the model, when any was cut. */
       readonly droppedTokens?: readonly number[];
+      /** Each input's windows (`long_text: chunks`). */
+      readonly chunks?: readonly (readonly TextChunk[])[];
     }
   | {
       readonly kind: 'rerank';

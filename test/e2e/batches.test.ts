@@ -86,14 +86,18 @@ describe('the Batch API', () => {
                     ? { input: `prompted ${i}`, input_type: 'query' }
                     : i % 17 === 0
                       ? { input: [`short ${i}`, `a text too long for tiny-bert, number ${i}, ${'which goes on and on '.repeat(8)}`] }
-                      : { model: 'tiny-bert', input: `text number ${i}` },
+                      : i % 19 === 0
+                        ? { input: [`short ${i}`, `a text embedded whole in windows, number ${i}, ${'which goes on and on '.repeat(8)}`], long_text: 'chunks', chunk_overlap_tokens: 3 }
+                        : i % 23 === 0
+                          ? { input: `a text pooled over its windows, number ${i}, ${'which goes on and on '.repeat(8)}`, long_text: 'pool' }
+                          : { model: 'tiny-bert', input: `text number ${i}` },
       }),
     );
     const bad = [
       { id: 'unknown-model', line: request('unknown-model', { model: 'no-such-model', input: 'x' }), status: 404, body: { model: 'no-such-model', input: 'x' } },
       { id: 'empty-input', line: request('empty-input', { input: [] }), status: 422, body: { input: [] } },
       { id: 'bad-dims', line: request('bad-dims', { input: 'x', dimensions: 5 }), status: 400, body: { input: 'x', dimensions: 5 } },
-      { id: 'long-text', line: request('long-text', { input: 'x', long_text: 'error' }), status: 400 },
+      { id: 'stray-overlap', line: request('stray-overlap', { input: 'x', chunk_overlap_tokens: 3 }), status: 400, body: { input: 'x', chunk_overlap_tokens: 3 } },
       { id: 'wrong-type', line: request('wrong-type', { input: 42 }), status: 422, body: { input: 42 } },
       { id: 'wrong-url', line: JSON.stringify({ custom_id: 'wrong-url', method: 'POST', url: '/v1/chat/completions', body: { input: 'x' } }), status: 422 },
       { id: 'good-3', line: request('good-3', { input: 'a second line with the same custom_id' }), status: 422 },
@@ -130,10 +134,12 @@ describe('the Batch API', () => {
       expect(body.usage).toEqual(want.usage);
       expect(body.data).toHaveLength(want.data.length);
       body.data.forEach((d, j) => {
-        // A text cut to fit the model is marked as the route marks it.
-        const { embedding: _got, ...marks } = d as Record<string, unknown>;
-        const { embedding: _want, ...wanted } = want.data[j]! as Record<string, unknown>;
+        // A text cut to fit the model is marked as the route marks it; one embedded whole has the route's windows.
+        const { embedding: _got, chunks: gotChunks, ...marks } = d as { embedding: unknown; chunks?: { embedding: number[] }[] };
+        const { embedding: _want, chunks: wantChunks, ...wanted } = want.data[j]! as { embedding: unknown; chunks?: { embedding: number[] }[] };
         expect(marks).toEqual(wanted);
+        expect(gotChunks?.map(({ embedding: _e, ...place }) => place)).toEqual(wantChunks?.map(({ embedding: _e, ...place }) => place));
+        gotChunks?.forEach((chunk, k) => chunk.embedding.forEach((v, x) => expect(v).toBeCloseTo(wantChunks![k]!.embedding[x]!, 5)));
         const got = floats(d.embedding);
         const exp = floats(want.data[j]!.embedding);
         expect(typeof d.embedding).toBe(typeof want.data[j]!.embedding);
@@ -142,6 +148,7 @@ describe('the Batch API', () => {
       });
     }
     expect(output.filter((line) => (line.response!.body as { data: { truncated?: true }[] }).data.some((d) => d.truncated)).map((l) => l.custom_id)).toEqual(['good-17', 'good-34']);
+    expect(output.filter((line) => (line.response!.body as { data: { chunks?: unknown[] }[] }).data.some((d) => (d.chunks?.length ?? 0) > 1)).map((l) => l.custom_id)).toEqual(['good-19', 'good-38']);
     const inFileOrder = [unknownToken, ...bad.filter((b) => b !== unknownToken)];
     expect(errors.map((e) => e.custom_id)).toEqual(inFileOrder.map((b) => b.id));
     for (const [i, line] of errors.entries()) {

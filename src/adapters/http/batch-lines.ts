@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { EMBEDDINGS_ENDPOINT, InvalidParameterError, MalformedRequestError, type BatchEndpoint, type DomainError, type TextInput } from '../../domain/index.js';
+import { DomainError, EMBEDDINGS_ENDPOINT, MalformedRequestError, type BatchEndpoint, type TextInput } from '../../domain/index.js';
 import type { BatchLines, BatchRequestLine, LineAnswer, LineIdentity, ParsedLine } from '../../ports/batch-lines.js';
 import { openAiError } from './problem.js';
-import { embeddingsBody, OpenAiEmbeddingRequestSchema, toInputs } from './wire/embeddings.js';
+import { embeddingsBody, longTextChoice, OpenAiEmbeddingRequestSchema, toInputs } from './wire/embeddings.js';
 import { documentTexts, rerankBody, RerankRequestSchema } from './wire/rerank.js';
 import { schemaError } from './validation.js';
 
@@ -37,7 +37,7 @@ export class OpenAiBatchLines implements BatchLines {
   succeeded(line: LineIdentity, answer: LineAnswer): string {
     const body =
       answer.kind === 'embeddings'
-        ? embeddingsBody(answer.model, answer.vectors, answer.tokens, answer.encoding, { droppedTokens: answer.droppedTokens })
+        ? embeddingsBody(answer.model, answer.vectors, answer.tokens, answer.encoding, { droppedTokens: answer.droppedTokens, chunks: answer.chunks })
         : rerankBody({ taskId: answer.taskId, model: answer.model, promptTokens: answer.tokens, results: answer.results, documents: answer.documents });
     return render(line, { status_code: 200, request_id: line.requestId, body }, null);
   }
@@ -62,10 +62,12 @@ function embeddingsLine(customId: string, json: unknown): LineRequest {
   const body = OpenAiEmbeddingRequestSchema.safeParse(json);
   if (!body.success) return { error: schemaError(body.error.issues) };
   const request = body.data;
-  // A chunk's lines share one task, and so one way of cutting: every line is cut (and marked), whatever its model's setting.
-  if (request.long_text !== undefined || request.chunk_overlap_tokens !== undefined) {
-    const field = request.long_text !== undefined ? 'long_text' : 'chunk_overlap_tokens';
-    return { error: new InvalidParameterError(field, `A batch line cannot set ${field}: batch lines are cut to fit the model, and marked truncated.`) };
+  let longText: ReturnType<typeof longTextChoice>;
+  try {
+    longText = longTextChoice(request.long_text, request.chunk_overlap_tokens);
+  } catch (error) {
+    if (error instanceof DomainError) return { error };
+    throw error;
   }
   return {
     kind: 'embeddings',
@@ -75,6 +77,7 @@ function embeddingsLine(customId: string, json: unknown): LineRequest {
     ...(request.model !== undefined && { model: request.model }),
     ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
     ...(request.input_type !== undefined && { prompt: { inputType: request.input_type } }),
+    ...longText,
   };
 }
 

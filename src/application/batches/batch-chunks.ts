@@ -8,6 +8,7 @@ import {
   TaskAlreadyExistsError,
   type Batch,
   type Task,
+  type TextChunk,
   toMessage,
 } from '../../domain/index.js';
 import type { BatchLines, LineAnswer, LineIdentity } from '../../ports/batch-lines.js';
@@ -131,8 +132,8 @@ export class BatchChunks {
         const counts = task.result.tokenCounts ?? [];
         const tokens = counts.slice(from, offset).reduce((n, c) => n + c, 0);
         const rows = task.result.vectors.slice(from, offset);
-        const dropped = task.result.droppedTokens?.slice(from, offset);
-        return { line: line.line, tokens, text: this.lines.succeeded(identity, lineAnswer(line, task, rows, tokens, dropped)) };
+        const marks = { droppedTokens: task.result.droppedTokens?.slice(from, offset), chunks: task.result.chunks?.slice(from, offset) };
+        return { line: line.line, tokens, text: this.lines.succeeded(identity, lineAnswer(line, task, rows, tokens, marks)) };
       }
       if (abandon && (!task || task.status === 'cancelled' || task.status === 'expired')) {
         return { line: line.line, text: this.lines.abandoned(identity, abandon) };
@@ -168,14 +169,16 @@ export class BatchChunks {
   private async createTasks(batch: Batch, index: number, valid: readonly ValidLine[]): Promise<ChunkTask[]> {
     const groups = new Map<string, ValidLine[]>();
     for (const line of valid) {
-      const group = line.request.kind === 'rerank' ? `${line.line}` : `model:${line.model}`;
+      // Lines that take long texts differently cannot share a task: one task, one way.
+      const group = line.request.kind === 'rerank' ? `${line.line}` : `model:${line.model}:${JSON.stringify(line.request.truncation ?? {})}`;
       groups.set(group, [...(groups.get(group) ?? []), line]);
     }
     const tasks: ChunkTask[] = [];
     for (const lines of groups.values()) {
       const taskId = `${batch.id}.${index}.${tasks.length}`;
       const works = lines.map((l) => lineWork(l.request));
-      await this.create(batch, taskId, lines[0]!.model, { inputs: works.flatMap((w) => w.inputs), ...(works[0]!.rerank && { rerank: works[0]!.rerank }) });
+      const { rerank, truncation } = works[0]!;
+      await this.create(batch, taskId, lines[0]!.model, { inputs: works.flatMap((w) => w.inputs), ...(rerank && { rerank }), ...(truncation && { truncation }) });
       tasks.push({ taskId, model: lines[0]!.model, lines: lines.map(plannedLine) });
     }
     return tasks;
@@ -196,13 +199,27 @@ export class BatchChunks {
 }
 
 /** A line's share of its task's result (`rows`), as its endpoint answers. */
-function lineAnswer(line: PlannedLine, task: Task, rows: readonly Float32Array[], tokens: number, droppedTokens: readonly number[] | undefined): LineAnswer {
+function lineAnswer(
+  line: PlannedLine,
+  task: Task,
+  rows: readonly Float32Array[],
+  tokens: number,
+  { droppedTokens, chunks }: { droppedTokens?: readonly number[] | undefined; chunks?: readonly (readonly TextChunk[])[] | undefined },
+): LineAnswer {
   if ('rerank' in line) {
     const { documents, ...ranking } = line.rerank;
     return { kind: 'rerank', taskId: task.id, model: task.model, results: rankDocuments(rows, ranking), tokens, ...(documents && { documents }) };
   }
-  const vectors = line.dimensions === undefined ? rows : rows.map((v) => shorten(v, line.dimensions!));
-  return { kind: 'embeddings', model: task.model, vectors, tokens, encoding: line.encoding, ...(droppedTokens?.some((n) => n > 0) && { droppedTokens }) };
+  const fit = (v: Float32Array) => (line.dimensions === undefined ? v : shorten(v, line.dimensions));
+  return {
+    kind: 'embeddings',
+    model: task.model,
+    vectors: rows.map(fit),
+    tokens,
+    encoding: line.encoding,
+    ...(droppedTokens?.some((n) => n > 0) && { droppedTokens }),
+    ...(chunks && { chunks: chunks.map((list) => list.map((chunk) => ({ ...chunk, vector: fit(chunk.vector) }))) }),
+  };
 }
 
 /** Answers in input order, split between the output file (those that succeeded) and the error file. */

@@ -1,4 +1,4 @@
-import { DomainError, MalformedRequestError, ValidationError, type BatchEndpoint, type RerankQuery, type TextInput } from '../../domain/index.js';
+import { DomainError, MalformedRequestError, ValidationError, type BatchEndpoint, type RerankQuery, type TextInput, type TextTruncation } from '../../domain/index.js';
 import type { BatchLines, BatchRequestLine } from '../../ports/batch-lines.js';
 import type { PlannedLine } from '../../ports/batch-store.js';
 import type { RequestCheck } from '../embeddings/request-check.js';
@@ -18,9 +18,10 @@ export interface Refusal {
   readonly customId?: string;
 }
 
-/** What a line's task runs: its texts, and for a rerank line the query they are scored against. */
+/** What a line's task runs: its texts, how its long texts are taken, and for a rerank line the query they are scored against. */
 export interface LineWork {
   readonly inputs: readonly TextInput[];
+  readonly truncation?: TextTruncation;
   readonly rerank?: RerankQuery;
 }
 
@@ -52,9 +53,9 @@ export class BatchLineCheck {
     }
     try {
       if (request.kind === 'rerank') return { line: line.number, request, model: (await this.rerank.execute(request)).id };
-      // The line's texts as the model reads them: its prompt before each.
-      const { model, inputs } = await this.embeddings.execute(request);
-      return { line: line.number, request: { ...request, inputs }, model: model.id };
+      // The line's texts as the model reads them (its prompt before each), and how its long texts are taken.
+      const { model, ...checked } = await this.embeddings.execute(request);
+      return { line: line.number, request: { ...request, ...checked }, model: model.id };
     } catch (error) {
       if (error instanceof DomainError) return refused(error);
       throw error;
@@ -68,7 +69,7 @@ export function textCount(request: BatchRequestLine): number {
 }
 
 export function lineWork(request: BatchRequestLine): LineWork {
-  if (request.kind === 'embeddings') return { inputs: request.inputs };
+  if (request.kind === 'embeddings') return { inputs: request.inputs, ...(request.truncation && { truncation: request.truncation }) };
   const { query, maxDocumentTokens } = request;
   return { inputs: request.documents, rerank: { query, ...(maxDocumentTokens !== undefined && { maxDocumentTokens }) } };
 }
