@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
-import { Pool } from 'undici';
 import { readSentenceTransformersFolder } from '../src/adapters/onnx/sentence-transformers-folder.js';
 import { writeMlConfig } from '../test/support/ml-config.js';
 import { freePort, startProcess } from '../test/support/processes.js';
 import { LONG_TEXTS } from './corpus.js';
 import { CACHE, log } from './fixtures.js';
 import { ceilingSession } from './raw.js';
+import { drive } from './drive.js';
 
 /*
  * Long documents, as issue 27 sets it: documents of about 2,000 tokens,
@@ -73,37 +73,6 @@ async function raw(dir: string, docs: readonly string[], seconds: number): Promi
   return tokens / ((performance.now() - started) / 1000);
 }
 
-/** `clients` clients, each embedding one document whole and waiting, then the next; tokens as usage bills them, of the requests that end in the window. */
-async function drive(base: string, docs: readonly string[], clients: number, warmup: number, seconds: number) {
-  const pool = new Pool(base, { connections: clients * 2 });
-  const begin = performance.now() + warmup * 1000;
-  const end = begin + seconds * 1000;
-  const latencies: number[] = [];
-  let tokens = 0;
-  let failed = 0;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (performance.now() < end) {
-        const started = performance.now();
-        const body = JSON.stringify({ model: 'L6', input: docs[next++ % docs.length], long_text: 'pool', encoding_format: 'base64' });
-        const response = await pool.request({ path: '/v1/embeddings', method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        const answer = (await response.body.json()) as { usage?: { prompt_tokens: number } };
-        const finished = performance.now();
-        if (finished < begin || finished > end) continue;
-        if (response.statusCode !== 200 || !answer.usage) failed++;
-        else {
-          tokens += answer.usage.prompt_tokens;
-          if (started >= begin) latencies.push(finished - started);
-        }
-      }
-    }),
-  );
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  return { tokensPerSecond: tokens / seconds, p50: latencies[Math.floor(latencies.length / 2)] ?? NaN, failed };
-}
-
 const EMBEDDED = 'embedded, POST /v1/embeddings, long_text: pool';
 
 /** The rows of the long-document scenarios: the ceiling, then the service (mode all) at 1 and 16 clients. */
@@ -120,9 +89,13 @@ export async function longDocScenarios(dir: string, seconds: number, warmup: num
   try {
     await service.ready(port, 60_000);
     for (const clients of [1, 16]) {
-      const measured = await drive(`http://127.0.0.1:${port}`, docs, clients, warmup, seconds);
-      rows.push({ contestant: EMBEDDED, clients, ...measured });
-      log(`long documents ×${clients}: ${measured.tokensPerSecond.toFixed(0)} tokens/s, p50 ${measured.p50.toFixed(0)} ms, ${measured.failed} failed`);
+      // Tokens as usage bills them: every window, special tokens included.
+      const body = (i: number) => ({ model: 'L6', input: docs[i % docs.length], long_text: 'pool', encoding_format: 'base64' });
+      const billed = (answer: unknown) => (answer as { usage?: { prompt_tokens: number } }).usage?.prompt_tokens;
+      const { units, failed, latencies } = await drive(`http://127.0.0.1:${port}`, '/v1/embeddings', body, billed, { clients, warmup, seconds });
+      const row = { contestant: EMBEDDED, clients, tokensPerSecond: units / seconds, p50: [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length / 2)] ?? NaN, failed };
+      rows.push(row);
+      log(`long documents ×${clients}: ${row.tokensPerSecond.toFixed(0)} tokens/s, p50 ${row.p50.toFixed(0)} ms, ${failed} failed`);
     }
   } finally {
     await service.stop();

@@ -3,7 +3,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
-import { Pool } from 'undici';
 import { readCrossEncoderFolder } from '../src/adapters/onnx/sentence-transformers-folder.js';
 import { MS_MARCO_MINILM_L6, writeCrossEncoderFolder } from '../test/support/bert-fixture.js';
 import { writeMlConfig } from '../test/support/ml-config.js';
@@ -13,6 +12,7 @@ import { waitFor } from '../test/support/wait.js';
 import { LONG_TEXTS, SHORT_TEXTS } from './corpus.js';
 import { CACHE, log } from './fixtures.js';
 import { ceilingSession } from './raw.js';
+import { drive, type Stretch } from './drive.js';
 
 /*
  * Reranking, as issue 25 sets it: one query and 20 documents of about 60
@@ -82,48 +82,6 @@ async function raw(dir: string, seconds: number): Promise<number> {
   }
   await session.release();
   return pairs / ((performance.now() - started) / 1000);
-}
-
-/** What one stretch of driving a contestant measured. */
-interface Stretch {
-  readonly pairs: number;
-  readonly failed: number;
-  readonly latencies: readonly number[];
-}
-
-/**
- * `clients` clients, each sending one request and waiting for its answer,
- * then the next. Throughput counts the requests that finish inside the
- * measured window (a request takes seconds at 16 clients, so most straddle
- * one of its edges); latency, those that start and finish inside it.
- */
-async function drive(base: string, body: (i: number) => unknown, documents: number, clients: number, warmup: number, seconds: number): Promise<Stretch> {
-  const pool = new Pool(base, { connections: clients * 2 });
-  const begin = performance.now() + warmup * 1000;
-  const end = begin + seconds * 1000;
-  const latencies: number[] = [];
-  let finishedInWindow = 0;
-  let failed = 0;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (performance.now() < end) {
-        const started = performance.now();
-        const response = await pool.request({ path: '/v1/rerank', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(next++)) });
-        const answer = (await response.body.json()) as { results?: unknown[] };
-        const finished = performance.now();
-        const ok = response.statusCode === 200 && answer.results?.length === documents;
-        if (finished < begin || finished > end) continue;
-        if (!ok) failed++;
-        else {
-          finishedInWindow++;
-          if (started >= begin) latencies.push(finished - started);
-        }
-      }
-    }),
-  );
-  await pool.close();
-  return { pairs: finishedInWindow * documents, failed, latencies };
 }
 
 /** A rerank request of `documents` documents (20: the issue's; 2: a small one, as a search page reranking its top hits sends). */
@@ -212,7 +170,8 @@ export async function rerankScenarios(seconds: number, warmup: number, brokers?:
       for (const order of [contestants, [...contestants].reverse()]) {
         for (const contestant of order) {
           const body = (i: number) => ({ ...contestant.extra, ...requestOf(documents)(i) });
-          stretches.get(contestant)!.push(await drive(contestant.base, body, documents, clients, warmup, seconds / 2));
+          const ranked = (answer: unknown) => ((answer as { results?: unknown[] }).results?.length === documents ? documents : undefined);
+          stretches.get(contestant)!.push(await drive(contestant.base, '/v1/rerank', body, ranked, { clients, warmup, seconds: seconds / 2 }));
         }
       }
       for (const [contestant, measured] of stretches) {
@@ -221,7 +180,7 @@ export async function rerankScenarios(seconds: number, warmup: number, brokers?:
           contestant: contestant.name,
           clients,
           documents,
-          pairsPerSecond: measured.reduce((n, m) => n + m.pairs, 0) / seconds,
+          pairsPerSecond: measured.reduce((n, m) => n + m.units, 0) / seconds,
           p50: latencies[Math.floor(latencies.length / 2)] ?? NaN,
           failed: measured.reduce((n, m) => n + m.failed, 0),
         };

@@ -9,7 +9,8 @@ import { freePort, startProcess, type ServiceProcess } from '../support/processe
 
 /*
  * Tokenizing never holds up the event loop: while each engine embeds a text
- * of max_input_chars (50,000) characters, prose or one endless word,
+ * of max_input_chars (50,000) characters, prose or one endless word, cut to
+ * the model or embedded whole in windows (`long_text: pool`, `chunks`),
  * /health/live keeps answering within 100 ms. The service runs in its own
  * process, so the probe measures its event loop alone.
  */
@@ -38,6 +39,8 @@ describe('long texts and the event loop', () => {
       LOG_LEVEL: 'warn',
       WORKER_THREADS: '1',
       MAX_INPUT_CHARS: String(MAX_INPUT_CHARS),
+      // Room for the whole of a 50,000-character text, in windows.
+      MAX_TEXT_TOKENS: '20000',
     });
     base = `http://127.0.0.1:${port}`;
     await service.ready(port, 60_000);
@@ -71,4 +74,25 @@ describe('long texts and the event loop', () => {
     expect(body.usage.prompt_tokens).toBe(2 * tokens);
     expect(slowestLive).toBeLessThan(100);
   });
+
+  it.each([
+    ['use-lite', 'pool'],
+    ['use-lite', 'chunks'],
+    ['bert', 'pool'],
+    ['bert', 'chunks'],
+  ])('%s embeds prose of 50,000 characters whole (long_text: %s) while /health/live answers within 100 ms', async (model, longText) => {
+    const liveness = probeLiveness(base);
+    const response = await fetch(`${base}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model, input: prose, long_text: longText, encoding_format: 'base64' }),
+    });
+    const slowestLive = await liveness.stop();
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { data: { chunks?: unknown[] }[]; usage: { prompt_tokens: number } };
+    // Every window is billed: far more than one model's worth of tokens.
+    expect(body.usage.prompt_tokens).toBeGreaterThan(5_000);
+    if (longText === 'chunks') expect(body.data[0]!.chunks!.length).toBeGreaterThan(10);
+    expect(slowestLive).toBeLessThan(100);
+  }, 60_000);
 });
