@@ -61,8 +61,11 @@ export function joinWindows(
   inputs: readonly TextInput[],
   tokenized: readonly TokenizedText[],
   rows: readonly Float32Array[],
-  options: { normalize: boolean; chunks: boolean },
+  options: { normalize: boolean; chunks: boolean; promptLength?: number },
 ): Embeddings {
+  // A window's place in the text the caller sent: the prompt the model read first is not in it.
+  const skip = options.promptLength ?? 0;
+  const inCallersText = (span: TextChunk['span']) => (span ? { span: { start: Math.max(0, span.start - skip), end: Math.max(0, span.end - skip) } } : {});
   const vectors: Float32Array[] = [];
   const windowChunks: (TextChunk[] | undefined)[] = [];
   const tokenCounts: number[] = [];
@@ -74,13 +77,13 @@ export function joinWindows(
     vectors.push(windows.length === 1 ? own[0]! : weightedMean(own, weights));
     tokenCounts.push(weights.reduce((sum, n) => sum + n, 0));
     const parts = text.windows;
-    windowChunks.push(parts && finishVectors(own, options.normalize).map((vector, i) => ({ vector, tokens: weights[i]!, ...(parts[i]!.span && { span: parts[i]!.span }) })));
+    windowChunks.push(parts && finishVectors(own, options.normalize).map((vector, i) => ({ vector, tokens: weights[i]!, ...inCallersText(parts[i]!.span) })));
   }
   finishVectors(vectors, options.normalize);
   const dropped = droppedTokensOf(tokenized);
   const whole = (i: number): TextChunk => {
     const input = inputs[i]!;
-    return { vector: Float32Array.from(vectors[i]!), tokens: tokenCounts[i]!, ...(typeof input === 'string' && { span: { start: 0, end: input.length } }) };
+    return { vector: Float32Array.from(vectors[i]!), tokens: tokenCounts[i]!, ...(typeof input === 'string' && inCallersText({ start: 0, end: input.length })) };
   };
   return {
     vectors,

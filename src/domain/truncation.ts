@@ -26,6 +26,8 @@ export interface TextWindows {
   readonly overlap: number;
   readonly chunks: boolean;
   readonly maxTextTokens: number;
+  /** Characters of the model's prompt before each text: a window's place is given in the caller's text, without them. */
+  readonly promptLength?: number;
 }
 
 /**

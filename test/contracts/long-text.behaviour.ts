@@ -185,6 +185,19 @@ export function longTextBehaviour(name: string, start: () => Promise<TestService
         expect(input.slice(chunks[0]!.start!, chunks.at(-1)!.end!)).toBe(input.trim());
         // A text that fits is one chunk, all of it.
         expect(body.data[1]!.chunks).toEqual([{ embedding: body.data[1]!.embedding, start: 0, end: 5, tokens: await tokensOf('short') }]);
+        // With a prompt before each text ("query: "), the places are still in the text sent, which the prompt is not part of.
+        const prompted = (await (await served.t.post('/v1/embeddings', { model: 'tiny-bert', input: [input, 'short'], input_type: 'query', long_text: 'chunks', chunk_overlap_tokens: 4 })).json()) as {
+          data: { chunks: Chunk[] }[];
+        };
+        const promptedChunks = prompted.data[0]!.chunks;
+        // The first window holds the prompt and the text's start: in the text sent, it starts at its start.
+        expect(promptedChunks[0]!.start).toBeLessThanOrEqual(chunks[0]!.start!);
+        expect(promptedChunks.at(-1)!.end).toBe(chunks.at(-1)!.end);
+        for (const [i, { start, end }] of promptedChunks.entries()) {
+          if (i > 0) expect(start!).toBeGreaterThan(promptedChunks[i - 1]!.start!);
+          expect(end!).toBeLessThanOrEqual(input.length);
+        }
+        expect(prompted.data[1]!.chunks).toMatchObject([{ start: 0, end: 5 }]);
 
         // The task API answers the same.
         const accepted = (await (await served.t.post('/v1/embeddings/tasks', { model: 'tiny-bert', input: [input], long_text: 'chunks', chunk_overlap_tokens: 4 })).json()) as { id: string };

@@ -80,7 +80,7 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
     });
 
     it('carries how an embedding task cuts its texts and whether it scales its vectors', async () => {
-      const sent = message({ truncation: { direction: 'left', truncate: false, maxTokens: 12, windows: { overlap: 3, chunks: true, maxTextTokens: 800 } }, normalize: false });
+      const sent = message({ truncation: { direction: 'left', truncate: false, maxTokens: 12, windows: { overlap: 3, chunks: true, maxTextTokens: 800, promptLength: 7 } }, normalize: false });
       await queue.publish(sent);
       const { seen } = await collect(queue, (d) => d.ack());
       await waitFor(() => seen.length === 1);

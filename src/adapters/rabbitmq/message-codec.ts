@@ -24,7 +24,9 @@ const WireMessage = z.strictObject({
       direction: z.enum(['right', 'left']).optional(),
       truncate: z.boolean().optional(),
       maxTokens: z.number().int().min(1).optional(),
-      windows: z.strictObject({ overlap: z.number().int().min(0), chunks: z.boolean(), maxTextTokens: z.number().int().min(1) }).optional(),
+      windows: z
+        .strictObject({ overlap: z.number().int().min(0), chunks: z.boolean(), maxTextTokens: z.number().int().min(1), promptLength: z.number().int().min(0).optional() })
+        .optional(),
     })
     .optional(),
   normalize: z.literal(false).optional(),

@@ -59,7 +59,10 @@ export class RequestCheck {
     if (!model) throw new ModelNotFoundError(modelId);
     requireKind(model, 'embedding');
     if (request.dimensions !== undefined) checkOutputDimensions(model, request.dimensions);
-    const truncation = withLongText(request.truncation, request.longText, model, this.maxTextTokens);
-    return { model, inputs: withPrompt(request.inputs, promptFor(model, request.prompt)), ...(truncation && { truncation }) };
+    const prompt = promptFor(model, request.prompt);
+    const chosen = withLongText(request.truncation, request.longText, model, this.maxTextTokens);
+    // Windows say where they lie in the caller's text, which the prompt is not part of.
+    const truncation = chosen?.windows && prompt ? { ...chosen, windows: { ...chosen.windows, promptLength: prompt.length } } : chosen;
+    return { model, inputs: withPrompt(request.inputs, prompt), ...(truncation && { truncation }) };
   }
 }

@@ -70,7 +70,9 @@ export class EmbeddingWorker {
         // A long text embedded whole is its windows, each batched as a text of its own, then joined again.
         const { vectors } = await batcher.run(tokenized.flatMap((text) => text.windows ?? [text]), message.lane);
         const normalize = model.info.normalize && message.normalize !== false;
-        return { ...joinWindows(message.inputs, tokenized, vectors, { normalize, chunks: message.truncation?.windows?.chunks ?? false }), tokenizationMs };
+        const windows = message.truncation?.windows;
+        const joined = joinWindows(message.inputs, tokenized, vectors, { normalize, chunks: windows?.chunks ?? false, ...(windows?.promptLength && { promptLength: windows.promptLength }) });
+        return { ...joined, tokenizationMs };
       });
     }
     for (const [modelId, reranker] of this.served.rerankers) {
