@@ -1,3 +1,5 @@
+import { createOpenAI } from '@ai-sdk/openai';
+import { embed, embedMany } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compact, COMPACT_TYPES } from '../../src/domain/index.js';
@@ -131,6 +133,20 @@ describe('POST /v1/embeddings with the openai SDK', () => {
     const badId = await client.embeddings.create({ model: 'tiny-bert', input: [99999999] }).catch((e: unknown) => e);
     expect(badId).toBeInstanceOf(OpenAI.UnprocessableEntityError);
     expect((badId as Error).message).toMatch(/not in the vocabulary/);
+  });
+});
+
+describe('Vercel AI SDK (`ai` with `@ai-sdk/openai`), unchanged, with this service as its base URL', () => {
+  it('embeds one value and many, with the vectors and usage of POST /v1/embeddings', async () => {
+    const provider = createOpenAI({ baseURL: `${base}/v1`, apiKey: 'not-checked' });
+    const model = provider.textEmbeddingModel('tiny-bert');
+    const texts = ['where do cats sleep', 'cats sleep in the sun'];
+    const expected = await client.embeddings.create({ model: 'tiny-bert', input: texts, encoding_format: 'float' });
+    const many = await embedMany({ model, values: texts, maxRetries: 0 });
+    expect(many.embeddings).toEqual(expected.data.map((d) => d.embedding));
+    expect(many.usage.tokens).toBe(expected.usage.prompt_tokens);
+    const one = await embed({ model, value: texts[1]!, maxRetries: 0 });
+    expect(one.embedding).toEqual(expected.data[1]!.embedding);
   });
 });
 
