@@ -18,6 +18,19 @@ export function finishVectors<T extends readonly Float32Array[]>(vectors: T, nor
   return vectors;
 }
 
+/** The cosine of the angle between two vectors of one length: 0 when either is zero. */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return aa === 0 || bb === 0 ? 0 : dot / Math.sqrt(aa * bb);
+}
+
 /** Scales the vector to unit length in place (a zero vector stays zero). */
 export function l2Normalize(vector: Float32Array): Float32Array {
   let sum = 0;

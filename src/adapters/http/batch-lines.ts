@@ -72,7 +72,7 @@ function embeddingsLine(customId: string, json: unknown): LineRequest {
   return {
     kind: 'embeddings',
     customId,
-    inputs: toInputs(request.input) as TextInput[],
+    inputs: toInputs<TextInput>(request.input),
     encoding: request.encoding_format ?? 'float',
     ...(request.model !== undefined && { model: request.model }),
     ...(request.dimensions !== undefined && { dimensions: request.dimensions }),

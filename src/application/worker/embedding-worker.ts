@@ -64,9 +64,7 @@ export class EmbeddingWorker {
       await this.consume(modelId, async (message) => {
         if (message.rerank) throw new ValidationError(`Model '${modelId}' makes embeddings; it cannot rerank.`);
         requireEmbeddable(message.inputs);
-        const started = this.clock.now().getTime();
-        const tokenized = await model.tokenize(message.inputs, message.truncation);
-        const tokenizationMs = this.clock.now().getTime() - started;
+        const [tokenized, tokenizationMs] = await this.timed(() => model.tokenize(message.inputs, message.truncation));
         // A long text embedded whole is its windows, each batched as a text of its own, then joined again.
         const { vectors } = await batcher.run(tokenized.flatMap((text) => text.windows ?? [text]), message.lane);
         const normalize = model.info.normalize && message.normalize !== false;
@@ -79,13 +77,18 @@ export class EmbeddingWorker {
       const batcher = this.batcherFor(modelId, (batch) => reranker.scoreTokenized(batch));
       // Each document is paired with the task's query on arrival; pairs of many tasks then batch as texts do.
       await this.consume(modelId, async (message) => {
-        const started = this.clock.now().getTime();
-        const pairs = await reranker.tokenizePairs(rerankQuery(modelId, message), documents(message), message.rerank ?? {});
-        const tokenizationMs = this.clock.now().getTime() - started;
+        const [pairs, tokenizationMs] = await this.timed(() => reranker.tokenizePairs(rerankQuery(modelId, message), documents(message), message.rerank ?? {}));
         const { vectors, tokenCounts } = await batcher.run(pairs, message.lane);
         return { vectors: vectors.map((logits) => rerankRow(logits, reranker.info.scoreLabel)), tokenCounts, tokenizationMs };
       });
     }
+  }
+
+  /** What `work` gives, and how many milliseconds it took (a task's tokenizing, reported apart from its inference). */
+  private async timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+    const started = this.clock.now().getTime();
+    const value = await work();
+    return [value, this.clock.now().getTime() - started];
   }
 
   /** One batcher per model: it runs one inference at a time, and the runtime uses every core for it. */

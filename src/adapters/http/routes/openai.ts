@@ -28,7 +28,7 @@ export function openAiRoutes(useCases: HttpUseCases) {
 
   app.openapi(create, async (c) => {
     const body = c.req.valid('json');
-    const inputs = toInputs(body.input);
+    const inputs = toInputs<string | readonly number[]>(body.input);
     const caller = c.get('principal');
     const { task, vectors, chunks, tokens } = await useCases.createEmbeddings.execute(
       {

@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ModelDescriptor } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases, TeiSettings } from '../types.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
+import { toInputs } from '../wire/embeddings.js';
 import {
-  inputList,
   TeiDecodeRequestSchema,
   TeiDecodeResponseSchema,
   TeiInfoSchema,
@@ -51,7 +51,7 @@ export function teiTokenRoutes(app: OpenAPIHono<HttpEnv>, base: TeiBase, useCase
     const body = c.req.valid('json');
     const modelId = modelIn(c);
     const { texts } = await useCases.modelTokens.tokenize({
-      inputs: inputList(body.inputs),
+      inputs: toInputs(body.inputs),
       addSpecialTokens: body.add_special_tokens ?? true,
       ...(modelId !== undefined && { model: modelId }),
       ...(body.prompt_name != null && { prompt: { name: body.prompt_name } }),
@@ -68,8 +68,7 @@ export function teiTokenRoutes(app: OpenAPIHono<HttpEnv>, base: TeiBase, useCase
   app.openapi(decode, async (c) => {
     const body = c.req.valid('json');
     const modelId = modelIn(c);
-    const ids = body.ids.length > 0 && body.ids.every((id) => typeof id === 'number') ? [body.ids as number[]] : (body.ids as number[][]);
-    const { texts } = await useCases.modelTokens.decode({ ids, skipSpecialTokens: body.skip_special_tokens ?? true, ...(modelId !== undefined && { model: modelId }) });
+    const { texts } = await useCases.modelTokens.decode({ ids: toInputs<readonly number[]>(body.ids), skipSpecialTokens: body.skip_special_tokens ?? true, ...(modelId !== undefined && { model: modelId }) });
     return c.json(texts, 200);
   });
 }

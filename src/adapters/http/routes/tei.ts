@@ -1,12 +1,13 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { EmptyInputError, type Task } from '../../../domain/index.js';
+import { cosine, EmptyInputError, type Task } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases, TeiSettings } from '../types.js';
 import { parseOrThrow, schemaError } from '../validation.js';
 import { answeredBy } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
+import { toInputs } from '../wire/embeddings.js';
 import { TeiRerankRequestSchema, TeiRerankResponseSchema } from '../wire/rerank.js';
-import { inputList, TeiEmbedRequestSchema, TeiEmbedResponseSchema, TeiSimilarityRequestSchema, TeiSimilarityResponseSchema, teiTruncation } from '../wire/tei.js';
+import { TeiEmbedRequestSchema, TeiEmbedResponseSchema, TeiSimilarityRequestSchema, TeiSimilarityResponseSchema, teiTruncation } from '../wire/tei.js';
 import { teiTokenRoutes } from './tei-tokens.js';
 import { modelIn, teiErrors, TEI_BASES, type TeiBase } from './tei-bases.js';
 
@@ -93,7 +94,7 @@ function caller(c: Context<HttpEnv>) {
 
 async function embed(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: string | undefined, body: z.infer<typeof TeiEmbedRequestSchema>) {
   const started = performance.now();
-  const inputs = inputList(body.inputs);
+  const inputs = toInputs(body.inputs);
   requireSome(inputs, 'inputs');
   const { task, vectors, tokens } = await useCases.createEmbeddings.execute(
     {
@@ -163,18 +164,6 @@ function requireSome(inputs: readonly (string | readonly number[])[], path: stri
   if (inputs.length === 0) throw new EmptyInputError(path, `\`${path}\` cannot be empty`);
   const empty = inputs.findIndex((input) => input.length === 0);
   if (empty >= 0) throw new EmptyInputError(inputs.length === 1 ? path : `${path}[${empty}]`, 'an input is empty');
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return aa === 0 || bb === 0 ? 0 : dot / Math.sqrt(aa * bb);
 }
 
 /**

@@ -151,9 +151,11 @@ export function base64Vector(vector: Float32Array): string {
   return bytes.toString('base64');
 }
 
-/** OpenAI's four input forms as a list of inputs: one text or token array is a list of one. */
-export function toInputs(input: string | string[] | number[] | number[][]): (string | number[])[] {
+/**
+ * A request's inputs as a list, whatever form it sent them in (OpenAI's four,
+ * TEI's): one text, or one list of token ids, is a list of one.
+ */
+export function toInputs<T extends string | readonly number[]>(input: T | readonly T[]): readonly T[] {
   if (typeof input === 'string') return [input];
-  if (input.length > 0 && typeof input[0] === 'number') return [input as number[]];
-  return input as (string | number[])[];
+  return input.length > 0 && typeof input[0] === 'number' ? [input as T] : (input as readonly T[]);
 }

@@ -94,12 +94,6 @@ export const TeiInfoSchema = z
   })
   .openapi('TeiInfo');
 
-/** A request's inputs as a list, whether it sent one or many (token ids count as one input). */
-export function inputList<T extends string | readonly number[]>(inputs: T | readonly T[]): readonly T[] {
-  if (typeof inputs === 'string') return [inputs];
-  return inputs.length > 0 && inputs.every((input) => typeof input === 'number') ? [inputs as T] : (inputs as readonly T[]);
-}
-
 /** TEI's `truncate` and `truncation_direction` as a truncation; an absent `truncate` takes the model's `long_text` (TEI's `auto_truncate`). */
 export function teiTruncation(truncate: boolean | null | undefined, direction: z.infer<typeof Direction> | undefined): TextTruncation {
   return { ...(truncate != null && { truncate }), direction: direction?.toLowerCase() === 'left' ? 'left' : 'right' };
