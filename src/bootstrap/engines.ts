@@ -28,7 +28,7 @@ export function toSpec(entry: ModelEntry): ModelSpec {
 /** Whether the model's files are on this machine (USE-lite's ship with the install). */
 export async function isPresent(entry: ModelEntry): Promise<boolean> {
   if (entry.engine === 'use-lite') return true;
-  return entry.path !== undefined && isSentenceTransformersFolder(entry.path);
+  return entry.path !== undefined && isSentenceTransformersFolder(entry.path, entry.onnx_file);
 }
 
 /** How onnxruntime runs a worker's models (`worker.intra_op_threads`, `worker.spinning`); 0 threads is every core. */
@@ -49,6 +49,7 @@ export async function loadModel(entry: ModelEntry, runtime: OnnxRuntimeSettings)
     const model = await OnnxReranker.load({
       id: entry.id,
       path: entry.path!,
+      ...(entry.onnx_file !== undefined && { onnxFile: entry.onnx_file }),
       intraOpThreads,
       spinning: runtime.spinning,
       ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),
@@ -73,6 +74,7 @@ async function loadEmbeddingModel(entry: ModelEntry, intraOpThreads: number, spi
       return OnnxEmbeddingModel.load({
         id: entry.id,
         path: entry.path!,
+        ...(entry.onnx_file !== undefined && { onnxFile: entry.onnx_file }),
         intraOpThreads,
         spinning,
         ...(entry.max_tokens !== undefined && { maxTokens: entry.max_tokens }),

@@ -21,6 +21,8 @@ export interface PullOptions {
   readonly id?: string;
   /** Which ONNX file of the repository to take (exports often ship quantised variants); onnx/model.onnx by default. */
   readonly onnxFile?: string;
+  /** `int8`: the repository's own quantized export (`onnx/model_quantized.onnx` or `onnx/model_int8.onnx`), added as `<id>-int8`. */
+  readonly dtype?: 'fp32' | 'int8';
   readonly endpoint: string;
   readonly token?: string;
   /** Where model folders go (models/). */
@@ -40,31 +42,42 @@ const SUPPORT_FILES = [
   'config_sentence_transformers.json',
 ];
 
+/** Where a repository keeps its int8 export, by the names optimum and transformers.js give it. */
+const INT8_FILES = ['onnx/model_quantized.onnx', 'onnx/model_int8.onnx'];
+/** Where an int8 graph is kept in its model's folder, beside the fp32 one, whichever name it came by. */
+export const INT8_FILE = 'onnx/model_quantized.onnx';
+
 export async function pullModel(options: PullOptions): Promise<{ id: string; dir: string; added: boolean; kind: ModelKind }> {
   const revision = options.revision ?? 'main';
-  const id = options.id ?? options.repo.split('/').at(-1)!;
-  const dir = join(options.modelsDir, id);
+  const name = options.repo.split('/').at(-1)!;
+  const int8 = options.dtype === 'int8';
+  const id = options.id ?? (int8 ? `${name}-int8` : name);
+  // The int8 graph goes beside the fp32 one, in the folder the fp32 pull uses, sharing its tokenizer and configuration.
+  const dir = join(options.modelsDir, int8 && options.id === undefined ? name : id);
   const hub = new HubClient({ endpoint: options.endpoint, ...(options.token && { token: options.token }) });
 
   const files = await hub.listFiles(options.repo, revision);
   const byPath = new Map(files.map((f) => [f.path, f]));
-  const onnx = options.onnxFile ?? (byPath.has('onnx/model.onnx') ? 'onnx/model.onnx' : 'model.onnx');
+  const defaultGraph = int8 ? (INT8_FILES.find((f) => byPath.has(f)) ?? INT8_FILES[0]!) : byPath.has('onnx/model.onnx') ? 'onnx/model.onnx' : 'model.onnx';
+  const onnx = options.onnxFile ?? defaultGraph;
   const graph = byPath.get(onnx);
   if (!graph) {
     const available = files.filter((f) => f.path.endsWith('.onnx')).map((f) => f.path);
     throw new Error(
       `${options.repo}@${revision} has no ${onnx}` +
-        (available.length ? `; ONNX files there: ${available.join(', ')} (choose one with --onnx-file)` : '; it has no ONNX export'),
+        (available.length ? `; ONNX files there: ${available.join(', ')} (choose one with --onnx-file)` : '; it has no ONNX export') +
+        (int8 && available.length ? '; or pull the fp32 export and run `npm run models:quantize`' : ''),
     );
   }
   if (!byPath.has('tokenizer.json') || !byPath.has('config.json')) {
     throw new Error(`${options.repo}@${revision} lacks tokenizer.json or config.json, which the service needs`);
   }
 
-  // Local name → hub file. The chosen graph is stored as onnx/model.onnx, where the service looks.
-  const wanted = new Map<string, HubFile>([['onnx/model.onnx', graph]]);
+  // Local name → hub file. The chosen graph is stored as onnx/model.onnx, where the service looks, or as INT8_FILE.
+  const local = int8 ? INT8_FILE : 'onnx/model.onnx';
+  const wanted = new Map<string, HubFile>([[local, graph]]);
   const externalData = byPath.get(`${onnx}_data`);
-  if (externalData) wanted.set('onnx/model.onnx_data', externalData);
+  if (externalData) wanted.set(`${local}_data`, externalData);
   for (const file of files) {
     if (SUPPORT_FILES.includes(file.path) || /^\d+_[A-Za-z]+\/config\.json$/.test(file.path)) wanted.set(file.path, file);
   }
@@ -89,10 +102,13 @@ export async function pullModel(options: PullOptions): Promise<{ id: string; dir
   if (prompts.prompts) options.log(`prompts: ${Object.keys(prompts.prompts).join(', ')}`);
   const added = await addToMlConfig(options.mlConfigPath, {
     id,
-    kind,
-    ...prompts,
+    // `kind` is written only for a reranker: embedding is what an entry without one is.
+    ...(kind === 'reranker' && { kind }),
+    engine: 'onnx',
     path: relative(process.cwd(), dir) || dir,
-    description: `${options.repo}@${revision}, ${architecture ? 'a cross-encoder ' : ''}pulled from the Hugging Face hub.`,
+    ...(int8 && { onnx_file: INT8_FILE }),
+    description: `${options.repo}@${revision}, ${architecture ? 'a cross-encoder ' : ''}${int8 ? 'its int8 export, ' : ''}pulled from the Hugging Face hub.`,
+    ...prompts,
   });
   options.log(added ? `added '${id}' to ${options.mlConfigPath}` : `'${id}' was already in ${options.mlConfigPath}`);
   return { id, dir, added, kind };
@@ -127,19 +143,13 @@ async function sentenceTransformersPrompts(configFile: string): Promise<{ prompt
   return { prompts, ...(defaultName !== undefined && { default_prompt_name: defaultName }) };
 }
 
-/** Appends an ONNX model to ml_config.yaml unless its id is there, keeping the file's comments. */
-async function addToMlConfig(
-  file: string,
-  model: { id: string; kind: ModelKind; path: string; description: string; prompts?: Record<string, string>; default_prompt_name?: string },
-): Promise<boolean> {
+/** Appends a model to ml_config.yaml unless its id is there, keeping the file's comments. */
+export async function addToMlConfig(file: string, model: { readonly id: string } & Record<string, unknown>): Promise<boolean> {
   const document = parseDocument(await readFile(file, 'utf8'));
   const models = document.get('models');
   if (!isSeq(models)) throw new Error(`${file} has no models list`);
   if (models.items.some((item) => isMap(item) && item.get('id') === model.id)) return false;
-  // `kind` is written only for a reranker: embedding is what an entry without one is.
-  const kind = model.kind === 'reranker' ? { kind: model.kind } : {};
-  const prompts = model.prompts ? { prompts: model.prompts, ...(model.default_prompt_name !== undefined && { default_prompt_name: model.default_prompt_name }) } : {};
-  models.add(document.createNode({ id: model.id, ...kind, engine: 'onnx', path: model.path, description: model.description, ...prompts }));
+  models.add(document.createNode(model));
   await writeFile(file, document.toString());
   return true;
 }

@@ -2,13 +2,21 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../bootstrap/config/load.js';
 import { modelStatuses, pullModel } from './model-management.js';
+import { quantizeModel } from './model-quantize.js';
 
 const USAGE = `usage:
-  npm run models:pull -- <owner/name> [--revision R] [--id ID] [--onnx-file PATH]
+  npm run models:pull -- <owner/name> [--revision R] [--id ID] [--onnx-file PATH] [--dtype fp32|int8]
       downloads a sentence-transformers ONNX export from the Hugging Face hub
       into models/ and adds it to config/ml_config.yaml (a cross-encoder, whose
-      config.json names a *ForSequenceClassification architecture, as a reranker)
+      config.json names a *ForSequenceClassification architecture, as a reranker);
+      --dtype int8 takes the repository's own onnx/model_quantized.onnx or
+      onnx/model_int8.onnx and adds it as <name>-int8
       (HF_ENDPOINT: the hub or a mirror, default https://huggingface.co; HF_TOKEN: for gated models)
+  npm run models:quantize -- <model> [--check]
+      writes an int8 copy of a configured ONNX model (dynamic quantization:
+      int8 weights, activations quantized at run time) beside its graph as
+      model_quantized.onnx, and adds it to config/ml_config.yaml as <model>-int8;
+      --check compares its output with the original's on sample texts
   npm run models:list [-- --api-url URL]
       the configured models, whether their files are here, and how many live
       workers serve each (asked of the API at URL, default API_URL or this
@@ -26,10 +34,18 @@ async function main(): Promise<number> {
 
   if (command === 'pull') {
     const parsed = parse(() =>
-      parseArgs({ args: rest, allowPositionals: true, options: { revision: { type: 'string' }, id: { type: 'string' }, 'onnx-file': { type: 'string' } } }),
+      parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { revision: { type: 'string' }, id: { type: 'string' }, 'onnx-file': { type: 'string' }, dtype: { type: 'string' } },
+      }),
     );
     if (!parsed) return 2;
     const { values, positionals } = parsed;
+    if (values.dtype !== undefined && values.dtype !== 'fp32' && values.dtype !== 'int8') {
+      process.stderr.write(`--dtype is fp32 or int8, not '${values.dtype}'\n\n${USAGE}`);
+      return 2;
+    }
     const repo = positionals[0];
     if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo)) {
       process.stderr.write(`models:pull needs a hub repository id such as sentence-transformers/all-MiniLM-L6-v2\n\n${USAGE}`);
@@ -40,12 +56,25 @@ async function main(): Promise<number> {
       ...(values.revision && { revision: values.revision }),
       ...(values.id && { id: values.id }),
       ...(values['onnx-file'] && { onnxFile: values['onnx-file'] }),
+      ...(values.dtype && { dtype: values.dtype }),
       endpoint: process.env.HF_ENDPOINT ?? 'https://huggingface.co',
       ...(process.env.HF_TOKEN && { token: process.env.HF_TOKEN }),
       modelsDir: resolve(dirname(mlConfigPath), '..', 'models'),
       mlConfigPath,
       log: (line) => process.stderr.write(`${line}\n`),
     });
+    return 0;
+  }
+
+  if (command === 'quantize') {
+    const parsed = parse(() => parseArgs({ args: rest, allowPositionals: true, options: { check: { type: 'boolean' } } }));
+    if (!parsed) return 2;
+    const modelId = parsed.positionals[0];
+    if (!modelId) {
+      process.stderr.write(`models:quantize needs the id of a configured model\n\n${USAGE}`);
+      return 2;
+    }
+    await quantizeModel({ modelId, config, mlConfigPath, check: parsed.values.check ?? false, log: (line) => process.stderr.write(`${line}\n`) });
     return 0;
   }
 

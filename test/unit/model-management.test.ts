@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/bootstrap/config/load.js';
 import { modelStatuses, pullModel } from '../../src/cli/model-management.js';
 import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
 import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
+import { quantizeOnnxFile } from '../../src/adapters/onnx/quantize.js';
 import { writeBertFolder, writeCrossEncoderFolder } from '../support/bert-fixture.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -107,6 +108,28 @@ describe('models:pull against a server that answers like the hub', () => {
     await expect(pull()).rejects.toThrow(/401 \(a gated or private repository needs HF_TOKEN\)/);
     await pull({ token: 'hf_secret' });
     expect(hub.requests.at(-1)!.authorization).toBe('Bearer hf_secret');
+  });
+
+  it('with --dtype int8, fetches the repository\'s own int8 export beside the fp32 one and adds it as <name>-int8', async () => {
+    await quantizeOnnxFile(join(work, 'source', 'onnx', 'model.onnx'), join(work, 'source', 'onnx', 'model_int8.onnx'));
+    // The hub lists a repository's files when it starts.
+    await hub.close();
+    hub = await startFakeHub(REPO, join(work, 'source'));
+    await pull();
+    const { id, dir, added } = await pull({ dtype: 'int8' });
+    expect({ id, added }).toEqual({ id: 'tiny-bert-int8', added: true });
+    expect(dir).toBe(join(work, 'models', 'tiny-bert'));
+    await expect(stat(join(dir, 'onnx', 'model_quantized.onnx'))).resolves.toBeDefined();
+    const loaded = loadConfig({ env: { ML_CONFIG_PATH: mlConfigPath }, cwd: REPO_ROOT });
+    const entry = loaded.ml.models.find((m) => m.id === id)!;
+    expect(entry).toMatchObject({ engine: 'onnx', onnx_file: 'onnx/model_quantized.onnx' });
+    const model = await OnnxEmbeddingModel.load({ id, path: dir, onnxFile: entry.onnx_file!, intraOpThreads: 1 });
+    expect((await model.embed(['pulled in int8'])).vectors[0]).toHaveLength(32);
+    await model.close();
+  });
+
+  it('with --dtype int8, says so when the repository has no int8 export, and what to do', async () => {
+    await expect(pull({ dtype: 'int8' })).rejects.toThrow(/no onnx\/model_quantized\.onnx.*models:quantize/);
   });
 
   it('names the ONNX files there are when the one asked for is missing', async () => {

@@ -23,6 +23,8 @@ export interface OnnxModelOptions {
   readonly id: string;
   /** A sentence-transformers ONNX export folder. */
   readonly path: string;
+  /** The graph inside the folder, when not where exports put it (an int8 variant's). */
+  readonly onnxFile?: string;
   /** Overrides of what the folder declares. */
   readonly maxTokens?: number;
   readonly pooling?: Pooling;
@@ -54,7 +56,7 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
   ) {}
 
   static async load(options: OnnxModelOptions): Promise<OnnxEmbeddingModel> {
-    const folder = await readSentenceTransformersFolder(options.path);
+    const folder = await readSentenceTransformersFolder(options.path, options.onnxFile);
     const maxTokens = Math.min(options.maxTokens ?? folder.maxSeqLength, folder.maxSeqLength);
     const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
     const specials = SpecialTokens.fromTokenizerJson(JSON.parse(await readFile(folder.tokenizerFile, 'utf8')));

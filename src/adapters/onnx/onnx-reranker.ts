@@ -11,6 +11,8 @@ export interface OnnxRerankerOptions {
   readonly id: string;
   /** A CrossEncoder export folder. */
   readonly path: string;
+  /** The graph inside the folder, when not where exports put it (an int8 variant's). */
+  readonly onnxFile?: string;
   /** Caps the folder's maximum length. */
   readonly maxTokens?: number;
   readonly intraOpThreads?: number;
@@ -34,7 +36,7 @@ export class OnnxReranker implements RerankerModel {
   ) {}
 
   static async load(options: OnnxRerankerOptions): Promise<OnnxReranker> {
-    const folder = await readCrossEncoderFolder(options.path);
+    const folder = await readCrossEncoderFolder(options.path, options.onnxFile);
     const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
     tokenizer.disableTruncation();
     tokenizer.disablePadding();

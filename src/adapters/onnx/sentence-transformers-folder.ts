@@ -30,9 +30,8 @@ const POOLING_FLAGS: ReadonlyArray<[string, Pooling]> = [
  * `sentence_bert_config.json`. Files other than the model, tokenizer and
  * config are optional; their defaults are what sentence-transformers assumes.
  */
-export async function readSentenceTransformersFolder(dir: string): Promise<SentenceTransformersFolder> {
-  const modelFile = await firstExisting([join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')]);
-  if (!modelFile) throw new Error(`No model.onnx or onnx/model.onnx in ${dir}`);
+export async function readSentenceTransformersFolder(dir: string, onnxFile?: string): Promise<SentenceTransformersFolder> {
+  const modelFile = await findModelFile(dir, onnxFile);
   const tokenizerFile = join(dir, 'tokenizer.json');
   const config = await readJson<{ hidden_size?: number; max_position_embeddings?: number }>(join(dir, 'config.json'));
   if (!config?.hidden_size) throw new Error(`${join(dir, 'config.json')} is missing or names no hidden_size`);
@@ -72,9 +71,8 @@ const RELEVANCE_LABEL = /^(relevant|relevance|entailment|positive|yes|true)$/i;
  * the labels) and, optionally, `tokenizer_config.json` (its
  * `model_max_length`, capped by the model's positions).
  */
-export async function readCrossEncoderFolder(dir: string): Promise<CrossEncoderFolder> {
-  const modelFile = await firstExisting([join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')]);
-  if (!modelFile) throw new Error(`No model.onnx or onnx/model.onnx in ${dir}`);
+export async function readCrossEncoderFolder(dir: string, onnxFile?: string): Promise<CrossEncoderFolder> {
+  const modelFile = await findModelFile(dir, onnxFile);
   const config = await readJson<{ id2label?: Record<string, string>; num_labels?: number; max_position_embeddings?: number }>(join(dir, 'config.json'));
   if (!config) throw new Error(`${join(dir, 'config.json')} is missing`);
   const names = Object.entries(config.id2label ?? {}).sort(([a], [b]) => Number(a) - Number(b)).map(([, name]) => name);
@@ -90,9 +88,17 @@ export async function readCrossEncoderFolder(dir: string): Promise<CrossEncoderF
 }
 
 /** True when `dir` holds what `readSentenceTransformersFolder` needs at the least. */
-export async function isSentenceTransformersFolder(dir: string): Promise<boolean> {
-  const model = await firstExisting([join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')]);
+export async function isSentenceTransformersFolder(dir: string, onnxFile?: string): Promise<boolean> {
+  const model = await findModelFile(dir, onnxFile).catch(() => undefined);
   return model !== undefined && (await exists(join(dir, 'tokenizer.json'))) && (await exists(join(dir, 'config.json')));
+}
+
+/** The graph: `onnxFile` inside `dir` when given (an int8 variant's `onnx/model_quantized.onnx`), else where exports put it. */
+async function findModelFile(dir: string, onnxFile?: string): Promise<string> {
+  const candidates = onnxFile === undefined ? [join(dir, 'model.onnx'), join(dir, 'onnx', 'model.onnx')] : [join(dir, onnxFile)];
+  const modelFile = await firstExisting(candidates);
+  if (!modelFile) throw new Error(`No ${onnxFile ?? 'model.onnx or onnx/model.onnx'} in ${dir}`);
+  return modelFile;
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {

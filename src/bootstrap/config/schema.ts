@@ -128,6 +128,8 @@ const ModelEntrySchema = z
     kind: z.enum(MODEL_KINDS).default('embedding'),
     engine: z.enum(['onnx', 'use-lite']),
     path: z.string().min(1).optional(),
+    /** The ONNX graph inside `path`, when not `model.onnx` or `onnx/model.onnx`: `onnx/model_quantized.onnx` for an int8 variant. */
+    onnx_file: z.string().min(1).optional(),
     queue: z.string().min(1).optional(),
     description: z.string().optional(),
     dimensions: positiveInt.optional(),
@@ -144,6 +146,7 @@ const ModelEntrySchema = z
     max_text_tokens: positiveInt.optional(),
   })
   .refine((m) => m.engine !== 'onnx' || m.path !== undefined, { message: 'an onnx model needs a path', path: ['path'] })
+  .refine((m) => m.engine === 'onnx' || m.onnx_file === undefined, { message: 'only an onnx model has an onnx_file', path: ['onnx_file'] })
   .refine((m) => m.default_prompt_name === undefined || Object.hasOwn(m.prompts ?? {}, m.default_prompt_name), {
     message: 'default_prompt_name must name one of the prompts',
     path: ['default_prompt_name'],
