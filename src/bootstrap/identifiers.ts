@@ -10,6 +10,8 @@ import type { Logger } from '../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { Tokenizers } from '../ports/tokenizers.js';
+import type { EmbeddingCache } from '../ports/embedding-cache.js';
+import type { ModelFingerprints } from '../ports/model-fingerprints.js';
 import type { ModelLoader } from '../ports/model-loader.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import type { StoreBudget } from '../ports/store-budget.js';
@@ -48,6 +50,9 @@ export const TOKENS = {
   TaskQueue: token<TaskQueue>('TaskQueue'),
   /** The queue, built on first call: for readers that must not build it before it is started (metrics). */
   LazyTaskQueue: token<() => TaskQueue>('LazyTaskQueue'),
+  /** The embedding cache; undefined when it is off. */
+  EmbeddingCache: token<EmbeddingCache | undefined>('EmbeddingCache'),
+  ModelFingerprints: token<ModelFingerprints>('ModelFingerprints'),
   TaskStore: token<TaskStore>('TaskStore'),
   TaskEvents: token<TaskEvents>('TaskEvents'),
   WorkerRegistry: token<WorkerRegistry>('WorkerRegistry'),

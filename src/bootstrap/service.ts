@@ -10,6 +10,7 @@ import { closing, Lifecycle, type Component } from './lifecycle.js';
 import { batchesModule } from './modules/batches.js';
 import { coreModule, type CoreOverrides } from './modules/core.js';
 import { embeddingsModule } from './modules/embeddings.js';
+import { cacheModule } from './modules/cache.js';
 import { rerankModule } from './modules/rerank.js';
 import { httpModule } from './modules/http.js';
 import { queueModule, storeModule } from './modules/infrastructure.js';
@@ -65,6 +66,7 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
     ...(mode !== 'worker'
       ? [
           adapter('rate limiter', TOKENS.RateLimiter),
+          () => closing('embedding cache', resolve(container, TOKENS.EmbeddingCache) ?? { close: async () => {} }),
           adapter('file store', TOKENS.FileStore),
           adapter('batch store', TOKENS.BatchStore),
           (): Component => {
@@ -116,6 +118,7 @@ export function buildContainer(config: AppConfig, served: readonly ModelEntry[] 
     storeModule(config),
     modelsModule(config, served, overrides.loadModel),
     embeddingsModule(config),
+    cacheModule(config),
     rerankModule(config),
     operationsModule(config, served !== undefined),
     httpModule(config, { servesApi: mode !== 'worker', listen: overrides.listen ?? true }),

@@ -1,4 +1,4 @@
-import { PayloadTooLargeError, ValidationError, type FieldIssue } from './errors.js';
+import { FieldError, PayloadTooLargeError, ValidationError, type FieldIssue } from './errors.js';
 import type { TextInput } from './task.js';
 
 export interface InputLimits {
@@ -48,4 +48,21 @@ export function requireEmbeddable(inputs: readonly TextInput[]): void {
 /** The JSON path of one input as the client sent it: `input` when it sent one, else `input[i]`. */
 export function inputPath(index: number, count: number): string {
   return count === 1 ? 'input' : `input[${index}]`;
+}
+
+/**
+ * An error about some of a request's inputs that were sent on their own
+ * (those an embedding cache did not hold), its issues naming each input by
+ * its place in the whole request: `places[j]` is where the j-th sent input
+ * was, of `count`. Any other error is returned as it is.
+ */
+export function renumberInputs(error: unknown, places: readonly number[], count: number): unknown {
+  if (!(error instanceof ValidationError || error instanceof PayloadTooLargeError)) return error;
+  const issues = error.issues.map((issue) => {
+    const match = /^input(?:\[(\d+)\])?/.exec(issue.path);
+    const place = match ? places[Number(match[1] ?? 0)] : undefined;
+    return place === undefined ? issue : { ...issue, path: inputPath(place, count) + issue.path.slice(match![0].length) };
+  });
+  const Kind = error.constructor as new (message: string, issues: readonly FieldIssue[]) => FieldError;
+  return new Kind(error.message, issues);
 }

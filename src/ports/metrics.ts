@@ -51,7 +51,16 @@ export interface Metrics {
   batchLines(outcome: 'completed' | 'failed', count: number): void;
   /** A file was stored: an upload (`batch`) or a batch's output (`batch_output`). */
   fileStored(purpose: FilePurpose, bytes: number): void;
+  /** Texts the embedding cache answered, and those it did not, in one lookup. */
+  cacheLookups(model: string, hits: number, misses: number): void;
+  /** Entries of the model's the embedding cache dropped to make room. */
+  cacheEvicted(model: string, count: number): void;
+  /** The embedding cache failed or stalled: the request went on without it. */
+  cacheFailed(operation: CacheOperation): void;
 }
+
+export const CACHE_OPERATIONS = ['read', 'write'] as const;
+export type CacheOperation = (typeof CACHE_OPERATIONS)[number];
 
 /**
  * Metrics that a scraper pulls: the adapters that have an exposition format

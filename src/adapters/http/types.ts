@@ -26,6 +26,22 @@ import type { StoreBudget } from '../../ports/store-budget.js';
 
 export interface SyncEmbeddingRequest extends EmbeddingRequest {
   readonly dimensions?: number;
+  /** false: the embedding cache neither answers nor keeps this request's vectors. */
+  readonly cache?: false;
+}
+
+/** A synchronous route's answer: vectors, and what its headers and usage report. */
+export interface SyncEmbeddings {
+  readonly model: string;
+  /** Absent when the embedding cache answered every input. */
+  readonly task?: Task;
+  readonly vectors: readonly Float32Array[];
+  readonly promptTokens: number;
+  readonly droppedTokens?: readonly number[];
+  readonly chunks?: readonly (readonly TextChunk[])[];
+  /** Inputs the embedding cache answered. */
+  readonly cached: number;
+  readonly tokens: Allowance | undefined;
 }
 
 /** The use cases the HTTP adapter drives, typed by what it needs of them. */
@@ -98,7 +114,7 @@ export interface HttpUseCases {
     execute(
       request: SyncEmbeddingRequest,
       signal?: AbortSignal,
-    ): Promise<{ task: Task; vectors: readonly Float32Array[]; chunks?: readonly (readonly TextChunk[])[]; tokens: Allowance | undefined }>;
+    ): Promise<SyncEmbeddings>;
   };
 }
 

@@ -1,5 +1,5 @@
 import type { FinalBatchStatus, FilePurpose } from '../../domain/index.js';
-import type { DeadLetterKind, Metrics, RefusedTransition, TaskOutcome } from '../../ports/metrics.js';
+import type { CacheOperation, DeadLetterKind, Metrics, RefusedTransition, TaskOutcome } from '../../ports/metrics.js';
 
 interface Summary {
   count: number;
@@ -51,6 +51,19 @@ export class MemoryMetrics implements Metrics {
     this.count(`task_transitions_refused_total{model=${model},transition=${transition}}`);
   }
 
+
+  cacheLookups(model: string, hits: number, misses: number): void {
+    this.count(`cache_hits{model=${model}}`, hits);
+    this.count(`cache_misses{model=${model}}`, misses);
+  }
+
+  cacheEvicted(model: string, count: number): void {
+    this.count(`cache_evictions{model=${model}}`, count);
+  }
+
+  cacheFailed(operation: CacheOperation): void {
+    this.count(`cache_errors{operation=${operation}}`);
+  }
 
   logsDropped(count: number): void {
     this.count('logs_dropped', count);

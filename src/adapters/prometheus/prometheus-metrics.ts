@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FINAL_BATCH_STATUS_LIST, FILE_PURPOSES, FINAL_TASK_STATUSES, type FinalBatchStatus, type FilePurpose } from '../../domain/index.js';
-import { DEAD_LETTER_KINDS, REFUSED_TRANSITIONS, type DeadLetterKind, type Metrics, type MetricsExposition, type RefusedTransition, type TaskOutcome } from '../../ports/metrics.js';
+import { CACHE_OPERATIONS, DEAD_LETTER_KINDS, REFUSED_TRANSITIONS, type CacheOperation, type DeadLetterKind, type Metrics, type MetricsExposition, type RefusedTransition, type TaskOutcome } from '../../ports/metrics.js';
 
 /** Every metric name starts with this, so dashboards and alerts can find the service's series. */
 export const METRIC_PREFIX = 'embedding_';
@@ -18,6 +18,8 @@ export interface PrometheusMetricsOptions {
    * request's path. A depth that cannot be read is reported as NaN.
    */
   readonly queueDepth?: { readonly models: readonly string[]; read(model: string): Promise<number> };
+  /** The bytes the embedding cache holds by model, read when scraped; absent without a cache. */
+  readonly cacheBytes?: () => Promise<ReadonlyMap<string, number>>;
 }
 
 /**
@@ -74,6 +76,10 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
   private readonly batchesRunning: Gauge;
   private readonly batchLineCount: Counter;
   private readonly fileBytes: Counter;
+  private readonly cacheHits: Counter;
+  private readonly cacheMisses: Counter;
+  private readonly cacheEvictions: Counter;
+  private readonly cacheErrors: Counter;
 
   constructor(options: PrometheusMetricsOptions = {}) {
     this.registry.setDefaultLabels(options.labels ?? {});
@@ -100,6 +106,10 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     this.batchesRunning = new Gauge({ name: name('batches_running'), help: 'Batches whose lines this process is dispatching', registers });
     this.batchLineCount = new Counter({ name: name('batch_lines_total'), help: 'Batch lines answered, by outcome (output or error file)', labelNames: ['outcome'], registers });
     this.fileBytes = new Counter({ name: name('file_bytes_stored_total'), help: 'Bytes of files stored, uploads and batch outputs', labelNames: ['purpose'], registers });
+    this.cacheHits = new Counter({ name: name('cache_hits_total'), help: 'Texts the embedding cache answered', labelNames: ['model'], registers });
+    this.cacheMisses = new Counter({ name: name('cache_misses_total'), help: 'Texts looked up in the embedding cache and not found', labelNames: ['model'], registers });
+    this.cacheEvictions = new Counter({ name: name('cache_evictions_total'), help: 'Embedding cache entries dropped to make room', labelNames: ['model'], registers });
+    this.cacheErrors = new Counter({ name: name('cache_errors_total'), help: 'Embedding cache reads and writes that failed or timed out (the request went on without)', labelNames: ['operation'], registers });
     const depth = options.queueDepth;
     const zero = zeroed(depth?.models ?? []);
     const outcome = FINAL_TASK_STATUSES;
@@ -117,6 +127,22 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     zero.counter(this.batches, { status: FINAL_BATCH_STATUS_LIST });
     zero.counter(this.batchLineCount, { outcome: ['completed', 'failed'] });
     zero.counter(this.fileBytes, { purpose: FILE_PURPOSES });
+    zero.counter(this.cacheErrors, { operation: CACHE_OPERATIONS });
+    if (options.cacheBytes) {
+      zero.perModel(this.cacheHits);
+      zero.perModel(this.cacheMisses);
+      zero.perModel(this.cacheEvictions);
+    }
+    const cacheBytes = options.cacheBytes;
+    new Gauge({
+      name: name('cache_bytes'),
+      help: 'Bytes the embedding cache holds (keys and vectors), by model',
+      labelNames: ['model'],
+      registers,
+      async collect() {
+        for (const [model, value] of (await cacheBytes?.().catch(() => undefined)) ?? []) this.set({ model }, value);
+      },
+    });
     new Gauge({
       name: name('queue_depth'),
       help: 'Tasks waiting in a model’s queue',
@@ -127,6 +153,17 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
         await Promise.all(depth.models.map(async (model) => this.set({ model }, await depth.read(model).catch(() => Number.NaN))));
       },
     });
+  }
+
+  cacheLookups(model: string, hits: number, misses: number): void {
+    safely(() => (this.cacheHits.inc({ model }, hits), this.cacheMisses.inc({ model }, misses)));
+  }
+
+  cacheEvicted(model: string, count: number): void {
+    safely(() => this.cacheEvictions.inc({ model }, count));
+  }
+  cacheFailed(operation: CacheOperation): void {
+    safely(() => this.cacheErrors.inc({ operation }));
   }
 
   httpRequest(route: string, method: string, status: number, seconds: number): void {
@@ -202,10 +239,11 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
   }
 }
 
+/** A metric that cannot be recorded is lost; the request it measures goes on. */
 function safely(record: () => void): void {
   try {
     record();
   } catch {
-    // A metric that cannot be recorded is lost; the request it measures goes on.
+    return;
   }
 }

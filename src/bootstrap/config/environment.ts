@@ -29,6 +29,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   FLOWER_USER: 'console.user',
   FLOWER_PASSWORD: 'console.password',
   WEBHOOK_ALLOW_PRIVATE_TARGETS: 'batches.webhook_allow_private_targets',
+  EMBEDDING_CACHE: 'embedding_cache.driver',
 };
 
 /** Read by the loader itself, before there is a configuration: where config.yaml is. */

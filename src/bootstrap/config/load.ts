@@ -80,6 +80,8 @@ function resolveDrivers(config: ParsedServiceConfig): ServiceConfig {
     ...config,
     queue: { ...config.queue, driver: queueDriver },
     store: { ...config.store, driver: storeDriver },
+    // The cache lives where the tasks do: in this process, or in Redis, shared by every API replica.
+    embedding_cache: { ...config.embedding_cache, driver: config.embedding_cache.driver === 'auto' ? storeDriver : config.embedding_cache.driver },
   };
 }
 

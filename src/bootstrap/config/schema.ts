@@ -55,6 +55,11 @@ export const ServiceConfigSchema = z.strictObject({
     ttl_seconds: positiveInt,
     max_tasks: positiveInt,
   }),
+  embedding_cache: z.strictObject({
+    driver: z.enum(['auto', 'off', 'memory', 'redis']),
+    max_bytes: positiveInt,
+    ttl_seconds: positiveInt,
+  }),
   files: z.strictObject({
     dir: z.string().min(1),
     max_bytes: positiveInt,
@@ -185,9 +190,10 @@ export const MlConfigSchema = z
 export type ParsedServiceConfig = z.infer<typeof ServiceConfigSchema>;
 
 /** The service configuration with `auto` drivers resolved for the mode. */
-export type ServiceConfig = Omit<ParsedServiceConfig, 'queue' | 'store'> & {
+export type ServiceConfig = Omit<ParsedServiceConfig, 'queue' | 'store' | 'embedding_cache'> & {
   readonly queue: ParsedServiceConfig['queue'] & { readonly driver: 'memory' | 'rabbitmq' };
   readonly store: ParsedServiceConfig['store'] & { readonly driver: 'memory' | 'redis' };
+  readonly embedding_cache: ParsedServiceConfig['embedding_cache'] & { readonly driver: 'off' | 'memory' | 'redis' };
 };
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 export type MlConfig = z.infer<typeof MlConfigSchema>;

@@ -44,8 +44,12 @@ export function coreModule(config: AppConfig, queueDepthModels: readonly string[
       provide(
         bind,
         Prometheus,
-        { queue: TOKENS.LazyTaskQueue },
-        ({ queue }) => new PrometheusMetrics({ queueDepth: { models: queueDepthModels, read: (model) => queue().depth(model) } }),
+        { queue: TOKENS.LazyTaskQueue, cache: TOKENS.EmbeddingCache },
+        ({ queue, cache }) =>
+          new PrometheusMetrics({
+            queueDepth: { models: queueDepthModels, read: (model) => queue().depth(model) },
+            ...(cache && { cacheBytes: async () => new Map((await cache.stats()).map((s) => [s.model, s.bytes])) }),
+          }),
       );
       provide(bind, TOKENS.Metrics, { prometheus: Prometheus }, ({ prometheus }) => prometheus);
       provide(bind, TOKENS.MetricsExposition, { prometheus: Prometheus }, ({ prometheus }) => prometheus);

@@ -8,6 +8,7 @@ import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.j
 import { SubmitTask } from '../../application/tasks/submit-task.js';
 import { EnforceRateLimits } from '../../application/access/enforce-rate-limits.js';
 import { LiveWorkers } from '../../application/models/live-workers.js';
+import { VectorCache } from '../../application/embeddings/vector-cache.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import { provide } from '../tokens.js';
@@ -66,6 +67,11 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
           noWorkerRetryAfterSeconds: worker.heartbeat_seconds,
         }),
     );
-    provide(bind, CreateEmbeddings, { check: RequestCheck, tasks: SyncTasks }, ({ check, tasks }) => new CreateEmbeddings(check, tasks));
+    provide(
+      bind,
+      CreateEmbeddings,
+      { check: RequestCheck, tasks: SyncTasks, cache: VectorCache, rateLimits: EnforceRateLimits },
+      ({ check, tasks, cache, rateLimits }) => new CreateEmbeddings(check, tasks, cache, rateLimits),
+    );
   });
 }

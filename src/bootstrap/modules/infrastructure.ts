@@ -57,7 +57,7 @@ export function queueModule(config: AppConfig): ContainerModule {
  * draws on the same allowances).
  */
 export function storeModule(config: AppConfig): ContainerModule {
-  const { store, redis } = config.service;
+  const { store } = config.service;
   // A batch is kept as long as the files it wrote.
   const batchRetentionMs = config.service.files.ttl_seconds * 1000;
   return new ContainerModule(({ bind }) => {
@@ -71,13 +71,7 @@ export function storeModule(config: AppConfig): ContainerModule {
       provide(bind, TOKENS.BatchStore, {}, () => new MemoryBatchStore(batchRetentionMs));
       return;
     }
-    const connection: RedisConnectionOptions & { keyPrefix: string } = {
-      ...(redis.url
-        ? { url: redis.url }
-        : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls }),
-      keyPrefix: redisKeyPrefix(config.service),
-      commandTimeoutMs: redis.command_timeout_ms,
-    };
+    const connection = redisConnection(config);
     const withBudget = <T>(target: Token<T>, make: (options: typeof connection) => T) =>
       provide(bind, target, { budget: TOKENS.StoreBudget }, ({ budget }) => make({ ...connection, budget }));
     withBudget(TOKENS.TaskStore, (options) => new RedisTaskStore({ ...options, ttlSeconds: store.ttl_seconds }));
@@ -87,6 +81,16 @@ export function storeModule(config: AppConfig): ContainerModule {
     withBudget(TOKENS.FileStore, (options) => new RedisFileStore(options));
     withBudget(TOKENS.BatchStore, (options) => new RedisBatchStore({ ...options, retentionMs: batchRetentionMs }));
   });
+}
+
+/** Where Redis is, the deployment's key prefix, and the command timeout, as every Redis adapter takes them. */
+export function redisConnection(config: AppConfig): RedisConnectionOptions & { keyPrefix: string } {
+  const { redis } = config.service;
+  return {
+    ...(redis.url ? { url: redis.url } : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls }),
+    keyPrefix: redisKeyPrefix(config.service),
+    commandTimeoutMs: redis.command_timeout_ms,
+  };
 }
 
 /**

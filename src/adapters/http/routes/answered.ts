@@ -1,14 +1,29 @@
 import type { Context } from 'hono';
-import type { Allowance, Task } from '../../../domain/index.js';
-import type { HttpEnv } from '../types.js';
+import type { Allowance } from '../../../domain/index.js';
+import type { HttpEnv, SyncEmbeddings } from '../types.js';
 
 /**
  * What a synchronous route notes of the task that answered it, whatever its
- * family: the caller's tokens left (the rate-limit headers), and the task and
- * model (the access log and the metrics).
+ * family: the caller's tokens left (the rate-limit headers), and the task
+ * (when one ran) and model (the access log and the metrics).
  */
-export function answeredBy(c: Context<HttpEnv>, task: Pick<Task, 'id' | 'model'>, tokens: Allowance | undefined): void {
+export function answeredBy(c: Context<HttpEnv>, task: { readonly id?: string; readonly model: string }, tokens: Allowance | undefined): void {
   if (tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens });
-  c.set('taskId', task.id);
+  if (task.id !== undefined) c.set('taskId', task.id);
   c.set('model', task.model);
+}
+
+/** An embeddings answer: as `answeredBy`, and how many of its inputs the embedding cache answered (`x-embedding-cache-hits`). */
+export function answeredWithEmbeddings(c: Context<HttpEnv>, answer: SyncEmbeddings): void {
+  answeredBy(c, { model: answer.model, ...(answer.task && { id: answer.task.id }) }, answer.tokens);
+  c.header('x-embedding-cache-hits', String(answer.cached));
+}
+
+/**
+ * Whether a request asks not to be served from the embedding cache: the
+ * body's `cache: false` (an extension field), or HTTP's own
+ * `Cache-Control: no-cache` or `no-store`, which any client can send.
+ */
+export function noCache(c: Context<HttpEnv>, bodyCache?: boolean | null): boolean {
+  return bodyCache === false || /\bno-(cache|store)\b/i.test(c.req.header('cache-control') ?? '');
 }

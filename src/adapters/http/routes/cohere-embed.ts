@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { InvalidParameterError, type TextTruncation } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { answeredBy } from './answered.js';
+import { answeredWithEmbeddings, noCache } from './answered.js';
 import { CohereEmbedFloatsResponseSchema, CohereEmbedRequestSchema, CohereEmbedResponseSchema, embeddingsByType } from '../wire/cohere-embed.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
 import { cohereErrors } from '../wire/errors.js';
@@ -50,7 +50,7 @@ export function cohereEmbedRoutes(useCases: HttpUseCases) {
     }
     const caller = c.get('principal');
     const truncation = { ...TRUNCATION[body.truncate ?? 'END'], ...(body.max_tokens !== undefined && { maxTokens: body.max_tokens }) };
-    const { task, vectors, tokens } = await useCases.createEmbeddings.execute(
+    const answer = await useCases.createEmbeddings.execute(
       {
         requestId: c.get('requestId'),
         inputs: body.texts,
@@ -59,12 +59,14 @@ export function cohereEmbedRoutes(useCases: HttpUseCases) {
         ...(caller && { caller }),
         ...(body.output_dimension !== undefined && { dimensions: body.output_dimension }),
         ...(body.input_type !== undefined && { prompt: { inputType: body.input_type } }),
+        ...(noCache(c) && { cache: false as const }),
       },
       c.req.raw.signal,
     );
-    answeredBy(c, task, tokens);
-    const meta = { api_version: { version: '2' as const }, billed_units: { input_tokens: task.result!.usage.promptTokens } };
-    return { id: task.id, vectors, texts: body.texts, meta };
+    answeredWithEmbeddings(c, answer);
+    const meta = { api_version: { version: '2' as const }, billed_units: { input_tokens: answer.promptTokens } };
+    // Cohere's answer always has an id: the task's, or the request's when the cache answered it all.
+    return { id: answer.task?.id ?? c.get('requestId'), vectors: answer.vectors, texts: body.texts, meta };
   };
 
   app.openapi(embedV2, async (c) => {

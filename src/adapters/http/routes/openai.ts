@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { EMBEDDINGS_ENDPOINT } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases } from '../types.js';
-import { answeredBy } from './answered.js';
+import { answeredWithEmbeddings, noCache } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
 import { embeddingsBody, longTextChoice, OpenAiEmbeddingRequestSchema, OpenAiEmbeddingResponseSchema, toInputs } from '../wire/embeddings.js';
 import { openAiErrors } from '../wire/errors.js';
@@ -30,7 +30,7 @@ export function openAiRoutes(useCases: HttpUseCases) {
     const body = c.req.valid('json');
     const inputs = toInputs<string | readonly number[]>(body.input);
     const caller = c.get('principal');
-    const { task, vectors, chunks, tokens } = await useCases.createEmbeddings.execute(
+    const answer = await useCases.createEmbeddings.execute(
       {
         requestId: c.get('requestId'),
         inputs,
@@ -39,11 +39,13 @@ export function openAiRoutes(useCases: HttpUseCases) {
         ...(body.dimensions !== undefined && { dimensions: body.dimensions }),
         ...(body.input_type !== undefined && { prompt: { inputType: body.input_type } }),
         ...longTextChoice(body.long_text, body.chunk_overlap_tokens),
+        ...(noCache(c, body.cache) && { cache: false as const }),
       },
       c.req.raw.signal,
     );
-    answeredBy(c, task, tokens);
-    return c.json(embeddingsBody(task.model, vectors, task.result!.usage.promptTokens, body.encoding_format, { droppedTokens: task.result!.droppedTokens, chunks }), 200);
+    answeredWithEmbeddings(c, answer);
+    const { droppedTokens, chunks } = answer;
+    return c.json(embeddingsBody(answer.model, answer.vectors, answer.promptTokens, body.encoding_format, { droppedTokens, chunks }), 200);
   });
 
   return app;

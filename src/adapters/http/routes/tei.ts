@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { cosine, EmptyInputError, type Task } from '../../../domain/index.js';
 import type { HttpEnv, HttpUseCases, TeiSettings } from '../types.js';
 import { parseOrThrow, schemaError } from '../validation.js';
-import { answeredBy } from './answered.js';
+import { answeredBy, answeredWithEmbeddings, noCache } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
 import { toInputs } from '../wire/embeddings.js';
 import { TeiRerankRequestSchema, TeiRerankResponseSchema } from '../wire/rerank.js';
@@ -96,7 +96,7 @@ async function embed(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: strin
   const started = performance.now();
   const inputs = toInputs(body.inputs);
   requireSome(inputs, 'inputs');
-  const { task, vectors, tokens } = await useCases.createEmbeddings.execute(
+  const answer = await useCases.createEmbeddings.execute(
     {
       ...caller(c),
       inputs,
@@ -105,12 +105,13 @@ async function embed(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: strin
       ...(body.normalize === false && { normalize: false as const }),
       ...(body.dimensions != null && { dimensions: body.dimensions }),
       ...(body.prompt_name != null && { prompt: { name: body.prompt_name } }),
+      ...(noCache(c) && { cache: false as const }),
     },
     c.req.raw.signal,
   );
-  answeredBy(c, task, tokens);
-  timed(c, task, started, inputs);
-  return c.json(vectors.map((vector) => Array.from(vector)), 200);
+  answeredWithEmbeddings(c, answer);
+  timed(c, answer, started, inputs);
+  return c.json(answer.vectors.map((vector) => Array.from(vector)), 200);
 }
 
 async function similarity(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: string | undefined, body: z.infer<typeof TeiSimilarityRequestSchema>) {
@@ -120,19 +121,20 @@ async function similarity(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: 
   requireSome([source], 'inputs.source_sentence');
   const parameters = body.parameters ?? {};
   const inputs = [source, ...sentences];
-  const { task, vectors, tokens } = await useCases.createEmbeddings.execute(
+  const answer = await useCases.createEmbeddings.execute(
     {
       ...caller(c),
       inputs,
       truncation: teiTruncation(parameters.truncate, parameters.truncation_direction),
       ...(modelId !== undefined && { model: modelId }),
       ...(parameters.prompt_name != null && { prompt: { name: parameters.prompt_name } }),
+      ...(noCache(c) && { cache: false as const }),
     },
     c.req.raw.signal,
   );
-  answeredBy(c, task, tokens);
-  timed(c, task, started, inputs);
-  const [first, ...others] = vectors;
+  answeredWithEmbeddings(c, answer);
+  timed(c, answer, started, inputs);
+  const [first, ...others] = answer.vectors;
   return c.json(others.map((vector) => cosine(first!, vector)), 200);
 }
 
@@ -151,7 +153,7 @@ async function rerank(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: stri
     c.req.raw.signal,
   );
   answeredBy(c, reranked.task, reranked.tokens);
-  timed(c, reranked.task, started, [body.query, ...body.texts]);
+  timed(c, { task: reranked.task }, started, [body.query, ...body.texts]);
   const withText = body.return_text ?? false;
   return c.json(
     reranked.results.map(({ index, score }) => ({ index, score, ...(withText && { text: body.texts[index]! }) })),
@@ -171,15 +173,17 @@ function requireSome(inputs: readonly (string | readonly number[])[], path: stri
  * its tokenizing and its inference on the worker (batching included), and
  * the request's whole time here; with the characters and tokens computed.
  */
-function timed(c: Context<HttpEnv>, task: Task, started: number, inputs: readonly (string | readonly number[])[]): void {
+/** TEI's timing headers; with no task (every input cached, or a rerank's own), the queue and the model took no time. */
+function timed(c: Context<HttpEnv>, answer: { readonly task?: Task; readonly promptTokens?: number }, started: number, inputs: readonly (string | readonly number[])[]): void {
+  const task = answer.task;
   const total = String(Math.round(performance.now() - started));
-  const ran = task.startedAt && task.finishedAt ? task.finishedAt.getTime() - task.startedAt.getTime() : 0;
-  const tokenization = Math.min(ran, task.result?.tokenizationMs ?? 0);
-  const queue = task.startedAt ? Math.max(0, task.startedAt.getTime() - task.createdAt.getTime()) : 0;
+  const ran = task?.startedAt && task.finishedAt ? task.finishedAt.getTime() - task.startedAt.getTime() : 0;
+  const tokenization = Math.min(ran, task?.result?.tokenizationMs ?? 0);
+  const queue = task?.startedAt ? Math.max(0, task.startedAt.getTime() - task.createdAt.getTime()) : 0;
   c.header('x-compute-type', 'cpu');
   c.header('x-compute-time', total);
   c.header('x-compute-characters', String(inputs.reduce((sum, input) => sum + input.length, 0)));
-  c.header('x-compute-tokens', String(task.result?.usage.promptTokens ?? 0));
+  c.header('x-compute-tokens', String(answer.promptTokens ?? task?.result?.usage.promptTokens ?? 0));
   c.header('x-total-time', total);
   c.header('x-tokenization-time', String(tokenization));
   c.header('x-queue-time', String(queue));

@@ -31,6 +31,17 @@ export const LongTextFields = {
     .openapi({ description: "This service's extension: with `long_text` `pool` or `chunks`, the tokens neighbouring windows share (default 0)." }),
 };
 
+/** This service's extension on the synchronous embedding routes: opting out of the embedding cache. */
+export const CacheField = {
+  cache: z
+    .boolean()
+    .optional()
+    .openapi({
+      description:
+        "This service's extension: `false` computes every vector afresh, neither served from the embedding cache nor kept in it (as does the header `Cache-Control: no-cache` or `no-store`). Default true.",
+    }),
+};
+
 /** A request's `long_text` and `chunk_overlap_tokens`; absent: the model decides. An overlap without windows is refused. */
 export function longTextChoice(mode: LongText | undefined, overlap: number | undefined): { longText?: LongTextChoice } {
   if (overlap !== undefined && mode !== 'pool' && mode !== 'chunks') {
@@ -82,6 +93,7 @@ export const OpenAiEmbeddingRequestSchema = z
         example: 'query',
       }),
     ...LongTextFields,
+    ...CacheField,
     user: z.string().optional().openapi({ description: 'Accepted and ignored.' }),
   })
   .openapi('EmbeddingRequest');
