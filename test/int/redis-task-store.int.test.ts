@@ -12,6 +12,8 @@ import { RedisBatchStore } from '../../src/adapters/redis/redis-batch-store.js';
 import { batchStoreContract } from '../contracts/batch-store.contract.js';
 import { fileStoreContract } from '../contracts/file-store.contract.js';
 import { rateLimiterContract } from '../contracts/rate-limiter.contract.js';
+import { embeddingCacheContract } from '../contracts/embedding-cache.contract.js';
+import { RedisEmbeddingCache } from '../../src/adapters/redis/redis-embedding-cache.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
 import { redis, requireOrSkip } from '../support/infra.js';
@@ -82,6 +84,16 @@ describe.skipIf(!infra)('RedisTaskStore', () => {
     const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
     return {
       connect: async (windowSeconds) => new RedisRateLimiter({ url: infra!.url, keyPrefix, windowSeconds }),
+      cleanup: async () => {
+        await deleteKeys(infra!.url, keyPrefix);
+      },
+    };
+  });
+
+  embeddingCacheContract('redis', async () => {
+    const keyPrefix = `test:${randomUUID().slice(0, 8)}:`;
+    return {
+      connect: async (maxBytes) => new RedisEmbeddingCache({ url: infra!.url, keyPrefix, maxBytes, ttlSeconds: 600 }),
       cleanup: async () => {
         await deleteKeys(infra!.url, keyPrefix);
       },

@@ -40,6 +40,8 @@ export interface TestServiceOptions {
   /** Gives each model a `queue` name (a test namespace's, on a shared broker). */
   readonly queueName?: (model: string) => string;
   readonly loadModel?: (entry: ModelEntry) => Promise<EmbeddingModel>;
+  /** Seeds tiny-bert's weights (42 by default): another seed is another model in the same files' places. */
+  readonly seed?: number;
   /** Record metrics with the production Prometheus adapter (and serve /metrics) instead of the in-memory one. */
   readonly prometheus?: boolean;
   /** Log as configured (stdout, and Elasticsearch with LOGGER_HANDLER) instead of to `logs`. */
@@ -54,7 +56,7 @@ export interface TestServiceOptions {
  */
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dir = await mkdtemp(join(tmpdir(), 'embedding-service-'));
-  const bert = await writeBertFolder(join(dir, 'tiny-bert'), { maxSeqLength: 32 });
+  const bert = await writeBertFolder(join(dir, 'tiny-bert'), { maxSeqLength: 32, ...(options.seed !== undefined && { seed: options.seed }) });
   const configured: ModelEntryInput[] = [
     // Prompts as e5's: none is applied unless a request asks for one.
     { id: 'tiny-bert', engine: 'onnx', path: bert, output_dimensions: [16, 8], prompts: TINY_BERT_PROMPTS },

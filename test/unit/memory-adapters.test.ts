@@ -12,6 +12,8 @@ import { batchStoreContract } from '../contracts/batch-store.contract.js';
 import { MemoryBatchStore } from '../../src/adapters/memory/memory-batch-store.js';
 import { fileStoreContract } from '../contracts/file-store.contract.js';
 import { rateLimiterContract } from '../contracts/rate-limiter.contract.js';
+import { embeddingCacheContract } from '../contracts/embedding-cache.contract.js';
+import { MemoryEmbeddingCache } from '../../src/adapters/memory/memory-embedding-cache.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
@@ -48,6 +50,15 @@ rateLimiterContract('memory', async () => {
       if (!limiters.has(windowSeconds)) limiters.set(windowSeconds, new MemoryRateLimiter(windowSeconds));
       return limiters.get(windowSeconds)!;
     },
+    cleanup: async () => {},
+  };
+});
+
+embeddingCacheContract('memory', async () => {
+  // One process: every caller shares the instance.
+  let cache: MemoryEmbeddingCache | undefined;
+  return {
+    connect: async (maxBytes) => (cache ??= new MemoryEmbeddingCache(maxBytes)),
     cleanup: async () => {},
   };
 });

@@ -29,13 +29,16 @@ interface Known {
 export class FileModelFingerprints implements ModelFingerprints {
   private readonly known = new Map<string, Promise<Known>>();
 
-  constructor(private readonly models: ReadonlyMap<string, ModelFiles>) {}
+  constructor(
+    private readonly models: ReadonlyMap<string, ModelFiles>,
+    private readonly recheckMs = RECHECK_MS,
+  ) {}
 
   async of(modelId: string): Promise<string | undefined> {
     const files = this.models.get(modelId);
     if (!files) return undefined;
     const previous = await this.known.get(modelId);
-    if (previous && Date.now() - previous.checkedAt < RECHECK_MS) return previous.fingerprint;
+    if (previous && Date.now() - previous.checkedAt < this.recheckMs) return previous.fingerprint;
     const next = this.refresh(files, previous).catch(() => ({ signature: '', fingerprint: undefined, checkedAt: Date.now() }));
     this.known.set(modelId, next);
     return (await next).fingerprint;
@@ -57,7 +60,9 @@ export class FileModelFingerprints implements ModelFingerprints {
 
 async function modelFiles({ dir, graph }: ModelFiles): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const isOtherGraph = (path: string) => graph !== undefined && /\.onnx(_data)?$/.test(path) && !relative(dir, path).startsWith(graph);
+  // Without a graph named, the model's is where exports put it: a quantized copy beside it is another model's.
+  const own = graph === undefined ? ['model.onnx', 'onnx/model.onnx'] : [graph];
+  const isOtherGraph = (path: string) => /\.onnx(_data)?$/.test(path) && !own.some((file) => relative(dir, path).startsWith(file));
   return entries
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))

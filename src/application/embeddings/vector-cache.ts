@@ -51,7 +51,7 @@ export class VectorCache {
       pooling: model.pooling ?? null,
       normalize: options.normalize === false ? false : (model.normalize ?? null),
       maxTokens: model.maxTokens ?? null,
-      truncation: options.truncation ?? null,
+      truncation: canonical(options.truncation),
     });
     return { model: model.id, identity };
   }
@@ -90,4 +90,21 @@ export class VectorCache {
     this.warnedAt = now;
     this.logger.warn(message, { model: scope.model, err: error });
   }
+}
+
+/**
+ * What of a truncation changes a vector, with the defaults spelled out, so
+ * that routes that say the same thing differently (OpenAI's, which says
+ * nothing, and TEI's or Cohere's explicit cut at the end) share entries.
+ * A window's prompt length (where chunks lie) and the longest text taken
+ * whole (a refusal, not a vector) change none.
+ */
+function canonical(truncation: TextTruncation | undefined) {
+  const windows = truncation?.windows;
+  return {
+    direction: truncation?.direction ?? 'right',
+    truncate: truncation?.truncate ?? true,
+    maxTokens: truncation?.maxTokens ?? null,
+    windows: windows ? { overlap: windows.overlap } : null,
+  };
 }
