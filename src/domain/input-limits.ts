@@ -1,4 +1,5 @@
-import { FieldError, PayloadTooLargeError, ValidationError, type FieldIssue } from './errors.js';
+import type { FieldError} from './errors.js';
+import { PayloadTooLargeError, ValidationError, type FieldIssue } from './errors.js';
 import type { TextInput } from './task.js';
 
 export interface InputLimits {
