@@ -1,5 +1,4 @@
-import type { FieldError} from './errors.js';
-import { PayloadTooLargeError, ValidationError, type FieldIssue } from './errors.js';
+import { PayloadTooLargeError, ValidationError, type FieldError, type FieldIssue } from './errors.js';
 import type { TextInput } from './task.js';
 
 export interface InputLimits {
