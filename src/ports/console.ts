@@ -1,4 +1,5 @@
 import type { ModelKind } from '../domain/index.js';
+import type { CacheModelStats } from './embedding-cache.js';
 import type { QueueStats } from './task-queue.js';
 import type { WorkerBeat } from './worker-registry.js';
 
@@ -32,6 +33,8 @@ export interface ModelOverview {
   readonly meanBatchSize: number | undefined;
   /** How long the oldest of the latest queued tasks has waited. */
   readonly oldestWaitingSeconds: number | undefined;
+  /** Its share of the embedding cache; undefined without one (or for a reranker). */
+  readonly cache: Omit<CacheModelStats, 'model'> | undefined;
 }
 
 export interface WorkerOverview extends WorkerBeat {

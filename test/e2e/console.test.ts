@@ -21,7 +21,7 @@ const browser = await launchChromium();
 const SCREENSHOTS = join(REPO_ROOT, '.cache', 'screenshots');
 
 interface Overview {
-  snapshot: { models: { id: string; done: number; queue?: { ready: number; deadLettered: number } }[] };
+  snapshot: { models: { id: string; done: number; queue?: { ready: number; deadLettered: number }; cache?: { hits: number; misses: number } }[] };
 }
 
 describe.skipIf(!browser)('the operator console', () => {
@@ -83,6 +83,18 @@ describe.skipIf(!browser)('the operator console', () => {
     await expect.poll(async () => task.locator('[data-testid="status"]').textContent({ timeout: 1_000 }).catch(() => ''), { timeout: 10_000 }).toBe('succeeded');
     await expect(task.locator('td').nth(1).textContent()).resolves.toBe('tiny-reranker');
     await expect(task.locator('td').nth(3).textContent()).resolves.toBe('2');
+  });
+
+  it("shows each embedding model's share of the embedding cache: hits of lookups, and its size", async () => {
+    const embed = () => fetch(`${base}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'asked twice of the console' }) });
+    const before = (await overview()).snapshot.models.find((m) => m.id === 'tiny-bert')!.cache!;
+    expect((await embed()).status).toBe(200);
+    expect((await embed()).headers.get('x-embedding-cache-hits')).toBe('1');
+    const looked = before.hits + before.misses + 2;
+    const hits = before.hits + 1;
+    await expect.poll(async () => modelCell('cache-hits').textContent(), { timeout: 10_000 }).toBe(`${Math.round((hits / looked) * 100)}% (${hits} of ${looked})`);
+    expect(await modelCell('cache-size').textContent()).toMatch(/^\d+\.\d kB \(0\)$/);
+    await expect(page.locator('[data-testid="models"] tr[data-model="tiny-reranker"] [data-testid="cache-hits"]').textContent()).resolves.toBe('–');
   });
 
   it('lists batches with their progress, as the Batch API reports it', async () => {

@@ -1,10 +1,11 @@
-import { InvalidParameterError, ModelNotFoundError, type Task, type TaskStatus } from '../../domain/index.js';
+import { InvalidParameterError, ModelNotFoundError, type ModelKind, type Task, type TaskStatus } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { ModelCatalog } from '../../ports/model-catalog.js';
 import type { DeadLetter, DeadLetterAction, QueueInspector } from '../../ports/queue-inspector.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { ModelActivity, WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js';
 import type { ConsoleSnapshot, HistoryPoint, ModelOverview } from '../../ports/console.js';
+import type { CacheModelStats, EmbeddingCache } from '../../ports/embedding-cache.js';
 
 export interface ConsoleOptions {
   /** How often the service's state is sampled (and pushed to open consoles). */
@@ -48,6 +49,8 @@ export class OperatorConsole {
     private readonly registry: WorkerRegistry,
     private readonly clock: Clock,
     private readonly options: ConsoleOptions,
+    /** The embedding cache's figures, when there is one. */
+    private readonly cache?: Pick<EmbeddingCache, 'stats'>,
   ) {}
 
   /** The state now (sampled afresh), with the charts' history. */
@@ -110,10 +113,11 @@ export class OperatorConsole {
   private async sample(): Promise<ConsoleSnapshot> {
     const now = this.clock.now();
     const at = now.getTime();
-    const [models, beats, queued] = await Promise.all([
+    const [models, beats, queued, cached] = await Promise.all([
       this.catalog.list(),
       this.registry.live().catch(() => [] as readonly WorkerBeat[]),
       this.store.recent({ limit: 1000, status: 'queued' }).catch(() => [] as Task[]),
+      this.cache?.stats().catch(() => undefined),
     ]);
     const stats = await Promise.all(models.map((m) => this.queue.stats(m.id).catch(() => undefined)));
 
@@ -145,6 +149,7 @@ export class OperatorConsole {
         inferenceP95Ms: worst((a) => a.inferenceP95Ms),
         meanBatchSize: worst((a) => a.meanBatchSize),
         oldestWaitingSeconds: oldest ? Math.max(0, (at - oldest.createdAt.getTime()) / 1000) : undefined,
+        cache: cacheOf(model.id, model.kind, cached),
       } satisfies ModelOverview;
     });
 
@@ -182,4 +187,11 @@ export class OperatorConsole {
     });
     while (this.history.length > 0 && sample.at - this.history[0]!.at > this.options.historyMs) this.history.shift();
   }
+}
+
+/** A model's cache figures: zeros for an embedding model the cache has not met yet, none for a reranker or without a cache. */
+function cacheOf(model: string, kind: ModelKind, stats: readonly CacheModelStats[] | undefined): ModelOverview['cache'] {
+  if (!stats || kind !== 'embedding') return undefined;
+  const { model: _, ...figures } = stats.find((s) => s.model === model) ?? { model, hits: 0, misses: 0, bytes: 0, entries: 0, evictions: 0 };
+  return figures;
 }

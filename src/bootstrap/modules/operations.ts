@@ -19,8 +19,8 @@ export function operationsModule(config: AppConfig, runsWorker: boolean): Contai
     provide(
       bind,
       OperatorConsole,
-      { catalog: TOKENS.ModelCatalog, queue: TOKENS.TaskQueue, store: TOKENS.TaskStore, registry: TOKENS.WorkerRegistry, clock: TOKENS.Clock },
-      (d) => new OperatorConsole(d.catalog, d.queue, d.store, d.registry, d.clock, { sampleMs: 2_000, historyMs: 15 * 60_000 }),
+      { catalog: TOKENS.ModelCatalog, queue: TOKENS.TaskQueue, store: TOKENS.TaskStore, registry: TOKENS.WorkerRegistry, clock: TOKENS.Clock, cache: TOKENS.EmbeddingCache },
+      (d) => new OperatorConsole(d.catalog, d.queue, d.store, d.registry, d.clock, { sampleMs: 2_000, historyMs: 15 * 60_000 }, d.cache),
     );
     provide(
       bind,

@@ -67,6 +67,18 @@
     });
   }
 
+  /** Hits of lookups, and the rate: "75% (3 of 4)"; a dash without a cache. */
+  function cacheHits(cache) {
+    if (!cache) return '–';
+    var looked = cache.hits + cache.misses;
+    return looked === 0 ? '0' : Math.round((cache.hits / looked) * 100) + '% (' + cache.hits + ' of ' + looked + ')';
+  }
+  function cacheSize(cache) {
+    if (!cache) return '–';
+    var size = cache.bytes < 1048576 ? (cache.bytes / 1024).toFixed(1) + ' kB' : (cache.bytes / 1048576).toFixed(1) + ' MB';
+    return size + ' (' + cache.evictions + ')';
+  }
+
   function renderModels(models) {
     fill('models', models.map(function (m) {
       var q = m.queue || {};
@@ -76,6 +88,7 @@
         cell(num(m.failed), 'num', 'failed'), cell(num(m.submittedPerSecond, 1), 'num'), cell(num(m.donePerSecond, 1), 'num'),
         cell(num(m.failedPerSecond, 1), 'num'), cell(pair(m.waitP50Ms, m.waitP95Ms), 'num'), cell(pair(m.inferenceP50Ms, m.inferenceP95Ms), 'num'),
         cell(num(m.meanBatchSize, 1), 'num'), cell(age(m.oldestWaitingSeconds), 'num'),
+        cell(cacheHits(m.cache), 'num', 'cache-hits'), cell(cacheSize(m.cache), 'num', 'cache-size'),
       ]);
     }));
     var select = /** @type {HTMLSelectElement} */ (byTestId('filter-model'));
