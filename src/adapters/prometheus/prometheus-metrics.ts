@@ -133,14 +133,15 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
       zero.perModel(this.cacheMisses);
       zero.perModel(this.cacheEvictions);
     }
-    const cacheBytes = options.cacheBytes;
     new Gauge({
       name: name('cache_bytes'),
       help: 'Bytes the embedding cache holds (keys and vectors), by model',
       labelNames: ['model'],
       registers,
       async collect() {
-        for (const [model, value] of (await cacheBytes?.().catch(() => undefined)) ?? []) this.set({ model }, value);
+        if (!options.cacheBytes) return;
+        const bytes = (await options.cacheBytes().catch(() => undefined)) ?? new Map<string, number>();
+        for (const model of new Set([...(depth?.models ?? []), ...bytes.keys()])) this.set({ model }, bytes.get(model) ?? 0);
       },
     });
     new Gauge({
