@@ -35,3 +35,22 @@ export const LONG_TEXTS = sentences(128, 140, 2);
 export function mixedText(i: number): string {
   return i % 4 === 3 ? LONG_TEXTS[i % LONG_TEXTS.length]! : SHORT_TEXTS[i % SHORT_TEXTS.length]!;
 }
+
+/*
+ * Texts no row has sent before: the embedding cache would answer a repeated
+ * text without the model, and a row that is not about the cache must not
+ * measure it by accident. Drawn from the same words and lengths as the
+ * fixed texts, so that they cost the model the same.
+ */
+const unseen = random(0x5eed);
+const draw = (words: number) => Array.from({ length: words }, () => WORDS[Math.floor(unseen.next().value! * WORDS.length)]).join(' ') + '.';
+
+/** A short text (10 words) never drawn before in this run. */
+export function freshShort(): string {
+  return draw(10);
+}
+
+/** Three fresh short texts to one fresh long one, as `mixedText`. */
+export function freshMixed(i: number): string {
+  return draw(i % 4 === 3 ? 140 : 10);
+}

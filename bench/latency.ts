@@ -20,7 +20,7 @@ import { MINILM_L6 } from '../test/support/bert-fixture.js';
 import { writeMlConfig } from '../test/support/ml-config.js';
 import { REPO_ROOT } from '../test/support/paths.js';
 import { freePort } from '../test/support/processes.js';
-import { SHORT_TEXTS } from './corpus.js';
+import { freshShort, SHORT_TEXTS } from './corpus.js';
 import { CACHE, log, median, modelFolder } from './fixtures.js';
 
 const RUNS = Number(process.env.LATENCY_RUNS ?? 300);
@@ -94,18 +94,19 @@ async function main() {
   );
 
   const mlConfig = await writeMlConfig(join(CACHE, `ml_config.latency.yaml`), 'L6', [{ id: 'L6', engine: 'onnx', path: dir, queue: `latency.${Date.now()}.L6` }]);
-  const body = JSON.stringify({ model: 'L6', input: text, encoding_format: 'float' });
+  // A text never sent before each time: the embedding cache would answer a repeated one without the model.
+  const body = () => JSON.stringify({ model: 'L6', input: freshShort(), encoding_format: 'float' });
   const embedded = async (env: Record<string, string>, label: string) => {
     const config = loadConfig({ env: { ML_CONFIG_PATH: mlConfig, LOG_LEVEL: 'warn', API_HOST: '127.0.0.1', API_PORT: String(await freePort()), ...env }, cwd: REPO_ROOT });
     const service = await startService(config, { listen: true });
     await service.modelsSettled;
     try {
       const request = () =>
-        Promise.resolve(service.app.request('/v1/embeddings', { method: 'POST', body, headers: { 'content-type': 'application/json' } })).then((r) => r.text());
+        Promise.resolve(service.app.request('/v1/embeddings', { method: 'POST', body: body(), headers: { 'content-type': 'application/json' } })).then((r) => r.text());
       await measure(`${label}: POST /v1/embeddings, in process (app.request)`, request);
       const pool = new Pool(`http://127.0.0.1:${service.port}`, { connections: 1 });
       await measure(`${label}: POST /v1/embeddings over HTTP (undici, keep-alive)`, async () => {
-        const response = await pool.request({ path: '/v1/embeddings', method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        const response = await pool.request({ path: '/v1/embeddings', method: 'POST', body: body(), headers: { 'content-type': 'application/json' } });
         return response.body.text();
       });
       await pool.close();

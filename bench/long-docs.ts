@@ -90,7 +90,8 @@ export async function longDocScenarios(dir: string, seconds: number, warmup: num
     await service.ready(port, 60_000);
     for (const clients of [1, 16]) {
       // Tokens as usage bills them: every window, special tokens included.
-      const body = (i: number) => ({ model: 'L6', input: docs[i % docs.length], long_text: 'pool', encoding_format: 'base64' });
+      // A number at the end makes every document one the embedding cache has not seen.
+      const body = (i: number) => ({ model: 'L6', input: `${docs[i % docs.length]} ${clients}.${i}`, long_text: 'pool', encoding_format: 'base64' });
       const billed = (answer: unknown) => (answer as { usage?: { prompt_tokens: number } }).usage?.prompt_tokens;
       const { units, failed, latencies } = await drive(`http://127.0.0.1:${port}`, '/v1/embeddings', body, billed, { clients, warmup, seconds });
       const row = { contestant: EMBEDDED, clients, tokensPerSecond: units / seconds, p50: [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length / 2)] ?? NaN, failed };

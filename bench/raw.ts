@@ -18,8 +18,9 @@ export function ceilingSession(modelFile: string): Promise<ort.InferenceSession>
   });
 }
 
-export async function rawThroughput(dir: string, texts: readonly string[], batchSize: number, seconds: number) {
-  const folder = await readSentenceTransformersFolder(dir);
+/** `onnxFile`: another graph of the folder (its int8 copy), as a model entry's `onnx_file` names it. */
+export async function rawThroughput(dir: string, texts: readonly string[], batchSize: number, seconds: number, onnxFile?: string) {
+  const folder = await readSentenceTransformersFolder(dir, onnxFile);
   const tokenizer = Tokenizer.fromFile(folder.tokenizerFile);
   tokenizer.setTruncation(folder.maxSeqLength);
   tokenizer.setPadding({ padToken: '[PAD]', padId: 0 });

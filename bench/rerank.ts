@@ -45,7 +45,7 @@ function request(i: number): { query: string; documents: string[] } {
   };
 }
 
-async function crossEncoderFolder(): Promise<string> {
+export async function crossEncoderFolder(): Promise<string> {
   const dir = join(CACHE, 'ms-marco-MiniLM-L6-v2-shape');
   const stamp = join(dir, 'shape.json');
   const wanted = JSON.stringify({ ...MS_MARCO_MINILM_L6, kind: 'cross-encoder', layout: 1 });

@@ -14,7 +14,7 @@ import { writeMlConfig } from '../test/support/ml-config.js';
 import { REPO_ROOT } from '../test/support/paths.js';
 import { freePort, startProcess, type ServiceProcess } from '../test/support/processes.js';
 import { waitFor } from '../test/support/wait.js';
-import { mixedText, SHORT_TEXTS } from './corpus.js';
+import { freshMixed, freshShort, mixedText, SHORT_TEXTS } from './corpus.js';
 import { CACHE, cpuMs, log, modelFolder } from './fixtures.js';
 import { besideABatch } from './bulk.js';
 import { drive, type LoadResult, type Route } from './load.js';
@@ -22,6 +22,9 @@ import { rawThroughput } from './raw.js';
 import { compactReport, compactScenarios, type CompactRow } from './compact.js';
 import { rerankReport, rerankScenarios, type RerankRow } from './rerank.js';
 import { longDocReport, longDocScenarios, type LongDocRow } from './long-docs.js';
+import { crossEncoderFolder } from './rerank.js';
+import { int8Quality, quantized, type Int8Quality } from './int8.js';
+import { halfSeen, identicalWithAndWithout, SEEN, warm } from './cache.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = 1;
@@ -29,8 +32,8 @@ const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PEER = 'plain transformers.js server';
 const FLOOR = 'HTTP floor: the same server, a fixed answer, no model';
-/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk, rerank, compact, long) runs those groups alone, to iterate on one path. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk,rerank,compact,long').split(','));
+/** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk, rerank, compact, long, int8, cache) runs those groups alone, to iterate on one path. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk,rerank,compact,long,int8,cache').split(','));
 /** Lines of the batch that runs beside the interactive client in the bulk rows. */
 const BULK_LINES = 50_000;
 
@@ -56,9 +59,10 @@ const rss: Record<string, number> = {};
 /** Per bulk scenario: lines a second the batch answered alone, and while the interactive client ran. */
 const bulk: Record<string, { alone: number; beside: number }> = {};
 
-async function mlConfig(models: Record<string, string>): Promise<string> {
+/** Models by id: a folder, or a folder and the graph in it (an int8 copy's `onnx_file`). */
+async function mlConfig(models: Record<string, string | { path: string; onnx_file: string }>): Promise<string> {
   const run = Date.now().toString(36);
-  const entries = Object.entries(models).map(([id, path]) => ({ id, engine: 'onnx' as const, path, queue: `bench.${run}.${id}` }));
+  const entries = Object.entries(models).map(([id, where]) => ({ id, engine: 'onnx' as const, ...(typeof where === 'string' ? { path: where } : where), queue: `bench.${run}.${id}` }));
   return writeMlConfig(join(CACHE, `ml_config.${run}.yaml`), entries[0]!.id, entries);
 }
 
@@ -168,7 +172,7 @@ async function load(
   scenario: string,
   route: Route,
   clients: number,
-  text = (i: number) => SHORT_TEXTS[i % SHORT_TEXTS.length]!,
+  text: (i: number) => string = freshShort,
   warmupSeconds = WARMUP,
 ) {
   const cpu = async () => {
@@ -210,6 +214,19 @@ async function main(): Promise<void> {
     }
   }
 
+  // int8 (issue 28): the same texts and batch through the quantized graph, beside fp32's batch 32 above.
+  const l6Int8 = await quantized(l6);
+  if (ONLY.has('int8')) {
+    if (!ONLY.has('raw')) {
+      const fp32 = await rawThroughput(l6, SHORT_TEXTS, 32, SECONDS);
+      rows.push({ model: 'L6', scenario: 'raw onnxruntime, batch 32', clients: '', perSecond: fp32.perSecond, cpuMsPerText: fp32.cpuMsPerText });
+    }
+    const { perSecond, cpuMsPerText } = await rawThroughput(l6, SHORT_TEXTS, 32, SECONDS, l6Int8);
+    rows.push({ model: 'L6-int8', scenario: 'raw onnxruntime, batch 32', clients: '', perSecond, cpuMsPerText });
+    ceilings['L6-int8'] = perSecond;
+    log(`L6 int8 raw batch 32: ${perSecond.toFixed(0)}/s`);
+  }
+
   // The mixed workload's own ceiling: the same 3-short-to-1-long mix, sorted by length into batches of 32.
   const mixed = Array.from({ length: 512 }, (_, i) => mixedText(i)).sort((a, b) => a.length - b.length);
   const mixedRaw = await rawThroughput(l6, mixed, 32, SECONDS);
@@ -224,9 +241,16 @@ async function main(): Promise<void> {
     await withPeer(l6, (floor) => load(floor, 'L6', FLOOR, 'sync', 1), true);
   }
 
-  const config = await mlConfig({ L6: l6, L12: l12 });
+  const config = await mlConfig({ L6: l6, L12: l12, 'L6-int8': { path: l6, onnx_file: l6Int8 } });
   const env = { ML_CONFIG_PATH: config, WORKER_MODELS: 'L6' };
   if (ONLY.has('embedded')) await embeddedScenarios(env);
+  if (ONLY.has('int8')) {
+    if (!ONLY.has('embedded')) await withService('embedded, batching on', env, false, (service) => load(service, 'L6', 'embedded', 'sync', 64));
+    await withService('embedded, int8', { ...env, WORKER_MODELS: 'L6-int8' }, false, (service) => load(service, 'L6-int8', 'embedded', 'sync', 64));
+    const reranker = await crossEncoderFolder();
+    int8 = await int8Quality(l6, l6Int8, reranker, { fp32: 'onnx/model.onnx', int8: await quantized(reranker, 'onnx/model.onnx') });
+  }
+  if (ONLY.has('cache')) await cacheScenarios(env, l6);
   const brokers = ONLY.has('broker') && (await reachable(AMQP_URL)) && (await reachable(REDIS_URL));
   if (brokers) await brokerScenarios(env);
   else if (ONLY.has('broker')) log(`RabbitMQ or Redis not reachable (${AMQP_URL}, ${REDIS_URL}); skipping those scenarios`);
@@ -241,12 +265,34 @@ async function main(): Promise<void> {
   await report({ ceilings, rawSingleMs, rawCpu }, brokers, { rerank, compacts, longDocs });
 }
 
+let int8: Int8Quality | undefined;
+let identical: boolean | undefined;
+
+/**
+ * The embedding cache (issue 28): half the texts seen before, at 64 clients,
+ * with the cache (the default) and without; a lone client whose every text
+ * is cached, against the HTTP floor; and whether cached answers equal
+ * computed ones.
+ */
+async function cacheScenarios(env: Record<string, string>, l6: string): Promise<void> {
+  await withService('embedded, cache on', env, false, async (service) => {
+    await warm(service.base, 'L6');
+    identical = await identicalWithAndWithout(service.base, 'L6');
+    await load(service, 'L6', 'embedded, half the texts seen before', 'sync', 64, halfSeen);
+    await load(service, 'L6', 'embedded, every text cached', 'sync', 1, (i) => SEEN[i % SEEN.length]!);
+  });
+  await withService('embedded, cache off', { ...env, EMBEDDING_CACHE: 'off' }, false, (service) =>
+    load(service, 'L6', 'embedded, cache off, half the texts seen before', 'sync', 64, halfSeen),
+  );
+  if (!find('L6', FLOOR, 1)) await withPeer(l6, (floor) => load(floor, 'L6', FLOOR, 'sync', 1), true);
+}
+
 async function embeddedScenarios(env: Record<string, string>): Promise<void> {
   await withService('embedded, batching on', env, false, async (service) => {
     for (const clients of [1, 16, 64]) await load(service, 'L6', 'embedded', 'sync', clients);
     for (const clients of [1, 64]) await load(service, 'L6', 'embedded', 'task', clients);
     // Long texts bring new tensor shapes: onnxruntime's first batches of each shape are slow, so warm up longer.
-    await load(service, 'L6', 'embedded, mixed lengths', 'sync', 64, mixedText, 4);
+    await load(service, 'L6', 'embedded, mixed lengths', 'sync', 64, freshMixed, 4);
   });
   await withService('embedded, batching off', { ...env, WORKER_BATCHING: 'false' }, false, async (service) => {
     await load(service, 'L6', 'embedded, batching off', 'sync', 64);
@@ -377,6 +423,25 @@ async function report(
     const pace = `the batch: ${bulk[label]!.alone.toFixed(0)} lines/s alone, ${bulk[label]!.beside.toFixed(0)} beside the client`;
     target(`1 client beside a ${BULK_LINES}-line batch, p50 / idle, ${label} (${pace})`, '≤ 2×', idle && beside ? beside.p50! / idle.p50! : undefined, (x) => x <= 2, '×');
   }
+  const rawFp32At32 = rows.find((r) => r.model === 'L6' && r.scenario === 'raw onnxruntime, batch 32');
+  const int8At64 = find('L6-int8', 'embedded', 64);
+  target('int8: raw batch 32 / fp32 raw batch 32', '≥ 1.8×', ceilings['L6-int8'] && rawFp32At32 ? ceilings['L6-int8'] / rawFp32At32.perSecond : undefined, (x) => x >= 1.8, '×');
+  target('int8: the service at 64 clients / fp32’s', '≥ 1.6×', int8At64 && embedded64 ? int8At64.perSecond / embedded64.perSecond : undefined, (x) => x >= 1.6, '×');
+  target(`int8: mean cosine to fp32 over ${int8?.texts ?? 10_000} texts (minimum ${int8?.minCosine.toFixed(4) ?? '—'})`, '≥ 0.99', int8?.meanCosine, (x) => x >= 0.99);
+  target(`int8: top-10 neighbours of ${int8?.queries ?? 100} queries, overlap with fp32’s`, '≥ 0.9', int8?.top10Overlap, (x) => x >= 0.9);
+  target(
+    `int8 reranker: score correlation with fp32 (largest difference ${int8?.rerankMaxDifference.toFixed(3) ?? '—'}; weights rounded to int8 but run in float: ${int8?.rerankRoundedCorrelation.toFixed(2) ?? '—'})`,
+    '≥ 0.99',
+    int8?.rerankCorrelation,
+    (x) => x >= 0.99,
+  );
+  const halfOn = find('L6', 'embedded, half the texts seen before', 64);
+  const halfOff = find('L6', 'embedded, cache off, half the texts seen before', 64);
+  const cachedLone = find('L6', 'embedded, every text cached', 1);
+  const floorRow = find('L6', FLOOR, 1);
+  target('cache: half the texts seen before, 64 clients, cache on / off', '≥ 1.8×', halfOn && halfOff ? halfOn.perSecond / halfOff.perSecond : undefined, (x) => x >= 1.8, '×');
+  target('cache: a lone fully cached request, p50 over the HTTP floor', '≤ 1 ms', cachedLone && floorRow ? cachedLone.p50! - floorRow.p50! : undefined, (x) => x <= 1, ' ms');
+  target('cache: cached answers equal computed ones, vectors and usage (1 = yes)', '1', identical === undefined ? undefined : Number(identical), (x) => x === 1);
   target('worker peak RSS under load, L6', '≤ 300 MB', rss['RabbitMQ + Redis, batching on (worker)'], (x) => x <= 300, ' MB');
   target('API peak RSS under load', '≤ 150 MB', rss['RabbitMQ + Redis, batching on (api)'], (x) => x <= 150, ' MB');
   const floor = find('L6', FLOOR, 1);
@@ -393,6 +458,13 @@ async function report(
     ...(rerank.length > 0 ? rerankReport(rerank) : []),
     ...(compacts.length > 0 ? compactReport(compacts) : []),
     ...(longDocs.length > 0 ? longDocReport(longDocs) : []),
+    ...(int8
+      ? [
+          '',
+          `int8 model files: ${(int8.bytes.fp32 / 2 ** 20).toFixed(1)} MB fp32, ${(int8.bytes.int8 / 2 ** 20).toFixed(1)} MB int8.`,
+          'Every service row but the cache rows sends texts never sent before, so that none measures the cache by accident.',
+        ]
+      : []),
   );
 
   const markdown = `${lines.join('\n')}\n`;
@@ -400,7 +472,7 @@ async function report(
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   await writeFile(join(dir, `${stamp}.md`), markdown);
-  await writeFile(join(dir, `${stamp}.json`), JSON.stringify({ ceilings, rawSingleMs, rawCpu, rows, rss, rerank, longDocs }, null, 2));
+  await writeFile(join(dir, `${stamp}.json`), JSON.stringify({ ceilings, rawSingleMs, rawCpu, rows, rss, rerank, longDocs, int8, identical }, null, 2));
   await writeFile(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
 }

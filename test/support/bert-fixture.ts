@@ -98,6 +98,8 @@ export interface CrossEncoderOptions {
   readonly maxLength?: number;
   /** Put the model at `onnx/model.onnx`, as the hub's exports do (and transformers.js looks). */
   readonly nested?: boolean;
+  /** The encoder's weights' standard deviation: 0.2 by default, ten times BERT's initial 0.02. */
+  readonly weightStd?: number;
 }
 
 /**
@@ -116,7 +118,7 @@ export async function writeCrossEncoderFolder(dir: string, options: CrossEncoder
   const modelDir = options.nested ? join(dir, 'onnx') : dir;
   await mkdir(modelDir, { recursive: true });
   // Weights ten times BERT's initial scale, so that attention mixes the pair and [CLS] differs from pair to pair.
-  await writeFile(join(modelDir, 'model.onnx'), bertOnnx(shape, vocab.length, options.seed ?? 42, labels, 0.2));
+  await writeFile(join(modelDir, 'model.onnx'), bertOnnx(shape, vocab.length, options.seed ?? 42, labels, options.weightStd ?? 0.2));
   await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(bertTokenizerJson(vocab)));
   const names = labels === 1 ? ['LABEL_0'] : Array.from({ length: labels }, (_, i) => `LABEL_${i}`);
   await writeJson(join(dir, 'config.json'), {
