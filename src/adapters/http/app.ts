@@ -80,11 +80,13 @@ export function createHttpApp(useCases: HttpUseCases, options: HttpOptions, obse
       cors({
         origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
         allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-        allowHeaders: ['Authorization', 'Content-Type', 'X-Api-Key', 'X-Request-Id'],
+        // Cache-Control: a browser may opt out of the embedding cache as any client does.
+        allowHeaders: ['Authorization', 'Content-Type', 'X-Api-Key', 'X-Request-Id', 'Cache-Control'],
         exposeHeaders: [
           'Location',
           'Retry-After',
           'X-Request-Id',
+          'X-Embedding-Cache-Hits',
           ...['requests', 'tokens'].flatMap((kind) => ['limit', 'remaining', 'reset'].map((figure) => `X-RateLimit-${figure}-${kind}`)),
         ],
         maxAge: 600,
