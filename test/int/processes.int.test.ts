@@ -34,8 +34,11 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
   const namespace = testNamespace('e2e');
   let dir: string;
   let api: ServiceProcess;
+  /** A second API replica: the embedding cache in Redis is shared by both. */
+  let api2: ServiceProcess;
   let workers: ServiceProcess[] = [];
   let apiPort: number;
+  let api2Port: number;
   const references = new Map<string, OnnxEmbeddingModel>();
   let rankerReference: OnnxReranker;
 
@@ -63,13 +66,15 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
       WORKER_MAX_BATCH_SIZE: '8',
     };
     const healthPorts = [await freePort(), await freePort()];
+    api2Port = await freePort();
     api = startProcess(['--mode', 'api'], common);
+    api2 = startProcess(['--mode', 'api'], { ...common, API_PORT: String(api2Port) });
     workers = healthPorts.map((port) => startProcess(['--mode', 'worker'], { ...common, WORKER_HEALTH_PORT: String(port) }));
-    await Promise.all([api.ready(apiPort), ...workers.map((w, i) => w.ready(healthPorts[i]!))]);
+    await Promise.all([api.ready(apiPort), api2.ready(api2Port), ...workers.map((w, i) => w.ready(healthPorts[i]!))]);
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all([api, ...workers].filter(Boolean).map((p) => p.stop()));
+    await Promise.all([api, api2, ...workers].filter(Boolean).map((p) => p.stop()));
     await Promise.all([...references.values()].map((m) => m.close()));
     await rankerReference?.close();
     await namespace.cleanUp({ amqpUrl: amqp!.url, redisUrl: store!.url });
@@ -116,6 +121,25 @@ describe.skipIf(!amqp || !store)('api and two workers as separate processes', ()
       'every task to finish',
     );
   };
+
+  it('shares the embedding cache between API processes: what one embedded, the other answers from Redis without a task', async () => {
+    const embed = async (port: number) => {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'bert-a', input: ['shared by two API processes', 'and a second text'] }),
+      });
+      expect(response.status).toBe(200);
+      return { hits: response.headers.get('x-embedding-cache-hits'), body: await response.json() };
+    };
+    const first = await embed(apiPort);
+    expect(first.hits).toBe('0');
+    const second = await embed(api2Port);
+    expect(second).toEqual({ hits: '2', body: first.body });
+    const tasksOf = async (port: number) => Number(/embedding_tasks_submitted_total\{[^}]*model="bert-a"[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1]);
+    expect(await tasksOf(api2Port)).toBe(0);
+    expect(await tasksOf(apiPort)).toBeGreaterThanOrEqual(1);
+  });
 
   it('lists every model as served (loaded) by two live workers, from their heartbeats', async () => {
     const rows = async () => {

@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { ServiceUnavailableError } from '../../domain/index.js';
 import type { StoreBudget } from '../../ports/store-budget.js';
 
-const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 
 /** Where Redis is: a redis:// or rediss:// URL, or its parts. */
 export interface RedisConnectionOptions {

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { TextInput } from '../../domain/index.js';
 import type { CachedEmbedding, CacheModelStats, CacheScope, EmbeddingCache } from '../../ports/embedding-cache.js';
 import { cacheKey, decodeEntry, encodeEntry, entryBytes } from '../shared/cache-entries.js';
-import { closeRedis, command, connectRedis, type RedisConnectionOptions } from './connection.js';
+import { closeRedis, command, connectRedis, DEFAULT_COMMAND_TIMEOUT_MS, type RedisConnectionOptions } from './connection.js';
 
 export interface RedisEmbeddingCacheOptions extends RedisConnectionOptions {
   /** Prepended to every key: the deployment's namespace. */
@@ -75,9 +75,10 @@ return out
  * refresh an entry, which would make every read a write). The hits and
  * misses of all processes are counted in Redis too, for the console.
  *
- * It has a connection of its own that fails fast (no offline queue, the
- * service's command timeout), so a stalled Redis costs a lookup at most
- * that timeout. Like the task scripts, the write script names keys it
+ * It has a connection of its own that fails fast (no offline queue), and a
+ * lookup gives up after half the command timeout, charged to its request's
+ * store budget: a stalled Redis costs a request no more than it did without
+ * a cache. Like the task scripts, the write script names keys it
  * computes (evicted entries), which a Redis Cluster would refuse.
  */
 export class RedisEmbeddingCache implements EmbeddingCache {
@@ -93,7 +94,10 @@ export class RedisEmbeddingCache implements EmbeddingCache {
 
   async get(scope: CacheScope, inputs: readonly TextInput[]): Promise<readonly (CachedEmbedding | undefined)[]> {
     const keys = inputs.map((input) => `${this.prefix}${scope.model}:${cacheKey(scope, input)}`);
-    const values = await command(this.redis, () => this.redis.mgetBuffer(...keys), this.options);
+    // Half the command timeout, drawn from the request's store budget: a stall of the cache alone leaves the
+    // request the other half for its store commands; a stall of all of Redis still answers within one timeout.
+    const lookup = { ...this.options, commandTimeoutMs: this.lookupTimeoutMs };
+    const values = await command(this.redis, () => this.redis.mgetBuffer(...keys), lookup);
     const entries = values.map((value) => (value ? decodeEntry(value) : undefined));
     const hits = entries.filter((entry) => entry !== undefined).length;
     // Counted on the side: a lost count is no reason to fail or slow a lookup.
@@ -112,10 +116,12 @@ export class RedisEmbeddingCache implements EmbeddingCache {
     const args = keys.flatMap((key, i) => [encodeEntry(embeddings[i]!), key, String(entryBytes(key, embeddings[i]!))]);
     const entryKeys = keys.map((key) => `${this.prefix}${scope.model}:${key}`);
     const put = this.redis as Redis & { putEmbeddings(...args: (string | number | Buffer)[]): Promise<(string | number)[]> };
+    // Written after the answer: no request's budget pays for it.
+    const { budget: _, ...unbudgeted } = this.options;
     const reply = await command(
       this.redis,
       () => put.putEmbeddings(2 + entryKeys.length, this.indexKey, this.statsKey, ...entryKeys, this.options.ttlSeconds, this.options.maxBytes, scope.model, this.prefix, ...args),
-      this.options,
+      unbudgeted,
     );
     const evicted = new Map<string, number>();
     for (let i = 0; i < reply.length; i += 2) evicted.set(String(reply[i]), Number(reply[i + 1]));
@@ -143,6 +149,10 @@ export class RedisEmbeddingCache implements EmbeddingCache {
 
   async close(): Promise<void> {
     await closeRedis(this.redis);
+  }
+
+  private get lookupTimeoutMs(): number {
+    return Math.max(1, Math.floor((this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS) / 2));
   }
 
   private get indexKey(): string {

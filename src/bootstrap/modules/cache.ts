@@ -40,8 +40,12 @@ export function cacheModule(config: AppConfig): ContainerModule {
     if (settings.driver === 'memory') {
       constant(bind, TOKENS.EmbeddingCache, new MemoryEmbeddingCache(settings.max_bytes));
     } else {
-      // Its own connection, charged to no request's store budget: a stalled cache is skipped, not waited on.
-      provide(bind, TOKENS.EmbeddingCache, {}, () => new RedisEmbeddingCache({ ...redisConnection(config), ttlSeconds: settings.ttl_seconds, maxBytes: settings.max_bytes }));
+      provide(
+        bind,
+        TOKENS.EmbeddingCache,
+        { budget: TOKENS.StoreBudget },
+        ({ budget }) => new RedisEmbeddingCache({ ...redisConnection(config), budget, ttlSeconds: settings.ttl_seconds, maxBytes: settings.max_bytes }),
+      );
     }
     provide(
       bind,
