@@ -2,7 +2,9 @@ import type { LongTextChoice } from './long-text.js';
 import type { Principal } from './principal.js';
 import type { PromptChoice } from './prompts.js';
 import type { RerankQuery } from './rerank.js';
-import type { TextInput } from './task.js';
+import type { Allowance } from './rate-limits.js';
+import type { Task, TextInput } from './task.js';
+import type { TextChunk } from './embedding.js';
 import type { TextTruncation } from './truncation.js';
 
 /** What a client asks for; `model` and `priority` fall back to the defaults. */
@@ -25,4 +27,22 @@ export interface EmbeddingRequest {
   readonly longText?: LongTextChoice;
   /** As the task's. */
   readonly normalize?: false;
+}
+
+/** What a synchronous request for embeddings gets back, whichever route's shape it is then given in. */
+export interface EmbeddingsAnswer {
+  readonly model: string;
+  /** The task that embedded the texts the cache did not hold; absent when it held them all. */
+  readonly task?: Task;
+  readonly vectors: readonly Float32Array[];
+  /** Tokens the model read for the inputs, whether now or when their cached vectors were made. */
+  readonly promptTokens: number;
+  /** Tokens cut from each input to fit the model, in input order; absent when none were. */
+  readonly droppedTokens?: readonly number[];
+  /** Each input's windows (`long_text: chunks`). */
+  readonly chunks?: readonly (readonly TextChunk[])[];
+  /** Inputs the embedding cache answered. */
+  readonly cached: number;
+  /** The caller's tokens allowance after this request; undefined when tokens are not limited. */
+  readonly tokens: Allowance | undefined;
 }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestService } from '../support/service.js';
+import { describe, expect, it } from 'vitest';
+import { startedForTests, type TestService } from '../support/service.js';
 
 /*
  * The embedding cache as a client meets it on the synchronous routes: a
@@ -19,24 +19,17 @@ interface EmbeddingsAnswer {
 
 export function embeddingCacheBehaviour(name: string, start: () => Promise<TestService>, { skip = false } = {}): void {
   describe.skipIf(skip)(`the embedding cache: ${name}`, () => {
-    let service: TestService | undefined;
-    beforeAll(async () => {
-      service = await start();
-      await service.service.modelsSettled;
-    }, 60_000);
-    afterAll(async () => {
-      await service?.stop();
-    });
+    const served = startedForTests(start);
     let unique = 0;
     /** Texts no other test sends. */
     const fresh = (n: number) => Array.from({ length: n }, () => `a text for the cache number ${++unique} ${name}`);
     const embed = async (body: Record<string, unknown>, headers: Record<string, string> = {}) => {
-      const response = await service!.post('/v1/embeddings', { model: 'tiny-bert', ...body }, headers);
+      const response = await served.t.post('/v1/embeddings', { model: 'tiny-bert', ...body }, headers);
       expect(response.status).toBe(200);
       return { hits: Number(response.headers.get('x-embedding-cache-hits')), body: (await response.json()) as EmbeddingsAnswer };
     };
-    const submitted = () => service!.metrics!.counter('tasks_submitted{model=tiny-bert}');
-    const inferred = () => service!.metrics!.summary('inference_batch_size{model=tiny-bert}').sum;
+    const submitted = () => served.t.metrics!.counter('tasks_submitted{model=tiny-bert}');
+    const inferred = () => served.t.metrics!.summary('inference_batch_size{model=tiny-bert}').sum;
 
     it('answers texts seen before from the cache, without a task: the same vectors and usage as when they were embedded', async () => {
       const input = fresh(3);
@@ -47,7 +40,7 @@ export function embeddingCacheBehaviour(name: string, start: () => Promise<TestS
       expect(again.hits).toBe(3);
       expect(submitted()).toBe(tasks);
       expect(again.body).toEqual(first.body);
-      expect(service!.metrics!.counter('cache_hits{model=tiny-bert}')).toBeGreaterThanOrEqual(3);
+      expect(served.t.metrics!.counter('cache_hits{model=tiny-bert}')).toBeGreaterThanOrEqual(3);
     });
 
     it('sends only the texts it does not hold, and puts every answer back in input order', async () => {
@@ -80,7 +73,7 @@ export function embeddingCacheBehaviour(name: string, start: () => Promise<TestS
       await embed({ input: text });
       expect((await embed({ input: text, input_type: 'query' })).hits).toBe(0);
       const tei = async (body: Record<string, unknown>) => {
-        const response = await service!.post('/tei/tiny-bert/embed', body);
+        const response = await served.t.post('/tei/tiny-bert/embed', body);
         expect(response.status).toBe(200);
         return Number(response.headers.get('x-embedding-cache-hits'));
       };
@@ -126,9 +119,9 @@ export function embeddingCacheBehaviour(name: string, start: () => Promise<TestS
     it('answers Cohere and TEI clients from the same entries as OpenAI clients', async () => {
       const [text] = fresh(1);
       await embed({ input: text });
-      const tei = await service!.post('/tei/tiny-bert/embed', { inputs: [text] });
+      const tei = await served.t.post('/tei/tiny-bert/embed', { inputs: [text] });
       expect(tei.headers.get('x-embedding-cache-hits')).toBe('1');
-      const cohere = await service!.post('/v2/embed', { model: 'tiny-bert', texts: [text], embedding_types: ['float'], truncate: 'END' });
+      const cohere = await served.t.post('/v2/embed', { model: 'tiny-bert', texts: [text], embedding_types: ['float'], truncate: 'END' });
       expect(cohere.status).toBe(200);
       expect(cohere.headers.get('x-embedding-cache-hits')).toBe('1');
       expect(((await cohere.json()) as { id: string }).id).toBeTruthy();

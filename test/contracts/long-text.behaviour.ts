@@ -1,9 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import OpenAI from 'openai';
 import { Tokenizer } from 'tokenizers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSentenceTransformersFolder } from '../../src/adapters/onnx/sentence-transformers-folder.js';
-import type { TestService } from '../support/service.js';
+import { startedForTests, type TestService } from '../support/service.js';
 
 /*
  * A text longer than its model reads (tiny-bert: 32 tokens), on the routes
@@ -20,22 +20,7 @@ import type { TestService } from '../support/service.js';
 
 export function longTextBehaviour(name: string, start: () => Promise<TestService>, { skip = false } = {}): void {
   describe.skipIf(skip)(`long texts: ${name}`, () => {
-    let service: TestService | undefined;
-    beforeAll(async () => {
-      service = await start();
-      await service.service.modelsSettled;
-    }, 60_000);
-    afterAll(async () => {
-      await service?.stop();
-    });
-    const served = {
-      get t() {
-        return service!;
-      },
-      get base() {
-        return `http://127.0.0.1:${service!.service.port}`;
-      },
-    };
+    const served = startedForTests(start);
 
     /** About 150 tokens of plain words (one token each), unlike from start to end. */
     const DOC = Array.from({ length: 150 }, (_, i) => ['cats', 'sleep', 'in', 'the', 'sun', 'while', 'dogs', 'run', 'far', 'away', 'from', 'home'][(i * 7) % 12]).join(' ');

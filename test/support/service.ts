@@ -111,11 +111,16 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
  * `t` and `base` are read in the tests, once it has started.
  */
 export function serveForTests(options: TestServiceOptions = {}): { readonly t: TestService; readonly base: string } {
+  return startedForTests(() => startTestService({ ...options, listen: true }));
+}
+
+/** As `serveForTests`, for a service its caller starts (a behaviour suite run on several set-ups). */
+export function startedForTests(start: () => Promise<TestService>): { readonly t: TestService; readonly base: string } {
   let service: TestService | undefined;
   beforeAll(async () => {
-    service = await startTestService({ ...options, listen: true });
+    service = await start();
     await service.service.modelsSettled;
-  });
+  }, 60_000);
   afterAll(async () => {
     await service?.stop();
   });

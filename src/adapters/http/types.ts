@@ -3,6 +3,7 @@ import type {
   Allowance,
   Batch,
   EmbeddingRequest,
+  EmbeddingsAnswer,
   FilePurpose,
   FileRecord,
   InputLimits,
@@ -14,7 +15,6 @@ import type {
   ReadinessReport,
   Task,
   TaskStatus,
-  TextChunk,
   TextToken,
 } from '../../domain/index.js';
 import type { ConsoleSnapshot, HistoryPoint } from '../../ports/console.js';
@@ -30,19 +30,6 @@ export interface SyncEmbeddingRequest extends EmbeddingRequest {
   readonly cache?: false;
 }
 
-/** A synchronous route's answer: vectors, and what its headers and usage report. */
-export interface SyncEmbeddings {
-  readonly model: string;
-  /** Absent when the embedding cache answered every input. */
-  readonly task?: Task;
-  readonly vectors: readonly Float32Array[];
-  readonly promptTokens: number;
-  readonly droppedTokens?: readonly number[];
-  readonly chunks?: readonly (readonly TextChunk[])[];
-  /** Inputs the embedding cache answered. */
-  readonly cached: number;
-  readonly tokens: Allowance | undefined;
-}
 
 /** The use cases the HTTP adapter drives, typed by what it needs of them. */
 export interface HttpUseCases {
@@ -114,7 +101,7 @@ export interface HttpUseCases {
     execute(
       request: SyncEmbeddingRequest,
       signal?: AbortSignal,
-    ): Promise<SyncEmbeddings>;
+    ): Promise<EmbeddingsAnswer>;
   };
 }
 

@@ -1,4 +1,4 @@
-import { estimateTokens, renumberInputs, shorten, type Allowance, type EmbeddingRequest, type Task, type TextChunk } from '../../domain/index.js';
+import { estimateTokens, renumberInputs, shorten, type Allowance, type EmbeddingRequest, type EmbeddingsAnswer, type Task, type TextChunk } from '../../domain/index.js';
 import type { CachedEmbedding } from '../../ports/embedding-cache.js';
 import type { EnforceRateLimits } from '../access/enforce-rate-limits.js';
 import type { RequestCheck } from './request-check.js';
@@ -12,22 +12,6 @@ export interface CreateEmbeddingsRequest extends EmbeddingRequest {
   readonly cache?: false;
 }
 
-export interface CreatedEmbeddings {
-  readonly model: string;
-  /** The task that embedded the texts the cache did not hold; absent when it held them all. */
-  readonly task?: Task;
-  readonly vectors: readonly Float32Array[];
-  /** Tokens the model read for the inputs, whether now or when their cached vectors were made. */
-  readonly promptTokens: number;
-  /** Tokens cut from each input to fit the model, in input order; absent when none were. */
-  readonly droppedTokens?: readonly number[];
-  /** Each input's windows (`long_text: chunks`), shortened as the vectors are. */
-  readonly chunks?: readonly (readonly TextChunk[])[];
-  /** Inputs the embedding cache answered. */
-  readonly cached: number;
-  /** The caller's tokens allowance after this request; undefined when tokens are not limited. */
-  readonly tokens: Allowance | undefined;
-}
 
 /**
  * OpenAI's `POST /v1/embeddings` (and the compatible routes): the request
@@ -46,7 +30,7 @@ export class CreateEmbeddings {
     private readonly rateLimits: Pick<EnforceRateLimits, 'admitTokens'>,
   ) {}
 
-  async execute(request: CreateEmbeddingsRequest, signal?: AbortSignal): Promise<CreatedEmbeddings> {
+  async execute(request: CreateEmbeddingsRequest, signal?: AbortSignal): Promise<EmbeddingsAnswer> {
     // Checked first, so that a bad request is refused before a model without a worker is.
     const { model, ...checked } = await this.check.execute(request);
     const passed = { ...request, ...checked };
@@ -77,7 +61,7 @@ export class CreateEmbeddings {
     return this.answer(model.id, request, entries, hits, tokens, task);
   }
 
-  private answer(model: string, request: CreateEmbeddingsRequest, entries: readonly (CachedEmbedding | undefined)[], cached: number, tokens: Allowance | undefined, task?: Task): CreatedEmbeddings {
+  private answer(model: string, request: CreateEmbeddingsRequest, entries: readonly (CachedEmbedding | undefined)[], cached: number, tokens: Allowance | undefined, task?: Task): EmbeddingsAnswer {
     const all = entries.map((entry) => entry!);
     const fit = this.fitter(request);
     const dropped = all.map((entry) => entry.droppedTokens);

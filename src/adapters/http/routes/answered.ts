@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { Allowance } from '../../../domain/index.js';
-import type { HttpEnv, SyncEmbeddings } from '../types.js';
+import type { Allowance, EmbeddingsAnswer } from '../../../domain/index.js';
+import type { HttpEnv } from '../types.js';
 
 /**
  * What a synchronous route notes of the task that answered it, whatever its
@@ -14,7 +14,7 @@ export function answeredBy(c: Context<HttpEnv>, task: { readonly id?: string; re
 }
 
 /** An embeddings answer: as `answeredBy`, and how many of its inputs the embedding cache answered (`x-embedding-cache-hits`). */
-export function answeredWithEmbeddings(c: Context<HttpEnv>, answer: SyncEmbeddings): void {
+export function answeredWithEmbeddings(c: Context<HttpEnv>, answer: EmbeddingsAnswer): void {
   answeredBy(c, { model: answer.model, ...(answer.task && { id: answer.task.id }) }, answer.tokens);
   c.header('x-embedding-cache-hits', String(answer.cached));
 }

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { cosine, EmptyInputError, type Task } from '../../../domain/index.js';
-import type { HttpEnv, HttpUseCases, TeiSettings } from '../types.js';
+import { cosine, EmptyInputError, type EmbeddingsAnswer, type Task } from '../../../domain/index.js';
+import type { HttpEnv, HttpUseCases, SyncEmbeddingRequest, TeiSettings } from '../types.js';
 import { parseOrThrow, schemaError } from '../validation.js';
 import { answeredBy, answeredWithEmbeddings, noCache } from './answered.js';
 import { NEEDS_API_KEY } from '../wire/common.js';
@@ -92,48 +92,40 @@ function caller(c: Context<HttpEnv>) {
   return { requestId: c.get('requestId'), ...(principal && { caller: principal }) };
 }
 
-async function embed(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: string | undefined, body: z.infer<typeof TeiEmbedRequestSchema>) {
+/** Embeds as the request says, for the caller, with the cache unless the request opts out; its headers set. */
+async function embedFor(c: Context<HttpEnv>, useCases: HttpUseCases, request: SyncEmbeddingRequest): Promise<EmbeddingsAnswer> {
   const started = performance.now();
+  const answer = await useCases.createEmbeddings.execute({ ...caller(c), ...request, ...(noCache(c) && { cache: false as const }) }, c.req.raw.signal);
+  answeredWithEmbeddings(c, answer);
+  timed(c, answer, started, request.inputs);
+  return answer;
+}
+
+async function embed(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: string | undefined, body: z.infer<typeof TeiEmbedRequestSchema>) {
   const inputs = toInputs(body.inputs);
   requireSome(inputs, 'inputs');
-  const answer = await useCases.createEmbeddings.execute(
-    {
-      ...caller(c),
-      inputs,
-      truncation: teiTruncation(body.truncate, body.truncation_direction),
-      ...(modelId !== undefined && { model: modelId }),
-      ...(body.normalize === false && { normalize: false as const }),
-      ...(body.dimensions != null && { dimensions: body.dimensions }),
-      ...(body.prompt_name != null && { prompt: { name: body.prompt_name } }),
-      ...(noCache(c) && { cache: false as const }),
-    },
-    c.req.raw.signal,
-  );
-  answeredWithEmbeddings(c, answer);
-  timed(c, answer, started, inputs);
+  const answer = await embedFor(c, useCases, {
+    inputs,
+    truncation: teiTruncation(body.truncate, body.truncation_direction),
+    ...(modelId !== undefined && { model: modelId }),
+    ...(body.normalize === false && { normalize: false as const }),
+    ...(body.dimensions != null && { dimensions: body.dimensions }),
+    ...(body.prompt_name != null && { prompt: { name: body.prompt_name } }),
+  });
   return c.json(answer.vectors.map((vector) => Array.from(vector)), 200);
 }
 
 async function similarity(c: Context<HttpEnv>, useCases: HttpUseCases, modelId: string | undefined, body: z.infer<typeof TeiSimilarityRequestSchema>) {
-  const started = performance.now();
   const { source_sentence: source, sentences } = body.inputs;
   requireSome(sentences, 'inputs.sentences');
   requireSome([source], 'inputs.source_sentence');
   const parameters = body.parameters ?? {};
-  const inputs = [source, ...sentences];
-  const answer = await useCases.createEmbeddings.execute(
-    {
-      ...caller(c),
-      inputs,
-      truncation: teiTruncation(parameters.truncate, parameters.truncation_direction),
-      ...(modelId !== undefined && { model: modelId }),
-      ...(parameters.prompt_name != null && { prompt: { name: parameters.prompt_name } }),
-      ...(noCache(c) && { cache: false as const }),
-    },
-    c.req.raw.signal,
-  );
-  answeredWithEmbeddings(c, answer);
-  timed(c, answer, started, inputs);
+  const answer = await embedFor(c, useCases, {
+    inputs: [source, ...sentences],
+    truncation: teiTruncation(parameters.truncate, parameters.truncation_direction),
+    ...(modelId !== undefined && { model: modelId }),
+    ...(parameters.prompt_name != null && { prompt: { name: parameters.prompt_name } }),
+  });
   const [first, ...others] = answer.vectors;
   return c.json(others.map((vector) => cosine(first!, vector)), 200);
 }
