@@ -116,6 +116,26 @@ export function embeddingCacheBehaviour(name: string, start: () => Promise<TestS
       expect((await embed({ input, long_text: 'chunks' })).hits).toBe(0);
     });
 
+    it('answers a task whose every text it holds as already succeeded, without the queue; a task with any other text is queued whole', async () => {
+      const input = fresh(2);
+      const computed = await embed({ input });
+      const tasks = submitted();
+      const response = await served.t.post('/v1/embeddings/tasks', { model: 'tiny-bert', input });
+      expect(response.status).toBe(202);
+      const task = (await response.json()) as { id: string; status: string; result: EmbeddingsAnswer & { data: { embedding: number[] }[] } };
+      expect(task.status).toBe('succeeded');
+      expect(task.result.data.map((d) => d.embedding)).toEqual(computed.body.data.map((d) => d.embedding));
+      expect(task.result.usage).toEqual(computed.body.usage);
+      expect(submitted()).toBe(tasks);
+      const read = (await (await served.t.get(`/v1/embeddings/tasks/${task.id}`)).json()) as { status: string };
+      expect(read.status).toBe('succeeded');
+      const mixed = (await (await served.t.post('/v1/embeddings/tasks', { model: 'tiny-bert', input: [input[0], ...fresh(1)] })).json()) as { status: string };
+      expect(mixed.status).not.toBe('succeeded');
+      expect(submitted()).toBe(tasks + 1);
+      const optedOut = (await (await served.t.post('/v1/embeddings/tasks', { model: 'tiny-bert', input, cache: false })).json()) as { status: string };
+      expect(optedOut.status).not.toBe('succeeded');
+    });
+
     it('answers Cohere and TEI clients from the same entries as OpenAI clients', async () => {
       const [text] = fresh(1);
       await embed({ input: text });

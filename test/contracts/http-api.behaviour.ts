@@ -205,7 +205,7 @@ export function httpApiBehaviour(name: string, start: () => Promise<TestService>
         expect(Object.keys(doc.paths)).toEqual(
           expect.arrayContaining(['/v1/embeddings/tasks', '/v1/embeddings/tasks/{id}', '/v1/models', '/v1/models/{id}', '/health/ready']),
         );
-        expect(Object.keys(doc.components.schemas.TaskRequest!.properties!)).toEqual(['input', 'model', 'priority', 'long_text', 'chunk_overlap_tokens']);
+        expect(Object.keys(doc.components.schemas.TaskRequest!.properties!)).toEqual(['input', 'model', 'priority', 'long_text', 'chunk_overlap_tokens', 'cache']);
       });
 
       it('serves interactive docs, every file of them from the service itself', async () => {

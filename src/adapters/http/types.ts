@@ -35,7 +35,7 @@ export interface SyncEmbeddingRequest extends EmbeddingRequest {
 export interface HttpUseCases {
   readonly submitEmbedding: {
     /** Takes the request's tokens from its caller's allowance; `tokens` is what is left. */
-    execute(request: EmbeddingRequest): Promise<{ task: Task; liveWorkers: number | undefined; tokens: Allowance | undefined }>;
+    execute(request: EmbeddingRequest & { readonly cache?: false }): Promise<{ task: Task; liveWorkers: number | undefined; tokens: Allowance | undefined }>;
   };
   readonly getTaskStatus: { execute(taskId: string, query?: { waitMs?: number; caller?: Principal }): Promise<Task> };
   /** Rejects with `TaskNotFoundError` for another key's task, `InvalidTransitionError` for a finished one. */

@@ -1,4 +1,4 @@
-import { DEFAULT_PRIORITY, estimateTokens, newTask, OverloadedError, toMessage, type Allowance, type EmbeddingRequest, type Task } from '../../domain/index.js';
+import { DEFAULT_PRIORITY, estimateTokens, newTask, OverloadedError, succeedTask, toMessage, type Allowance, type EmbeddingRequest, type EmbeddingResult, type Task } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import type { Logger } from '../../ports/logger.js';
@@ -70,19 +70,7 @@ export class SubmitTask {
     const now = this.clock.now();
     await this.admit(modelId, command.deadline ? command.deadline.getTime() - now.getTime() : Infinity);
 
-    const task = newTask({
-      id: taskId ?? this.ids.next(),
-      model: modelId,
-      inputs: command.inputs,
-      priority: command.priority ?? DEFAULT_PRIORITY,
-      now,
-      ...(command.requestId !== undefined && { requestId: command.requestId }),
-      ...(command.deadline !== undefined && { deadline: command.deadline }),
-      ...(command.caller && { owner: command.caller.name }),
-      ...(command.rerank && { rerank: command.rerank }),
-      ...(command.truncation && { truncation: command.truncation }),
-      ...(command.normalize === false && { normalize: command.normalize }),
-    });
+    const task = this.newTask(command, modelId, taskId, now);
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.
     await this.store.create(task);
@@ -101,6 +89,35 @@ export class SubmitTask {
     if (known) known.added++;
     this.metrics.taskSubmitted(modelId);
     return { task, liveWorkers: await this.live.count(modelId), tokens };
+  }
+
+  /**
+   * Records a task whose every text the embedding cache answered: succeeded
+   * at once with `result`, never queued, so no worker runs it (and it costs
+   * the caller's allowance what it would have cost embedded).
+   */
+  async settle(command: EmbeddingRequest, modelId: string, result: EmbeddingResult, { taskId }: { taskId?: string } = {}): Promise<Submission> {
+    const tokens = await this.rateLimits.admitTokens(command.caller, estimateTokens(command.inputs));
+    const now = this.clock.now();
+    const task = succeedTask(this.newTask(command, modelId, taskId, now), result, now);
+    await this.store.create(task);
+    return { task, liveWorkers: await this.live.count(modelId), tokens };
+  }
+
+  private newTask(command: EmbeddingRequest, modelId: string, taskId: string | undefined, now: Date): Task {
+    return newTask({
+      id: taskId ?? this.ids.next(),
+      model: modelId,
+      inputs: command.inputs,
+      priority: command.priority ?? DEFAULT_PRIORITY,
+      now,
+      ...(command.requestId !== undefined && { requestId: command.requestId }),
+      ...(command.deadline !== undefined && { deadline: command.deadline }),
+      ...(command.caller && { owner: command.caller.name }),
+      ...(command.rerank && { rerank: command.rerank }),
+      ...(command.truncation && { truncation: command.truncation }),
+      ...(command.normalize === false && { normalize: command.normalize }),
+    });
   }
 
   /**

@@ -36,7 +36,7 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
           maxQueueWaitMs: queue.max_wait_seconds * 1000,
         }),
     );
-    provide(bind, SubmitEmbedding, { check: RequestCheck, tasks: SubmitTask }, ({ check, tasks }) => new SubmitEmbedding(check, tasks));
+    provide(bind, SubmitEmbedding, { check: RequestCheck, tasks: SubmitTask, cache: VectorCache }, ({ check, tasks, cache }) => new SubmitEmbedding(check, tasks, cache));
     provide(
       bind,
       CancelTask,

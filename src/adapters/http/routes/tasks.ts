@@ -6,6 +6,7 @@ import { IdParamSchema, NEEDS_API_KEY } from '../wire/common.js';
 import { problems } from '../wire/errors.js';
 import { AcceptedTaskSchema, serializeTask, TaskRequestSchema, TaskSchema, WaitQuerySchema } from '../wire/tasks.js';
 import { longTextChoice } from '../wire/embeddings.js';
+import { noCache } from './answered.js';
 
 const submit = createRoute({
   method: 'post',
@@ -76,6 +77,7 @@ export function taskRoutes(useCases: HttpUseCases) {
       ...(body.priority !== undefined && { priority: body.priority }),
       ...(caller && { caller }),
       ...longTextChoice(body.long_text, body.chunk_overlap_tokens),
+      ...(noCache(c, body.cache) && { cache: false as const }),
     });
     if (tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens });
     c.set('taskId', task.id);
@@ -83,7 +85,8 @@ export function taskRoutes(useCases: HttpUseCases) {
     const accepted = {
       ...serializeTask(task),
       live_workers: liveWorkers ?? null,
-      ...(liveWorkers === 0 && {
+      // A task the embedding cache answered whole waits for no worker.
+      ...(liveWorkers === 0 && task.status === 'queued' && {
         notice: `No live worker serves model '${task.model}' now; the task waits in its queue until one does.`,
       }),
     };

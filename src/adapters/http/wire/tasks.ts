@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_PRIORITY, MIN_PRIORITY, RERANK_ROW, TASK_STATUSES, type Task } from '../../../domain/index.js';
 import { MODEL_ID_MAX } from './common.js';
-import { chunkFields, ChunkSchema, LongTextFields, TruncatedFields, truncatedFields, UsageSchema } from './embeddings.js';
+import { CacheField, chunkFields, ChunkSchema, LongTextFields, TruncatedFields, truncatedFields, UsageSchema } from './embeddings.js';
 
 export const TaskRequestSchema = z
   .object({
@@ -22,6 +22,7 @@ export const TaskRequestSchema = z
       .optional()
       .openapi({ description: 'Higher is served first among waiting tasks of the same model.', example: 0 }),
     ...LongTextFields,
+    ...CacheField,
   })
   .openapi('TaskRequest');
 
