@@ -10,19 +10,19 @@ export interface VectorOptions {
   readonly normalize?: false;
 }
 
+/** A cache that is down fails every lookup: one warning per this long says so, the metrics count every one. */
+const WARN_EVERY_MS = 10_000;
+
 /**
  * The embedding cache as the API uses it: which requests may use it, under
  * what identity, and the rule that the cache never fails a request. A
- * lookup that fails or stalls (within the store's command timeout) is a
+ * lookup that fails or stalls (past half the store's command timeout) is a
  * miss for every text, a write that fails is forgotten; both are counted.
  *
  * Vectors are kept at the model's full size, so `dimensions` (a cut made
  * after the cache) shares entries. Not kept: answers with each window of a
  * long text (`long_text: chunks`), which are more than one vector.
  */
-/** A cache that is down fails every lookup: one warning per this long says so, the metrics count every one. */
-const WARN_EVERY_MS = 10_000;
-
 export class VectorCache {
   private readonly unfingerprinted = new Set<string>();
   private warnedAt = Number.NEGATIVE_INFINITY;
