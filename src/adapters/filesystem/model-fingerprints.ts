@@ -37,11 +37,14 @@ export class FileModelFingerprints implements ModelFingerprints {
   async of(modelId: string): Promise<string | undefined> {
     const files = this.models.get(modelId);
     if (!files) return undefined;
-    const previous = await this.known.get(modelId);
+    const known = this.known.get(modelId);
+    const previous = known && (await known);
     if (previous && Date.now() - previous.checkedAt < this.recheckMs) return previous.fingerprint;
-    const next = this.refresh(files, previous).catch(() => ({ signature: '', fingerprint: undefined, checkedAt: Date.now() }));
-    this.known.set(modelId, next);
-    return (await next).fingerprint;
+    // Whoever comes first looks again; the callers meanwhile wait for the same look.
+    if (this.known.get(modelId) === known) {
+      this.known.set(modelId, this.refresh(files, previous).catch(() => ({ signature: '', fingerprint: undefined, checkedAt: Date.now() })));
+    }
+    return (await this.known.get(modelId)!).fingerprint;
   }
 
   private async refresh(files: ModelFiles, previous: Known | undefined): Promise<Known> {

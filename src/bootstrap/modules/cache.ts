@@ -51,7 +51,11 @@ export function cacheModule(config: AppConfig): ContainerModule {
       bind,
       VectorCache,
       { cache: TOKENS.EmbeddingCache, fingerprints: TOKENS.ModelFingerprints, metrics: TOKENS.Metrics, logger: TOKENS.Logger },
-      ({ cache, fingerprints, metrics, logger }) => new VectorCache(cache!, fingerprints, metrics, logger.child({ component: 'embedding-cache' })),
+      ({ cache, fingerprints, metrics, logger }) => {
+        // Hashed now, in the background, rather than on the first request (a 90 MB model takes a few hundred ms).
+        for (const [id] of files) void fingerprints.of(id);
+        return new VectorCache(cache!, fingerprints, metrics, logger.child({ component: 'embedding-cache' }));
+      },
     );
   });
 }
