@@ -32,7 +32,7 @@ export interface Agreement {
   readonly maxScoreDifference?: number;
 }
 
-export async function quantizeModel(command: QuantizeCommand): Promise<{ id: string; report: QuantizeReport; agreement?: Agreement }> {
+export async function quantizeConfiguredModel(command: QuantizeCommand): Promise<{ id: string; report: QuantizeReport; agreement?: Agreement }> {
   const entry = command.config.ml.models.find((m) => m.id === command.modelId);
   if (!entry) throw new Error(`'${command.modelId}' is not in ${command.mlConfigPath}; models:list shows what is`);
   if (entry.engine !== 'onnx' || entry.path === undefined) throw new Error(`'${entry.id}' runs on ${entry.engine}, not onnxruntime: only ONNX models quantize`);

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../bootstrap/config/load.js';
 import { modelStatuses, pullModel } from './model-management.js';
-import { quantizeModel } from './model-quantize.js';
+import { quantizeConfiguredModel } from './model-quantize.js';
 
 const USAGE = `usage:
   npm run models:pull -- <owner/name> [--revision R] [--id ID] [--onnx-file PATH] [--dtype fp32|int8]
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
       process.stderr.write(`models:quantize needs the id of a configured model\n\n${USAGE}`);
       return 2;
     }
-    await quantizeModel({ modelId, config, mlConfigPath, check: parsed.values.check ?? false, log: (line) => process.stderr.write(`${line}\n`) });
+    await quantizeConfiguredModel({ modelId, config, mlConfigPath, check: parsed.values.check ?? false, log: (line) => process.stderr.write(`${line}\n`) });
     return 0;
   }
 

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { quantizeOnnxFile } from '../../src/adapters/onnx/quantize.js';
 import { loadConfig } from '../../src/bootstrap/config/load.js';
 import { loadModel } from '../../src/bootstrap/engines.js';
-import { compare, quantizeModel } from '../../src/cli/model-quantize.js';
+import { compare, quantizeConfiguredModel } from '../../src/cli/model-quantize.js';
 import { cosine } from '../../src/domain/index.js';
 import { MINILM_L6, writeBertFolder, writeCrossEncoderFolder } from '../support/bert-fixture.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -52,7 +52,7 @@ describe('models:quantize', () => {
   });
 
   it('writes model_quantized.onnx beside the graph, with every weight MatMul fused into DynamicQuantizeMatMul and its bias', async () => {
-    const { id, report, agreement } = await quantizeModel({ modelId: 'tiny', config: configOf(), mlConfigPath, check: true, log: (l) => logs.push(l) });
+    const { id, report, agreement } = await quantizeConfiguredModel({ modelId: 'tiny', config: configOf(), mlConfigPath, check: true, log: (l) => logs.push(l) });
     expect(id).toBe('tiny-int8');
     // Two layers of Q, K, V, attention output, intermediate and output: twelve.
     expect(report.matMuls).toBe(12);
@@ -82,15 +82,15 @@ describe('models:quantize', () => {
   });
 
   it('quantizes a reranker the same way, and measures how its scores agree', async () => {
-    const { id, agreement } = await quantizeModel({ modelId: 'ranker', config: configOf(), mlConfigPath, check: true, log: () => {} });
+    const { id, agreement } = await quantizeConfiguredModel({ modelId: 'ranker', config: configOf(), mlConfigPath, check: true, log: () => {} });
     expect(id).toBe('ranker-int8');
     expect(configOf().ml.models.find((m) => m.id === id)).toMatchObject({ kind: 'reranker', onnx_file: 'onnx/model_quantized.onnx' });
     expect(agreement!.scoreCorrelation).toBeGreaterThan(0.99);
   });
 
   it('refuses what it cannot quantize, saying why', async () => {
-    await expect(quantizeModel({ modelId: 'use', config: configOf(), mlConfigPath, check: false, log: () => {} })).rejects.toThrow(/only ONNX models quantize/);
-    await expect(quantizeModel({ modelId: 'nope', config: configOf(), mlConfigPath, check: false, log: () => {} })).rejects.toThrow(/not in/);
+    await expect(quantizeConfiguredModel({ modelId: 'use', config: configOf(), mlConfigPath, check: false, log: () => {} })).rejects.toThrow(/only ONNX models quantize/);
+    await expect(quantizeConfiguredModel({ modelId: 'nope', config: configOf(), mlConfigPath, check: false, log: () => {} })).rejects.toThrow(/not in/);
     // A graph already in int8 has no float weight left to quantize.
     await expect(quantizeOnnxFile(join(work, 'tiny', 'onnx', 'model_quantized.onnx'), join(work, 'twice.onnx'))).rejects.toThrow(/nothing to quantize/);
   });
