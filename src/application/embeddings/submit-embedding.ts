@@ -1,7 +1,7 @@
-import { toResult, type EmbeddingRequest, type EmbeddingResult, type ModelDescriptor, type TextInput, type TextTruncation } from '../../domain/index.js';
+import { toResult, type EmbeddingRequest, type EmbeddingResult, type ModelDescriptor, type TextInput } from '../../domain/index.js';
 import type { Submission, SubmitTask } from '../tasks/submit-task.js';
 import type { RequestCheck } from './request-check.js';
-import type { VectorCache } from './vector-cache.js';
+import type { VectorCache, VectorOptions } from './vector-cache.js';
 
 /**
  * The task route's `POST /v1/embeddings/tasks`: the request checked as every
@@ -29,7 +29,7 @@ export class SubmitEmbedding {
   /** The result the cache holds for every input, or undefined when it lacks any. */
   private async cachedWhole(
     model: ModelDescriptor,
-    request: { readonly inputs: readonly TextInput[]; readonly truncation?: TextTruncation; readonly normalize?: false },
+    request: VectorOptions & { readonly inputs: readonly TextInput[] },
   ): Promise<EmbeddingResult | undefined> {
     const scope = this.cache && (await this.cache.scope(model, request));
     if (!scope) return undefined;
