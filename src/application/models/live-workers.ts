@@ -49,7 +49,8 @@ export class LiveWorkers {
 
   private beats(): Promise<readonly WorkerBeat[] | undefined> | readonly WorkerBeat[] | undefined {
     const now = Date.now();
-    if (this.last && now - this.last.at <= this.maxAgeMs) return this.last.beats;
+    // Strictly younger: a maxAgeMs of 0 reads on every call, even within one millisecond.
+    if (this.last && now - this.last.at < this.maxAgeMs) return this.last.beats;
     // Only before any read has settled is there nothing else to answer with.
     if (this.reading) return this.last ? this.last.beats : this.reading;
     const reading = this.registry
