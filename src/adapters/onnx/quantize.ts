@@ -141,9 +141,15 @@ function biasAdd(node: GraphNode, consumers: Map<string, GraphNode[]>, initializ
 }
 
 /**
- * int8 values, symmetric (zero point 0, range ±127 as onnxruntime keeps it),
- * with a scale per column (a MatMul weight's output channel) or per row (an
- * embedding table's token).
+ * int8 values, symmetric (zero point 0), with a scale per column (a MatMul
+ * weight's output channel) or per row (an embedding table's token).
+ *
+ * A MatMul's weights take 7 bits (±63), as `quantize_dynamic`'s
+ * `reduce_range` does: on a CPU without VNNI (AVX2 alone), onnxruntime's
+ * u8×s8 kernel adds pairs of products in 16 bits (vpmaddubsw), which
+ * overflow with 8-bit weights (255 × 127 × 2 > 32,767) and wreck the
+ * output; with 7 bits the sum always fits (255 × 64 × 2 < 32,767). An
+ * embedding table, only looked up, keeps all 8 (±127).
  */
 function quantizeWeight(tensor: Tensor, name: string, axis: 'column' | 'row'): Tensor[] {
   const [rows, columns] = tensor.dims!.map(Number) as [number, number];
@@ -157,12 +163,13 @@ function quantizeWeight(tensor: Tensor, name: string, axis: 'column' | 'row'): T
       maxAbs[g] = Math.max(maxAbs[g]!, Math.abs(values[i]!));
     }
   }
-  const scales = maxAbs.map((m) => (m > 0 ? m / 127 : 1));
+  const limit = axis === 'column' ? 63 : 127;
+  const scales = maxAbs.map((m) => (m > 0 ? m / limit : 1));
   const q = new Int8Array(values.length);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) {
       const [g, i] = index(r, c) as [number, number];
-      q[i] = Math.max(-127, Math.min(127, Math.round(values[i]! / scales[g]!)));
+      q[i] = Math.max(-limit, Math.min(limit, Math.round(values[i]! / scales[g]!)));
     }
   }
   const scaleDims = axis === 'column' ? [columns] : [rows, 1];
