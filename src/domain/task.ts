@@ -93,6 +93,12 @@ export interface TaskMessage {
   readonly rerank?: RerankQuery;
   readonly truncation?: TextTruncation;
   readonly normalize?: false;
+  /**
+   * A call's (a message whose sender waits for the answer, with no task
+   * record): the attempts its work has had before this copy of it. A task
+   * record counts its own attempts; a call has only its message to count them.
+   */
+  readonly attempts?: number;
 }
 
 export const MIN_PRIORITY = 0;

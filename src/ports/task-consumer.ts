@@ -1,10 +1,13 @@
 import type { Lane, TaskMessage } from '../domain/index.js';
+import type { CallReply } from './task-caller.js';
 
 /** One delivered message. Settle it exactly once; a second settlement is ignored. */
 export interface Delivery {
   readonly message: TaskMessage;
   /** True when the message was delivered before and not acknowledged (its consumer died or requeued it). */
   readonly redelivered: boolean;
+  /** Present when the message is a call (`TaskCaller`): its sender waits for the answer, and there is no task record. */
+  readonly call?: CallReply;
   /** The message is done with and is removed for good. */
   ack(): Promise<void>;
   /** Gives the message back, to be delivered again (to any consumer) with `redelivered` set. */

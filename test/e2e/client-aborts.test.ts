@@ -11,7 +11,7 @@ import { waitFor } from '../support/wait.js';
  */
 
 describe('a client that goes away while its embeddings are computed', () => {
-  it('gives up its task: the task ends expired, and its result is not kept', async () => {
+  it('is let go at once (499); the worker finishes its call, and the answer nobody waits for is dropped', async () => {
     const { model, release } = gatedModel();
     const t = await startTestService({ listen: true, loadModel: async () => model });
     await t.service.modelsSettled;
@@ -23,17 +23,16 @@ describe('a client that goes away while its embeddings are computed', () => {
         body: JSON.stringify({ model: 'tiny-bert', input: 'never mind' }),
         signal: leaving.signal,
       }).catch(() => undefined);
-      // The worker has the task (it is waiting on the model) when the client leaves.
-      await waitFor(() => t.metrics!.counter('tasks_in_flight{model=tiny-bert}') === 1, 5_000, 'the worker to take the task');
+      // The worker has the call (it is waiting on the model) when the client leaves.
+      await waitFor(() => t.metrics!.counter('tasks_in_flight{model=tiny-bert}') === 1, 5_000, 'the worker to take the call');
       leaving.abort();
       await request;
       await waitFor(() => t.logs.lines.some((l) => l.msg === 'request' && l.status === 499), 5_000, 'the 499');
       release();
-      const droppedLine = () => t.logs.lines.find((l) => l.msg === 'task was given up while it ran; its result is dropped');
-      await waitFor(() => droppedLine() !== undefined, 5_000, 'the worker to drop the result');
-      const dropped = droppedLine()!;
-      const task = (await (await t.get(`/v1/embeddings/tasks/${String(dropped.taskId)}`)).json()) as { status: string; error: string; result: unknown };
-      expect(task).toMatchObject({ status: 'expired', error: 'The client went away before the answer was ready.', result: null });
+      await waitFor(() => t.metrics!.summary('task_seconds{model=tiny-bert,outcome=succeeded}').count === 1, 5_000, 'the call to finish');
+      expect(t.metrics!.counter('tasks_in_flight{model=tiny-bert}')).toBe(0);
+      expect(t.logs.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+      expect((await t.post('/v1/embeddings', { model: 'tiny-bert', input: 'still served' })).status).toBe(200);
     } finally {
       release();
       await t.stop();

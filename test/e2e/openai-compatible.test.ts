@@ -6,6 +6,7 @@ import { compact, COMPACT_TYPES } from '../../src/domain/index.js';
 import type { EmbeddingModel } from '../../src/ports/embedding-model.js';
 import { startTestService, TINY_BERT_PROMPTS, type TestService } from '../support/service.js';
 import { gatedModel } from '../support/stub-model.js';
+import { waitFor } from '../support/wait.js';
 
 /*
  * POST /v1/embeddings and /v1/models through the official `openai` package,
@@ -193,19 +194,22 @@ describe('GET /v1/models in OpenAI’s shapes', () => {
 });
 
 describe('a request not done in time', () => {
-  it('gets 504 in OpenAI’s shape, and its task is given up (expired), not left to run for nobody', async () => {
+  it('gets 504 in OpenAI’s shape; a call still queued at its deadline is not run for nobody', async () => {
     const { model, release } = gatedModel();
-    const slow = await startTestService({ env: { EMBEDDINGS_TIMEOUT_SECONDS: '1' }, loadModel: async () => model });
+    const slow = await startTestService({ env: { EMBEDDINGS_TIMEOUT_SECONDS: '1', WORKER_PREFETCH: '1', WORKER_MAX_BATCH_SIZE: '1' }, loadModel: async () => model });
     await slow.service.modelsSettled;
     try {
-      const response = await slow.post('/v1/embeddings', { model: 'tiny-bert', input: 'late' });
-      expect(response.status).toBe(504);
-      const json = (await response.json()) as { error: { code: string; type: string; message: string } };
-      expect(json.error).toMatchObject({ code: 'timeout', type: 'server_error' });
-      const taskId = /task ([0-9a-f-]{36}) was given up/.exec(json.error.message)?.[1];
-      expect(taskId).toBeDefined();
-      const task = (await (await slow.get(`/v1/embeddings/tasks/${taskId}`)).json()) as { status: string; error: string };
-      expect(task).toMatchObject({ status: 'expired', error: 'Nobody waited for the answer any more.' });
+      // The first call holds the worker (its one delivery); the second waits in the queue past its deadline.
+      const [held, queued] = await Promise.all([slow.post('/v1/embeddings', { model: 'tiny-bert', input: 'held' }), slow.post('/v1/embeddings', { model: 'tiny-bert', input: 'queued' })]);
+      for (const response of [held, queued]) {
+        expect(response.status).toBe(504);
+        const json = (await response.json()) as { error: { code: string; type: string; message: string } };
+        expect(json.error).toMatchObject({ code: 'timeout', type: 'server_error' });
+      }
+      release();
+      const finished = (outcome: string) => slow.metrics!.summary(`task_seconds{model=tiny-bert,outcome=${outcome}}`).count;
+      await waitFor(() => finished('succeeded') === 1 && finished('expired') === 1, 5_000, 'the held call to finish and the queued one to be skipped');
+      expect(slow.logs.lines.some((l) => l.msg === 'deadline passed; not running the call')).toBe(true);
     } finally {
       release();
       await slow.stop();

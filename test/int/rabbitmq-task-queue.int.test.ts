@@ -7,6 +7,7 @@ import { DEAD_LETTER_QUEUE, DEAD_LETTER_REASON } from '../../src/adapters/rabbit
 import { CapacityExceededError, type TaskMessage } from '../../src/domain/index.js';
 import type { Delivery } from '../../src/ports/task-queue.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
+import { taskCallerContract } from '../contracts/task-caller.contract.js';
 import { rabbitmq, requireOrSkip } from '../support/infra.js';
 import { LogSink } from '../support/log-sink.js';
 import { canManageBroker, closeConnectionsNamed, connectionsNamed } from '../support/rabbitmq-connections.js';
@@ -52,6 +53,7 @@ function harness(maxLength?: number) {
 
 describe.skipIf(!infra)('RabbitMqTaskQueue', () => {
   taskQueueContract('rabbitmq', async () => harness(20));
+  taskCallerContract('rabbitmq', async () => harness(20));
 
   let h: ReturnType<typeof harness>;
   let queue: RabbitMqTaskQueue;

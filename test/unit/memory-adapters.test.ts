@@ -16,14 +16,17 @@ import { embeddingCacheContract } from '../contracts/embedding-cache.contract.js
 import { MemoryEmbeddingCache } from '../../src/adapters/memory/memory-embedding-cache.js';
 import { taskEventsContract } from '../contracts/task-events.contract.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
+import { taskCallerContract } from '../contracts/task-caller.contract.js';
 import { taskStoreContract } from '../contracts/task-store.contract.js';
 import { workerRegistryContract } from '../contracts/worker-registry.contract.js';
 import { MemoryWorkerRegistry } from '../../src/adapters/memory/memory-worker-registry.js';
 
-taskQueueContract('memory', async () => {
+const memoryQueues = async () => {
   const broker = new MemoryBroker(20);
   return { connect: async () => new MemoryTaskQueue(broker), maxLength: 20, cleanup: async () => {} };
-});
+};
+taskQueueContract('memory', memoryQueues);
+taskCallerContract('memory', memoryQueues);
 
 taskStoreContract('memory', async () => ({
   open: async ({ ttlSeconds }) => new MemoryTaskStore({ ttlSeconds, maxTasks: 10 }),

@@ -1,9 +1,12 @@
 import { CapacityExceededError, MAX_PRIORITY, type Lane, type TaskMessage } from '../../domain/index.js';
+import type { CallAnswer } from '../../ports/task-caller.js';
 import type { Delivery } from '../../ports/task-consumer.js';
 
 export interface Entry {
   readonly message: TaskMessage;
   redelivered: boolean;
+  /** A call's: where its answer goes (the caller's promise, in this process). */
+  readonly reply?: (answer: CallAnswer) => void;
 }
 
 export interface Consumer {
@@ -90,12 +93,21 @@ export class MemoryBroker {
     return queue;
   }
 
-  publish(message: TaskMessage): void {
+  /** `reply`: the message is a call, answered there. */
+  publish(message: TaskMessage, reply?: (answer: CallAnswer) => void): void {
     const queue = this.queue(message.model, message.lane);
     if (queue.size >= this.maxLength) {
       throw new CapacityExceededError(`The queue of model '${message.model}' is full (${this.maxLength} tasks).`);
     }
-    queue.push({ message, redelivered: false }, false);
+    queue.push({ message, redelivered: false, ...(reply && { reply }) }, false);
+    this.scheduleDispatch(queue);
+  }
+
+  /** A call's copy with one more attempt counted, at the back of its queue (as RabbitMQ's republished copy goes). */
+  retry(entry: Entry): void {
+    const message = { ...entry.message, attempts: (entry.message.attempts ?? 0) + 1 };
+    const queue = this.queue(message.model, message.lane);
+    queue.push({ message, redelivered: false, ...(entry.reply && { reply: entry.reply }) }, false);
     this.scheduleDispatch(queue);
   }
 

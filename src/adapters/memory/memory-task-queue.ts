@@ -1,5 +1,6 @@
 import { ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
 import type {
+  CallAnswer,
   ConsumeOptions,
   DeadLetterAction,
   DeadLetter,
@@ -20,6 +21,8 @@ export { MemoryBroker };
  */
 export class MemoryTaskQueue implements TaskQueue {
   private readonly consumers = new Set<Consumer>();
+  /** Calls of this client still waiting: refused when it closes. */
+  private readonly waiting = new Set<(error: Error) => void>();
   private closed = false;
 
   constructor(private readonly broker: MemoryBroker = new MemoryBroker()) {}
@@ -27,6 +30,27 @@ export class MemoryTaskQueue implements TaskQueue {
   async publish(message: TaskMessage): Promise<void> {
     this.assertOpen();
     this.broker.publish(message);
+  }
+
+  call(message: TaskMessage, signal: AbortSignal): Promise<CallAnswer> {
+    return new Promise<CallAnswer>((resolve, reject) => {
+      this.assertOpen();
+      signal.throwIfAborted();
+      const end = () => {
+        signal.removeEventListener('abort', abort);
+        this.waiting.delete(refuse);
+      };
+      const refuse = (error: Error) => (end(), reject(error));
+      const abort = () => refuse(signal.reason as Error);
+      signal.addEventListener('abort', abort, { once: true });
+      this.waiting.add(refuse);
+      try {
+        // Once settled, the promise ignores later answers (a redelivered copy's).
+        this.broker.publish(message, (answer) => (end(), resolve(answer)));
+      } catch (error) {
+        refuse(error as Error);
+      }
+    });
   }
 
   async consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
@@ -87,16 +111,18 @@ export class MemoryTaskQueue implements TaskQueue {
       consumer.unsettled.clear();
     }
     this.consumers.clear();
+    for (const refuse of [...this.waiting]) refuse(new ServiceUnavailableError('The task queue closed before the answer came.'));
   }
 
   /** Called by the broker for each message it hands to one of this client's consumers. */
   deliver(consumer: Consumer, entry: Entry): void {
     let settled = false;
-    const settle = (outcome: { requeue: true } | { deadLetter: string } | { ack: true }) => {
+    const settle = (outcome: { requeue: true } | { deadLetter: string } | { ack: true } | { retry: true }) => {
       // Ignore a second settlement, and one that arrives after close already requeued it.
       if (settled || !consumer.unsettled.delete(entry)) return;
       settled = true;
       if ('requeue' in outcome) this.broker.requeue(entry);
+      else if ('retry' in outcome) this.broker.retry(entry);
       else if ('deadLetter' in outcome) this.broker.deadLetter(entry.message, outcome.deadLetter);
       this.broker.scheduleDispatch(this.broker.queue(entry.message.model, entry.message.lane));
     };
@@ -106,6 +132,7 @@ export class MemoryTaskQueue implements TaskQueue {
       ack: async () => settle({ ack: true }),
       requeue: async () => settle({ requeue: true }),
       deadLetter: async (reason) => settle({ deadLetter: reason }),
+      ...(entry.reply && { call: { answer: async (answer: CallAnswer) => entry.reply!(answer), retry: async () => settle({ retry: true }) } }),
     };
     Promise.resolve()
       .then(() => consumer.handler(delivery))

@@ -31,7 +31,8 @@ export interface RabbitMqOptions extends ConnectionOptions {
 export class BrokerClient {
   readonly publisher: ChannelWrapper;
   private readonly connection: AmqpConnectionManager;
-  private readonly declared = new Set<string>();
+  /** Declarations made or under way, by channel and model: a caller that asks during one waits for it. */
+  private readonly declared = new Map<string, Promise<void>>();
   private readonly channels = new Set<ChannelWrapper>();
   private closed = false;
 
@@ -60,21 +61,20 @@ export class BrokerClient {
 
   /** Names of the queues this client has declared (its model queues, their bulk lanes and their dead-letter queues). */
   declaredQueues(): string[] {
-    const models = new Set([...this.declared].map((key) => key.slice(key.indexOf('|') + 1)));
+    const models = new Set([...this.declared.keys()].map((key) => key.slice(key.indexOf('|') + 1)));
     return [...models].flatMap((model) => [this.queueName(model), this.queueName(model, 'bulk'), this.deadLetterQueueName(model)]);
   }
 
   /** Declares a model's queue and its dead-letter queue on this channel, now and after every reconnection. */
   async declare(channel: ChannelWrapper, model: string): Promise<void> {
     const key = `${channel.name ?? ''}|${model}`;
-    if (this.declared.has(key)) return;
-    this.declared.add(key);
-    try {
-      await declareQueues(channel, this.queueName(model), this.options.maxLength);
-    } catch (error) {
-      this.declared.delete(key);
-      throw error;
+    let declaring = this.declared.get(key);
+    if (!declaring) {
+      declaring = declareQueues(channel, this.queueName(model), this.options.maxLength);
+      this.declared.set(key, declaring);
+      declaring.catch(() => this.declared.delete(key));
     }
+    await declaring;
   }
 
   /** Open, connected (after a moment's grace for a client that is still reconnecting), and the model's queues declared. */

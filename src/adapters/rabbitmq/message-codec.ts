@@ -30,6 +30,7 @@ const WireMessage = z.strictObject({
     })
     .optional(),
   normalize: z.literal(false).optional(),
+  attempts: z.number().int().min(0).optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {

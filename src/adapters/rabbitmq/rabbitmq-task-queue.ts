@@ -1,9 +1,11 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
-import type { ConsumeOptions, DeadLetter, DeadLetterAction, Delivery, DeliveryHandler, QueueStats, Subscription, TaskQueue } from '../../ports/task-queue.js';
+import type { TaskMessage } from '../../domain/index.js';
+import type { CallAnswer, ConsumeOptions, DeadLetter, DeadLetterAction, Delivery, DeliveryHandler, QueueStats, Subscription, TaskQueue } from '../../ports/task-queue.js';
 import { BrokerClient, CONNECT_GRACE_MS, type RabbitMqOptions } from './broker-client.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import { RabbitMqQueueInspector } from './queue-inspector.js';
+import { publishError, RabbitMqCalls } from './rabbitmq-calls.js';
+import { callReply, type Replies } from './call-replies.js';
 import { deadLetterWithReason, queueNameOf } from './topology.js';
 
 export { queueNameOf };
@@ -27,10 +29,14 @@ export type { RabbitMqOptions };
 export class RabbitMqTaskQueue implements TaskQueue {
   private readonly client: BrokerClient;
   private readonly inspector: RabbitMqQueueInspector;
+  private readonly calls: RabbitMqCalls;
+  private readonly replies: Replies;
 
   constructor(options: RabbitMqOptions) {
     this.client = new BrokerClient(options);
     this.inspector = new RabbitMqQueueInspector(this.client, (message) => this.publish(message));
+    this.calls = new RabbitMqCalls(this.client);
+    this.replies = { client: this.client, channel: undefined };
   }
 
   queueName(...args: Parameters<BrokerClient['queueName']>): string {
@@ -58,13 +64,12 @@ export class RabbitMqTaskQueue implements TaskQueue {
         timestamp: Math.floor(message.enqueuedAt.getTime() / 1000),
       });
     } catch (error) {
-      const reason = (error as Error).message;
-      // With x-overflow=reject-publish, a full queue answers the confirm with a nack.
-      if (/nack/i.test(reason)) {
-        throw new CapacityExceededError(`The queue of model '${message.model}' is full.`);
-      }
-      throw new ServiceUnavailableError(`RabbitMQ did not confirm the task: ${reason}`, 2, { cause: error });
+      throw publishError(error, message.model);
     }
+  }
+
+  call(message: TaskMessage, signal: AbortSignal): Promise<CallAnswer> {
+    return this.calls.call(message, signal);
   }
 
   async consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
@@ -114,6 +119,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
           ack: async () => void settle('ack'),
           requeue: async () => void settle('requeue'),
           deadLetter,
+          ...(raw.properties.replyTo && { call: callReply(this.replies, raw, decoded.message, queue, settle, log) }),
         };
         Promise.resolve()
           .then(() => handler(delivery))
@@ -154,6 +160,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
 
   /** Closes consumer channels first (their unsettled messages return to the queues), then the connection. */
   close(): Promise<void> {
+    this.calls.close();
     return this.client.close();
   }
 }

@@ -64,13 +64,8 @@ export class SubmitTask {
    * fresh one from the same generator); else a new one.
    */
   async submit(command: EmbeddingRequest, modelId: string, { taskId }: { taskId?: string } = {}): Promise<Submission> {
-    // A reranker reads the query once with every document: each pair's tokens count.
-    const estimate = estimateTokens(command.inputs) + (command.rerank ? estimateTokens([command.rerank.query]) * command.inputs.length : 0);
-    const tokens = await this.rateLimits.admitTokens(command.caller, estimate);
-    const now = this.clock.now();
-    await this.admit(modelId, command.deadline ? command.deadline.getTime() - now.getTime() : Infinity);
-
-    const task = this.newTask(command, modelId, taskId, now);
+    const tokens = await this.admit(command, modelId);
+    const task = this.newTask(command, modelId, taskId, this.clock.now());
     // Record first, then publish: a worker may finish the task before publish
     // returns, and it must find the record to update.
     await this.store.create(task);
@@ -85,10 +80,30 @@ export class SubmitTask {
         .catch((storeError: unknown) => this.logger.warn('could not mark a task that was not queued as refused', { taskId: task.id, err: storeError }));
       throw error;
     }
+    this.queued(modelId);
+    return { task, liveWorkers: await this.live.count(modelId), tokens };
+  }
+
+  /**
+   * What every message passes before it is queued, a task's or a call's:
+   * its estimated tokens taken from the caller's allowance, and admission
+   * (below) by the wait its model's queue promises. Resolves with the
+   * caller's allowance after it.
+   */
+  async admit(command: EmbeddingRequest, modelId: string): Promise<Allowance | undefined> {
+    // A reranker reads the query once with every document: each pair's tokens count.
+    const estimate = estimateTokens(command.inputs) + (command.rerank ? estimateTokens([command.rerank.query]) * command.inputs.length : 0);
+    const tokens = await this.rateLimits.admitTokens(command.caller, estimate);
+    const now = this.clock.now();
+    await this.admitToQueue(modelId, command.deadline ? command.deadline.getTime() - now.getTime() : Infinity);
+    return tokens;
+  }
+
+  /** A message this process has put on `modelId`'s queue: counted, and added to the depth admission reads. */
+  queued(modelId: string): void {
     const known = this.depths.get(modelId);
     if (known) known.added++;
     this.metrics.taskSubmitted(modelId);
-    return { task, liveWorkers: await this.live.count(modelId), tokens };
   }
 
   /**
@@ -104,7 +119,8 @@ export class SubmitTask {
     return { task, liveWorkers: await this.live.count(modelId), tokens };
   }
 
-  private newTask(command: EmbeddingRequest, modelId: string, taskId: string | undefined, now: Date): Task {
+  /** A new queued task of `command` on `modelId`: the record a task keeps, or what a call's message is made of. */
+  newTask(command: EmbeddingRequest, modelId: string, taskId: string | undefined, now: Date): Task {
     return newTask({
       id: taskId ?? this.ids.next(),
       model: modelId,
@@ -127,7 +143,7 @@ export class SubmitTask {
    * in front of it has drained. Without a known rate there is no estimate,
    * and the task is let in.
    */
-  private async admit(modelId: string, patienceMs: number): Promise<void> {
+  private async admitToQueue(modelId: string, patienceMs: number): Promise<void> {
     if (this.admission.maxQueueWaitMs <= 0) return;
     const boundMs = Math.min(this.admission.maxQueueWaitMs, patienceMs);
     const rate = await this.live.drainRate(modelId);

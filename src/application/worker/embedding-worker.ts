@@ -11,6 +11,7 @@ import type { ModelActivity } from '../../ports/worker-registry.js';
 import { DynamicBatcher, type BatchInference, type BatchingOptions } from './dynamic-batcher.js';
 import { ModelActivityRecorder } from './model-activity.js';
 import { TaskHandler, type RunTask, type TaskHandlerOptions } from './task-handler.js';
+import { CallHandler } from './call-handler.js';
 
 export interface WorkerOptions extends TaskHandlerOptions {
   /** Most tasks a worker holds unacknowledged per model; at least the batch size, so batches can fill. */
@@ -33,7 +34,7 @@ export interface ServedModels {
 /**
  * Serves the queues of the models it is given, embedding models and
  * rerankers, interactive and bulk lanes, each model through one batcher,
- * and hands every delivery to the `TaskHandler`. It keeps what each model's work looks like for the
+ * and hands every delivery to the `TaskHandler`, or a call to the `CallHandler`. It keeps what each model's work looks like for the
  * heartbeat, and on stop waits for the tasks in progress to be settled.
  */
 export class EmbeddingWorker {
@@ -41,6 +42,7 @@ export class EmbeddingWorker {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly activity = new Map<string, ModelActivityRecorder>();
   private readonly handler: TaskHandler;
+  private readonly calls: CallHandler;
   private readonly stopping = new AbortController();
 
   constructor(
@@ -53,7 +55,9 @@ export class EmbeddingWorker {
     private readonly logger: Logger,
     private readonly options: WorkerOptions,
   ) {
-    this.handler = new TaskHandler(store, events, clock, metrics, logger, options, (model) => this.activity.get(model), this.stopping.signal);
+    const activityOf = (model: string) => this.activity.get(model);
+    this.handler = new TaskHandler(store, events, clock, metrics, logger, options, activityOf, this.stopping.signal);
+    this.calls = new CallHandler(clock, metrics, logger, options, activityOf);
   }
 
   async start(): Promise<void> {
@@ -103,7 +107,8 @@ export class EmbeddingWorker {
 
   private async consume(modelId: string, run: RunTask): Promise<void> {
     const recorder = this.activity.get(modelId)!;
-    const handler = (delivery: Delivery) => this.track(this.measured(recorder, this.handler.handle(run, delivery)));
+    const handle = (delivery: Delivery) => (delivery.call ? this.calls.handle(run, delivery, delivery.call) : this.handler.handle(run, delivery));
+    const handler = (delivery: Delivery) => this.track(this.measured(recorder, handle(delivery)));
     this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.prefetch }));
     this.subscriptions.push(await this.queue.consume(modelId, handler, { prefetch: this.options.bulkPrefetch, lane: 'bulk' }));
     this.logger.info('consuming', { model: modelId });

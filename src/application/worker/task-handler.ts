@@ -1,19 +1,4 @@
-import {
-  checkInputs,
-  DomainError,
-  endedAt,
-  isPastDeadline,
-  startedAt,
-  isTerminal,
-  toResult,
-  PayloadTooLargeError,
-  ValidationError,
-  type InputLimits,
-  type Task,
-  type Embeddings,
-  type TaskFailure,
-  type TaskMessage,
-} from '../../domain/index.js';
+import { endedAt, isPastDeadline, startedAt, isTerminal, type DomainError, type InputLimits, type Task, type TaskFailure, type TaskMessage } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
@@ -22,9 +7,9 @@ import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { ModelActivityRecorder } from './model-activity.js';
 import { untilAnswered } from './until-answered.js';
+import { attempt, breachOf, seconds, worthRetrying, type RunTask } from './attempt.js';
 
-/** Runs one message's work on its model: one row of output per input (through the model's batcher), with the tokens each used. */
-export type RunTask = (message: TaskMessage) => Promise<Embeddings>;
+export type { RunTask };
 
 export interface TaskHandlerOptions {
   /** Attempts a task gets (model failures and worker crashes both count) before it is failed and dead-lettered. */
@@ -73,7 +58,7 @@ export class TaskHandler {
       model: message.model,
       ...(message.requestId !== undefined && { requestId: message.requestId }),
     });
-    const breach = this.breach(message);
+    const breach = breachOf(message, this.options.limits);
     if (breach) {
       await this.failIfItsOwn(message, breach, log);
       await this.deadLetter(delivery, 'breaks_limits', `breaks the input limits: ${breach.message}`, log);
@@ -117,7 +102,7 @@ export class TaskHandler {
 
   private async finish(task: Task, run: RunTask, delivery: Delivery, log: Logger): Promise<void> {
     const message = delivery.message;
-    const outcome = await this.attempt(run, message);
+    const outcome = await attempt(run, message);
     if (outcome.ok) {
       const now = this.clock.now();
       const stored = await this.patiently(() => this.store.markSucceeded(message.taskId, outcome.result, now), log);
@@ -134,8 +119,7 @@ export class TaskHandler {
       }
       await delivery.ack();
       this.announce(message.taskId, log);
-    } else if (outcome.failure.kind === 'invalid_input' || outcome.failure.kind === 'too_large') {
-      // The input itself is wrong (an unknown token id) or too large: another attempt would fail the same way.
+    } else if (!worthRetrying(outcome.failure)) {
       await this.giveUp(task, delivery, outcome.failure, log);
     } else if (task.attempts < this.options.maxAttempts) {
       log.warn('attempt failed; requeueing', { attempt: task.attempts, reason: outcome.failure.reason });
@@ -179,17 +163,6 @@ export class TaskHandler {
     await delivery.deadLetter(reason);
   }
 
-  /** What is wrong with a message's inputs by the limits, if anything. */
-  private breach(message: TaskMessage): DomainError | undefined {
-    try {
-      checkInputs(message.inputs, this.options.limits);
-      return undefined;
-    } catch (error) {
-      if (error instanceof DomainError) return error;
-      throw error;
-    }
-  }
-
   /**
    * A message that breaks the limits fails its task, so that the client
    * learns why, but only when it carries that task's own inputs: a stray
@@ -213,19 +186,6 @@ export class TaskHandler {
   private announce(taskId: string, log: Logger): void {
     this.events.announceFinished(taskId).catch((error: unknown) => log.warn('could not announce a finished task', { err: error }));
   }
-
-  private async attempt(run: RunTask, message: TaskMessage) {
-    try {
-      return { ok: true as const, result: toResult(await run(message)) };
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const failure: TaskFailure =
-        error instanceof ValidationError || error instanceof PayloadTooLargeError
-          ? { reason, kind: error instanceof ValidationError ? 'invalid_input' : 'too_large', issues: error.issues }
-          : { reason, kind: 'inference_failed' };
-      return { ok: false as const, failure };
-    }
-  }
 }
 
 /** Whether a message asks for the work its task record describes. */
@@ -236,8 +196,4 @@ function sameWork(task: Task, message: TaskMessage): boolean {
     if (typeof input === 'string' || typeof other === 'string') return input === other;
     return input.length === other.length && input.every((id, j) => id === other[j]);
   });
-}
-
-function seconds(from: Date, to: Date): number {
-  return Math.max(0, (to.getTime() - from.getTime()) / 1000);
 }

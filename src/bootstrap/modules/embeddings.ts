@@ -52,17 +52,9 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
     provide(
       bind,
       SyncTasks,
-      {
-        submit: SubmitTask,
-        status: GetTaskStatus,
-        store: TOKENS.TaskStore,
-        events: TOKENS.TaskEvents,
-        ids: TOKENS.Ids,
-        live: LiveWorkers,
-        clock: TOKENS.Clock,
-      },
+      { submit: SubmitTask, caller: TOKENS.TaskQueue, live: LiveWorkers, clock: TOKENS.Clock, ids: TOKENS.Ids },
       (d) =>
-        new SyncTasks(d.submit, d.status, d.store, d.events, d.ids, d.live, d.clock, {
+        new SyncTasks(d.submit, d.caller, d.live, d.clock, d.ids, {
           timeoutMs: api.sync_timeout_seconds * 1000,
           noWorkerRetryAfterSeconds: worker.heartbeat_seconds,
         }),

@@ -1,0 +1,113 @@
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
+import type { CallAnswer, TaskCaller } from '../../ports/task-caller.js';
+import { decodeAnswer } from './answer-codec.js';
+import { CONNECT_GRACE_MS, type BrokerClient } from './broker-client.js';
+import { encodeMessage } from './message-codec.js';
+
+/** RabbitMQ's direct reply-to: answers come straight to the channel that consumes it, with no queue of its own. */
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+interface Waiting {
+  readonly message: TaskMessage;
+  readonly resolve: (answer: CallAnswer) => void;
+  readonly reject: (error: Error) => void;
+  /** The reply channel it was last sent on: a call sent on one that has since closed is sent again. */
+  generation: number;
+}
+
+/**
+ * `TaskCaller` on RabbitMQ, by direct reply-to: a call is published on the
+ * channel that consumes `amq.rabbitmq.reply-to`, and the worker's answer
+ * comes back on it, addressed by `correlation_id`. No reply queue is
+ * declared, and nothing is stored.
+ *
+ * The message is transient (an answer cannot outlive this process's channel
+ * anyway) and expires at its deadline; it is published with a confirm, so
+ * that a full queue is a fast refusal, not a call that silently never
+ * arrives. When the channel is re-established (a dropped connection, a
+ * broker restart), every call still waiting is sent again on the new one:
+ * its first copy's answer could no longer reach it.
+ */
+export class RabbitMqCalls implements TaskCaller {
+  private readonly channel: ChannelWrapper;
+  private readonly waiting = new Map<string, Waiting>();
+  private generation = 0;
+
+  constructor(private readonly client: BrokerClient) {
+    this.channel = client.channel({
+      name: 'calls',
+      confirm: true,
+      publishTimeout: client.options.publishTimeoutMs ?? 5_000,
+      setup: async (ch: ConfirmChannel) => {
+        await ch.consume(DIRECT_REPLY_TO, (raw) => raw && this.answered(raw), { noAck: true });
+        const generation = ++this.generation;
+        // After the setup, so that the channel is ready to publish on.
+        if (generation > 1) setImmediate(() => this.resend(generation));
+      },
+    });
+  }
+
+  async call(message: TaskMessage, signal: AbortSignal): Promise<CallAnswer> {
+    await this.client.ready(message.model, CONNECT_GRACE_MS);
+    signal.throwIfAborted();
+    return new Promise<CallAnswer>((resolve, reject) => {
+      const end = () => {
+        signal.removeEventListener('abort', abort);
+        this.waiting.delete(message.taskId);
+      };
+      const abort = () => (end(), reject(signal.reason as Error));
+      signal.addEventListener('abort', abort, { once: true });
+      const waiting: Waiting = { message, resolve: (answer) => (end(), resolve(answer)), reject: (error) => (end(), reject(error)), generation: 0 };
+      this.waiting.set(message.taskId, waiting);
+      this.send(waiting);
+    });
+  }
+
+  /** Refuses every call still waiting: closing, this process will not see their answers. */
+  close(): void {
+    for (const waiting of [...this.waiting.values()]) waiting.reject(new ServiceUnavailableError('The task queue closed before the answer came.', 1));
+  }
+
+  private send(waiting: Waiting): void {
+    const { message } = waiting;
+    waiting.generation = this.generation;
+    const remainingMs = message.deadline ? message.deadline.getTime() - Date.now() : undefined;
+    if (remainingMs !== undefined && remainingMs <= 0) return; // The caller's own timeout answers it.
+    const options: Options.Publish = {
+      persistent: false,
+      priority: message.priority,
+      replyTo: DIRECT_REPLY_TO,
+      correlationId: message.taskId,
+      messageId: message.taskId,
+      contentType: 'application/json',
+      timestamp: Math.floor(message.enqueuedAt.getTime() / 1000),
+      ...(remainingMs !== undefined && { expiration: String(Math.ceil(remainingMs)) }),
+    };
+    this.channel
+      .sendToQueue(this.client.queueName(message.model, message.lane), encodeMessage(message), options)
+      .catch((error: unknown) => {
+        // Only the latest copy's refusal counts: an older one's may fail as its channel closes.
+        if (this.waiting.get(message.taskId) === waiting && waiting.generation === this.generation) waiting.reject(publishError(error, message.model));
+      });
+  }
+
+  private resend(generation: number): void {
+    for (const waiting of this.waiting.values()) if (waiting.generation < generation) this.send(waiting);
+  }
+
+  /** The first answer to a call wins; an answer to a call nobody waits for any more (a duplicate, or its caller gone) is dropped. */
+  private answered(raw: ConsumeMessage): void {
+    const waiting = this.waiting.get(String(raw.properties.correlationId));
+    const answer = waiting && decodeAnswer(raw.content);
+    if (waiting && answer) waiting.resolve(answer);
+  }
+}
+
+/** What a refused publish means for its caller: a full queue (the broker's nack, with x-overflow=reject-publish), or a broker out of reach. */
+export function publishError(error: unknown, model: string): Error {
+  const reason = (error as Error).message;
+  if (/nack/i.test(reason)) return new CapacityExceededError(`The queue of model '${model}' is full.`);
+  return new ServiceUnavailableError(`RabbitMQ did not confirm the task: ${reason}`, 2, { cause: error });
+}
