@@ -2,7 +2,7 @@ import type { TaskMessage } from '../domain/index.js';
 
 /** A model's queue as the broker sees it. */
 export interface QueueStats {
-  /** Messages waiting, not counting those delivered and not yet settled. */
+  /** Messages waiting in the interactive lane, tasks and calls, not counting those delivered and not yet settled. */
   readonly ready: number;
   readonly consumers: number;
   /** Messages in the model's dead-letter queue. */
@@ -21,7 +21,7 @@ export type DeadLetterAction = 'requeue' | 'discard';
 
 /** What operators and metrics read of the queues, and the dead-letter administration (the console's side). */
 export interface QueueInspector {
-  /** Messages waiting in a model's interactive queue, not counting unacked deliveries. */
+  /** Messages waiting in a model's interactive lane (tasks and calls), not counting unacked deliveries. */
   depth(model: string): Promise<number>;
   stats(model: string): Promise<QueueStats>;
   /** The oldest `limit` dead-lettered messages of a model, with why; looking leaves them where they are. */

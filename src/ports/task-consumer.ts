@@ -32,7 +32,12 @@ export interface Subscription {
 export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
 
 export interface ConsumeOptions {
-  /** Most unsettled deliveries this consumer holds at once. */
+  /**
+   * Most unsettled deliveries this consumer holds at once. An interactive
+   * consumer takes calls too, under a prefetch of the same size of their own:
+   * a call never waits behind tasks the consumer holds (for a store that
+   * stalls, say).
+   */
   readonly prefetch: number;
   /** Which of the model's queues to take from; default `interactive`. */
   readonly lane?: Lane;

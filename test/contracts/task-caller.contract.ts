@@ -134,11 +134,16 @@ export function taskCallerContract(name: string, makeHarness: () => Promise<Queu
       expect(await api.call(message(), AbortSignal.timeout(10_000))).toEqual(ANSWER);
     });
 
-    it('refuses a call at once when the queue is full, sending nothing', async (ctx) => {
+    it('refuses a call at once when its queue is full, sending nothing', async (ctx) => {
       if (harness.maxLength === undefined) ctx.skip();
-      for (let i = 0; i < harness.maxLength!; i++) await api.publish(message());
-      await expect(api.call(message(), AbortSignal.timeout(10_000))).rejects.toBeInstanceOf(CapacityExceededError);
+      const giveUp = new AbortController();
+      // Nobody consumes: each call waits in the queue until the test gives up on it.
+      const waiting = Array.from({ length: harness.maxLength! }, () => api.call(message(), giveUp.signal).catch(() => undefined));
       await waitFor(async () => (await api.depth(model)) === harness.maxLength);
+      await expect(api.call(message(), AbortSignal.timeout(10_000))).rejects.toBeInstanceOf(CapacityExceededError);
+      expect(await api.depth(model)).toBe(harness.maxLength);
+      giveUp.abort();
+      await Promise.all(waiting);
     });
   });
 }

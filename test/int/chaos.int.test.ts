@@ -114,7 +114,7 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
     await Promise.all(processes.map((p) => p.stop()));
     await reference?.close();
     await redisProxy?.close();
-    await deleteQueues(amqp!.url, [`${namespace}.embeddings.bert`, `${namespace}.embeddings.bert.bulk`, `${namespace}.embeddings.bert.dead`]);
+    await deleteQueues(amqp!.url, [`${namespace}.embeddings.bert`, `${namespace}.embeddings.bert.bulk`, `${namespace}.embeddings.bert.calls`, `${namespace}.embeddings.bert.dead`]);
     await deleteKeys(store!.url, `${namespace}:`);
     await rm(dir, { recursive: true, force: true });
   }, 60_000);

@@ -60,7 +60,7 @@ describe.skipIf(!amqp || !store)('two deployments sharing a broker and a Redis',
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop()));
     for (const namespace of namespaces) {
-      await deleteQueues(amqp!.url, [`${namespace}.embeddings.bert`, `${namespace}.embeddings.bert.bulk`, `${namespace}.embeddings.bert.dead`]);
+      await deleteQueues(amqp!.url, [`${namespace}.embeddings.bert`, `${namespace}.embeddings.bert.bulk`, `${namespace}.embeddings.bert.calls`, `${namespace}.embeddings.bert.dead`]);
       await deleteKeys(store!.url, `${namespace}:`);
     }
     await rm(dir, { recursive: true, force: true });

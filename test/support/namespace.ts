@@ -29,7 +29,7 @@ export function testNamespace(label: string): TestNamespace {
       return name;
     },
     cleanUp: async ({ amqpUrl, redisUrl }) => {
-      if (amqpUrl && queues.size > 0) await deleteQueues(amqpUrl, [...queues].flatMap((q) => [q, `${q}.bulk`, `${q}.dead`]));
+      if (amqpUrl && queues.size > 0) await deleteQueues(amqpUrl, [...queues].flatMap((q) => [q, `${q}.bulk`, `${q}.calls`, `${q}.dead`]));
       if (redisUrl) await deleteKeys(redisUrl, keyPrefix);
     },
   };

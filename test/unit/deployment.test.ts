@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { queueNameOf } from '../../src/adapters/rabbitmq/rabbitmq-task-queue.js';
+import { callsQueueOf, queueNameOf } from '../../src/adapters/rabbitmq/rabbitmq-task-queue.js';
 import { CONFIG_KEYS, ENV_VARIABLES } from '../../src/bootstrap/config/environment.js';
 import { loadConfig } from '../../src/bootstrap/config/load.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -206,8 +206,8 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
       const model = containerOf(deployment).env!.find((v) => v.name === 'WORKER_MODELS')!.value!;
       const entry = config.ml.models.find((m) => m.id === model)!;
       const queue = queueNameOf(model, { queueNames: new Map(entry.queue ? [[model, entry.queue]] : []) });
-      const trigger = (scaled.spec as { triggers: { type: string; metadata: { queueName: string } }[] }).triggers[0]!;
-      expect(trigger).toMatchObject({ type: 'rabbitmq', metadata: { queueName: queue } });
+      const triggers = (scaled.spec as { triggers: { type: string; metadata: { queueName: string } }[] }).triggers;
+      expect(triggers).toMatchObject([queue, callsQueueOf(queue)].map((queueName) => ({ type: 'rabbitmq', metadata: { queueName } })));
     }
   });
 });

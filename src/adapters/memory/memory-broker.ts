@@ -9,9 +9,12 @@ export interface Entry {
   readonly reply?: (answer: CallAnswer) => void;
 }
 
+/** Where a message waits: its lane's queue, or, for a call, the calls' queue beside the interactive lane. */
+export type QueueKind = Lane | 'calls';
+
 export interface Consumer {
   readonly model: string;
-  readonly lane: Lane;
+  readonly lane: QueueKind;
   /** The client whose consumer this is: it hands the delivery to the handler. */
   readonly client: { deliver(consumer: Consumer, entry: Entry): void };
   readonly handler: (delivery: Delivery) => Promise<void>;
@@ -82,8 +85,8 @@ export class MemoryBroker {
   /** @param maxLength most ready messages per model queue; publish beyond it is refused. */
   constructor(readonly maxLength = 100_000) {}
 
-  /** A model's queue of one lane (a queue each, as on RabbitMQ). */
-  queue(model: string, lane: Lane = 'interactive'): ModelQueue {
+  /** A model's queue of one lane, or its calls' (a queue each, as on RabbitMQ). */
+  queue(model: string, lane: QueueKind = 'interactive'): ModelQueue {
     const key = `${lane}\u0000${model}`;
     let queue = this.queues.get(key);
     if (!queue) {
@@ -95,7 +98,7 @@ export class MemoryBroker {
 
   /** `reply`: the message is a call, answered there. */
   publish(message: TaskMessage, reply?: (answer: CallAnswer) => void): void {
-    const queue = this.queue(message.model, message.lane);
+    const queue = this.queue(message.model, reply ? 'calls' : message.lane);
     if (queue.size >= this.maxLength) {
       throw new CapacityExceededError(`The queue of model '${message.model}' is full (${this.maxLength} tasks).`);
     }
@@ -105,15 +108,20 @@ export class MemoryBroker {
 
   /** A call's copy with one more attempt counted, at the back of its queue (as RabbitMQ's republished copy goes). */
   retry(entry: Entry): void {
-    const message = { ...entry.message, attempts: (entry.message.attempts ?? 0) + 1 };
-    const queue = this.queue(message.model, message.lane);
-    queue.push({ message, redelivered: false, ...(entry.reply && { reply: entry.reply }) }, false);
+    const copy: Entry = { message: { ...entry.message, attempts: (entry.message.attempts ?? 0) + 1 }, redelivered: false, ...(entry.reply && { reply: entry.reply }) };
+    const queue = this.queueOf(copy);
+    queue.push(copy, false);
     this.scheduleDispatch(queue);
+  }
+
+  /** The queue `entry` waits in. */
+  queueOf(entry: Entry): ModelQueue {
+    return this.queue(entry.message.model, entry.reply ? 'calls' : entry.message.lane);
   }
 
   requeue(entry: Entry): void {
     entry.redelivered = true;
-    const queue = this.queue(entry.message.model, entry.message.lane);
+    const queue = this.queueOf(entry);
     queue.push(entry, true);
     this.scheduleDispatch(queue);
   }

@@ -10,7 +10,7 @@ import type {
   Subscription,
   TaskQueue,
 } from '../../ports/task-queue.js';
-import { MemoryBroker, removeConsumer, type Consumer, type Entry } from './memory-broker.js';
+import { MemoryBroker, removeConsumer, type Consumer, type Entry, type QueueKind } from './memory-broker.js';
 
 export { MemoryBroker };
 
@@ -55,14 +55,20 @@ export class MemoryTaskQueue implements TaskQueue {
 
   async consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     this.assertOpen();
-    const lane = options.lane ?? 'interactive';
+    if (options.lane === 'bulk') return this.consumeQueue(model, 'bulk', handler, options.prefetch);
+    const tasks = this.consumeQueue(model, 'interactive', handler, options.prefetch);
+    const calls = this.consumeQueue(model, 'calls', handler, options.prefetch);
+    return { cancel: async () => void (await Promise.all([tasks.cancel(), calls.cancel()])) };
+  }
+
+  private consumeQueue(model: string, lane: QueueKind, handler: DeliveryHandler, prefetch: number): Subscription {
     const queue = this.broker.queue(model, lane);
     const consumer: Consumer = {
       model,
       lane,
       client: this,
       handler,
-      prefetch: Math.max(1, options.prefetch),
+      prefetch: Math.max(1, prefetch),
       unsettled: new Set(),
       active: true,
     };
@@ -78,13 +84,14 @@ export class MemoryTaskQueue implements TaskQueue {
   }
 
   async depth(model: string): Promise<number> {
-    return this.broker.queue(model).size;
+    return this.broker.queue(model).size + this.broker.queue(model, 'calls').size;
   }
 
   async stats(model: string): Promise<QueueStats> {
     this.assertOpen();
     const queue = this.broker.queue(model);
-    return { ready: queue.size, consumers: queue.consumers.length, deadLettered: this.broker.deadLetters(model).length };
+    const ready = queue.size + this.broker.queue(model, 'calls').size;
+    return { ready, consumers: queue.consumers.length, deadLettered: this.broker.deadLetters(model).length };
   }
 
   async deadLetters(model: string, limit: number): Promise<DeadLetter[]> {
@@ -124,7 +131,7 @@ export class MemoryTaskQueue implements TaskQueue {
       if ('requeue' in outcome) this.broker.requeue(entry);
       else if ('retry' in outcome) this.broker.retry(entry);
       else if ('deadLetter' in outcome) this.broker.deadLetter(entry.message, outcome.deadLetter);
-      this.broker.scheduleDispatch(this.broker.queue(entry.message.model, entry.message.lane));
+      this.broker.scheduleDispatch(this.broker.queueOf(entry));
     };
     const delivery: Delivery = {
       message: entry.message,

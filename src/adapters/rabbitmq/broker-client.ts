@@ -1,7 +1,7 @@
 import type { AmqpConnectionManager, ChannelWrapper, CreateChannelOpts } from 'amqp-connection-manager';
 import { ServiceUnavailableError, type Lane } from '../../domain/index.js';
 import { connectWithBackoff, type ConnectionOptions } from './connection.js';
-import { bulkQueueOf, deadLetterQueueOf, declareQueues, queueNameOf } from './topology.js';
+import { bulkQueueOf, callsQueueOf, deadLetterQueueOf, declareQueues, queueNameOf } from './topology.js';
 
 /** How long an operation waits for a connection that is being re-established before giving up. */
 export const CONNECT_GRACE_MS = 500;
@@ -55,14 +55,19 @@ export class BrokerClient {
     return lane === 'bulk' ? bulkQueueOf(queue) : queue;
   }
 
+  /** Where a model's calls wait (see `callsQueueOf`). */
+  callsQueueName(model: string): string {
+    return callsQueueOf(this.queueName(model));
+  }
+
   deadLetterQueueName(model: string): string {
     return deadLetterQueueOf(this.queueName(model));
   }
 
-  /** Names of the queues this client has declared (its model queues, their bulk lanes and their dead-letter queues). */
+  /** Names of the queues this client has declared (its model queues, their bulk lanes, calls' queues and dead-letter queues). */
   declaredQueues(): string[] {
     const models = new Set([...this.declared.keys()].map((key) => key.slice(key.indexOf('|') + 1)));
-    return [...models].flatMap((model) => [this.queueName(model), this.queueName(model, 'bulk'), this.deadLetterQueueName(model)]);
+    return [...models].flatMap((model) => [this.queueName(model), this.queueName(model, 'bulk'), this.callsQueueName(model), this.deadLetterQueueName(model)]);
   }
 
   /** Declares a model's queue and its dead-letter queue on this channel, now and after every reconnection. */

@@ -27,8 +27,8 @@ export class RabbitMqQueueInspector implements QueueInspector {
   async depth(model: string): Promise<number> {
     await this.client.ready(model);
     try {
-      const { messageCount } = await this.client.publisher.checkQueue(this.client.queueName(model));
-      return messageCount;
+      const [tasks, calls] = await Promise.all([this.client.publisher.checkQueue(this.client.queueName(model)), this.client.publisher.checkQueue(this.client.callsQueueName(model))]);
+      return tasks.messageCount + calls.messageCount;
     } catch (error) {
       throw new ServiceUnavailableError(`Cannot read the depth of ${this.client.queueName(model)}`, 2, { cause: error });
     }
@@ -37,11 +37,12 @@ export class RabbitMqQueueInspector implements QueueInspector {
   async stats(model: string): Promise<QueueStats> {
     await this.client.ready(model);
     try {
-      const [queue, dead] = await Promise.all([
+      const [queue, calls, dead] = await Promise.all([
         this.client.publisher.checkQueue(this.client.queueName(model)),
+        this.client.publisher.checkQueue(this.client.callsQueueName(model)),
         this.client.publisher.checkQueue(this.client.deadLetterQueueName(model)),
       ]);
-      return { ready: queue.messageCount, consumers: queue.consumerCount, deadLettered: dead.messageCount };
+      return { ready: queue.messageCount + calls.messageCount, consumers: queue.consumerCount, deadLettered: dead.messageCount };
     } catch (error) {
       throw new ServiceUnavailableError(`Cannot read the queues of model '${model}'`, 2, { cause: error });
     }

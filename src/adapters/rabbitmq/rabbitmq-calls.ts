@@ -86,7 +86,7 @@ export class RabbitMqCalls implements TaskCaller {
       ...(remainingMs !== undefined && { expiration: String(Math.ceil(remainingMs)) }),
     };
     this.channel
-      .sendToQueue(this.client.queueName(message.model, message.lane), encodeMessage(message), options)
+      .sendToQueue(this.client.callsQueueName(message.model), encodeMessage(message), options)
       .catch((error: unknown) => {
         // Only the latest copy's refusal counts: an older one's may fail as its channel closes.
         if (this.waiting.get(message.taskId) === waiting && waiting.generation === this.generation) waiting.reject(publishError(error, message.model));

@@ -6,14 +6,14 @@ import { decodeMessage, encodeMessage } from './message-codec.js';
 import { RabbitMqQueueInspector } from './queue-inspector.js';
 import { publishError, RabbitMqCalls } from './rabbitmq-calls.js';
 import { callReply, type Replies } from './call-replies.js';
-import { deadLetterWithReason, queueNameOf } from './topology.js';
+import { callsQueueOf, deadLetterWithReason, queueNameOf } from './topology.js';
 
-export { queueNameOf };
+export { callsQueueOf, queueNameOf };
 export type { RabbitMqOptions };
 
 /**
  * `TaskQueue` on RabbitMQ. One durable queue per model, with priorities 0–9,
- * its bulk lane beside it (`<queue>.bulk`), and a dead-letter queue (`<queue>.dead`) that receives messages nacked
+ * its bulk lane beside it (`<queue>.bulk`), its calls' queue (`<queue>.calls`), and a dead-letter queue (`<queue>.dead`) that receives messages nacked
  * without requeue, messages that do not decode, and messages on the wrong
  * model's queue. Messages are persistent and published on a confirm channel;
  * `publish` resolves on the broker's confirm.
@@ -74,20 +74,25 @@ export class RabbitMqTaskQueue implements TaskQueue {
 
   async consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     this.client.assertOpen();
+    if (options.lane === 'bulk') return this.consumeQueue(model, this.queueName(model, 'bulk'), `consumer:${model}:bulk`, handler, options.prefetch);
+    const tasks = await this.consumeQueue(model, this.queueName(model), `consumer:${model}`, handler, options.prefetch);
+    const calls = await this.consumeQueue(model, this.client.callsQueueName(model), `consumer:${model}:calls`, handler, options.prefetch);
+    return { cancel: async () => void (await Promise.all([tasks.cancel(), calls.cancel()])) };
+  }
+
+  private async consumeQueue(model: string, queue: string, name: string, handler: DeliveryHandler, prefetch: number): Promise<Subscription> {
     // One channel per consumer, so that prefetch applies to it alone and a
     // channel error in one model's consumer does not stop the others.
     const generation = { value: 0 };
-    const lane = options.lane ?? 'interactive';
     const channel = this.client.channel({
-      name: lane === 'bulk' ? `consumer:${model}:bulk` : `consumer:${model}`,
+      name,
       confirm: false,
       setup: async (ch: ConfirmChannel) => {
         generation.value++;
-        await ch.prefetch(options.prefetch);
+        await ch.prefetch(prefetch);
       },
     });
     await this.client.declare(channel, model);
-    const queue = this.queueName(model, lane);
     const deadLetters = this.deadLetterQueueName(model);
     const log = this.client.options.logger.child({ queue, model });
 

@@ -15,13 +15,22 @@ export function deadLetterQueueOf(queue: string): string {
   return `${queue}.dead`;
 }
 
+/**
+ * A model's calls (`TaskCaller`): a queue of their own beside the model's,
+ * consumed with the interactive lane but under its own prefetch, so that a
+ * call never waits behind tasks a worker holds while their store is away.
+ */
+export function callsQueueOf(queue: string): string {
+  return `${queue}.calls`;
+}
+
 /** A model's bulk lane: a queue of its own beside the model's, sharing its dead-letter queue. */
 export function bulkQueueOf(queue: string): string {
   return `${queue}.bulk`;
 }
 
 /**
- * Declares a model's durable queue and its bulk lane, with priorities 0–9,
+ * Declares a model's durable queue, its calls' queue and its bulk lane, with priorities 0–9,
  * and their dead-letter queue, on a channel: now, and again after every reconnection (a channel
  * setup). With `maxLength`, a full queue refuses publishes (reject-publish)
  * rather than dropping the oldest. Declaring is idempotent as long as the
@@ -43,6 +52,7 @@ export async function declareQueues(channel: ChannelWrapper, queue: string, maxL
       await ch.assertQueue(deadLetters, { durable: true });
       await ch.assertQueue(queue, { durable: true, arguments: args });
       await ch.assertQueue(bulkQueueOf(queue), { durable: true, arguments: args });
+      await ch.assertQueue(callsQueueOf(queue), { durable: true, arguments: args });
     });
   } catch (error) {
     throw new ServiceUnavailableError(`Cannot declare queue ${queue}: ${(error as Error).message}`, 2, { cause: error });
