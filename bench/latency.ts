@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import * as ort from 'onnxruntime-node';
+import { createServer } from 'node:http';
+import { serve } from '@hono/node-server';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { Pool } from 'undici';
+import { bodyGuard } from '../src/adapters/http/middleware/body-guard.js';
+import { OpenAiEmbeddingRequestSchema } from '../src/adapters/http/wire/embeddings.js';
+import { MemoryTaskQueue } from '../src/adapters/memory/memory-task-queue.js';
 import { OnnxEmbeddingModel } from '../src/adapters/onnx/onnx-embedding-model.js';
 import { readSentenceTransformersFolder } from '../src/adapters/onnx/sentence-transformers-folder.js';
 import { DynamicBatcher } from '../src/application/worker/dynamic-batcher.js';
@@ -89,13 +95,15 @@ async function main() {
   await model.close();
 
   const vector = Array.from({ length: 384 }, (_, i) => Math.sin(i) / 10);
+  const body = () => JSON.stringify({ model: 'L6', input: freshShort(), encoding_format: 'float' });
   await measure('JSON of one 384-float response', async () =>
     JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: vector }], model: 'L6', usage: {} }),
   );
 
+  await httpLayers(body);
+  await queueHandOff();
+
   const mlConfig = await writeMlConfig(join(CACHE, `ml_config.latency.yaml`), 'L6', [{ id: 'L6', engine: 'onnx', path: dir, queue: `latency.${Date.now()}.L6` }]);
-  // A text never sent before each time: the embedding cache would answer a repeated one without the model.
-  const body = () => JSON.stringify({ model: 'L6', input: freshShort(), encoding_format: 'float' });
   const embedded = async (env: Record<string, string>, label: string) => {
     const config = loadConfig({ env: { ML_CONFIG_PATH: mlConfig, LOG_LEVEL: 'warn', API_HOST: '127.0.0.1', API_PORT: String(await freePort()), ...env }, cwd: REPO_ROOT });
     const service = await startService(config, { listen: true });
@@ -133,6 +141,62 @@ async function main() {
   redis.disconnect();
 
   process.stdout.write(['| Step | p50 ms |', '| --- | ---: |', ...steps.map((s) => `| ${s.name} | ${s.ms.toFixed(3)} |`)].join('\n') + '\n');
+}
+
+/**
+ * The embedded path's HTTP layers, each over HTTP with keep-alive and a
+ * fixed 384-float answer, each row one layer more than the row above: plain
+ * node:http, then Hono on @hono/node-server (its Request object and router),
+ * then the body guard's scan, then the request schema (zod). The differences
+ * are what each layer costs a lone request.
+ */
+async function httpLayers(body: () => string): Promise<void> {
+  const answer = JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: Array.from({ length: 384 }, (_, i) => Math.sin(i) / 10) }] });
+  const over = async (name: string, listen: (port: number) => Promise<() => void>) => {
+    const port = await freePort();
+    const close = await listen(port);
+    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
+    await measure(name, async () => (await pool.request({ path: '/v1/embeddings', method: 'POST', body: body(), headers: { 'content-type': 'application/json' } })).body.text());
+    await pool.close();
+    close();
+  };
+  await over('layers: plain node:http, fixed answer', (port) => {
+    const server = createServer((request, response) => {
+      let raw = '';
+      request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+      request.on('end', () => {
+        JSON.parse(raw);
+        response.writeHead(200, { 'content-type': 'application/json' }).end(answer);
+      });
+    });
+    return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(() => server.close())));
+  });
+  const route = createRoute({ method: 'post', path: '/v1/embeddings', request: { body: { content: { 'application/json': { schema: OpenAiEmbeddingRequestSchema } } } }, responses: { 200: { description: 'fixed' } } });
+  const limits = { maxInputs: 2048, maxInputChars: 100_000 };
+  const layers: [string, (app: OpenAPIHono) => void][] = [
+    ['+ Hono and @hono/node-server', (app) => app.post('/v1/embeddings', async (c) => (await c.req.json(), c.body(answer, 200, { 'content-type': 'application/json' })))],
+    ['+ the body guard’s scan', (app) => (app.use('*', bodyGuard(limits, () => 'input')), app.post('/v1/embeddings', async (c) => (await c.req.json(), c.body(answer, 200, { 'content-type': 'application/json' }))))],
+    ['+ the request schema (zod)', (app) => (app.use('*', bodyGuard(limits, () => 'input')), app.openapi(route, (c) => (c.req.valid('json'), c.body(answer, 200, { 'content-type': 'application/json' }))))],
+  ];
+  for (const [name, build] of layers) {
+    await over(`layers: ${name}, fixed answer`, async (port) => {
+      const app = new OpenAPIHono();
+      build(app);
+      const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+      await new Promise((resolve) => server.once('listening', resolve));
+      return () => server.close();
+    });
+  }
+}
+
+/** The in-memory queue's hand-off of a call: from `call` to a consumer that answers at once, and back. */
+async function queueHandOff(): Promise<void> {
+  const queue = new MemoryTaskQueue();
+  const result = { vectors: [new Float32Array(384)], dimensions: 384, usage: { promptTokens: 10, totalTokens: 10 } };
+  await queue.consume('L6', async (delivery) => (await delivery.call!.answer({ ok: true, result, startedAt: new Date(), finishedAt: new Date() }), delivery.ack()), { prefetch: 64 });
+  const message = () => ({ taskId: freshShort(), model: 'L6', inputs: [text], priority: 0, enqueuedAt: new Date() });
+  await measure('in-memory queue: a call handed to a worker and answered', () => queue.call(message(), AbortSignal.timeout(5_000)));
+  await queue.close();
 }
 
 await main();

@@ -412,6 +412,13 @@ async function report(
   );
   target('64 clients, embedded', '≥ 0.85 × ceiling', ratio(embedded64), (x) => x >= 0.85, '×');
   target('64 clients, RabbitMQ + Redis', '≥ 0.75 × ceiling', brokers ? ratio(rr64) : undefined, (x) => x >= 0.75, '×');
+  // Issue 29: the distributed path against the embedded one, and the embedded one against the plain server.
+  target('1 client, p50 through RabbitMQ − embedded p50', '≤ 2 ms', brokers && loneR && lone ? loneR.p50! - lone.p50! : undefined, (x) => x <= 2, ' ms');
+  target('64 clients, RabbitMQ + Redis / embedded', '≥ 0.85×', brokers && rr64 && embedded64 ? rr64.perSecond / embedded64.perSecond : undefined, (x) => x >= 0.85, '×');
+  const cpuRatio = brokers && rr64?.cpuMsPerText !== undefined && embedded64?.cpuMsPerText !== undefined ? rr64.cpuMsPerText / embedded64.cpuMsPerText : undefined;
+  target('CPU per text at 64 clients, RabbitMQ + Redis (every process, broker and store included) / embedded', '≤ 1.25×', cpuRatio, (x) => x <= 1.25, '×');
+  const peer64 = find('L6', PEER, 64);
+  target('64 clients, throughput / the peer’s, embedded', '≥ 2×', embedded64 && peer64 ? embedded64.perSecond / peer64.perSecond : undefined, (x) => x >= 2, '×');
   target('CPU per text at 64 clients / raw batch 128, embedded', '≤ 1.1×', embedded64?.cpuMsPerText !== undefined ? embedded64.cpuMsPerText / rawCpu['L6 128']! : undefined, (x) => x <= 1.1, '×');
   const mixedRow = find('L6', 'embedded, mixed lengths', 64);
   target('mixed lengths, 64 clients / their own raw ceiling', '≥ 0.8×', mixedRow ? mixedRow.perSecond / ceilings['L6 mixed']! : undefined, (x) => x >= 0.8, '×');

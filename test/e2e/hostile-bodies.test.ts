@@ -53,6 +53,12 @@ interface Refusal {
 
 /** How many times a plain body's time a hostile one may take. */
 const SLACK = 3;
+/**
+ * A liveness answer any refusal may take, whatever the plain body's: on a
+ * loaded 2-core machine (the whole suite in parallel) one pause reached
+ * 149 ms. A guard that blocks the loop takes seconds (6.6 s before it).
+ */
+const LIVENESS_FLOOR_MS = 250;
 
 describe('hostile bodies at the body limit', () => {
   let service: ServiceProcess;
@@ -117,7 +123,7 @@ describe('hostile bodies at the body limit', () => {
       expect(refusal.addedMb, key(route)).toBeLessThan(50);
       expect(refusal.seconds, `${key(route)}: a plain body of this size took ${pace.seconds.toFixed(3)} s`).toBeLessThan(Math.max(1, SLACK * pace.seconds));
       expect(refusal.slowestLiveMs, `${key(route)}: liveness took ${pace.slowestLiveMs.toFixed(0)} ms at most beside a plain body`).toBeLessThan(
-        Math.max(100, SLACK * pace.slowestLiveMs),
+        Math.max(LIVENESS_FLOOR_MS, SLACK * pace.slowestLiveMs),
       );
     }
   }, 120_000);

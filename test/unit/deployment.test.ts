@@ -210,4 +210,11 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
       expect(triggers).toMatchObject([queue, callsQueueOf(queue)].map((queueName) => ({ type: 'rabbitmq', metadata: { queueName } })));
     }
   });
+
+  it('runs RabbitMQ with its schedulers not busy-waiting, as compose does', async () => {
+    const flags = '+sbwt none +sbwtdcpu none +sbwtdio none';
+    const broker = render().find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'rabbitmq')!;
+    expect(containerOf(broker).env).toContainEqual({ name: 'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS', value: flags });
+    expect((await compose('compose.rr.yaml')).services.rabbitmq!.environment).toMatchObject({ RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: flags });
+  });
 });

@@ -3,9 +3,9 @@ import type { Allowance, EmbeddingsAnswer } from '../../../domain/index.js';
 import type { HttpEnv } from '../types.js';
 
 /**
- * What a synchronous route notes of the task that answered it, whatever its
- * family: the caller's tokens left (the rate-limit headers), and the task
- * (when one ran) and model (the access log and the metrics).
+ * What a synchronous route notes of the call that answered it, whatever its
+ * family: the caller's tokens left (the rate-limit headers), and the call's
+ * id (when one ran) and model (the access log and the metrics).
  */
 export function answeredBy(c: Context<HttpEnv>, task: { readonly id?: string; readonly model: string }, tokens: Allowance | undefined): void {
   if (tokens) c.set('rateLimits', { ...c.get('rateLimits'), tokens });

@@ -13,7 +13,7 @@ const create = createRoute({
   tags: ['OpenAI-compatible'],
   summary: 'Embeddings, synchronously, in OpenAI’s request and response shapes',
   description:
-    'Travels the same path as a task (queue, worker, store) and returns when it is done; 504 past the configured timeout. Errors use OpenAI’s error shape.',
+    'Travels to a worker through the model’s queue as a call, whose answer comes straight back (no task is recorded), and returns when it is done; 504 past the configured timeout. Errors use OpenAI’s error shape.',
   request: {
     body: { required: true, content: { 'application/json': { schema: OpenAiEmbeddingRequestSchema } } },
   },

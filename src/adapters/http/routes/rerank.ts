@@ -24,7 +24,7 @@ const rerank = createRoute({
   tags: ['Rerank'],
   summary: 'Scores documents against a query with a cross-encoder (Jina’s and vLLM’s shape)',
   description:
-    'Travels the same path as a task (the reranker’s queue, a worker, the store) and returns when it is done; results are sorted by score, highest first, and cut to top_n. Errors use OpenAI’s error shape.',
+    'Travels to a worker through the reranker’s queue as a call, whose answer comes straight back (no task is recorded), and returns when it is done; results are sorted by score, highest first, and cut to top_n. Errors use OpenAI’s error shape.',
   request: { body: { required: true, content: { 'application/json': { schema: RerankRequestSchema } } } },
   responses: {
     200: { description: 'The documents, best first', content: { 'application/json': { schema: RerankResponseSchema } } },
