@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Logger } from '../../ports/logger.js';
 
@@ -35,7 +36,9 @@ export function connectWithBackoff(options: ConnectionOptions): AmqpConnectionMa
       noDelay: true,
     },
   });
-  connection.on('connect', () => {
+  connection.on('connect', ({ connection: established }) => {
+    const socket = socketOf(established);
+    if (socket) writeEachTurnAtOnce(socket);
     backoff = FIRST_RETRY_SECONDS;
     connection.reconnectTimeInSeconds = 0;
     options.logger.info('connected to RabbitMQ');
@@ -48,4 +51,36 @@ export function connectWithBackoff(options: ConnectionOptions): AmqpConnectionMa
     options.logger.warn('cannot reach RabbitMQ; retrying', { reason: err?.message, retryInSeconds: connection.reconnectTimeInSeconds });
   });
   return connection;
+}
+
+/** The TCP socket under an amqplib connection (amqplib keeps it as `connection.stream`); undefined if that ever changes. */
+function socketOf(established: object): Socket | undefined {
+  const inner: unknown = Reflect.get(established, 'connection');
+  const stream: unknown = typeof inner === 'object' && inner !== null ? Reflect.get(inner, 'stream') : undefined;
+  return stream instanceof Socket ? stream : undefined;
+}
+
+/**
+ * amqplib writes every frame with a `socket.write` of its own, and with
+ * `noDelay` each is a syscall and a packet: a publish is three frames, and
+ * a call's round trip (the publish, its confirm's processing, the worker's
+ * answer and ack) a dozen. Profiled at 64 clients, those writes were the
+ * API's largest CPU cost. Corked from a turn's first write until the turn
+ * ends (`process.nextTick`), the turn's frames leave in one `writev`;
+ * nothing waits on a timer, so no frame is later than it would have been.
+ */
+export function writeEachTurnAtOnce(socket: Socket): void {
+  const write = socket.write;
+  let corked = false;
+  socket.write = ((...args: unknown[]): boolean => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    return Reflect.apply(write, socket, args) as boolean;
+  }) as Socket['write'];
 }
