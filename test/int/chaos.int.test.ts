@@ -9,7 +9,7 @@ import { faultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { writeMlConfig } from '../support/ml-config.js';
 import { deleteKeys, deleteQueues } from '../support/namespace.js';
-import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { freePort, startProcess, startWorker as startWorkerProcess, type ServiceProcess } from '../support/processes.js';
 import { canManageBroker, closeConnectionsNamed, unacknowledged } from '../support/rabbitmq-connections.js';
 import { waitFor } from '../support/wait.js';
 
@@ -67,13 +67,7 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
   const processes: ServiceProcess[] = [];
   const workers: { process: ServiceProcess; port: number }[] = [];
 
-  const startWorker = async () => {
-    const port = await freePort();
-    const worker = startProcess(['--mode', 'worker'], { ...env, WORKER_HEALTH_PORT: String(port) });
-    processes.push(worker);
-    workers.push({ process: worker, port });
-    await worker.ready(port);
-  };
+  const startWorker = async () => void workers.push(await startWorkerProcess(env, processes));
   const tasksInFlight = async (port: number) => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return Number(/embedding_tasks_in_flight\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);

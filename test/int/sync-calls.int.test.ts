@@ -8,7 +8,7 @@ import { writeBertFolder } from '../support/bert-fixture.js';
 import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { writeMlConfig } from '../support/ml-config.js';
 import { deleteKeys, deleteQueues } from '../support/namespace.js';
-import { freePort, startProcess, untilServed, type ServiceProcess } from '../support/processes.js';
+import { freePort, startProcess, startWorker as startWorkerProcess, untilServed, type ServiceProcess } from '../support/processes.js';
 import { canManageBroker, closeConnectionsNamed } from '../support/rabbitmq-connections.js';
 import { waitFor } from '../support/wait.js';
 
@@ -49,13 +49,7 @@ describe.skipIf(!amqp || !store)('synchronous requests as calls, under faults', 
     await untilServed(port, 'bert');
     return { process: api, port };
   };
-  const startWorker = async () => {
-    const port = await freePort();
-    const worker = startProcess(['--mode', 'worker'], { ...env, WORKER_HEALTH_PORT: String(port) });
-    processes.push(worker);
-    workers.push({ process: worker, port });
-    await worker.ready(port);
-  };
+  const startWorker = async () => void workers.push(await startWorkerProcess(env, processes));
   const metric = async (port: number, pattern: RegExp) => Number(pattern.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
   const inFlight = (port: number) => metric(port, /embedding_tasks_in_flight\{[^}]*\} (\d+)/);
   const succeeded = (port: number) => metric(port, /embedding_tasks_completed_total\{[^}]*outcome="succeeded"[^}]*\} (\d+)/);

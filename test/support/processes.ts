@@ -67,6 +67,19 @@ export function startProcess(args: string[], env: Record<string, string>, compil
 }
 
 /** The environment of an API or worker process on the shared RabbitMQ and Redis, inside a test's namespace. */
+/**
+ * A worker process on a free health port, ready; it joins `processes` (for
+ * the caller to stop) before it is waited for, so that one that never gets
+ * ready is stopped too.
+ */
+export async function startWorker(env: Record<string, string>, processes: ServiceProcess[]): Promise<{ process: ServiceProcess; port: number }> {
+  const port = await freePort();
+  const worker = startProcess(['--mode', 'worker'], { ...env, WORKER_HEALTH_PORT: String(port) });
+  processes.push(worker);
+  await worker.ready(port);
+  return { process: worker, port };
+}
+
 export function distributedEnv(options: {
   mlConfig: string;
   amqpUrl: string;
