@@ -14,8 +14,7 @@ export interface TaskWatch {
  * Announcements are best-effort and not stored: a watch sees only what is
  * announced after it is `ready`. A waiter therefore starts its watch, waits
  * for it to be ready, then reads the store, and reads it again after the
- * announcement or its own timeout. One that starts its watch, and sees it
- * ready, before the task is even queued can skip the first read.
+ * announcement or its own timeout.
  */
 export interface TaskEvents {
   announceFinished(taskId: string): Promise<void>;

@@ -36,35 +36,4 @@ describe('GetTaskStatus', () => {
     await events.announceFinished('t');
     await expect(polling).resolves.toMatchObject({ status: 'succeeded' });
   });
-
-  it('on a watch taken before the task was queued, reads the store once: when the announcement comes', async () => {
-    const { status, store, events } = await setup();
-    const reads: string[] = [];
-    const get = store.get.bind(store);
-    store.get = async (id) => (reads.push(id), get(id));
-    const watch = events.watch('t');
-    await watch.ready;
-    try {
-      const polling = status.awaitWatched('t', watch, { waitMs: 60_000 });
-      await store.markRunning('t', new Date(), MAX_ATTEMPTS);
-      await store.markSucceeded('t', { vectors: [Float32Array.of(1)], dimensions: 1, usage: { promptTokens: 1, totalTokens: 1 } }, new Date());
-      expect(reads).toEqual([]);
-      await events.announceFinished('t');
-      await expect(polling).resolves.toMatchObject({ status: 'succeeded' });
-      expect(reads).toEqual(['t']);
-    } finally {
-      watch.cancel();
-    }
-  });
-
-  it('on a watch taken before the task was queued, answers the task as it is when the wait ends unannounced', async () => {
-    const { status, events } = await setup();
-    const watch = events.watch('t');
-    await watch.ready;
-    try {
-      await expect(status.awaitWatched('t', watch, { waitMs: 20 })).resolves.toMatchObject({ status: 'queued' });
-    } finally {
-      watch.cancel();
-    }
-  });
 });

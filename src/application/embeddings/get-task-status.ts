@@ -27,23 +27,13 @@ export class GetTaskStatus {
     if ((query.waitMs ?? 0) <= 0) return this.read(taskId, query.caller);
     const watch = this.events.watch(taskId);
     try {
-      return await this.follow(taskId, watch, query, false);
+      return await this.follow(taskId, watch, query);
     } finally {
       watch.cancel();
     }
   }
 
-  /**
-   * Waits as `execute` does, on a watch its caller took, and saw ready,
-   * before the task was queued: no announcement can have come before it, so
-   * the task is read once, when it is announced or the wait ends, rather
-   * than also at the start. The caller cancels the watch.
-   */
-  awaitWatched(taskId: string, watch: TaskWatch, query: TaskStatusQuery): Promise<Task> {
-    return this.follow(taskId, watch, query, true);
-  }
-
-  private async follow(taskId: string, watch: TaskWatch, { waitMs = 0, signal, caller }: TaskStatusQuery, watchedBeforeQueued: boolean): Promise<Task> {
+  private async follow(taskId: string, watch: TaskWatch, { waitMs = 0, signal, caller }: TaskStatusQuery): Promise<Task> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const waited = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, waitMs);
@@ -51,13 +41,11 @@ export class GetTaskStatus {
       signal?.addEventListener('abort', () => resolve(), { once: true });
     });
     try {
-      if (!watchedBeforeQueued) {
-        // Watch (and let the watch take hold) before reading, so an announcement between the read and the wait is not missed.
-        // A watch that cannot take hold in time (its channel stalled) leaves a plain read.
-        await Promise.race([watch.ready, waited]);
-        const task = await this.read(taskId, caller);
-        if (isTerminal(task)) return task;
-      }
+      // Watch (and let the watch take hold) before reading, so an announcement between the read and the wait is not missed.
+      // A watch that cannot take hold in time (its channel stalled) leaves a plain read.
+      await Promise.race([watch.ready, waited]);
+      const task = await this.read(taskId, caller);
+      if (isTerminal(task)) return task;
       await Promise.race([watch.finished, waited]);
       return await this.read(taskId, caller);
     } finally {

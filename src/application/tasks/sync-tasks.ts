@@ -1,5 +1,6 @@
 import { failureOf, failTask, NoLiveWorkerError, succeedTask, TaskTimeoutError, toMessage, type Allowance, type EmbeddingRequest, type EmbeddingResult, type Task } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
+import type { IdGenerator } from '../../ports/id-generator.js';
 import type { TaskCaller } from '../../ports/task-caller.js';
 import type { LiveWorkers } from '../models/live-workers.js';
 import type { SubmitTask } from './submit-task.js';
@@ -40,7 +41,7 @@ export class SyncTasks {
     private readonly caller: TaskCaller,
     private readonly live: LiveWorkers,
     private readonly clock: Clock,
-    private readonly ids: { next(): string },
+    private readonly ids: IdGenerator,
     private readonly options: SyncTaskOptions,
   ) {}
 
