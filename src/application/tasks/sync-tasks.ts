@@ -52,8 +52,10 @@ export class SyncTasks {
     const command = { ...request, deadline: new Date(now.getTime() + this.options.timeoutMs) };
     const tokens = await this.submit.admit(command, modelId);
     const task = this.submit.newTask(command, modelId, this.ids.next(), now);
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    const waiting = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // A timer of its own, cleared with the answer: AbortSignal.timeout's would outlive every answered call by the timeout.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.options.timeoutMs);
+    const waiting = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
     const answer = this.caller.call(toMessage(task), waiting);
     // Counted as it is sent, as the depth admission reads must be; a call the queue refuses (a 503, counted apart) is counted too.
     this.submit.queued(modelId);
@@ -65,6 +67,8 @@ export class SyncTasks {
     } catch (error) {
       if (waiting.aborted && error === waiting.reason) throw new TaskTimeoutError(task.id, this.options.timeoutMs / 1000);
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
