@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CapacityExceededError, type EmbeddingResult, type TaskMessage } from '../../src/domain/index.js';
 import type { CallAnswer, Delivery, TaskQueue } from '../../src/ports/task-queue.js';
 import { waitFor } from '../support/wait.js';
-import type { QueueHarness } from './task-queue.contract.js';
+import { queueClients, taskMessage, type QueueHarness } from './task-queue.contract.js';
 
 const RESULT: EmbeddingResult = {
   vectors: [Float32Array.from([0.1, -2.5, 3e-8]), Float32Array.from([1, 0, -1])],
@@ -22,23 +22,9 @@ export function taskCallerContract(name: string, makeHarness: () => Promise<Queu
     let harness: QueueHarness;
     let api: TaskQueue;
     let worker: TaskQueue;
-    const clients: TaskQueue[] = [];
     let model: string;
-
-    const connect = async () => {
-      const client = await harness.connect();
-      clients.push(client);
-      return client;
-    };
-    const message = (fields: Partial<TaskMessage> = {}): TaskMessage => ({
-      taskId: randomUUID(),
-      model,
-      inputs: ['hello', 'world'],
-      priority: 0,
-      enqueuedAt: new Date(),
-      deadline: new Date(Date.now() + 30_000),
-      ...fields,
-    });
+    const { connect, closeAll } = queueClients(() => harness);
+    const message = (fields: Partial<TaskMessage> = {}) => taskMessage(model, { deadline: new Date(Date.now() + 30_000), ...fields });
     const serve = async (client: TaskQueue, handle: (d: Delivery) => Promise<void>, prefetch = 10) => {
       const seen: Delivery[] = [];
       await client.consume(model, async (d) => (seen.push(d), handle(d)), { prefetch });
@@ -56,7 +42,7 @@ export function taskCallerContract(name: string, makeHarness: () => Promise<Queu
       model = `call-${randomUUID()}`;
     });
     afterEach(async () => {
-      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await closeAll();
       await harness.cleanup();
     });
 

@@ -12,27 +12,32 @@ export interface QueueHarness {
   cleanup(): Promise<void>;
 }
 
+/** Clients of a harness's broker, as other processes would open them; `closeAll` closes them after each test. */
+export function queueClients(harness: () => QueueHarness) {
+  const clients: TaskQueue[] = [];
+  return {
+    connect: async () => {
+      const client = await harness().connect();
+      clients.push(client);
+      return client;
+    },
+    closeAll: async () => void (await Promise.all(clients.splice(0).map((c) => c.close()))),
+  };
+}
+
+/** A message for `model` with two texts, at priority 0; `fields` replaces any of it. */
+export function taskMessage(model: string, fields: Partial<TaskMessage> = {}): TaskMessage {
+  return { taskId: randomUUID(), model, inputs: ['hello', 'world'], priority: 0, enqueuedAt: new Date(), ...fields };
+}
+
 /** What every `TaskQueue` adapter promises, run against each one. */
 export function taskQueueContract(name: string, makeHarness: () => Promise<QueueHarness>): void {
   describe(`TaskQueue contract: ${name}`, () => {
     let harness: QueueHarness;
     let queue: TaskQueue;
-    const clients: TaskQueue[] = [];
     let model: string;
-
-    const connect = async () => {
-      const client = await harness.connect();
-      clients.push(client);
-      return client;
-    };
-    const message = (fields: Partial<TaskMessage> = {}): TaskMessage => ({
-      taskId: randomUUID(),
-      model,
-      inputs: ['hello', 'world'],
-      priority: 0,
-      enqueuedAt: new Date('2026-01-02T03:04:05.678Z'),
-      ...fields,
-    });
+    const { connect, closeAll } = queueClients(() => harness);
+    const message = (fields: Partial<TaskMessage> = {}) => taskMessage(model, { enqueuedAt: new Date('2026-01-02T03:04:05.678Z'), ...fields });
     /** Collects deliveries; settles each with `settle` unless it is left undefined. */
     const collect = async (
       client: TaskQueue,
@@ -58,7 +63,7 @@ export function taskQueueContract(name: string, makeHarness: () => Promise<Queue
       model = `contract-${randomUUID()}`;
     });
     afterEach(async () => {
-      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await closeAll();
       await harness.cleanup();
     });
 
