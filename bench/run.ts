@@ -34,6 +34,8 @@ const PEER = 'plain transformers.js server';
 const FLOOR = 'HTTP floor: the same server, a fixed answer, no model';
 /** BENCH_ONLY=embedded,broker (of raw, peer, embedded, broker, bulk, rerank, compact, long, int8, cache) runs those groups alone, to iterate on one path. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,peer,embedded,broker,bulk,rerank,compact,long,int8,cache').split(','));
+/** BENCH_CLIENTS=1 (or 1,64) runs only the load rows with those many clients. */
+const CLIENTS = process.env.BENCH_CLIENTS ? new Set(process.env.BENCH_CLIENTS.split(',').map(Number)) : undefined;
 /** Lines of the batch that runs beside the interactive client in the bulk rows. */
 const BULK_LINES = 50_000;
 
@@ -175,6 +177,7 @@ async function load(
   text: (i: number) => string = freshShort,
   warmupSeconds = WARMUP,
 ) {
+  if (CLIENTS && !CLIENTS.has(clients)) return;
   const cpu = async () => {
     const entries = await Promise.all(
       Object.entries(target.processes).map(async ([name, pids]) => [name, (await Promise.all(pids.map(cpuMs))).reduce((sum, ms) => sum + ms, 0)] as const),
@@ -310,6 +313,10 @@ async function brokerScenarios(env: Record<string, string>): Promise<void> {
   await withService('RabbitMQ + Redis, batching on', env, true, async (service) => {
     for (const clients of [1, 16, 64]) await load(service, 'L6', 'RabbitMQ + Redis, 1 worker', 'sync', clients);
     await load(service, 'L6', 'RabbitMQ + Redis, 1 worker', 'task', 1);
+  });
+  // Issue 29's coalescing: a turn's calls to one model as one message, against the rows above.
+  await withService('RabbitMQ + Redis, calls coalesced', { ...env, QUEUE_COALESCE_CALLS: 'true' }, true, async (service) => {
+    for (const clients of [1, 16, 64]) await load(service, 'L6', 'RabbitMQ + Redis, calls coalesced', 'sync', clients);
   });
   await withService('RabbitMQ + Redis, batching off', { ...env, WORKER_BATCHING: 'false' }, true, async (service) => {
     await load(service, 'L6', 'RabbitMQ + Redis, batching off', 'sync', 64);

@@ -80,6 +80,26 @@ export function toResult(embeddings: Embeddings): EmbeddingResult {
   };
 }
 
+/**
+ * The part of a result that answers its inputs `start` to `end`: their
+ * vectors, token counts and what they lost, their usage counted from their
+ * own token counts. Only for a result with token counts and without
+ * windows' chunks, whose inputs are answered one row each.
+ */
+export function sliceResult(result: EmbeddingResult, start: number, end: number): EmbeddingResult {
+  const tokenCounts = result.tokenCounts!.slice(start, end);
+  const promptTokens = tokenCounts.reduce((sum, n) => sum + n, 0);
+  const droppedTokens = result.droppedTokens?.slice(start, end);
+  return {
+    vectors: result.vectors.slice(start, end),
+    dimensions: result.dimensions,
+    usage: { promptTokens, totalTokens: promptTokens },
+    tokenCounts,
+    ...(result.tokenizationMs !== undefined && { tokenizationMs: result.tokenizationMs }),
+    ...(droppedTokens?.some((n) => n > 0) && { droppedTokens }),
+  };
+}
+
 /** What each of `texts` lost to fit its model, for `Embeddings.droppedTokens`: absent when none lost any. */
 export function droppedTokensOf(texts: readonly TokenizedText[]): readonly number[] | undefined {
   return texts.some((text) => (text.dropped ?? 0) > 0) ? texts.map((text) => text.dropped ?? 0) : undefined;

@@ -99,6 +99,12 @@ export interface TaskMessage {
    * record counts its own attempts; a call has only its message to count them.
    */
   readonly attempts?: number;
+  /**
+   * A joint call's: how many callers' requests it carries, their inputs one
+   * after another (absent: one). It is tried once: a failure is answered at
+   * once, and its callers then send their requests again, each alone.
+   */
+  readonly calls?: number;
 }
 
 export const MIN_PRIORITY = 0;

@@ -31,6 +31,7 @@ const WireMessage = z.strictObject({
     .optional(),
   normalize: z.literal(false).optional(),
   attempts: z.number().int().min(0).optional(),
+  calls: z.number().int().min(2).optional(),
 });
 
 export function encodeMessage(message: TaskMessage): Buffer {

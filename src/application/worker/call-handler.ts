@@ -1,4 +1,4 @@
-import { isPastDeadline, type TaskFailure } from '../../domain/index.js';
+import { isPastDeadline, type TaskFailure, type TaskMessage } from '../../domain/index.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { DeadLetterKind, Metrics, TaskOutcome } from '../../ports/metrics.js';
@@ -21,6 +21,10 @@ import type { TaskHandlerOptions } from './task-handler.js';
  * with the failure and the message dead-lettered, so a text that kills
  * workers kills at most that many. A call past its deadline is not run:
  * its caller has stopped waiting.
+ *
+ * A joint call (`TaskMessage.calls`, several callers' requests in one
+ * message) is tried once: failed, or redelivered, it is answered with the
+ * failure and dropped, and its callers send their requests again alone.
  */
 export class CallHandler {
   constructor(
@@ -35,14 +39,16 @@ export class CallHandler {
   async handle(run: RunTask, delivery: Delivery, call: CallReply): Promise<void> {
     const message = delivery.message;
     const log = this.logger.child({ taskId: message.taskId, model: message.model, ...(message.requestId !== undefined && { requestId: message.requestId }) });
+    const joint = (message.calls ?? 1) > 1;
     const breach = breachOf(message, this.options.limits);
     if (breach) {
-      await this.fail(delivery, call, { reason: breach.message, kind: 'invalid_input', issues: breach.issues }, 'breaks_limits', log);
+      const failure = { reason: breach.message, kind: 'invalid_input' as const, issues: breach.issues };
+      await (joint ? this.giveBack(delivery, call, failure, log) : this.fail(delivery, call, failure, 'breaks_limits', log));
       return;
     }
     const started = this.clock.now();
     if (isPastDeadline(message, started)) {
-      this.completed(message.model, 'expired', seconds(message.enqueuedAt, started));
+      this.completed(message, 'expired', seconds(message.enqueuedAt, started));
       log.info('deadline passed; not running the call');
       await delivery.ack();
       return;
@@ -50,7 +56,8 @@ export class CallHandler {
     // Attempts had before this one: those counted in the message, and the one a redelivery shows has ended unanswered.
     const before = (message.attempts ?? 0) + (delivery.redelivered ? 1 : 0);
     if (delivery.redelivered) {
-      if (before < this.options.maxAttempts) await call.retry();
+      if (joint) await this.giveBack(delivery, call, { reason: 'the worker running this joint call stopped', kind: 'attempts_exhausted' }, log);
+      else if (before < this.options.maxAttempts) await call.retry();
       else await this.fail(delivery, call, { reason: `gave up after ${before} attempts`, kind: 'attempts_exhausted' }, 'attempts_exhausted', log);
       return;
     }
@@ -63,8 +70,10 @@ export class CallHandler {
       if (outcome.ok) {
         const finished = this.clock.now();
         await call.answer({ ok: true, result: outcome.result, startedAt: started, finishedAt: finished });
-        this.completed(message.model, 'succeeded', seconds(message.enqueuedAt, finished));
+        this.completed(message, 'succeeded', seconds(message.enqueuedAt, finished));
         await delivery.ack();
+      } else if (joint) {
+        await this.giveBack(delivery, call, outcome.failure, log);
       } else if (worthRetrying(outcome.failure) && before + 1 < this.options.maxAttempts) {
         log.warn('attempt failed; retrying', { attempt: before + 1, reason: outcome.failure.reason });
         await call.retry();
@@ -76,18 +85,32 @@ export class CallHandler {
     }
   }
 
+  /**
+   * A joint call that failed, or whose worker died: its callers are told,
+   * and each sends its request again alone, where attempts are counted and
+   * a failure is its own. Nothing is counted or dead-lettered for it here.
+   */
+  private async giveBack(delivery: Delivery, call: CallReply, failure: TaskFailure, log: Logger): Promise<void> {
+    log.info('joint call failed; its callers send their requests again, each alone', { calls: delivery.message.calls, reason: failure.reason });
+    await call.answer({ ok: false, failure });
+    await delivery.ack();
+  }
+
   /** Tells the caller why, then keeps the message in the dead-letter queue for an operator. */
   private async fail(delivery: Delivery, call: CallReply, failure: TaskFailure, kind: DeadLetterKind, log: Logger): Promise<void> {
     const message = delivery.message;
     await call.answer({ ok: false, failure });
-    this.completed(message.model, 'failed', seconds(message.enqueuedAt, this.clock.now()));
+    this.completed(message, 'failed', seconds(message.enqueuedAt, this.clock.now()));
     log.warn('call failed; dead-lettering its message', { kind, reason: failure.reason });
     this.metrics.messageDeadLettered(message.model, kind);
     await delivery.deadLetter(failure.reason);
   }
 
-  private completed(model: string, outcome: TaskOutcome, secondsTaken: number): void {
-    this.metrics.taskCompleted(model, outcome, secondsTaken);
-    this.activityOf(model)?.finished(outcome);
+  /** Each caller's request counts as one task, as it would alone: a joint call's as many as it carries. */
+  private completed(message: TaskMessage, outcome: TaskOutcome, secondsTaken: number): void {
+    for (let i = 0; i < (message.calls ?? 1); i++) {
+      this.metrics.taskCompleted(message.model, outcome, secondsTaken);
+      this.activityOf(message.model)?.finished(outcome);
+    }
   }
 }

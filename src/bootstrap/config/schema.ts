@@ -49,6 +49,7 @@ export const ServiceConfigSchema = z.strictObject({
     max_length: positiveInt,
     max_wait_seconds: limit,
     publish_timeout_ms: positiveInt,
+    coalesce_calls: bool,
   }),
   store: z.strictObject({
     driver: z.enum(['auto', 'memory', 'redis']),

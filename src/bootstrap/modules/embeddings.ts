@@ -1,6 +1,7 @@
 import { ContainerModule } from 'inversify';
 import { CancelTask } from '../../application/embeddings/cancel-task.js';
 import { CreateEmbeddings } from '../../application/embeddings/create-embeddings.js';
+import { CoalescedCalls } from '../../application/tasks/coalesced-calls.js';
 import { SyncTasks } from '../../application/tasks/sync-tasks.js';
 import { GetTaskStatus } from '../../application/embeddings/get-task-status.js';
 import { RequestCheck } from '../../application/embeddings/request-check.js';
@@ -16,6 +17,8 @@ import { provide } from '../tokens.js';
 /** Embedding tasks and the synchronous route: submit, read, cancel, and wait for an answer. */
 export function embeddingsModule(config: AppConfig): ContainerModule {
   const { queue, api, worker } = config.service;
+  // In memory a call is a function call: there is no message to save.
+  const coalescing = queue.coalesce_calls && queue.driver === 'rabbitmq';
   return new ContainerModule(({ bind }) => {
     provide(bind, RequestCheck, { catalog: TOKENS.ModelCatalog, limits: TOKENS.Limits }, ({ catalog, limits }) => new RequestCheck(catalog, limits, config.service.limits.max_text_tokens));
     provide(
@@ -52,9 +55,9 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
     provide(
       bind,
       SyncTasks,
-      { submit: SubmitTask, caller: TOKENS.TaskQueue, live: LiveWorkers, clock: TOKENS.Clock, ids: TOKENS.Ids },
+      { submit: SubmitTask, queue: TOKENS.TaskQueue, live: LiveWorkers, clock: TOKENS.Clock, ids: TOKENS.Ids, limits: TOKENS.Limits },
       (d) =>
-        new SyncTasks(d.submit, d.caller, d.live, d.clock, d.ids, {
+        new SyncTasks(d.submit, coalescing ? new CoalescedCalls(d.queue, d.ids, d.limits) : d.queue, d.live, d.clock, d.ids, {
           timeoutMs: api.sync_timeout_seconds * 1000,
           noWorkerRetryAfterSeconds: worker.heartbeat_seconds,
         }),
