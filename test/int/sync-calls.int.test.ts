@@ -10,6 +10,7 @@ import { writeMlConfig } from '../support/ml-config.js';
 import { deleteKeys, deleteQueues } from '../support/namespace.js';
 import { freePort, startProcess, startWorker as startWorkerProcess, untilServed, type ServiceProcess } from '../support/processes.js';
 import { canManageBroker, closeConnectionsNamed } from '../support/rabbitmq-connections.js';
+import { canStartRabbitNode, rabbitNode } from '../support/rabbitmq-node.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -18,8 +19,9 @@ import { waitFor } from '../support/wait.js';
  * record. Each guarantee the record used to give is shown here with the
  * fault that tests it, on real RabbitMQ and Redis, with the API and the
  * workers as processes: a worker killed mid-inference, an API killed while
- * its callers wait, the deployment's broker connections cut, and a call
- * whose deadline passes in the queue.
+ * its callers wait, the deployment's broker connections cut, a call
+ * whose deadline passes in the queue, and a broker restarted (a node of the
+ * test's own) while calls wait.
  */
 
 const amqp = await requireOrSkip('RabbitMQ', await rabbitmq());
@@ -145,6 +147,35 @@ describe.skipIf(!amqp || !store)('synchronous requests as calls, under faults', 
     expect(all.filter((a) => a.status !== 200 && !(a.status === 503 && a.retryAfter !== null))).toEqual([]);
     expect(all.filter((a) => a.status === 200).length).toBeGreaterThan(30);
     await expectRight(all.filter((a) => a.status === 200));
+  }, 120_000);
+
+  it.skipIf(!canStartRabbitNode())('the broker restarted while calls wait: the calls it lost are sent again and answered; a call meanwhile gets a fast 503', async () => {
+    // A node of this test's own: restarting the machine's broker would cut every other test's connections.
+    const node = (await rabbitNode())!;
+    try {
+      const onNode = { ...env, AMQP_URL: node.url };
+      const port = await freePort();
+      const api = startProcess(['--mode', 'api'], { ...onNode, API_PORT: String(port) });
+      processes.push(api);
+      const worker = await startWorkerProcess(onNode, processes);
+      await api.ready(port);
+      await untilServed(port, 'bert');
+      const answers = Promise.all(Array.from({ length: 30 }, (_, i) => embed(port, texts(`restart ${i}`, 24))));
+      await waitFor(async () => (await inFlight(worker.port)) > 0, 10_000, 'the worker to take calls');
+      await node.stop();
+      const started = performance.now();
+      const meanwhile = await embed(port, ['sent while the broker is down']);
+      expect(meanwhile).toMatchObject({ status: 503, retryAfter: expect.any(String) });
+      expect(performance.now() - started).toBeLessThan(2_000);
+      await node.start();
+      // Transient, the calls the broker held died with it: each answer below is a call the API sent again.
+      const all = await answers;
+      expect(all.map((a) => a.status)).toEqual(all.map(() => 200));
+      await expectRight(all);
+      expect((await embed(port, ['after the restart'])).status).toBe(200);
+    } finally {
+      await node.remove();
+    }
   }, 120_000);
 
   it('a call whose deadline passes in the queue: the caller gets 504 at its timeout, and no worker runs it', async () => {
