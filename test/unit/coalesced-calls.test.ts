@@ -128,7 +128,7 @@ describe('CoalescedCalls', () => {
     expect(t.broker.deadLetters('stub').map((d) => [d.message.inputs, d.message.attempts])).toEqual([[['boom'], 2]]);
     expect(t.metrics.summary('task_seconds{model=stub,outcome=succeeded}').count).toBe(2);
     expect(t.metrics.summary('task_seconds{model=stub,outcome=failed}').count).toBe(1);
-    expect(t.logs.lines.filter((l) => l.msg.startsWith('joint call failed')).map((l) => l.calls)).toEqual([3]);
+    expect(t.logs.lines.filter((l) => String(l.msg).startsWith('joint call failed')).map((l) => l.calls)).toEqual([3]);
   });
 
   it('rejects every caller with the error of a message the queue refused', async () => {
