@@ -28,6 +28,7 @@ import { REPO_ROOT } from '../test/support/paths.js';
 import { freePort } from '../test/support/processes.js';
 import { freshShort, SHORT_TEXTS } from './corpus.js';
 import { CACHE, log, median, modelFolder } from './fixtures.js';
+import { traceStages, type Stage } from './stages.js';
 
 const RUNS = Number(process.env.LATENCY_RUNS ?? 300);
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -39,6 +40,7 @@ interface Step {
   readonly ms: number;
 }
 const steps: Step[] = [];
+const stageTables: { label: string; stages: Stage[] }[] = [];
 
 /** Medians `once` over `runs` calls; with `idleMs`, the process sits idle that long before each call, as between a lone client's requests. */
 async function measure(name: string, once: () => Promise<unknown>, runs = RUNS, idleMs = 0): Promise<number> {
@@ -118,6 +120,7 @@ async function main() {
         return response.body.text();
       });
       await pool.close();
+      stageTables.push({ label, stages: await traceStages(`http://127.0.0.1:${service.port}`, body, RUNS) });
     } finally {
       await service.stop();
     }
@@ -141,6 +144,11 @@ async function main() {
   redis.disconnect();
 
   process.stdout.write(['| Step | p50 ms |', '| --- | ---: |', ...steps.map((s) => `| ${s.name} | ${s.ms.toFixed(3)} |`)].join('\n') + '\n');
+  for (const { label, stages } of stageTables) {
+    process.stdout.write(
+      [`\n${label}, over HTTP, stage by stage (median ms from the request's start):`, '', '| Stage | at ms |', '| --- | ---: |', ...stages.map((s) => `| ${s.name} | ${s.at.toFixed(3)} |`)].join('\n') + '\n',
+    );
+  }
 }
 
 /**
