@@ -1,18 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
-import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
-import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.js';
-import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
-import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
-import { systemClock } from '../../src/adapters/system/system-clock.js';
 import { CoalescedCalls } from '../../src/application/tasks/coalesced-calls.js';
-import { EmbeddingWorker } from '../../src/application/worker/embedding-worker.js';
 import { CapacityExceededError, type TaskMessage } from '../../src/domain/index.js';
 import type { CallAnswer, TaskCaller } from '../../src/ports/task-caller.js';
-import { LogSink } from '../support/log-sink.js';
-import { StubModel } from '../support/stub-model.js';
+import { stubWorker } from '../support/stub-worker.js';
 
-/** The worker's limit, and the coalescer's bound on a joint message. */
+/** The stub worker's limit on a message's inputs, and so the coalescer's bound on a joint message. */
 const MAX_INPUTS = 4;
 
 /*
@@ -21,33 +13,13 @@ const MAX_INPUTS = 4;
  * a batch holding "boom" fails.
  */
 function setup() {
-  const broker = new MemoryBroker();
-  const queue = new MemoryTaskQueue(broker);
-  const model = new StubModel();
-  const metrics = new MemoryMetrics();
-  const logs = new LogSink();
-  const worker = new EmbeddingWorker(
-    { models: new Map([['stub', model]]), rerankers: new Map() },
-    queue,
-    new MemoryTaskStore({ ttlSeconds: 60, maxTasks: 100 }),
-    new MemoryTaskEvents(),
-    systemClock,
-    metrics,
-    createPinoLogger({ level: 'debug', destination: logs }),
-    {
-      prefetch: 4,
-      bulkPrefetch: 2,
-      maxAttempts: 3,
-      limits: { maxInputs: MAX_INPUTS, maxInputChars: 20 },
-      batching: { maxBatchSize: 8, maxBulkBatchSize: 4, maxBatchTokens: 64, lingerMs: 0, mergeTasks: true },
-    },
-  );
+  const worker = stubWorker();
   // What reached the queue, in order.
   const sent: TaskMessage[] = [];
   const recording: TaskCaller = {
     call: (message, signal) => {
       sent.push(message);
-      return queue.call(message, signal);
+      return worker.queue.call(message, signal);
     },
   };
   let n = 0;
@@ -63,7 +35,7 @@ function setup() {
     ...extra,
   });
   const call = (inputs: string[], extra: Partial<TaskMessage> = {}, signal = new AbortController().signal) => coalesced.call(message(inputs, extra), signal);
-  return { broker, model, metrics, logs, worker, sent, coalesced, call, message };
+  return { ...worker, sent, coalesced, call, message };
 }
 
 const vectorsOf = (answer: CallAnswer) => (answer.ok ? answer.result.vectors.map((v) => Array.from(v)) : answer.failure.reason);

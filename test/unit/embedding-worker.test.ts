@@ -2,67 +2,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryMetrics } from '../../src/adapters/memory/memory-metrics.js';
-import { MemoryBroker, MemoryTaskQueue } from '../../src/adapters/memory/memory-task-queue.js';
-import { MemoryTaskEvents } from '../../src/adapters/memory/memory-task-events.js';
-import { MemoryTaskStore } from '../../src/adapters/memory/memory-task-store.js';
-import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
-import { systemClock } from '../../src/adapters/system/system-clock.js';
-import { EmbeddingWorker } from '../../src/application/worker/embedding-worker.js';
-import { newTask, RERANK_ROW, relevanceScore, ServiceUnavailableError, toMessage, type RerankQuery } from '../../src/domain/index.js';
-import type { RerankerModel } from '../../src/ports/reranker-model.js';
+import { newTask, RERANK_ROW, relevanceScore, ServiceUnavailableError, toMessage } from '../../src/domain/index.js';
 import { OnnxReranker } from '../../src/adapters/onnx/onnx-reranker.js';
 import { writeCrossEncoderFolder } from '../support/bert-fixture.js';
-import { StubModel } from '../support/stub-model.js';
-import { LogSink } from '../support/log-sink.js';
+import { stubWorker } from '../support/stub-worker.js';
 import { waitFor } from '../support/wait.js';
 
 /** Attempts a task may have, as the worker passes them. */
 const MAX_ATTEMPTS = 3;
 
-/** A worker on fresh in-memory adapters: each test has its own broker, store, model and logs. */
-function setup(rerankers: ReadonlyMap<string, RerankerModel> = new Map()) {
-  const broker = new MemoryBroker();
-  const queue = new MemoryTaskQueue(broker);
-  const store = new MemoryTaskStore({ ttlSeconds: 60, maxTasks: 100 });
-  const model = new StubModel();
-  const metrics = new MemoryMetrics();
-  const logs = new LogSink();
-  const events = new MemoryTaskEvents();
-  const worker = new EmbeddingWorker(
-    { models: new Map([['stub', model]]), rerankers },
-    queue,
-    store,
-    events,
-    systemClock,
-    metrics,
-    createPinoLogger({ level: 'debug', destination: logs }),
-    {
-      prefetch: 4,
-      bulkPrefetch: 2,
-      maxAttempts: 3,
-      limits: { maxInputs: 4, maxInputChars: 20 },
-      batching: { maxBatchSize: 8, maxBulkBatchSize: 4, maxBatchTokens: 64, lingerMs: 1, mergeTasks: true },
-    },
-  );
-  let n = 0;
-  const submit = async (inputs: string[], { model = 'stub', rerank }: { model?: string; rerank?: RerankQuery } = {}) => {
-    const task = newTask({ id: `t${n++}`, model, inputs, priority: 0, now: new Date(), ...(rerank && { rerank }) });
-    await store.create(task);
-    await queue.publish(toMessage(task));
-    return task.id;
-  };
-  const settled = async (id: string) => {
-    await waitFor(async () => ['succeeded', 'failed', 'expired'].includes((await store.get(id))?.status ?? ''));
-    return (await store.get(id))!;
-  };
-  return { broker, queue, store, model, metrics, logs, worker, submit, settled, events };
-}
-
 describe('EmbeddingWorker', () => {
-  let t: ReturnType<typeof setup>;
+  let t: ReturnType<typeof stubWorker>;
   beforeEach(() => {
-    t = setup();
+    t = stubWorker();
   });
   afterEach(async () => {
     await t.worker.stop();
@@ -290,7 +242,7 @@ describe('EmbeddingWorker', () => {
       await t.worker.stop();
       dir = await mkdtemp(join(tmpdir(), 'worker-reranker-'));
       reranker = await OnnxReranker.load({ id: 'ranker', path: await writeCrossEncoderFolder(join(dir, 'ranker'), { maxLength: 32 }), intraOpThreads: 1 });
-      t = setup(new Map([['ranker', reranker]]));
+      t = stubWorker(new Map([['ranker', reranker]]));
     });
     afterEach(async () => {
       await t.worker.stop();
