@@ -20,7 +20,9 @@ interface Forming {
  * the same options, travel as one message, and its answer is split among
  * them: under load, fewer messages for the API to publish, the broker to
  * route and the worker to take and answer, for the same inferences (the
- * worker's batcher merges their texts anyway).
+ * worker's batcher merges their texts anyway). As in Nagle's algorithm, a
+ * call leaves at once while no call like it is unanswered, so a lone
+ * caller never waits for company that is not coming.
  *
  * Each caller keeps what it would have alone:
  * - its own answer, its vectors and token counts and nothing of the others';
@@ -35,6 +37,8 @@ interface Forming {
  */
 export class CoalescedCalls implements TaskCaller {
   private readonly forming = new Map<string, Forming>();
+  /** Per key, messages sent and not yet answered. */
+  private readonly unanswered = new Map<string, number>();
 
   constructor(
     private readonly inner: TaskCaller,
@@ -46,12 +50,14 @@ export class CoalescedCalls implements TaskCaller {
   call(message: TaskMessage, signal: AbortSignal): Promise<CallAnswer> {
     const key = jointKey(message);
     if (key === undefined || message.inputs.length >= this.limits.maxInputs) return this.inner.call(message, signal);
+    // As Nagle's algorithm: with nothing of its kind on the way, a call leaves at once; only under load do calls wait for company.
+    if (!this.forming.has(key) && !this.unanswered.has(key)) return this.dispatch(key, message, signal);
     return new Promise<CallAnswer>((resolve, reject) => {
       const member: Member = { message, signal, resolve, reject, settled: false };
       let group = this.forming.get(key);
       if (group && group.inputs + message.inputs.length > this.limits.maxInputs) {
         this.forming.delete(key);
-        this.send(group.members);
+        this.send(key, group.members);
         group = undefined;
       }
       if (!group) {
@@ -61,7 +67,7 @@ export class CoalescedCalls implements TaskCaller {
         setImmediate(() => {
           if (this.forming.get(key) !== created) return;
           this.forming.delete(key);
-          this.send(created.members);
+          this.send(key, created.members);
         });
         group = created;
       }
@@ -71,20 +77,30 @@ export class CoalescedCalls implements TaskCaller {
     });
   }
 
-  private send(members: readonly Member[]): void {
+  /** The inner call, counted among the key's unanswered messages until it settles. */
+  private dispatch(key: string, message: TaskMessage, signal: AbortSignal): Promise<CallAnswer> {
+    this.unanswered.set(key, (this.unanswered.get(key) ?? 0) + 1);
+    return this.inner.call(message, signal).finally(() => {
+      const left = this.unanswered.get(key)! - 1;
+      if (left === 0) this.unanswered.delete(key);
+      else this.unanswered.set(key, left);
+    });
+  }
+
+  private send(key: string, members: readonly Member[]): void {
     const live = members.filter((m) => !m.settled && !m.signal.aborted);
     if (live.length === 0) return;
     if (live.length === 1) {
-      this.alone(live[0]!);
+      this.alone(key, live[0]!);
       return;
     }
     const joint = new AbortController();
     for (const member of live) member.signal.addEventListener('abort', () => live.every((m) => m.settled) && joint.abort(), { once: true });
-    this.inner.call(this.jointMessage(live), joint.signal).then(
+    this.dispatch(key, this.jointMessage(live), joint.signal).then(
       (answer) => {
         if (!answer.ok || answer.result.tokenCounts === undefined) {
           // Which caller's input failed it cannot be told apart here: each is asked again, alone.
-          for (const member of live) if (!member.settled) this.alone(member);
+          for (const member of live) if (!member.settled) this.alone(key, member);
           return;
         }
         let start = 0;
@@ -101,8 +117,8 @@ export class CoalescedCalls implements TaskCaller {
     );
   }
 
-  private alone(member: Member): void {
-    this.inner.call(member.message, member.signal).then(
+  private alone(key: string, member: Member): void {
+    this.dispatch(key, member.message, member.signal).then(
       (answer) => settle(member, () => member.resolve(answer)),
       (error: unknown) => settle(member, () => member.reject(error)),
     );
