@@ -33,13 +33,28 @@ export async function untilAnswered<T>(command: () => Promise<T>, stopping: Abor
   }
 }
 
+/**
+ * Per signal, the pauses waiting on it, woken by one abort listener: a
+ * stall holds every delivery of the prefetch in a pause at once, far more
+ * than the ten listeners a signal takes before Node warns of a leak.
+ */
+const pausesOf = new WeakMap<AbortSignal, Set<() => void>>();
+
 function pause(ms: number, stopping: AbortSignal): Promise<void> {
+  let pauses = pausesOf.get(stopping);
+  if (!pauses) {
+    const created = new Set<() => void>();
+    stopping.addEventListener('abort', () => created.forEach((wake) => wake()), { once: true });
+    pausesOf.set(stopping, created);
+    pauses = created;
+  }
+  const waiting = pauses;
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
-    stopping.addEventListener('abort', done, { once: true });
+    waiting.add(done);
     function done() {
       clearTimeout(timer);
-      stopping.removeEventListener('abort', done);
+      waiting.delete(done);
       resolve();
     }
   });
