@@ -50,6 +50,8 @@ interface Answer {
   readonly retryAfter: string | null;
   readonly id?: string;
   readonly text: string;
+  /** The body of an answer other than the one expected, to say why. */
+  readonly body?: string;
   /** When it was sent, and how long its answer took. */
   readonly sentAt: number;
   readonly ms: number;
@@ -126,7 +128,8 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
       });
       const answer = await response.text();
       const id = kind === 'submit' && response.status === 202 ? (JSON.parse(answer) as { id: string }).id : undefined;
-      return { kind, status: response.status, retryAfter: response.headers.get('retry-after'), text, sentAt, ms: performance.now() - sentAt, ...(id && { id }) };
+      const unexpected = response.status !== EXPECTED_STATUS[kind];
+      return { kind, status: response.status, retryAfter: response.headers.get('retry-after'), text, sentAt, ms: performance.now() - sentAt, ...(id && { id }), ...(unexpected && { body: answer.slice(0, 300) }) };
     } catch (error) {
       return { kind, status: 0, retryAfter: null, text: String(error), sentAt, ms: performance.now() - sentAt };
     }
@@ -228,7 +231,7 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
 
     // The only 5xx is a 503 with Retry-After; no request failed outright.
     const unexpected = answers.filter((a) => a.status !== EXPECTED_STATUS[a.kind] && !(a.status === 503 && a.retryAfter !== null));
-    expect(unexpected.map((a) => `${a.kind}: ${a.status} ${a.text}`)).toEqual([]);
+    expect(unexpected.map((a) => `${a.kind}: ${a.status} ${a.text} ${a.body}`)).toEqual([]);
 
     // Every request sent while Redis was stalled was answered within one command timeout and the margin, whatever it asked.
     const duringStalls = answers.filter((a) => stalls.some(({ from, to }) => a.sentAt >= from && a.sentAt <= to));
@@ -237,7 +240,7 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
     expect(slow.map((a) => `${a.kind} answered ${a.status} after ${Math.round(a.ms)} ms`)).toEqual([]);
     // The sync route needs no store: its calls are answered straight back, from a queue of their own, so they
     // pass the tasks each worker holds for Redis, and get their vectors, not a 503.
-    expect(duringStalls.filter((a) => a.kind === 'sync' && a.status !== 200).map((a) => `sync answered ${a.status}: ${a.text}`)).toEqual([]);
+    expect(duringStalls.filter((a) => a.kind === 'sync' && a.status !== 200).map((a) => `sync answered ${a.status}: ${a.body}`)).toEqual([]);
 
     // Every accepted task finishes, exactly once, with the right vectors.
     const accepted = answers.filter((a) => a.kind === 'submit' && a.id !== undefined);

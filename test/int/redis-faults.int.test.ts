@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisTaskStore } from '../../src/adapters/redis/redis-task-store.js';
+import { RedisWorkerRegistry } from '../../src/adapters/redis/redis-worker-registry.js';
+import { LiveWorkers } from '../../src/application/models/live-workers.js';
 import { command } from '../../src/adapters/redis/connection.js';
 import { newTask, ServiceUnavailableError } from '../../src/domain/index.js';
 import { redis, requireOrSkip } from '../support/infra.js';
@@ -44,6 +46,42 @@ describe.skipIf(!infra)('a stalled Redis', () => {
       await proxy.resume();
       await store.close();
     }
+  });
+
+  it('does not report a model’s workers gone after a stall longer than their beats live, though the beats expired meanwhile', async () => {
+    // The API's connection is made first, as the API starts before its workers: when the stall ends, its reads
+    // sent meanwhile reach Redis before the workers' beats do, and find none live.
+    const url = `redis://127.0.0.1:${proxy.port}`;
+    const api = new RedisWorkerRegistry({ url, keyPrefix: namespace.keyPrefix, commandTimeoutMs: 300 });
+    const worker = new RedisWorkerRegistry({ url, keyPrefix: namespace.keyPrefix, commandTimeoutMs: 300 });
+    const live = new LiveWorkers(api, { maxAgeMs: 0, recoveryMs: 3_000 });
+    const beat = () => worker.heartbeat({ workerId: 'w', host: 'h', models: ['m'], startedAt: new Date() }, 3).catch(() => undefined);
+    await beat();
+    const beating = setInterval(beat, 1_000);
+    const counts: (number | undefined)[] = [];
+    let reading = true;
+    const reader = (async () => {
+      while (reading) {
+        counts.push(await live.count('m'));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      await waitFor(() => counts.includes(1), 2_000, 'the worker to be seen');
+      proxy.stall();
+      await new Promise((resolve) => setTimeout(resolve, 4_500));
+      await proxy.resume();
+      await waitFor(() => counts.lastIndexOf(1) > counts.lastIndexOf(undefined), 6_000, 'the worker to be seen again');
+    } finally {
+      reading = false;
+      await reader;
+      clearInterval(beating);
+      await proxy.resume();
+      await Promise.all([api.close(), worker.close()]);
+    }
+    // Unknown while Redis was away and just after; never none.
+    expect(counts).toContain(undefined);
+    expect(counts).not.toContain(0);
   });
 
   describe('through the HTTP API', () => {

@@ -13,7 +13,7 @@ describe('models as an API process describes them', () => {
     const config = loadConfig({ env: { MODE: 'api' } });
     const registry = new MemoryWorkerRegistry();
     const catalog = new MemoryModelCatalog(config.ml.models.map(toSpec), config.ml.default_model);
-    const listModels = new ListModels(catalog, new LiveWorkers(registry, 0));
+    const listModels = new ListModels(catalog, new LiveWorkers(registry, { maxAgeMs: 0, recoveryMs: 0 }));
     const describeUseLite = async () =>
       serializeModel((await listModels.execute()).find((m) => m.id === 'universal-sentence-encoder-lite')!, config.ml.default_model);
 

@@ -12,14 +12,22 @@ import type { WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js'
  * wait on a read they did not start. Waiting on it would cost them another
  * request's store time on top of their own, and during a stall, a second
  * timeout.
+ *
+ * After the registry could not be read, the counts are unknown (undefined)
+ * until `recoveryMs` (a beat's lifetime) have passed: the workers could not
+ * beat while it was away either, so their beats may have expired in it,
+ * and a read sent during the outage may be answered before their first
+ * beats since. Believed, it would say that no worker lives, and refuse
+ * requests that live workers would serve.
  */
 export class LiveWorkers {
   private last: { at: number; beats: readonly WorkerBeat[] | undefined } | undefined;
   private reading: Promise<readonly WorkerBeat[] | undefined> | undefined;
+  private unreadableAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly registry: WorkerRegistry,
-    private readonly maxAgeMs = 1_000,
+    private readonly options: { readonly maxAgeMs: number; readonly recoveryMs: number } = { maxAgeMs: 1_000, recoveryMs: 0 },
   ) {}
 
   async count(model: string): Promise<number | undefined> {
@@ -29,7 +37,7 @@ export class LiveWorkers {
 
   async counts(): Promise<ReadonlyMap<string, number> | undefined> {
     const beats = await this.beats();
-    if (!beats) return undefined;
+    if (!beats || Date.now() - this.unreadableAt < this.options.recoveryMs) return undefined;
     const counts = new Map<string, number>();
     for (const beat of beats) {
       for (const model of beat.models) counts.set(model, (counts.get(model) ?? 0) + 1);
@@ -50,12 +58,15 @@ export class LiveWorkers {
   private beats(): Promise<readonly WorkerBeat[] | undefined> | readonly WorkerBeat[] | undefined {
     const now = Date.now();
     // Strictly younger: a maxAgeMs of 0 reads on every call, even within one millisecond.
-    if (this.last && now - this.last.at < this.maxAgeMs) return this.last.beats;
+    if (this.last && now - this.last.at < this.options.maxAgeMs) return this.last.beats;
     // Only before any read has settled is there nothing else to answer with.
     if (this.reading) return this.last ? this.last.beats : this.reading;
     const reading = this.registry
       .live()
-      .catch(() => undefined)
+      .catch(() => {
+        this.unreadableAt = Date.now();
+        return undefined;
+      })
       .then((beats) => {
         this.last = { at: now, beats };
         this.reading = undefined;

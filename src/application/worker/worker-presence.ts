@@ -1,12 +1,15 @@
 import type { Logger } from '../../ports/logger.js';
 import type { WorkerBeat, WorkerRegistry } from '../../ports/worker-registry.js';
 
+/** How many heartbeat intervals a beat lives: one missed beat is not taken for death. */
+export const BEAT_LIFETIME_INTERVALS = 3;
+
 /**
- * Keeps a worker's heartbeat fresh while it runs: one beat at start, then one
- * every `intervalSeconds`, each living three intervals, so one missed beat is
- * not taken for death. Each beat carries what the worker has done and its
- * pace (from which the API estimates how long a new task would wait) and its
- * memory. Leaves the registry on stop.
+ * Keeps a worker's heartbeat fresh while it runs: one beat at start, then
+ * one every `intervalSeconds`, each living `BEAT_LIFETIME_INTERVALS` of them.
+ * Each beat carries what the worker has done and its pace (from which the
+ * API estimates how long a new task would wait) and its memory. Leaves the
+ * registry on stop.
  */
 export class WorkerPresence {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -37,7 +40,7 @@ export class WorkerPresence {
   private async send(): Promise<void> {
     if (!this.models) return;
     try {
-      await this.registry.heartbeat({ ...this.identity, models: this.models, ...this.status() }, this.intervalSeconds * 3);
+      await this.registry.heartbeat({ ...this.identity, models: this.models, ...this.status() }, this.intervalSeconds * BEAT_LIFETIME_INTERVALS);
     } catch (error) {
       this.logger.warn('heartbeat failed', { err: error, workerId: this.identity.workerId });
     }

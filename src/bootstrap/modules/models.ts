@@ -7,6 +7,7 @@ import { ListModels } from '../../application/models/list-models.js';
 import { LiveWorkers } from '../../application/models/live-workers.js';
 import { ModelTokens } from '../../application/models/model-tokens.js';
 import { ModelHost } from '../../application/worker/model-host.js';
+import { BEAT_LIFETIME_INTERVALS } from '../../application/worker/worker-presence.js';
 import type { EmbeddingModel } from '../../ports/embedding-model.js';
 import type { LoadedModel } from '../../ports/model-loader.js';
 import type { AppConfig, ModelEntry } from '../config/schema.js';
@@ -25,7 +26,9 @@ export type LoadModel = (entry: ModelEntry) => Promise<EmbeddingModel>;
  */
 export function modelsModule(config: AppConfig, served: readonly ModelEntry[] | undefined, load?: LoadModel): ContainerModule {
   return new ContainerModule(({ bind }) => {
-    provide(bind, LiveWorkers, { registry: TOKENS.WorkerRegistry }, ({ registry }) => new LiveWorkers(registry));
+    // After the registry was away, a beat's lifetime for the workers to report in again before a count of none is believed.
+    const recoveryMs = config.service.worker.heartbeat_seconds * BEAT_LIFETIME_INTERVALS * 1000;
+    provide(bind, LiveWorkers, { registry: TOKENS.WorkerRegistry }, ({ registry }) => new LiveWorkers(registry, { maxAgeMs: 1_000, recoveryMs }));
     provide(bind, ListModels, { catalog: TOKENS.ModelCatalog, live: LiveWorkers }, ({ catalog, live }) => new ListModels(catalog, live));
     provide(bind, GetModel, { catalog: TOKENS.ModelCatalog, live: LiveWorkers }, ({ catalog, live }) => new GetModel(catalog, live));
     // Every ONNX model's tokenizer.json, read where the API runs (USE-lite's SentencePiece is not one).
