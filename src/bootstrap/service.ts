@@ -59,6 +59,8 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
   const get = (token: Token<Component>) => () => resolve(container, token);
   const adapter = (name: string, token: Token<{ close(): Promise<void> }>) => () => closing(name, resolve(container, token));
   const components: ReadonlyArray<() => Component> = [
+    // First, so that every other component's spans are traced, and stopped last, exporting the spans of the shutdown.
+    () => closing('tracing', { close: async () => resolve(container, TOKENS.Tracing)?.shutdown() }),
     () => closing('log shipping', { close: () => endStream(resolve(container, TOKENS.LogShipper)) }),
     adapter('store', TOKENS.TaskStore),
     adapter('task events', TOKENS.TaskEvents),

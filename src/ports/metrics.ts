@@ -41,8 +41,11 @@ export interface Metrics {
   messageDeadLettered(model: string, kind: DeadLetterKind): void;
   /** A stale message asked to start, complete or fail a task that had ended: refused, and acknowledged. */
   transitionRefused(model: string, transition: RefusedTransition): void;
-  /** Log records that could not be shipped and were dropped (they still went to stdout). */
-  logsDropped(count: number): void;
+  /**
+   * Telemetry this process could not ship and dropped: log records (which
+   * still went to stdout), or trace spans (an exporter that is down or slow).
+   */
+  telemetryDropped(signal: TelemetrySignal, count: number): void;
   /** A batch reached a final status. */
   batchEnded(status: FinalBatchStatus): void;
   /** This process began (+1) or stopped (-1) running a batch's lines. */
@@ -58,6 +61,8 @@ export interface Metrics {
   /** The embedding cache failed or stalled: the request went on without it. */
   cacheFailed(operation: CacheOperation): void;
 }
+
+export type TelemetrySignal = 'logs' | 'spans';
 
 export const CACHE_OPERATIONS = ['read', 'write'] as const;
 export type CacheOperation = (typeof CACHE_OPERATIONS)[number];

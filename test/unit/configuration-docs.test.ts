@@ -14,8 +14,13 @@ import { REPO_ROOT } from '../support/paths.js';
  */
 
 const read = (file: string) => readFile(join(REPO_ROOT, file), 'utf8');
-/** Variables the service reads outside the configuration: the models CLI's. */
-const OUTSIDE_CONFIG = new Set(['HF_ENDPOINT', 'HF_TOKEN', 'API_URL']);
+/** Variables the service reads outside the configuration: the models CLI's, and those OpenTelemetry's SDK reads itself. */
+const OUTSIDE_CONFIG = new Set([
+  'HF_ENDPOINT',
+  'HF_TOKEN',
+  'API_URL',
+  ...['OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TIMEOUT'],
+]);
 
 interface Row {
   readonly variables: string[];

@@ -91,10 +91,11 @@ export class ElasticsearchLogStream extends Writable {
   private async send(batch: LogRecord[]): Promise<void> {
     try {
       await this.installTemplate();
-      const response = await this.client.bulk({
-        index: this.options.dataStream,
-        operations: batch.flatMap((doc) => [{ create: {} }, doc]),
-      });
+      const response = await this.client.bulk(
+        { index: this.options.dataStream, operations: batch.flatMap((doc) => [{ create: {} }, doc]) },
+        // Shipping logs is no part of any request: its bulk requests make no spans in whichever trace they run.
+        SHIPPING_UNTRACED,
+      );
       if (response.errors) this.options.onDropped(response.items.filter((i) => i.create?.error).length);
     } catch {
       this.options.onDropped(batch.length);
@@ -104,7 +105,8 @@ export class ElasticsearchLogStream extends Writable {
   /** Once per process: the data stream's template, so fields are typed, not guessed. */
   private async installTemplate(): Promise<void> {
     if (this.templateInstalled) return;
-    await this.client.indices.putIndexTemplate({
+    await this.client.indices.putIndexTemplate(
+      {
       name: this.options.dataStream,
       index_patterns: [`${this.options.dataStream}*`],
       data_stream: {},
@@ -128,13 +130,19 @@ export class ElasticsearchLogStream extends Writable {
             ms: { type: 'float' },
             hostname: { type: 'keyword' },
             pid: { type: 'integer' },
+            trace_id: { type: 'keyword' },
+            span_id: { type: 'keyword' },
           },
         },
       },
-    });
+    },
+      SHIPPING_UNTRACED,
+    );
     this.templateInstalled = true;
   }
 }
+
+const SHIPPING_UNTRACED = { openTelemetry: { enabled: false } };
 
 /** pino's line as an Elasticsearch document: `time` becomes `@timestamp`, `msg` becomes `message`. */
 function toDocument(record: LogRecord): LogRecord {

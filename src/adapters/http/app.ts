@@ -7,6 +7,7 @@ import { consoleRoutes } from './console/routes.js';
 import { docsRoutes } from './docs.js';
 import { EMBEDDINGS_ENDPOINT, TASKS_ENDPOINT } from '../../domain/index.js';
 import { limitBody } from './middleware/body-limit.js';
+import { traceRequests } from './middleware/tracing.js';
 import { bodyGuard } from './middleware/body-guard.js';
 import { requireConsoleAccess } from './console/access.js';
 import { errorResponse } from './problem.js';
@@ -146,8 +147,10 @@ export function createHealthApp(checkReadiness: HttpUseCases['checkReadiness'], 
  * request, write one access log line with the request id (and the task and
  * model, when a handler set them), give it its store time, and serve /metrics.
  */
-function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, metricsToken, lifecycle, storeTime }: HttpObservers): void {
+function instrument(app: OpenAPIHono<HttpEnv>, { logger, metrics, exposition, metricsToken, lifecycle, storeTime, tracing }: HttpObservers): void {
   app.use(requestId({ limitLength: 128 }));
+  // Around the access log, so that its line carries the request's trace.
+  if (tracing) app.use(traceRequests(tracing));
   app.use(async (c, next) => {
     const started = performance.now();
     await next();

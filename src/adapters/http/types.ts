@@ -22,6 +22,7 @@ import type { DeadLetter, DeadLetterAction } from '../../ports/queue-inspector.j
 import type { KeyRing } from '../../ports/key-ring.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Metrics, MetricsExposition } from '../../ports/metrics.js';
+import type { Tracing } from '../../ports/tracing.js';
 import type { StoreBudget } from '../../ports/store-budget.js';
 
 export interface SyncEmbeddingRequest extends EmbeddingRequest {
@@ -146,6 +147,8 @@ export interface HttpObservers {
    * it makes, so that it answers within about `ms` of a stalled store.
    */
   readonly storeTime?: { readonly budget: StoreBudget; readonly ms: number };
+  /** A server span per request, when traces are exported. */
+  readonly tracing?: Tracing;
 }
 
 /** The error body a route group speaks: RFC 9457 problems, OpenAI's `{ error: {…} }`, Cohere's `{ message }`, or TEI's `{ error, error_type }`. */

@@ -1,5 +1,5 @@
 import type { FinalBatchStatus, FilePurpose } from '../../domain/index.js';
-import type { CacheOperation, DeadLetterKind, Metrics, RefusedTransition, TaskOutcome } from '../../ports/metrics.js';
+import type { CacheOperation, DeadLetterKind, Metrics, RefusedTransition, TaskOutcome, TelemetrySignal } from '../../ports/metrics.js';
 
 interface Summary {
   count: number;
@@ -65,8 +65,8 @@ export class MemoryMetrics implements Metrics {
     this.count(`cache_errors{operation=${operation}}`);
   }
 
-  logsDropped(count: number): void {
-    this.count('logs_dropped', count);
+  telemetryDropped(signal: TelemetrySignal, count: number): void {
+    this.count(`${signal}_dropped`, count);
   }
 
   batchEnded(status: FinalBatchStatus): void {

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger as Pino } from 'pino';
 import type { LogFields, Logger } from '../../ports/logger.js';
 
@@ -8,6 +9,8 @@ export interface PinoLoggerOptions {
   readonly destination?: DestinationStream;
   /** A second destination that gets every line too (log shipping). */
   readonly alsoTo?: DestinationStream;
+  /** Each line written inside a trace's span carries its `trace_id` and `span_id` (OpenTelemetry's log fields), to jump from it to the trace. */
+  readonly traceIds?: boolean;
 }
 
 class PinoLogger implements Logger {
@@ -44,6 +47,7 @@ export function createPinoLogger(options: PinoLoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       // Level names, not numbers, so log stores can filter on them without a lookup table.
       formatters: { level: (label) => ({ level: label }) },
+      ...(options.traceIds && { mixin: traceIdsOfActiveSpan }),
     },
     options.alsoTo
       ? pino.multistream([
@@ -53,4 +57,11 @@ export function createPinoLogger(options: PinoLoggerOptions): Logger {
       : options.destination,
   );
   return new PinoLogger(base);
+}
+
+function traceIdsOfActiveSpan(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
 }

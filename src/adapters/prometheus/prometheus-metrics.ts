@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { zeroed } from './zeroed-series.js';
 import { FINAL_BATCH_STATUS_LIST, FILE_PURPOSES, FINAL_TASK_STATUSES, type FinalBatchStatus, type FilePurpose } from '../../domain/index.js';
-import { CACHE_OPERATIONS, DEAD_LETTER_KINDS, REFUSED_TRANSITIONS, type CacheOperation, type DeadLetterKind, type Metrics, type MetricsExposition, type RefusedTransition, type TaskOutcome } from '../../ports/metrics.js';
+import { CACHE_OPERATIONS, DEAD_LETTER_KINDS, REFUSED_TRANSITIONS, type CacheOperation, type DeadLetterKind, type Metrics, type MetricsExposition, type RefusedTransition, type TaskOutcome, type TelemetrySignal } from '../../ports/metrics.js';
 
 /** Every metric name starts with this, so dashboards and alerts can find the service's series. */
 export const METRIC_PREFIX = 'embedding_';
@@ -23,33 +24,6 @@ export interface PrometheusMetricsOptions {
 }
 
 /**
- * A labelled series appears only once something sets its labels, and a
- * dashboard's panel over a series that does not exist says "No data", not 0.
- * So every series whose label values are known (statuses, kinds, purposes,
- * the models this process knows) is exported at zero from the start.
- */
-function zeroed(models: readonly string[]) {
-  return {
-    counter(counter: Counter, labels: Record<string, readonly string[]>): void {
-      for (const combination of combinations({ ...labels })) counter.inc(combination, 0);
-    },
-    perModel(metric: Counter | Gauge | Histogram, labels: Record<string, readonly string[]> = {}): void {
-      for (const combination of combinations({ model: models, ...labels })) {
-        if (metric instanceof Histogram) metric.zero(combination);
-        else metric.inc(combination, 0);
-      }
-    },
-  };
-}
-
-function combinations(labels: Record<string, readonly string[]>): Record<string, string>[] {
-  return Object.entries(labels).reduce<Record<string, string>[]>(
-    (partial, [name, values]) => partial.flatMap((combination) => values.map((value) => ({ ...combination, [name]: value }))),
-    [{}],
-  );
-}
-
-/**
  * `Metrics` as Prometheus series (prom-client), with Node's process and
  * runtime metrics beside them. Each process has its own registry; `/metrics`
  * renders it. Observations are in-memory increments: nothing here does I/O
@@ -69,7 +43,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
   private readonly batchTokens: Histogram;
   private readonly tokens: Counter;
   private readonly modelLoad: Gauge;
-  private readonly dropped: Counter;
+  private readonly dropped: Readonly<Record<TelemetrySignal, Counter>>;
   private readonly deadLettered: Counter;
   private readonly refusedTransitions: Counter;
   private readonly batches: Counter;
@@ -101,7 +75,10 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     this.modelLoad = new Gauge({ name: name('model_load_seconds'), help: 'How long the model took to load', labelNames: ['model'], registers });
     this.deadLettered = new Counter({ name: name('messages_dead_lettered_total'), help: 'Messages moved to a dead-letter queue, by why', labelNames: ['model', 'kind'], registers });
     this.refusedTransitions = new Counter({ name: name('task_transitions_refused_total'), help: 'Stale messages that asked to start, complete or fail a task that had ended', labelNames: ['model', 'transition'], registers });
-    this.dropped = new Counter({ name: name('log_records_dropped_total'), help: 'Log records not shipped to Elasticsearch (they still went to stdout)', registers });
+    this.dropped = {
+      logs: new Counter({ name: name('log_records_dropped_total'), help: 'Log records not shipped to Elasticsearch (they still went to stdout)', registers }),
+      spans: new Counter({ name: name('trace_spans_dropped_total'), help: 'Trace spans not exported (the OTLP endpoint failed or could not keep up)', registers }),
+    };
     this.batches = new Counter({ name: name('batches_total'), help: 'Batches ended, by final status', labelNames: ['status'], registers });
     this.batchesRunning = new Gauge({ name: name('batches_running'), help: 'Batches whose lines this process is dispatching', registers });
     this.batchLineCount = new Counter({ name: name('batch_lines_total'), help: 'Batch lines answered, by outcome (output or error file)', labelNames: ['outcome'], registers });
@@ -214,8 +191,8 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     safely(() => this.refusedTransitions.inc({ model, transition }));
   }
 
-  logsDropped(count: number): void {
-    safely(() => this.dropped.inc(count));
+  telemetryDropped(signal: TelemetrySignal, count: number): void {
+    safely(() => this.dropped[signal].inc(count));
   }
 
   batchEnded(status: FinalBatchStatus): void {

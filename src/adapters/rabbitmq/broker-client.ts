@@ -1,3 +1,4 @@
+import type { Tracing } from '../../ports/tracing.js';
 import type { AmqpConnectionManager, ChannelWrapper, CreateChannelOpts } from 'amqp-connection-manager';
 import { ServiceUnavailableError, type Lane } from '../../domain/index.js';
 import { connectWithBackoff, type ConnectionOptions } from './connection.js';
@@ -19,6 +20,8 @@ export interface RabbitMqOptions extends ConnectionOptions {
   readonly maxLength?: number;
   /** How long `publish` waits for the broker's confirm, including while reconnecting. */
   readonly publishTimeoutMs?: number;
+  /** Spans for publishing, consuming and answering, whose context each message carries in its headers; none without. */
+  readonly tracing?: Tracing;
 }
 
 /**

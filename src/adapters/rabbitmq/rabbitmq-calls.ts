@@ -2,16 +2,21 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
 import type { CallAnswer, TaskCaller } from '../../ports/task-caller.js';
+import type { TraceCarrier } from '../../ports/tracing.js';
 import { decodeAnswer } from './answer-codec.js';
 import { CONNECT_GRACE_MS, type BrokerClient } from './broker-client.js';
 import { encodeMessage } from './message-codec.js';
+import { tracedPublish } from './message-spans.js';
 
 /** RabbitMQ's direct reply-to: answers come straight to the channel that consumes it, with no queue of its own. */
 export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
 interface Waiting {
   readonly message: TaskMessage;
-  readonly resolve: (answer: CallAnswer) => void;
+  /** The trace context it carries, the same in every copy sent. */
+  readonly headers: TraceCarrier | undefined;
+  /** With the answer, the headers it came with: the context of the worker's span that answered. */
+  readonly resolve: (answer: CallAnswer, replyHeaders?: TraceCarrier) => void;
   readonly reject: (error: Error) => void;
   /** The reply channel it was last sent on: a call sent on one that has since closed is sent again. */
   generation: number;
@@ -52,14 +57,31 @@ export class RabbitMqCalls implements TaskCaller {
   async call(message: TaskMessage, signal: AbortSignal): Promise<CallAnswer> {
     await this.client.ready(message.model, CONNECT_GRACE_MS);
     signal.throwIfAborted();
-    return new Promise<CallAnswer>((resolve, reject) => {
+    const tracing = this.client.options.tracing;
+    // One span from the publish to the answer, linked to the worker's span that answered.
+    return tracedPublish(tracing, this.client.callsQueueName(message.model), message, async (headers, span) => {
+      const { answer, replyHeaders } = await this.wait(message, headers, signal);
+      const answeredBy = span && replyHeaders && tracing!.extract(replyHeaders);
+      if (answeredBy) span!.link(answeredBy);
+      return answer;
+    }, 'call');
+  }
+
+  private wait(message: TaskMessage, headers: TraceCarrier | undefined, signal: AbortSignal): Promise<{ answer: CallAnswer; replyHeaders?: TraceCarrier }> {
+    return new Promise((resolve, reject) => {
       const end = () => {
         signal.removeEventListener('abort', abort);
         this.waiting.delete(message.taskId);
       };
       const abort = () => (end(), reject(signal.reason as Error));
       signal.addEventListener('abort', abort, { once: true });
-      const waiting: Waiting = { message, resolve: (answer) => (end(), resolve(answer)), reject: (error) => (end(), reject(error)), generation: 0 };
+      const waiting: Waiting = {
+        message,
+        headers,
+        resolve: (answer, replyHeaders) => (end(), resolve({ answer, ...(replyHeaders && { replyHeaders }) })),
+        reject: (error) => (end(), reject(error)),
+        generation: 0,
+      };
       this.waiting.set(message.taskId, waiting);
       this.send(waiting);
     });
@@ -84,6 +106,7 @@ export class RabbitMqCalls implements TaskCaller {
       contentType: 'application/json',
       timestamp: Math.floor(message.enqueuedAt.getTime() / 1000),
       ...(remainingMs !== undefined && { expiration: String(Math.ceil(remainingMs)) }),
+      ...(waiting.headers && { headers: waiting.headers }),
     };
     this.channel
       .sendToQueue(this.client.callsQueueName(message.model), encodeMessage(message), options)
@@ -101,7 +124,7 @@ export class RabbitMqCalls implements TaskCaller {
   private answered(raw: ConsumeMessage): void {
     const waiting = this.waiting.get(String(raw.properties.correlationId));
     const answer = waiting && decodeAnswer(raw.content);
-    if (waiting && answer) waiting.resolve(answer);
+    if (waiting && answer) waiting.resolve(answer, raw.properties.headers);
   }
 }
 

@@ -6,6 +6,7 @@ import { decodeMessage, encodeMessage } from './message-codec.js';
 import { RabbitMqQueueInspector } from './queue-inspector.js';
 import { publishError, RabbitMqCalls } from './rabbitmq-calls.js';
 import { callReply, type Replies } from './call-replies.js';
+import { tracedDelivery, tracedPublish } from './message-spans.js';
 import { callsQueueOf, deadLetterWithReason, queueNameOf } from './topology.js';
 
 export { callsQueueOf, queueNameOf };
@@ -55,17 +56,21 @@ export class RabbitMqTaskQueue implements TaskQueue {
   async publish(message: TaskMessage): Promise<void> {
     // Refuse at once while the broker is away, rather than holding the client for the publish timeout.
     await this.client.ready(message.model, CONNECT_GRACE_MS);
-    try {
-      await this.client.publisher.sendToQueue(this.queueName(message.model, message.lane), encodeMessage(message), {
-        persistent: true,
-        priority: message.priority,
-        contentType: 'application/json',
-        messageId: message.taskId,
-        timestamp: Math.floor(message.enqueuedAt.getTime() / 1000),
-      });
-    } catch (error) {
-      throw publishError(error, message.model);
-    }
+    const queue = this.queueName(message.model, message.lane);
+    await tracedPublish(this.client.options.tracing, queue, message, async (headers) => {
+      try {
+        await this.client.publisher.sendToQueue(queue, encodeMessage(message), {
+          persistent: true,
+          priority: message.priority,
+          contentType: 'application/json',
+          messageId: message.taskId,
+          timestamp: Math.floor(message.enqueuedAt.getTime() / 1000),
+          ...(headers && { headers }),
+        });
+      } catch (error) {
+        throw publishError(error, message.model);
+      }
+    });
   }
 
   call(message: TaskMessage, signal: AbortSignal): Promise<CallAnswer> {
@@ -127,7 +132,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
           ...(raw.properties.replyTo && { call: callReply(this.replies, raw, decoded.message, queue, settle, log) }),
         };
         Promise.resolve()
-          .then(() => handler(delivery))
+          .then(() => tracedDelivery(this.client.options.tracing, queue, raw, decoded.message, () => handler(delivery)))
           .catch((error: unknown) => {
             log.warn('handler failed; requeueing', { taskId: decoded.message.taskId, err: error });
             settle('requeue');

@@ -1,10 +1,13 @@
 import { sliceResult, type InputLimits, type TaskMessage } from '../../domain/index.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import type { CallAnswer, TaskCaller } from '../../ports/task-caller.js';
+import type { SpanReference, Tracing } from '../../ports/tracing.js';
 
 interface Member {
   readonly message: TaskMessage;
   readonly signal: AbortSignal;
+  /** Its request's span, which the joint message's span links to. */
+  readonly span: SpanReference | undefined;
   readonly resolve: (answer: CallAnswer) => void;
   readonly reject: (error: unknown) => void;
   settled: boolean;
@@ -45,6 +48,8 @@ export class CoalescedCalls implements TaskCaller {
     private readonly ids: IdGenerator,
     /** What a worker accepts in one message: a joint message never holds more. */
     private readonly limits: Pick<InputLimits, 'maxInputs'>,
+    /** A joint message travels in a span of its own, linked to each of its callers' (see `Tracing.inBatch`). */
+    private readonly tracing?: Tracing,
   ) {}
 
   call(message: TaskMessage, signal: AbortSignal): Promise<CallAnswer> {
@@ -53,7 +58,7 @@ export class CoalescedCalls implements TaskCaller {
     // As Nagle's algorithm: with nothing of its kind on the way, a call leaves at once; only under load do calls wait for company.
     if (!this.forming.has(key) && !this.unanswered.has(key)) return this.dispatch(key, message, signal);
     return new Promise<CallAnswer>((resolve, reject) => {
-      const member: Member = { message, signal, resolve, reject, settled: false };
+      const member: Member = { message, signal, span: this.tracing?.current(), resolve, reject, settled: false };
       let group = this.forming.get(key);
       if (group && group.inputs + message.inputs.length > this.limits.maxInputs) {
         this.forming.delete(key);
@@ -96,7 +101,10 @@ export class CoalescedCalls implements TaskCaller {
     }
     const joint = new AbortController();
     for (const member of live) member.signal.addEventListener('abort', () => live.every((m) => m.settled) && joint.abort(), { once: true });
-    this.dispatch(key, this.jointMessage(live), joint.signal).then(
+    const message = this.jointMessage(live);
+    const dispatch = () => this.dispatch(key, message, joint.signal);
+    const attributes = { 'gen_ai.request.model': message.model, 'embedding_service.calls': live.length, 'embedding_service.texts': message.inputs.length };
+    (this.tracing ? this.tracing.inBatch('coalesced call', live.map((m) => m.span), attributes, dispatch) : dispatch()).then(
       (answer) => {
         if (!answer.ok || answer.result.tokenCounts === undefined) {
           // Which caller's input failed it cannot be told apart here: each is asked again, alone.

@@ -1,7 +1,12 @@
 import { ValidationError, type Embeddings, type Lane, type TokenizedText } from '../../domain/index.js';
+import type { SpanReference } from '../../ports/tracing.js';
 
-/** One inference over a batch: one row of output per tokenized text (a vector, or a pair's logits), in order. */
-export type BatchInference = (batch: readonly TokenizedText[]) => Promise<readonly Float32Array[]>;
+/**
+ * One inference over a batch: one row of output per tokenized text (a
+ * vector, or a pair's logits), in order. `requests` are the spans of the
+ * requests whose texts it holds, each once.
+ */
+export type BatchInference = (batch: readonly TokenizedText[], requests: readonly SpanReference[]) => Promise<readonly Float32Array[]>;
 
 export interface BatchingOptions {
   /** Most texts in one inference. */
@@ -32,6 +37,8 @@ export interface BatchReport {
 interface Job {
   readonly tokens: readonly TokenizedText[];
   readonly lane: Lane;
+  /** The span of the request it serves, which its inferences link to. */
+  readonly span: SpanReference | undefined;
   readonly vectors: (Float32Array | undefined)[];
   /** Index of the first text not yet taken into a batch. */
   next: number;
@@ -98,14 +105,19 @@ export class DynamicBatcher {
     private readonly onBatch: (report: BatchReport) => void = () => undefined,
   ) {}
 
-  /** One row per tokenized text, in order. Rejects with `ValidationError`, before anything is queued, when there is nothing to run. */
-  async run(tokens: readonly TokenizedText[], lane: Lane = 'interactive'): Promise<Embeddings> {
+  /**
+   * One row per tokenized text, in order. Rejects with `ValidationError`,
+   * before anything is queued, when there is nothing to run. `span` is the
+   * request's, handed to each inference that runs its texts.
+   */
+  async run(tokens: readonly TokenizedText[], lane: Lane = 'interactive', span?: SpanReference): Promise<Embeddings> {
     if (tokens.length === 0) throw new ValidationError('No texts to run the model on.');
     if (lane === 'interactive') this.lastInteractiveAt = performance.now();
     return new Promise<Embeddings>((resolve, reject) => {
       this.jobs.push({
         tokens,
         lane,
+        span,
         vectors: new Array(tokens.length),
         next: 0,
         remaining: tokens.length,
@@ -192,7 +204,8 @@ export class DynamicBatcher {
     if (live.length === 0) return;
     const started = performance.now();
     try {
-      const vectors = await this.infer(live.map((u) => u.tokens));
+      const requests = new Map(live.flatMap(({ job }) => (job.span ? [[job.span.spanId, job.span] as const] : [])));
+      const vectors = await this.infer(live.map((u) => u.tokens), [...requests.values()]);
       this.onBatch({
         texts: live.length,
         tasks: new Set(live.map((u) => u.job)).size,

@@ -7,8 +7,9 @@ import type { RerankerModel } from '../../ports/reranker-model.js';
 import type { Delivery, Subscription, TaskConsumer } from '../../ports/task-consumer.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
+import type { Tracing } from '../../ports/tracing.js';
 import type { ModelActivity } from '../../ports/worker-registry.js';
-import { DynamicBatcher, type BatchInference, type BatchingOptions } from './dynamic-batcher.js';
+import { DynamicBatcher, type BatchInference, type BatchingOptions, type BatchReport } from './dynamic-batcher.js';
 import { ModelActivityRecorder } from './model-activity.js';
 import { TaskHandler, type RunTask, type TaskHandlerOptions } from './task-handler.js';
 import { CallHandler } from './call-handler.js';
@@ -54,6 +55,7 @@ export class EmbeddingWorker {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: WorkerOptions,
+    private readonly tracing?: Tracing,
   ) {
     const activityOf = (model: string) => this.activity.get(model);
     this.handler = new TaskHandler(store, events, clock, metrics, logger, options, activityOf, this.stopping.signal);
@@ -68,9 +70,9 @@ export class EmbeddingWorker {
       await this.consume(modelId, async (message) => {
         if (message.rerank) throw new ValidationError(`Model '${modelId}' makes embeddings; it cannot rerank.`);
         requireEmbeddable(message.inputs);
-        const [tokenized, tokenizationMs] = await this.timed(() => model.tokenize(message.inputs, message.truncation));
+        const [tokenized, tokenizationMs] = await this.timed(modelId, message.inputs.length, () => model.tokenize(message.inputs, message.truncation));
         // A long text embedded whole is its windows, each batched as a text of its own, then joined again.
-        const { vectors } = await batcher.run(tokenized.flatMap((text) => text.windows ?? [text]), message.lane);
+        const { vectors } = await batcher.run(tokenized.flatMap((text) => text.windows ?? [text]), message.lane, this.tracing?.current());
         const normalize = model.info.normalize && message.normalize !== false;
         const windows = message.truncation?.windows;
         const joined = joinWindows(message.inputs, tokenized, vectors, { normalize, chunks: windows?.chunks ?? false, ...(windows?.promptLength && { promptLength: windows.promptLength }) });
@@ -81,17 +83,20 @@ export class EmbeddingWorker {
       const batcher = this.batcherFor(modelId, (batch) => reranker.scoreTokenized(batch));
       // Each document is paired with the task's query on arrival; pairs of many tasks then batch as texts do.
       await this.consume(modelId, async (message) => {
-        const [pairs, tokenizationMs] = await this.timed(() => reranker.tokenizePairs(rerankQuery(modelId, message), documents(message), message.rerank ?? {}));
-        const { vectors, tokenCounts } = await batcher.run(pairs, message.lane);
+        const [pairs, tokenizationMs] = await this.timed(modelId, message.inputs.length, () =>
+          reranker.tokenizePairs(rerankQuery(modelId, message), documents(message), message.rerank ?? {}),
+        );
+        const { vectors, tokenCounts } = await batcher.run(pairs, message.lane, this.tracing?.current());
         return { vectors: vectors.map((logits) => rerankRow(logits, reranker.info.scoreLabel)), tokenCounts, tokenizationMs };
       });
     }
   }
 
-  /** What `work` gives, and how many milliseconds it took (a task's tokenizing, reported apart from its inference). */
-  private async timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  /** What a task's tokenizing gives, and how many milliseconds it took (reported apart from its inference), in a span of its own. */
+  private async timed<T>(model: string, texts: number, work: () => Promise<T>): Promise<[T, number]> {
     const started = this.clock.now().getTime();
-    const value = await work();
+    const attributes = { 'gen_ai.request.model': model, 'embedding_service.texts': texts };
+    const value = await (this.tracing ? this.tracing.inSpan('tokenize', { attributes }, work) : work());
     return [value, this.clock.now().getTime() - started];
   }
 
@@ -99,10 +104,28 @@ export class EmbeddingWorker {
   private batcherFor(modelId: string, infer: BatchInference): DynamicBatcher {
     const recorder = new ModelActivityRecorder();
     this.activity.set(modelId, recorder);
-    return new DynamicBatcher(infer, this.options.batching, (batch) => {
+    const report = (batch: BatchReport) => {
       this.metrics.inference(modelId, batch.texts, batch.tokens, batch.seconds);
       recorder.inferred(batch.texts, batch.seconds);
-    });
+    };
+    return new DynamicBatcher(this.traced(modelId, infer), this.options.batching, report);
+  }
+
+  /** Each inference in a span of its own, linked to the span of every request it serves (see `Tracing.inBatch`). */
+  private traced(modelId: string, infer: BatchInference): BatchInference {
+    const tracing = this.tracing;
+    if (!tracing) return infer;
+    return (batch, requests) => {
+      const attributes = {
+        'gen_ai.operation.name': 'embeddings',
+        'gen_ai.request.model': modelId,
+        'embedding_service.batch.texts': batch.length,
+        'embedding_service.batch.requests': requests.length,
+        'embedding_service.batch.tokens': batch.reduce((n, t) => n + t.ids.length, 0),
+        'embedding_service.batch.padded_tokens': batch.length * Math.max(...batch.map((t) => t.ids.length)),
+      };
+      return tracing.inBatch('inference', requests, attributes, () => infer(batch, requests));
+    };
   }
 
   private async consume(modelId: string, run: RunTask): Promise<void> {

@@ -30,6 +30,11 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   FLOWER_PASSWORD: 'console.password',
   WEBHOOK_ALLOW_PRIVATE_TARGETS: 'batches.webhook_allow_private_targets',
   EMBEDDING_CACHE: 'embedding_cache.driver',
+  // OpenTelemetry's own names, which every OTLP exporter reads.
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'tracing.endpoint',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'tracing.traces_endpoint',
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'tracing.protocol',
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'tracing.traces_protocol',
 };
 
 /** Read by the loader itself, before there is a configuration: where config.yaml is. */

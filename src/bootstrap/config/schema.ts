@@ -18,6 +18,9 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform
 export const MODES = ['api', 'worker', 'all'] as const;
 export type Mode = (typeof MODES)[number];
 
+/** OTLP over HTTP, as protobuf or JSON; gRPC is not offered. */
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+
 export const ServiceConfigSchema = z.strictObject({
   mode: z.enum(MODES),
   deployment: z.strictObject({
@@ -121,6 +124,12 @@ export const ServiceConfigSchema = z.strictObject({
   logging: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     handler: z.enum(['stdout', 'elasticsearch']),
+  }),
+  tracing: z.strictObject({
+    endpoint: z.union([z.literal(''), z.url()]),
+    traces_endpoint: z.union([z.literal(''), z.url()]),
+    protocol: z.enum(OTLP_PROTOCOLS),
+    traces_protocol: z.union([z.literal(''), z.enum(OTLP_PROTOCOLS)]),
   }),
   ml_config_path: z.string().min(1),
 });

@@ -2,6 +2,7 @@ import { ContainerModule } from 'inversify';
 import { ElasticsearchLogStream } from '../../adapters/elasticsearch/elasticsearch-log-stream.js';
 import { MemoryKeyRing } from '../../adapters/memory/memory-key-ring.js';
 import { createPinoLogger } from '../../adapters/pino/pino-logger.js';
+import { startTracing } from '../../adapters/opentelemetry/tracing-sdk.js';
 import { PrometheusMetrics } from '../../adapters/prometheus/prometheus-metrics.js';
 import { AsyncLocalStoreBudget } from '../../adapters/system/async-local-store-budget.js';
 import { systemClock, uuidGenerator } from '../../adapters/system/system-clock.js';
@@ -9,6 +10,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
+import { SERVICE_VERSION } from '../version.js';
 import { constant, provide, token } from '../tokens.js';
 
 /** One registry serves both as the service's Metrics and as what /metrics renders. */
@@ -28,7 +30,7 @@ export interface CoreOverrides {
  * each served model's queue depth when scraped.
  */
 export function coreModule(config: AppConfig, queueDepthModels: readonly string[], overrides: CoreOverrides = {}): ContainerModule {
-  const { logging, elasticsearch, limits } = config.service;
+  const { logging, elasticsearch, limits, tracing } = config.service;
   return new ContainerModule(({ bind }) => {
     constant(bind, TOKENS.Config, config);
     constant(bind, TOKENS.Clock, systemClock);
@@ -55,6 +57,19 @@ export function coreModule(config: AppConfig, queueDepthModels: readonly string[
       provide(bind, TOKENS.MetricsExposition, { prometheus: Prometheus }, ({ prometheus }) => prometheus);
     }
 
+    const tracesUrl = tracesUrlOf(tracing);
+    provide(bind, TOKENS.Tracing, { metrics: TOKENS.Metrics, logger: TOKENS.Logger }, ({ metrics, logger }) =>
+      tracesUrl
+        ? startTracing({
+            url: tracesUrl,
+            protocol: tracing.traces_protocol || tracing.protocol,
+            service: { name: 'embedding-service', version: SERVICE_VERSION, mode: config.service.mode },
+            onDropped: (count) => metrics.telemetryDropped('spans', count),
+            logger,
+          })
+        : undefined,
+    );
+
     if (overrides.logger) {
       constant(bind, TOKENS.Logger, overrides.logger);
       constant(bind, TOKENS.LogShipper, undefined);
@@ -68,12 +83,22 @@ export function coreModule(config: AppConfig, queueDepthModels: readonly string[
             batchSize: elasticsearch.batch_size,
             flushIntervalMs: elasticsearch.flush_interval_ms,
             maxBuffered: elasticsearch.max_buffered,
-            onDropped: (count) => metrics.logsDropped(count),
+            onDropped: (count) => metrics.telemetryDropped('logs', count),
           })
         : undefined,
     );
     provide(bind, TOKENS.Logger, { shipper: TOKENS.LogShipper }, ({ shipper }) =>
-      createPinoLogger({ level: logging.level, name: 'embedding-service', ...(shipper && { alsoTo: shipper }) }),
+      createPinoLogger({ level: logging.level, name: 'embedding-service', traceIds: tracesUrl !== undefined, ...(shipper && { alsoTo: shipper }) }),
     );
   });
+}
+
+/**
+ * Where spans go, as OpenTelemetry's exporters say: the traces endpoint as
+ * given, or `/v1/traces` under the base endpoint; none, and nothing traces.
+ */
+function tracesUrlOf(tracing: AppConfig['service']['tracing']): string | undefined {
+  if (tracing.traces_endpoint) return tracing.traces_endpoint;
+  if (tracing.endpoint) return `${tracing.endpoint.replace(/\/+$/, '')}/v1/traces`;
+  return undefined;
 }

@@ -55,9 +55,9 @@ export function embeddingsModule(config: AppConfig): ContainerModule {
     provide(
       bind,
       SyncTasks,
-      { submit: SubmitTask, queue: TOKENS.TaskQueue, live: LiveWorkers, clock: TOKENS.Clock, ids: TOKENS.Ids, limits: TOKENS.Limits },
+      { submit: SubmitTask, queue: TOKENS.TaskQueue, live: LiveWorkers, clock: TOKENS.Clock, ids: TOKENS.Ids, limits: TOKENS.Limits, tracing: TOKENS.Tracing },
       (d) =>
-        new SyncTasks(d.submit, coalescing ? new CoalescedCalls(d.queue, d.ids, d.limits) : d.queue, d.live, d.clock, d.ids, {
+        new SyncTasks(d.submit, coalescing ? new CoalescedCalls(d.queue, d.ids, d.limits, d.tracing?.tracing) : d.queue, d.live, d.clock, d.ids, {
           timeoutMs: api.sync_timeout_seconds * 1000,
           noWorkerRetryAfterSeconds: worker.heartbeat_seconds,
         }),

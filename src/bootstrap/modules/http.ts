@@ -18,6 +18,7 @@ import { ModelTokens } from '../../application/models/model-tokens.js';
 import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';
 import type { Logger } from '../../ports/logger.js';
 import type { StoreBudget } from '../../ports/store-budget.js';
+import type { RunningTracing } from '../../adapters/opentelemetry/tracing-sdk.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import { SERVICE_VERSION } from '../version.js';
@@ -43,9 +44,17 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
       exposition: TOKENS.MetricsExposition,
       lifecycle: HttpLifecycle,
       budget: TOKENS.StoreBudget,
+      tracing: TOKENS.Tracing,
     };
     const { metrics_token: metricsToken } = config.service.auth;
-    const observers = ({ logger, metrics, exposition, lifecycle, budget }: Omit<HttpObservers, 'storeTime'> & { budget: StoreBudget }): HttpObservers => ({
+    const observers = ({
+      logger,
+      metrics,
+      exposition,
+      lifecycle,
+      budget,
+      tracing,
+    }: Omit<HttpObservers, 'storeTime' | 'tracing'> & { budget: StoreBudget; tracing: RunningTracing | undefined }): HttpObservers => ({
       logger,
       metrics,
       lifecycle,
@@ -53,6 +62,7 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
       ...(config.service.store.driver === 'redis' && { storeTime: { budget, ms: config.service.redis.command_timeout_ms } }),
       ...(exposition && { exposition }),
       ...(metricsToken && { metricsToken }),
+      ...(tracing && { tracing: tracing.tracing }),
     });
     if (options.servesApi) {
       provide(

@@ -34,8 +34,8 @@ export function queueModule(config: AppConfig): ContainerModule {
     provide(
       bind,
       TOKENS.TaskQueue,
-      { logger: TOKENS.Logger, metrics: TOKENS.Metrics },
-      ({ logger, metrics }) =>
+      { logger: TOKENS.Logger, metrics: TOKENS.Metrics, tracing: TOKENS.Tracing },
+      ({ logger, metrics, tracing }) =>
         new RabbitMqTaskQueue({
           url: amqpUrl(config.service),
           queueNames,
@@ -46,6 +46,7 @@ export function queueModule(config: AppConfig): ContainerModule {
           maxLength: queue.max_length,
           publishTimeoutMs: queue.publish_timeout_ms,
           logger: logger.child({ component: 'rabbitmq' }),
+          ...(tracing && { tracing: tracing.tracing }),
         }),
     );
   });
@@ -74,7 +75,9 @@ export function storeModule(config: AppConfig): ContainerModule {
     const connection = redisConnection(config);
     const withBudget = <T>(target: Token<T>, make: (options: typeof connection) => T) =>
       provide(bind, target, { budget: TOKENS.StoreBudget }, ({ budget }) => make({ ...connection, budget }));
-    withBudget(TOKENS.TaskStore, (options) => new RedisTaskStore({ ...options, ttlSeconds: store.ttl_seconds }));
+    provide(bind, TOKENS.TaskStore, { budget: TOKENS.StoreBudget, tracing: TOKENS.Tracing }, ({ budget, tracing }) =>
+      new RedisTaskStore({ ...connection, budget, ttlSeconds: store.ttl_seconds, ...(tracing && { tracing: tracing.tracing }) }),
+    );
     withBudget(TOKENS.TaskEvents, (options) => new RedisTaskEvents(options));
     withBudget(TOKENS.WorkerRegistry, (options) => new RedisWorkerRegistry(options));
     withBudget(TOKENS.RateLimiter, (options) => new RedisRateLimiter(options));

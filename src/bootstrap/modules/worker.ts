@@ -25,6 +25,7 @@ export function workerModule(config: AppConfig): ContainerModule {
         clock: TOKENS.Clock,
         metrics: TOKENS.Metrics,
         logger: TOKENS.Logger,
+        tracing: TOKENS.Tracing,
       },
       (d) =>
         new EmbeddingWorker(d.host, d.queue, d.store, d.events, d.clock, d.metrics, d.logger.child({ component: 'worker' }), {
@@ -40,7 +41,7 @@ export function workerModule(config: AppConfig): ContainerModule {
             lingerMs: worker.batch_linger_ms,
             mergeTasks: worker.batching,
           },
-        }),
+        }, d.tracing?.tracing),
     );
     provide(
       bind,
