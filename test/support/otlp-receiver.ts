@@ -64,7 +64,8 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-export async function otlpReceiver(): Promise<OtlpReceiver> {
+/** Listens on `port` (a free one by default) of 127.0.0.1. */
+export async function otlpReceiver(port = 0): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: { path: string; contentType: string }[] = [];
   const server: Server = createServer((req, res) => {
@@ -80,11 +81,10 @@ export async function otlpReceiver(): Promise<OtlpReceiver> {
       }
     })();
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
-  const { port } = server.address() as { port: number };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     spans,
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
