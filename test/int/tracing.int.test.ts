@@ -64,7 +64,8 @@ describe.skipIf(!amqp || !store)('traces across the API, RabbitMQ and a worker',
     apiPort = await freePort();
     api = startProcess(['--mode', 'api'], { ...env, API_PORT: String(apiPort), OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
     processes.push(api);
-    worker = (await startWorker({ ...env, WORKER_MODELS: 'bert', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, processes)).process;
+    // At debug, the worker writes a line for each task that succeeds.
+    worker = (await startWorker({ ...env, LOG_LEVEL: 'debug', WORKER_MODELS: 'bert', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, processes)).process;
     await api.ready(apiPort);
     await untilServed(apiPort, 'bert');
   }, 120_000);
@@ -91,6 +92,12 @@ describe.skipIf(!amqp || !store)('traces across the API, RabbitMQ and a worker',
     return found[0]!;
   };
   const modeOf = (span: ReceivedSpan) => span.resource['embedding_service.mode'];
+  const logLines = (process: ServiceProcess) =>
+    process
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   it('follows a sync request from the caller’s traceparent through the call to the worker’s inference and back', async () => {
     const caller = traceparent();
@@ -139,12 +146,7 @@ describe.skipIf(!amqp || !store)('traces across the API, RabbitMQ and a worker',
     expect(receiver.requests.every((r) => r.path === '/v1/traces')).toBe(true);
 
     // Log lines written inside the request carry its trace: the API's access log line names the server span.
-    const accessLine = api
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.msg === 'request' && l.trace_id === caller.traceId);
+    const accessLine = logLines(api).find((l) => l.msg === 'request' && l.trace_id === caller.traceId);
     expect(accessLine).toMatchObject({ trace_id: caller.traceId, span_id: server.spanId, path: '/v1/embeddings', status: 200 });
   });
 
@@ -171,6 +173,9 @@ describe.skipIf(!amqp || !store)('traces across the API, RabbitMQ and a worker',
       for (const write of ['task store start', 'task store finish (succeeded)']) {
         expect(one(spans, (s) => s.name === write, write).parentSpanId).toBe(consumer.spanId);
       }
+      // The worker's log line for the task carries the trace, and the span it was written in.
+      await waitFor(() => logLines(worker).some((l) => l.msg === 'task succeeded' && l.trace_id === caller.traceId), 5_000, 'the worker’s log line');
+      expect(logLines(worker).find((l) => l.msg === 'task succeeded' && l.trace_id === caller.traceId)).toMatchObject({ span_id: consumer.spanId });
     }
     // The four arrived within the linger: the inferences that ran them link to each of their consumer spans.
     const consumers = callers.map((c) => inTrace(c.traceId).find((s) => s.kind === 'consumer')!.spanId);
