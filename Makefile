@@ -7,10 +7,10 @@ help: ## this list of targets
 
 .PHONY: help start start-core start-api start-redis-mq start-monitor stop logs test bench models-pull lint build k8s-render
 
-start: .env ## the whole stack: broker, store, API, workers, monitoring
-	$(COMPOSE) -f compose.yaml --profile dashboards up -d --build
+start: .env ## the whole stack: broker, store, API, workers, monitoring, with traces to Jaeger (unless the shell sets OTEL_EXPORTER_OTLP_ENDPOINT)
+	OTEL_EXPORTER_OTLP_ENDPOINT=$${OTEL_EXPORTER_OTLP_ENDPOINT:-http://jaeger:4318} $(COMPOSE) -f compose.yaml --profile dashboards up -d --build
 
-start-core: .env ## all but Grafana and Elasticsearch (the dashboards profile): broker, store, API, workers, Prometheus
+start-core: .env ## all but Grafana, Elasticsearch and Jaeger (the dashboards profile): broker, store, API, workers, Prometheus
 	$(COMPOSE) -f compose.yaml up -d --build
 
 start-api: .env ## API and workers (expects RabbitMQ and Redis)
@@ -19,7 +19,7 @@ start-api: .env ## API and workers (expects RabbitMQ and Redis)
 start-redis-mq: .env ## RabbitMQ and Redis only
 	$(COMPOSE) -f compose.rr.yaml up -d
 
-start-monitor: .env ## Prometheus, Grafana and Elasticsearch
+start-monitor: .env ## Prometheus, Grafana, Elasticsearch and Jaeger
 	$(COMPOSE) -f compose.mo.yaml --profile dashboards up -d
 
 stop: ## stop the whole stack

@@ -16,7 +16,16 @@ import { REPO_ROOT } from '../support/paths.js';
  */
 
 /** Variables the service reads: the configuration's, and the few read outside it. */
-const KNOWN = new Set([...ENV_VARIABLES, 'HF_ENDPOINT', 'HF_TOKEN', 'NODE_ENV']);
+const KNOWN = new Set([
+  ...ENV_VARIABLES,
+  'HF_ENDPOINT',
+  'HF_TOKEN',
+  'NODE_ENV',
+  // OpenTelemetry's SDK reads these itself; the manifests set the resource's, from the pod's own names.
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'K8S_POD_NAME',
+  'K8S_NAMESPACE_NAME',
+]);
 /** Variables only compose itself interpolates (image name, third-party services' secrets). */
 const COMPOSE_ONLY = new Set([
   'IMAGE',
@@ -29,6 +38,8 @@ const COMPOSE_ONLY = new Set([
   'RABBITMQ_METRICS_PORT',
   'REDIS_PUBLISHED_PORT',
   'PROMETHEUS_PORT',
+  'JAEGER_UI_PORT',
+  'JAEGER_OTLP_PORT',
 ]);
 const config = loadConfig({ env: {}, cwd: REPO_ROOT });
 
@@ -180,7 +191,7 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
 
   it('builds the ConfigMap from config/ and inlines no secret', () => {
     const objects = render();
-    const configMap = objects.find((o) => o.kind === 'ConfigMap')!;
+    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('embedding-config'))!;
     expect(Object.keys(configMap.data!).sort()).toEqual(['config.yaml', 'ml_config.yaml']);
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
     for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
