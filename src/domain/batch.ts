@@ -92,6 +92,12 @@ export interface Batch {
   readonly metadata?: Readonly<Record<string, string>>;
   /** The name of the API key that created it; absent when the service ran open. */
   readonly owner?: string;
+  /**
+   * The trace context of the request that created it (W3C `traceparent`,
+   * `tracestate`), which its run continues: its lines' tasks are spans of
+   * that trace. Absent when nothing traced.
+   */
+  readonly trace?: Readonly<Record<string, string>>;
 }
 
 export function newBatch(fields: {
@@ -101,6 +107,7 @@ export function newBatch(fields: {
   now: Date;
   metadata?: Readonly<Record<string, string>>;
   owner?: string;
+  trace?: Readonly<Record<string, string>>;
 }): Batch {
   return {
     id: fields.id,
@@ -114,6 +121,7 @@ export function newBatch(fields: {
     usageTokens: 0,
     ...(fields.metadata !== undefined && { metadata: fields.metadata }),
     ...(fields.owner !== undefined && { owner: fields.owner }),
+    ...(fields.trace !== undefined && { trace: fields.trace }),
   };
 }
 

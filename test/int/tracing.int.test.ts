@@ -185,6 +185,29 @@ describe.skipIf(!amqp || !store)('traces across the API, RabbitMQ and a worker',
     for (const batch of batches) expect(batch.attributes['embedding_service.batch.requests']).toBe(batch.links.length);
   });
 
+  it('carries a batch’s trace from the request that created it to its lines’ tasks on the bulk lane', async () => {
+    const form = new FormData();
+    form.set('purpose', 'batch');
+    const lines = ['one', 'two'].map((id) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/embeddings', body: { model: 'bert', input: `line ${id}` } }));
+    form.set('file', new File([lines.join('\n')], 'lines.jsonl'));
+    const file = (await (await fetch(`http://127.0.0.1:${apiPort}/v1/files`, { method: 'POST', body: form })).json()) as { id: string };
+    const caller = traceparent();
+    const created = await post('/v1/batches', { input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' }, caller.header);
+    expect(created.status).toBe(200);
+    const queue = `${namespace}.embeddings.bert.bulk`;
+    await waitFor(() => inTrace(caller.traceId).filter((s) => s.kind === 'consumer').length >= 1, 20_000, 'the lines’ tasks to run');
+    await waitFor(() => inTrace(caller.traceId).some((s) => s.name === 'run batch'), 20_000, 'the run to end');
+    const spans = inTrace(caller.traceId);
+    const server = one(spans, (s) => s.kind === 'server', 'the request that created the batch');
+    expect(server).toMatchObject({ name: 'POST /v1/batches', parentSpanId: caller.spanId });
+    const run = one(spans, (s) => s.name === 'run batch', 'the batch’s run');
+    expect(run.parentSpanId).toBe(server.spanId);
+    const publishes = spans.filter((s) => s.kind === 'producer');
+    expect(publishes.length).toBeGreaterThanOrEqual(1);
+    for (const publish of publishes) expect(publish).toMatchObject({ name: `publish ${queue}`, parentSpanId: run.spanId });
+    for (const consumer of spans.filter((s) => s.kind === 'consumer')) expect(publishes.map((p) => p.spanId)).toContain(consumer.parentSpanId);
+  });
+
   it('marks a 5xx a failure of the server, with the exception recorded, and a caller’s 4xx not', async () => {
     const serverSpan = async (body: unknown, status: number) => {
       const caller = traceparent();

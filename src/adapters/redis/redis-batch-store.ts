@@ -220,6 +220,7 @@ const StoredBatch = z.object({
   usageTokens: z.number(),
   metadata: z.record(z.string(), z.string()).optional(),
   owner: z.string().optional(),
+  trace: z.record(z.string(), z.string()).optional(),
 });
 
 function encode(batch: Batch): string {

@@ -17,6 +17,7 @@ import type { BatchEvents } from '../../ports/batch-events.js';
 import type { Clock } from '../../ports/clock.js';
 import type { FileStore } from '../../ports/file-store.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
+import type { Tracing } from '../../ports/tracing.js';
 
 export interface NewBatchRequest {
   readonly inputFileId: string;
@@ -39,6 +40,8 @@ export class BatchJobs {
     /** Judges a batch's webhook URL when the batch is created. */
     private readonly webhooks: Pick<BatchEvents, 'refusal'>,
     private readonly started: () => void,
+    /** Where the batch's run finds the trace of the request that created it. */
+    private readonly tracing?: Tracing,
   ) {}
 
   async create(request: NewBatchRequest, caller: Principal | undefined): Promise<Batch> {
@@ -63,10 +66,17 @@ export class BatchJobs {
       now: this.clock.now(),
       ...(request.metadata !== undefined && { metadata: request.metadata }),
       ...(caller && { owner: caller.name }),
+      ...(this.tracing && { trace: this.traceHere() }),
     });
     await this.batches.create(batch);
     this.started();
     return batch;
+  }
+
+  private traceHere(): Record<string, string> {
+    const carrier: Record<string, string> = {};
+    this.tracing!.inject(carrier);
+    return carrier;
   }
 
   async get(id: string, caller: Principal | undefined): Promise<Batch> {

@@ -6,6 +6,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { Metrics } from '../../ports/metrics.js';
 import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
+import type { Tracing } from '../../ports/tracing.js';
 import type { Abandonment, BatchChunks } from './batch-chunks.js';
 import type { BatchLifecycle } from './batch-lifecycle.js';
 import { LineReader } from './line-reader.js';
@@ -17,6 +18,8 @@ export interface BatchRunOptions {
   readonly pollMs: number;
   /** How long a cancelled or expired batch waits for the lines already running before it gives them up. */
   readonly windDownMs: number;
+  /** A span per run, in the trace of the request that created the batch: its lines' tasks are its children. */
+  readonly tracing?: Tracing;
 }
 
 /**
@@ -46,8 +49,17 @@ export class BatchRun {
 
   /** Runs the batch until it ends or `signal` aborts (the lease was lost, or the process stops). */
   async run(id: string, signal: AbortSignal, log: Logger): Promise<void> {
-    let batch = await this.batches.get(id);
+    const batch = await this.batches.get(id);
     if (!batch || isFinalBatch(batch)) return;
+    const tracing = this.options.tracing;
+    if (!tracing) return this.runFrom(batch, signal, log);
+    const attributes = { 'embedding_service.batch_id': batch.id, 'embedding_service.batch_endpoint': batch.endpoint };
+    await tracing.inSpan('run batch', { parent: batch.trace ?? 'root', attributes }, () => this.runFrom(batch, signal, log));
+  }
+
+  private async runFrom(loaded: Batch, signal: AbortSignal, log: Logger): Promise<void> {
+    const id = loaded.id;
+    let batch = loaded;
     if (batch.status === 'validating') batch = await this.lifecycle.validate(batch);
     if (isFinalBatch(batch)) return;
     if (batch.status === 'cancelling' && batch.inProgressAt === undefined) {

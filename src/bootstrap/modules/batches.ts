@@ -68,6 +68,7 @@ export function batchesModule(config: AppConfig): ContainerModule {
         clock: TOKENS.Clock,
         metrics: TOKENS.Metrics,
         logger: TOKENS.Logger,
+        tracing: TOKENS.Tracing,
       },
       (d) =>
         new BatchRunner(d.batches, d.files, d.chunks, d.tasks, d.events, d.notifier, d.clock, d.metrics, d.logger.child({ component: 'batches' }), {
@@ -79,13 +80,14 @@ export function batchesModule(config: AppConfig): ContainerModule {
           maxBatches: 4,
           windDownMs: 60_000,
           outputTtlMs: files.ttl_seconds * 1000,
+          ...(d.tracing && { tracing: d.tracing.tracing }),
         }),
     );
     provide(
       bind,
       BatchJobs,
-      { batches: TOKENS.BatchStore, files: TOKENS.FileStore, ids: TOKENS.Ids, clock: TOKENS.Clock, webhooks: TOKENS.BatchEvents, runner: BatchRunner },
-      (d) => new BatchJobs(d.batches, d.files, d.ids, d.clock, d.webhooks, () => d.runner.wake()),
+      { batches: TOKENS.BatchStore, files: TOKENS.FileStore, ids: TOKENS.Ids, clock: TOKENS.Clock, webhooks: TOKENS.BatchEvents, runner: BatchRunner, tracing: TOKENS.Tracing },
+      (d) => new BatchJobs(d.batches, d.files, d.ids, d.clock, d.webhooks, () => d.runner.wake(), d.tracing?.tracing),
     );
     provide(bind, TOKENS.BatchRunning, { runner: BatchRunner, events: TOKENS.BatchEvents }, ({ runner, events }): Component => ({
       name: 'batch runner',
