@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { otlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
-import { freePort, startProcess, type ServiceProcess } from '../support/processes.js';
+import { freePort, logLines, startProcess, type ServiceProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -28,12 +28,6 @@ const embed = (port: number, i: number) =>
     body: JSON.stringify({ input: [`text ${i} to embed`] }),
   }).then((r) => r.status);
 
-const logLines = (service: ServiceProcess) =>
-  service
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('tracing without an endpoint', () => {
   let receiver: OtlpReceiver | undefined;

@@ -8,7 +8,7 @@ import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { writeMlConfig } from '../support/ml-config.js';
 import { deleteKeys, deleteQueues } from '../support/namespace.js';
 import { otlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
-import { freePort, startProcess, startWorker, untilServed, type ServiceProcess } from '../support/processes.js';
+import { freePort, logLines, startProcess, startWorker, untilServed, type ServiceProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /*
@@ -92,12 +92,6 @@ describe.skipIf(!amqp || !store)('traces across the API, RabbitMQ and a worker',
     return found[0]!;
   };
   const modeOf = (span: ReceivedSpan) => span.resource['embedding_service.mode'];
-  const logLines = (process: ServiceProcess) =>
-    process
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   it('follows a sync request from the caller’s traceparent through the call to the worker’s inference and back', async () => {
     const caller = traceparent();

@@ -115,3 +115,12 @@ export async function untilServed(apiPort: number, model: string, timeoutMs = 20
     `a live worker for ${model}`,
   );
 }
+
+/** The JSON log lines a process has written so far, parsed. */
+export function logLines(process: ServiceProcess): Record<string, unknown>[] {
+  return process
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
