@@ -7,7 +7,7 @@ import type { HealthCheck } from '../ports/health-check.js';
 import type { IdGenerator } from '../ports/id-generator.js';
 import type { KeyRing } from '../ports/key-ring.js';
 import type { Logger } from '../ports/logger.js';
-import type { RunningTracing } from '../adapters/opentelemetry/tracing-sdk.js';
+import type { TracingRuntime } from '../adapters/opentelemetry/tracing-runtime.js';
 import type { Metrics, MetricsExposition } from '../ports/metrics.js';
 import type { ModelCatalog } from '../ports/model-catalog.js';
 import type { Tokenizers } from '../ports/tokenizers.js';
@@ -37,7 +37,7 @@ export const TOKENS = {
   Config: token<AppConfig>('Config'),
   Logger: token<Logger>('Logger'),
   /** OpenTelemetry's SDK, running; undefined while no OTLP endpoint is configured (then nothing traces, and nothing is exported). */
-  Tracing: token<RunningTracing | undefined>('Tracing'),
+  Tracing: token<TracingRuntime | undefined>('Tracing'),
   /** Ships log lines to Elasticsearch; undefined when logs go to stdout only. */
   LogShipper: token<Writable | undefined>('LogShipper'),
   Metrics: token<Metrics>('Metrics'),

@@ -60,7 +60,10 @@ export async function startService(config: AppConfig, overrides: ServiceOverride
   const adapter = (name: string, token: Token<{ close(): Promise<void> }>) => () => closing(name, resolve(container, token));
   const components: ReadonlyArray<() => Component> = [
     // First, so that every other component's spans are traced, and stopped last, exporting the spans of the shutdown.
-    () => closing('tracing', { close: async () => resolve(container, TOKENS.Tracing)?.shutdown() }),
+    (): Component => {
+      const tracing = resolve(container, TOKENS.Tracing);
+      return { name: 'tracing', start: async () => tracing?.start(), stop: async () => tracing?.shutdown() };
+    },
     () => closing('log shipping', { close: () => endStream(resolve(container, TOKENS.LogShipper)) }),
     adapter('store', TOKENS.TaskStore),
     adapter('task events', TOKENS.TaskEvents),

@@ -24,7 +24,7 @@ const KINDS: Readonly<Record<SpanKind, OtelSpanKind>> = {
 
 /**
  * `Tracing` on the OpenTelemetry API: spans from the tracer provider that
- * the composition root registered (`startTracing`), in the context its
+ * the composition root registered (`TracingRuntime`), in the context its
  * context manager carries across awaits, written to other processes by its
  * propagator (W3C trace context).
  */

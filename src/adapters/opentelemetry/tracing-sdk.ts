@@ -6,7 +6,6 @@ import { detectResources, envDetector, hostDetector, processDetector, resourceFr
 import { BatchSpanProcessor, NodeTracerProvider, type ReadableSpan, type Span, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Logger } from '../../ports/logger.js';
-import { OtelTracing } from './otel-tracing.js';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
@@ -23,11 +22,6 @@ export interface TracingSetup {
   readonly logger: Logger;
 }
 
-export interface RunningTracing {
-  readonly tracing: OtelTracing;
-  /** Exports what is queued (within the exporter's timeout), then stops. */
-  shutdown(): Promise<void>;
-}
 
 /** A failing endpoint is logged at most this often; the dropped spans are all counted. */
 const WARN_EVERY_MS = 30_000;
@@ -45,7 +39,7 @@ const WARN_EVERY_MS = 30_000;
  * is down or slow costs a request nothing. Spans it cannot take are
  * dropped and counted, and never pile up past `maxQueuedSpans`.
  */
-export function startTracing(setup: TracingSetup): RunningTracing {
+export function registerTracing(setup: TracingSetup): { shutdown(): Promise<void> } {
   const defaults = resourceFromAttributes({
     [ATTR_SERVICE_NAME]: setup.service.name,
     [ATTR_SERVICE_VERSION]: setup.service.version,
@@ -57,10 +51,7 @@ export function startTracing(setup: TracingSetup): RunningTracing {
   const processor = new BoundedProcessor(new BatchSpanProcessor(exporter), exporter, setup.maxQueuedSpans ?? 2048);
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register();
-  return {
-    tracing: new OtelTracing('embedding-service', setup.service.version),
-    shutdown: () => provider.shutdown(),
-  };
+  return { shutdown: () => provider.shutdown() };
 }
 
 /** The exporter, counting the spans of every export that failed (after its own retries) as dropped. */

@@ -2,7 +2,7 @@ import { ContainerModule } from 'inversify';
 import { ElasticsearchLogStream } from '../../adapters/elasticsearch/elasticsearch-log-stream.js';
 import { MemoryKeyRing } from '../../adapters/memory/memory-key-ring.js';
 import { createPinoLogger } from '../../adapters/pino/pino-logger.js';
-import { startTracing } from '../../adapters/opentelemetry/tracing-sdk.js';
+import { TracingRuntime } from '../../adapters/opentelemetry/tracing-runtime.js';
 import { PrometheusMetrics } from '../../adapters/prometheus/prometheus-metrics.js';
 import { AsyncLocalStoreBudget } from '../../adapters/system/async-local-store-budget.js';
 import { systemClock, uuidGenerator } from '../../adapters/system/system-clock.js';
@@ -60,7 +60,7 @@ export function coreModule(config: AppConfig, queueDepthModels: readonly string[
     const tracesUrl = tracesUrlOf(tracing);
     provide(bind, TOKENS.Tracing, { metrics: TOKENS.Metrics, logger: TOKENS.Logger }, ({ metrics, logger }) =>
       tracesUrl
-        ? startTracing({
+        ? new TracingRuntime({
             url: tracesUrl,
             protocol: tracing.traces_protocol || tracing.protocol,
             service: { name: 'embedding-service', version: SERVICE_VERSION, mode: config.service.mode },

@@ -18,7 +18,7 @@ import { ModelTokens } from '../../application/models/model-tokens.js';
 import { SubmitEmbedding } from '../../application/embeddings/submit-embedding.js';
 import type { Logger } from '../../ports/logger.js';
 import type { StoreBudget } from '../../ports/store-budget.js';
-import type { RunningTracing } from '../../adapters/opentelemetry/tracing-sdk.js';
+import type { TracingRuntime } from '../../adapters/opentelemetry/tracing-runtime.js';
 import type { AppConfig } from '../config/schema.js';
 import { TOKENS } from '../identifiers.js';
 import { SERVICE_VERSION } from '../version.js';
@@ -54,7 +54,7 @@ export function httpModule(config: AppConfig, options: { servesApi: boolean; lis
       lifecycle,
       budget,
       tracing,
-    }: Omit<HttpObservers, 'storeTime' | 'tracing'> & { budget: StoreBudget; tracing: RunningTracing | undefined }): HttpObservers => ({
+    }: Omit<HttpObservers, 'storeTime' | 'tracing'> & { budget: StoreBudget; tracing: TracingRuntime | undefined }): HttpObservers => ({
       logger,
       metrics,
       lifecycle,
