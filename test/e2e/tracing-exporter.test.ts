@@ -89,3 +89,47 @@ describe('tracing with an endpoint that is down or stalled', () => {
     }
   }, 90_000);
 });
+
+describe('tracing set up by OpenTelemetry’s standard variables', () => {
+  let receiver: OtlpReceiver;
+  let running: { service: ServiceProcess; port: number };
+
+  beforeAll(async () => {
+    receiver = await otlpReceiver();
+    running = await startEmbedded({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'embeddings-eu',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,service.namespace=search',
+      // A new trace is never sampled; a caller's sampled one always is.
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await running?.service.stop();
+    await receiver?.close();
+  });
+
+  it('names the service and its resource as they say, and samples as they say', async () => {
+    const unsampled = await fetch(`http://127.0.0.1:${running.port}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: ['nobody asked to trace this'] }),
+    });
+    expect(unsampled.status).toBe(200);
+    expect(await embed(running.port, 0)).toBe(200);
+    const traceId = TRACEPARENT.split('-')[1];
+    await waitFor(() => receiver.spans.some((s) => s.kind === 'server'), 10_000, 'the sampled request’s spans');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(new Set(receiver.spans.map((s) => s.traceId))).toEqual(new Set([traceId]));
+    const server = receiver.spans.find((s) => s.kind === 'server')!;
+    expect(server.resource).toMatchObject({
+      'service.name': 'embeddings-eu',
+      'service.namespace': 'search',
+      'deployment.environment.name': 'test',
+      'embedding_service.mode': 'all',
+    });
+    expect(receiver.requests.every((r) => r.path === '/v1/traces' && r.contentType === 'application/json')).toBe(true);
+  });
+});
