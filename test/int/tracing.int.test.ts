@@ -56,8 +56,8 @@ describe.skipIf(!amqp || !store)('traces across the API, RabbitMQ and a worker',
       LOG_LEVEL: 'info',
       WORKER_THREADS: '1',
       WORKER_HEARTBEAT_SECONDS: '1',
-      // Long enough for concurrent tasks to share a batch.
-      WORKER_BATCH_LINGER_MS: '50',
+      // Long enough for concurrent tasks to share a batch, on a machine busy with other tests too.
+      WORKER_BATCH_LINGER_MS: '250',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: '100',
     };
