@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/bootstrap/config/load.js';
+import { amqpUrls } from '../../src/bootstrap/modules/infrastructure.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv, cwd: REPO_ROOT });
@@ -33,6 +34,13 @@ describe('loadConfig', () => {
     ]);
     // Relative model paths are resolved from the working directory.
     expect(config.ml.models[1]!.path).toBe(join(REPO_ROOT, 'models/all-MiniLM-L6-v2'));
+  });
+
+  it('takes several broker URLs, the nodes of a cluster, and refuses what is not one', () => {
+    const urls = 'amqp://u:p@mq-0:5672, amqp://u:p@mq-1:5672,amqps://u:p@mq-2:5671/vh';
+    expect(amqpUrls(load({ AMQP_URL: urls }).service)).toEqual(['amqp://u:p@mq-0:5672', 'amqp://u:p@mq-1:5672', 'amqps://u:p@mq-2:5671/vh']);
+    expect(amqpUrls(load({ RABBITMQ_HOST: 'mq', RABBITMQ_USER: 'u', RABBITMQ_PASSWORD: 'p@ss' }).service)).toEqual(['amqp://u:p%40ss@mq:5672']);
+    expect(problemsOf(() => load({ AMQP_URL: 'amqp://mq-0:5672,http://mq-1' })).join('\n')).toMatch(/AMQP_URL.*several separated by commas/);
   });
 
   it('lets the original service’s environment variables override the files', () => {

@@ -7,8 +7,12 @@ const MAX_RECONNECT_SECONDS = 1;
 const FIRST_RETRY_SECONDS = 0.1;
 
 export interface ConnectionOptions {
-  /** amqp:// or amqps:// URL, credentials and vhost included. */
-  readonly url: string;
+  /**
+   * amqp:// or amqps:// URL, credentials and vhost included; or several,
+   * the nodes of a cluster: each attempt takes the next, so the client
+   * connects to any node that answers and, when its node goes, moves on.
+   */
+  readonly url: string | readonly string[];
   readonly heartbeatSeconds?: number;
   /** How the broker's tools name this client's connection (the `connection_name` client property). */
   readonly connectionName?: string;
@@ -26,7 +30,7 @@ export interface ConnectionOptions {
  */
 export function connectWithBackoff(options: ConnectionOptions): AmqpConnectionManager {
   let backoff = FIRST_RETRY_SECONDS;
-  const connection = amqp.connect([options.url], {
+  const connection = amqp.connect(typeof options.url === 'string' ? [options.url] : [...options.url], {
     reconnectTimeInSeconds: 0,
     heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 5,
     connectionOptions: {
@@ -36,12 +40,12 @@ export function connectWithBackoff(options: ConnectionOptions): AmqpConnectionMa
       noDelay: true,
     },
   });
-  connection.on('connect', ({ connection: established }) => {
+  connection.on('connect', ({ connection: established, url }) => {
     const socket = socketOf(established);
     if (socket) writeEachTurnAtOnce(socket);
     backoff = FIRST_RETRY_SECONDS;
     connection.reconnectTimeInSeconds = 0;
-    options.logger.info('connected to RabbitMQ');
+    options.logger.info('connected to RabbitMQ', { node: nodeOf(url) });
   });
   connection.on('disconnect', ({ err }) => options.logger.warn('disconnected from RabbitMQ; reconnecting', { reason: err?.message }));
   // Emitted before the manager waits reconnectTimeInSeconds for its next attempt.
@@ -51,6 +55,16 @@ export function connectWithBackoff(options: ConnectionOptions): AmqpConnectionMa
     options.logger.warn('cannot reach RabbitMQ; retrying', { reason: err?.message, retryInSeconds: connection.reconnectTimeInSeconds });
   });
   return connection;
+}
+
+/** Which node a connection went to (host and port, never the credentials). */
+function nodeOf(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The TCP socket under an amqplib connection (amqplib keeps it as `connection.stream`); undefined if that ever changes. */

@@ -37,7 +37,7 @@ export function queueModule(config: AppConfig): ContainerModule {
       { logger: TOKENS.Logger, metrics: TOKENS.Metrics, tracing: TOKENS.Tracing },
       ({ logger, metrics, tracing }) =>
         new RabbitMqTaskQueue({
-          url: amqpUrl(config.service),
+          url: amqpUrls(config.service),
           queueNames,
           queuePrefix: inNamespace('embeddings.'),
           // How the broker's tools name this deployment's connections, so an operator can tell (and close) them.
@@ -108,10 +108,11 @@ export function redisKeyPrefix(config: ServiceConfig): string {
   return `${namespace}:${keyPrefix}`;
 }
 
-/** The broker URL: `rabbitmq.url` (AMQP_URL) when set, else one built from its parts. */
-export function amqpUrl(config: ServiceConfig): string {
+/** The broker's URLs: those `rabbitmq.url` (AMQP_URL) lists when set, else one built from its parts. */
+export function amqpUrls(config: ServiceConfig): string[] {
   const r = config.rabbitmq;
-  if (r.url) return r.url;
+  // Several, comma-separated: the nodes of a cluster, tried in turn.
+  if (r.url) return r.url.split(',').map((url) => url.trim()).filter((url) => url !== '');
   const vhost = r.vhost === '/' ? '' : `/${encodeURIComponent(r.vhost)}`;
-  return `amqp://${encodeURIComponent(r.user)}:${encodeURIComponent(r.password)}@${r.host}:${r.port}${vhost}`;
+  return [`amqp://${encodeURIComponent(r.user)}:${encodeURIComponent(r.password)}@${r.host}:${r.port}${vhost}`];
 }
