@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/bootstrap/config/load.js';
-import { amqpUrls } from '../../src/bootstrap/modules/infrastructure.js';
+import { amqpUrls, redisConnection } from '../../src/bootstrap/modules/infrastructure.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const load = (env: Record<string, string> = {}, argv: string[] = []) => loadConfig({ env, argv, cwd: REPO_ROOT });
@@ -41,6 +41,18 @@ describe('loadConfig', () => {
     expect(amqpUrls(load({ AMQP_URL: urls }).service)).toEqual(['amqp://u:p@mq-0:5672', 'amqp://u:p@mq-1:5672', 'amqps://u:p@mq-2:5671/vh']);
     expect(amqpUrls(load({ RABBITMQ_HOST: 'mq', RABBITMQ_USER: 'u', RABBITMQ_PASSWORD: 'p@ss' }).service)).toEqual(['amqp://u:p%40ss@mq:5672']);
     expect(problemsOf(() => load({ AMQP_URL: 'amqp://mq-0:5672,http://mq-1' })).join('\n')).toMatch(/AMQP_URL.*several separated by commas/);
+  });
+
+  it('points every Redis client at Sentinel when sentinels are named, with the data nodes’ password and db', () => {
+    const config = load({ STORE_DRIVER: 'redis', REDIS_SENTINELS: 'sentinel-0:26379, sentinel-1:26379', REDIS_SENTINEL_NAME: 'tasks', REDIS_PASSWORD: 'p', REDIS_DB: '2', REDIS_WAIT_REPLICAS: '1' });
+    expect(redisConnection(config)).toMatchObject({
+      sentinel: { sentinels: [{ host: 'sentinel-0', port: 26379 }, { host: 'sentinel-1', port: 26379 }], name: 'tasks' },
+      password: 'p',
+      db: 2,
+    });
+    expect(config.service.redis.wait_replicas).toBe(1);
+    expect(redisConnection(load({ REDIS_URL: 'redis://cache:6380' }))).toMatchObject({ url: 'redis://cache:6380' });
+    expect(problemsOf(() => load({ REDIS_SENTINELS: 'sentinel-0' })).join('\n')).toMatch(/REDIS_SENTINELS.*host:port/);
   });
 
   it('lets the original service’s environment variables override the files', () => {

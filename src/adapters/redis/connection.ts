@@ -13,6 +13,16 @@ export interface RedisConnectionOptions {
   readonly db?: number;
   readonly tls?: boolean;
   /**
+   * Redis under Sentinel: the sentinels to ask where the primary of
+   * `name` is (the url, host and port are then not used). The client asks
+   * them again after a failover and follows the promoted replica.
+   */
+  readonly sentinel?: {
+    readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+    readonly name: string;
+    readonly password?: string;
+  };
+  /**
    * Longest wait for a command's reply. A stalled Redis (paused, swapping,
    * partitioned without a reset) then fails the command, and the caller a
    * 503, instead of hanging. Default 2 s.
@@ -48,7 +58,19 @@ export function connectRedis(
     ...(failFast && { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS }),
     enableAutoPipelining: autoPipelining,
   };
-  const redis = options.url ? new Redis(options.url, settings) : new Redis(settings);
+  const sentinel = options.sentinel;
+  const redis = sentinel
+    ? new Redis({
+        ...settings,
+        sentinels: sentinel.sentinels.map((s) => ({ ...s })),
+        name: sentinel.name,
+        ...(sentinel.password && { sentinelPassword: sentinel.password }),
+        // Told by the sentinels at once of a failover (their +switch-master), rather than only when the old primary's connection drops.
+        failoverDetector: true,
+      })
+    : options.url
+      ? new Redis(options.url, settings)
+      : new Redis(settings);
   // Failures surface through the commands that fail and through ping(); unheard, ioredis would log them.
   redis.on('error', () => undefined);
   return redis;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import {
-  FINAL_TASK_STATUSES,
+  ServiceUnavailableError,
   TaskAlreadyExistsError,
   type EmbeddingResult,
   type TaskFailure,
@@ -8,7 +8,8 @@ import {
 } from '../../domain/index.js';
 import { RECENT_TASKS, type RecentTasksQuery, type TaskStore } from '../../ports/task-store.js';
 import type { Tracing } from '../../ports/tracing.js';
-import { closeRedis, command, connectRedis, type RedisConnectionOptions } from './connection.js';
+import { closeRedis, command, connectRedis, DEFAULT_COMMAND_TIMEOUT_MS, type RedisConnectionOptions } from './connection.js';
+import { CREATE, FINISH, MARK_RUNNING } from './task-scripts.js';
 import { decodeTask, encodeFailure, encodeResult, encodeTask, pairs, type Fields } from './task-codec.js';
 
 export interface RedisTaskStoreOptions extends RedisConnectionOptions {
@@ -18,33 +19,14 @@ export interface RedisTaskStoreOptions extends RedisConnectionOptions {
   readonly ttlSeconds: number;
   /** A client span per write (a task created, started, finished); none without. */
   readonly tracing?: Tracing;
+  /**
+   * Replicas that must hold a task's creation and its end before either is
+   * acknowledged (Redis's WAIT, within the command timeout); 0 waits for
+   * none. Replication is asynchronous: without it, a failover can lose what
+   * the primary had not yet passed on.
+   */
+  readonly waitReplicas?: number;
 }
-
-/*
- * Each transition is one Lua script, so it is atomic: the check of the current
- * status and the write cannot interleave with another worker's. Terminal tasks
- * are returned unchanged. Every script returns HGETALL of the key afterwards
- * (empty when the task does not exist).
- */
-/*
- * Creating is idempotent: ioredis re-sends a script whose reply was lost to a
- * dropped connection, and the second run must not turn into "already exists".
- * KEYS: the task, the index of recent tasks. ARGV: ttl, created_at, model,
- * id, most recent tasks kept in the index, then the fields. A record with the
- * same creation time and model is that same task (ids are random UUIDs): 1,
- * as if created now. Another record under the id: 0.
- */
-const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local existing = redis.call('HMGET', KEYS[1], 'created_at', 'model')
-  if existing[1] == ARGV[2] and existing[2] == ARGV[3] then return 1 end
-  return 0
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[5]))
-return 1`;
 
 /** What a listing reads of each task: everything but its inputs and vectors. */
 const SUMMARY_FIELDS = [
@@ -62,36 +44,6 @@ const SUMMARY_FIELDS = [
   'deadline',
   'owner',
 ] as const;
-
-const TERMINAL_GUARD = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {} end
-if ${FINAL_TASK_STATUSES.map((final) => `status == '${final}'`).join(' or ')} then return redis.call('HGETALL', KEYS[1]) end`;
-
-/*
- * ARGV: the start time, the most attempts. A repeat with the same start time
- * (a re-sent script) counts no second attempt, and a task that has had its
- * attempts is left as it is.
- */
-const MARK_RUNNING = `${TERMINAL_GUARD}
-if status == 'running' and redis.call('HGET', KEYS[1], 'started_at') == ARGV[1] then return redis.call('HGETALL', KEYS[1]) end
-if tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') >= tonumber(ARGV[2]) then return redis.call('HGETALL', KEYS[1]) end
-redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-return redis.call('HGETALL', KEYS[1])`;
-
-/**
- * ARGV: ttl, the finish time, then field/value pairs to write (status, and
- * result or error). The inputs go: only the result is kept. A task finishes
- * no earlier than it last started (a late write keeps the times in order).
- */
-const FINISH = `${TERMINAL_GUARD}
-local started = tonumber(redis.call('HGET', KEYS[1], 'started_at') or '0')
-local finished = math.max(tonumber(ARGV[2]), started)
-redis.call('HDEL', KEYS[1], 'inputs')
-redis.call('HSET', KEYS[1], 'finished_at', string.format('%.0f', finished), unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return redis.call('HGETALL', KEYS[1])`;
 
 type Scripted = Redis & {
   createTask(key: string, recent: string, ttl: number, createdAt: string, model: string, id: string, keep: number, ...fields: (string | Buffer)[]): Promise<number>;
@@ -131,6 +83,11 @@ export class RedisTaskStore implements TaskStore {
       ),
     );
     if (created === 0) throw new TaskAlreadyExistsError(task.id);
+    await this.replicated(task.id).catch(async (error: unknown) => {
+      // Not durable, so not accepted: the record is ended, so that nothing runs a task its caller was told failed.
+      await this.finish(task.id, new Date(), { status: 'cancelled', error: 'Refused at submit: too few replicas had it.' }, false).catch(() => undefined);
+      throw error;
+    });
   }
 
   async get(id: string): Promise<Task | undefined> {
@@ -196,11 +153,25 @@ export class RedisTaskStore implements TaskStore {
     await closeRedis(this.redis);
   }
 
-  private async finish(id: string, at: Date, fields: Fields): Promise<Task | undefined> {
+  /** Ends a task; `durably`, once `waitReplicas` replicas have the end too (a worker that is told otherwise writes it again). */
+  private async finish(id: string, at: Date, fields: Fields, durably = true): Promise<Task | undefined> {
     const reply = await this.write(`finish (${String(fields.status)})`, id, () =>
       this.redis.finishBuffer(this.key(id), this.options.ttlSeconds, String(at.getTime()), ...flatten(fields)),
     );
+    if (durably) await this.replicated(id);
     return decodeTask(id, pairs(reply));
+  }
+
+  /** Resolves once `waitReplicas` replicas have every write this client made so far; fails (503) when they do not in time. */
+  private async replicated(taskId: string): Promise<void> {
+    const wanted = this.options.waitReplicas ?? 0;
+    if (wanted === 0) return;
+    const timeoutMs = this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    // WAIT blocks on the server for up to its own timeout: the client's timeout is set past it.
+    const acked = await command(this.redis, () => this.redis.wait(wanted, timeoutMs), { ...this.options, commandTimeoutMs: timeoutMs * 2 });
+    if (acked < wanted) {
+      throw new ServiceUnavailableError(`Task ${taskId}: ${acked} of the ${wanted} replicas required acknowledged its record in ${timeoutMs} ms.`, 2);
+    }
   }
 
   private key(id: string): string {

@@ -113,6 +113,10 @@ export const ServiceConfigSchema = z.strictObject({
     tls: bool,
     key_prefix: z.string(),
     command_timeout_ms: positiveInt,
+    sentinels: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port')),
+    sentinel_name: z.string().min(1),
+    sentinel_password: z.string(),
+    wait_replicas: z.coerce.number().int().min(0),
   }),
   elasticsearch: z.strictObject({
     scheme: z.enum(['http', 'https']),

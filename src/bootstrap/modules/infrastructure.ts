@@ -76,7 +76,13 @@ export function storeModule(config: AppConfig): ContainerModule {
     const withBudget = <T>(target: Token<T>, make: (options: typeof connection) => T) =>
       provide(bind, target, { budget: TOKENS.StoreBudget }, ({ budget }) => make({ ...connection, budget }));
     provide(bind, TOKENS.TaskStore, { budget: TOKENS.StoreBudget, tracing: TOKENS.Tracing }, ({ budget, tracing }) =>
-      new RedisTaskStore({ ...connection, budget, ttlSeconds: store.ttl_seconds, ...(tracing && { tracing: tracing.tracing }) }),
+      new RedisTaskStore({
+        ...connection,
+        budget,
+        ttlSeconds: store.ttl_seconds,
+        waitReplicas: config.service.redis.wait_replicas,
+        ...(tracing && { tracing: tracing.tracing }),
+      }),
     );
     withBudget(TOKENS.TaskEvents, (options) => new RedisTaskEvents(options));
     withBudget(TOKENS.WorkerRegistry, (options) => new RedisWorkerRegistry(options));
@@ -90,7 +96,17 @@ export function storeModule(config: AppConfig): ContainerModule {
 export function redisConnection(config: AppConfig): RedisConnectionOptions & { keyPrefix: string } {
   const { redis } = config.service;
   return {
-    ...(redis.url ? { url: redis.url } : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls }),
+    ...(redis.sentinels.length > 0
+      ? {
+          // Under Sentinel: the sentinels say where the primary is; its password and db are the data nodes'.
+          sentinel: { sentinels: redis.sentinels.map(hostAndPort), name: redis.sentinel_name, ...(redis.sentinel_password && { password: redis.sentinel_password }) },
+          password: redis.password,
+          db: redis.db,
+          tls: redis.tls,
+        }
+      : redis.url
+        ? { url: redis.url }
+        : { host: redis.host, port: redis.port, password: redis.password, db: redis.db, tls: redis.tls }),
     keyPrefix: redisKeyPrefix(config.service),
     commandTimeoutMs: redis.command_timeout_ms,
   };
@@ -115,4 +131,9 @@ export function amqpUrls(config: ServiceConfig): string[] {
   if (r.url) return r.url.split(',').map((url) => url.trim()).filter((url) => url !== '');
   const vhost = r.vhost === '/' ? '' : `/${encodeURIComponent(r.vhost)}`;
   return [`amqp://${encodeURIComponent(r.user)}:${encodeURIComponent(r.password)}@${r.host}:${r.port}${vhost}`];
+}
+
+function hostAndPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
 }
