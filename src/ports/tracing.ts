@@ -69,8 +69,8 @@ export interface Tracing {
    * `name` for its share, linked back to it.
    */
   inBatch<T>(name: string, requests: readonly (SpanReference | undefined)[], attributes: SpanAttributes, work: () => Promise<T>): Promise<T>;
-  /** Writes the context of the span the caller runs in into `carrier`, for another process. */
-  inject(carrier: TraceCarrier): void;
+  /** The context of the span the caller runs in, written for another process (W3C `traceparent`, `tracestate`). */
+  inject(): Record<string, string>;
   /** The span another process wrote into `carrier`, if it wrote one. */
   extract(carrier: TraceCarrier): SpanReference | undefined;
 }

@@ -65,9 +65,9 @@ export function tracingContract(name: string, make: () => TracingUnderTest): voi
 
     it('carries a trace to another process: what `inject` writes, a span given it as its parent continues, and `extract` reads', async () => {
       const { tracing, finished } = make();
-      const carrier: Record<string, unknown> = {};
+      let carrier: Record<string, string> = {};
       const sender = await tracing.inSpan('send', { kind: 'producer' }, async (span) => {
-        tracing.inject(carrier);
+        carrier = tracing.inject();
         return span.reference;
       });
       expect(carrier.traceparent).toBe(`00-${sender.traceId}-${sender.spanId}-01`);

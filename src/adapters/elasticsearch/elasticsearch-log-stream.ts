@@ -107,35 +107,35 @@ export class ElasticsearchLogStream extends Writable {
     if (this.templateInstalled) return;
     await this.client.indices.putIndexTemplate(
       {
-      name: this.options.dataStream,
-      index_patterns: [`${this.options.dataStream}*`],
-      data_stream: {},
-      priority: 200,
-      template: {
-        mappings: {
-          dynamic: true,
-          properties: {
-            '@timestamp': { type: 'date' },
-            level: { type: 'keyword' },
-            message: { type: 'text' },
-            name: { type: 'keyword' },
-            mode: { type: 'keyword' },
-            component: { type: 'keyword' },
-            requestId: { type: 'keyword' },
-            taskId: { type: 'keyword' },
-            model: { type: 'keyword' },
-            method: { type: 'keyword' },
-            path: { type: 'keyword' },
-            status: { type: 'short' },
-            ms: { type: 'float' },
-            hostname: { type: 'keyword' },
-            pid: { type: 'integer' },
-            trace_id: { type: 'keyword' },
-            span_id: { type: 'keyword' },
+        name: this.options.dataStream,
+        index_patterns: [`${this.options.dataStream}*`],
+        data_stream: {},
+        priority: 200,
+        template: {
+          mappings: {
+            dynamic: true,
+            properties: {
+              '@timestamp': { type: 'date' },
+              level: { type: 'keyword' },
+              message: { type: 'text' },
+              name: { type: 'keyword' },
+              mode: { type: 'keyword' },
+              component: { type: 'keyword' },
+              requestId: { type: 'keyword' },
+              taskId: { type: 'keyword' },
+              model: { type: 'keyword' },
+              method: { type: 'keyword' },
+              path: { type: 'keyword' },
+              status: { type: 'short' },
+              ms: { type: 'float' },
+              hostname: { type: 'keyword' },
+              pid: { type: 'integer' },
+              trace_id: { type: 'keyword' },
+              span_id: { type: 'keyword' },
+            },
           },
         },
       },
-    },
       SHIPPING_UNTRACED,
     );
     this.templateInstalled = true;

@@ -81,8 +81,10 @@ export class OtelTracing implements Tracing {
     }
   }
 
-  inject(carrier: TraceCarrier): void {
+  inject(): Record<string, string> {
+    const carrier: Record<string, string> = {};
     propagation.inject(context.active(), carrier);
+    return carrier;
   }
 
   extract(carrier: TraceCarrier): SpanReference | undefined {

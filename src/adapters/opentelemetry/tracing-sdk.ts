@@ -15,13 +15,13 @@ export interface TracingSetup {
   readonly protocol: OtlpProtocol;
   /** What the resource says of this process besides what OTEL_RESOURCE_ATTRIBUTES and the host say: its service, version and mode. */
   readonly service: { readonly name: string; readonly version: string; readonly mode: string };
-  /** Most spans waiting for export (OTEL_BSP_MAX_QUEUE_SIZE's default); past it, new spans are dropped. */
-  readonly maxQueuedSpans?: number;
   /** Spans dropped: the endpoint refused or did not answer an export, or too many waited. */
   readonly onDropped: (spans: number) => void;
   readonly logger: Logger;
 }
 
+/** Most spans waiting for export (OTEL_BSP_MAX_QUEUE_SIZE's default); past it, new spans are dropped. */
+const MAX_QUEUED_SPANS = 2048;
 
 /** A failing endpoint is logged at most this often; the dropped spans are all counted. */
 const WARN_EVERY_MS = 30_000;
@@ -37,7 +37,7 @@ const WARN_EVERY_MS = 30_000;
  *
  * Spans are exported in batches, off the requests' path: an endpoint that
  * is down or slow costs a request nothing. Spans it cannot take are
- * dropped and counted, and never pile up past `maxQueuedSpans`.
+ * dropped and counted, and never pile up past `MAX_QUEUED_SPANS`.
  */
 export function registerTracing(setup: TracingSetup): { shutdown(): Promise<void> } {
   const defaults = resourceFromAttributes({
@@ -48,7 +48,7 @@ export function registerTracing(setup: TracingSetup): { shutdown(): Promise<void
   const resource = defaults.merge(detectResources({ detectors: [envDetector, hostDetector, processDetector] }));
   const Exporter = setup.protocol === 'http/json' ? JsonTraceExporter : ProtobufTraceExporter;
   const exporter = new CountingExporter(new Exporter({ url: setup.url }), setup);
-  const processor = new BoundedProcessor(new BatchSpanProcessor(exporter), exporter, setup.maxQueuedSpans ?? 2048);
+  const processor = new BoundedProcessor(new BatchSpanProcessor(exporter), exporter, MAX_QUEUED_SPANS);
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register();
   return { shutdown: () => provider.shutdown() };

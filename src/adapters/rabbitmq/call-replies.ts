@@ -3,7 +3,6 @@ import type { ConsumeMessage } from 'amqplib';
 import type { TaskMessage } from '../../domain/index.js';
 import type { Logger } from '../../ports/logger.js';
 import type { CallAnswer, CallReply } from '../../ports/task-caller.js';
-import type { TraceCarrier } from '../../ports/tracing.js';
 import { encodeAnswer } from './answer-codec.js';
 import type { BrokerClient } from './broker-client.js';
 import { encodeMessage } from './message-codec.js';
@@ -34,9 +33,7 @@ export function callReply(
     answer: async (answer: CallAnswer) => {
       replies.channel ??= replies.client.channel({ name: 'replies', confirm: false });
       // The answer carries the context of the span that made it (the worker's), for the caller's span to link to.
-      const tracing = replies.client.options.tracing;
-      const headers: TraceCarrier | undefined = tracing && {};
-      if (headers) tracing!.inject(headers);
+      const headers = replies.client.options.tracing?.inject();
       await replies.channel
         .sendToQueue(replyTo, encodeAnswer(answer), { correlationId, contentType: 'application/octet-stream', ...(headers && { headers }) })
         .catch((error: unknown) => log.warn('could not send a call its answer', { err: error }));

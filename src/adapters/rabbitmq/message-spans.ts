@@ -31,11 +31,7 @@ export function tracedPublish<T>(
   operation: 'publish' | 'call' = 'publish',
 ): Promise<T> {
   if (!tracing) return publish(undefined, undefined);
-  return tracing.inSpan(`${operation} ${queue}`, { kind: 'producer', attributes: attributesOf(queue, message, 'send') }, (span) => {
-    const headers: TraceCarrier = {};
-    tracing.inject(headers);
-    return publish(headers, span);
-  });
+  return tracing.inSpan(`${operation} ${queue}`, { kind: 'producer', attributes: attributesOf(queue, message, 'send') }, (span) => publish(tracing.inject(), span));
 }
 
 /** Runs a delivery's handler in a consumer span, the child of the span that published the message (from its headers). */

@@ -61,8 +61,8 @@ export class RabbitMqCalls implements TaskCaller {
     // One span from the publish to the answer, linked to the worker's span that answered.
     return tracedPublish(tracing, this.client.callsQueueName(message.model), message, async (headers, span) => {
       const { answer, replyHeaders } = await this.wait(message, headers, signal);
-      const answeredBy = span && replyHeaders && tracing!.extract(replyHeaders);
-      if (answeredBy) span!.link(answeredBy);
+      const answeredBy = replyHeaders && tracing?.extract(replyHeaders);
+      if (span && answeredBy) span.link(answeredBy);
       return answer;
     }, 'call');
   }

@@ -144,7 +144,6 @@ export class RedisTaskStore implements TaskStore {
     await this.call(() => this.redis.zrem(this.recentKey(), id));
   }
 
-
   async ping(): Promise<void> {
     await this.call(() => this.redis.ping());
   }

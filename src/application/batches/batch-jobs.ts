@@ -66,17 +66,11 @@ export class BatchJobs {
       now: this.clock.now(),
       ...(request.metadata !== undefined && { metadata: request.metadata }),
       ...(caller && { owner: caller.name }),
-      ...(this.tracing && { trace: this.traceHere() }),
+      ...(this.tracing && { trace: this.tracing.inject() }),
     });
     await this.batches.create(batch);
     this.started();
     return batch;
-  }
-
-  private traceHere(): Record<string, string> {
-    const carrier: Record<string, string> = {};
-    this.tracing!.inject(carrier);
-    return carrier;
   }
 
   async get(id: string, caller: Principal | undefined): Promise<Batch> {

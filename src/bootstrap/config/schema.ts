@@ -95,7 +95,7 @@ export const ServiceConfigSchema = z.strictObject({
     path: ['prefetch'],
   }),
   rabbitmq: z.strictObject({
-    url: z.string().refine((value) => value.split(',').every((url) => value === '' || /^amqps?:\/\/[^\s]+$/.test(url.trim())), {
+    url: z.string().refine((value) => value === '' || value.split(',').every((url) => /^amqps?:\/\/\S+$/.test(url.trim())), {
       message: 'one amqp:// or amqps:// URL, or several separated by commas (the nodes of a cluster)',
     }),
     host: z.string().min(1),
