@@ -124,10 +124,11 @@ export function taskCallerContract(name: string, makeHarness: () => Promise<Queu
       if (harness.maxLength === undefined) ctx.skip();
       const giveUp = new AbortController();
       // Nobody consumes: each call waits in the queue until the test gives up on it.
-      const waiting = Array.from({ length: harness.maxLength! }, () => api.call(message(), giveUp.signal).catch(() => undefined));
-      await waitFor(async () => (await api.depth(model)) === harness.maxLength);
+      const max = harness.maxLength! + (harness.lengthOvershoot ?? 0);
+      const waiting = Array.from({ length: max }, () => api.call(message(), giveUp.signal).catch(() => undefined));
+      await waitFor(async () => (await api.depth(model)) === max);
       await expect(api.call(message(), AbortSignal.timeout(10_000))).rejects.toBeInstanceOf(CapacityExceededError);
-      expect(await api.depth(model)).toBe(harness.maxLength);
+      expect(await api.depth(model)).toBe(max);
       giveUp.abort();
       await Promise.all(waiting);
     });

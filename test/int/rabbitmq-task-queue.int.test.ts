@@ -3,7 +3,8 @@ import amqplib from 'amqplib';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPinoLogger } from '../../src/adapters/pino/pino-logger.js';
 import { RabbitMqTaskQueue } from '../../src/adapters/rabbitmq/rabbitmq-task-queue.js';
-import { DEAD_LETTER_QUEUE, DEAD_LETTER_REASON } from '../../src/adapters/rabbitmq/topology.js';
+import type { QueueType } from '../../src/adapters/rabbitmq/queue-types.js';
+import { DEAD_LETTER_QUEUE, DEAD_LETTER_REASON, workQueueArguments } from '../../src/adapters/rabbitmq/topology.js';
 import { CapacityExceededError, type TaskMessage } from '../../src/domain/index.js';
 import type { Delivery } from '../../src/ports/task-queue.js';
 import { taskQueueContract } from '../contracts/task-queue.contract.js';
@@ -19,7 +20,7 @@ afterAll(async () => {
 });
 
 /** Each harness gets its own queue prefix, so tests never see each other's messages. */
-function harness(maxLength?: number) {
+function harness(maxLength?: number, queueType: QueueType = 'classic', deliveryLimit?: number) {
   const prefix = `test.${randomUUID().slice(0, 8)}.`;
   const connectionName = `test-${prefix}`;
   const logs = new LogSink();
@@ -34,6 +35,8 @@ function harness(maxLength?: number) {
       logger: createPinoLogger({ level: 'debug', destination: logs }),
       publishTimeoutMs: 3_000,
       ...(maxLength !== undefined && { maxLength }),
+      queueType,
+      ...(deliveryLimit !== undefined && { deliveryLimit }),
     });
     clients.push(client);
     return client;
@@ -48,12 +51,14 @@ function harness(maxLength?: number) {
     }
     await connection.close();
   };
-  return { prefix, connectionName, logs, malformed, connect, cleanup, maxLength };
+  return { prefix, connectionName, logs, malformed, connect, cleanup, maxLength, priorityClasses: queueType === 'quorum', lengthOvershoot: queueType === 'quorum' ? 1 : 0 };
 }
 
 describe.skipIf(!infra)('RabbitMqTaskQueue', () => {
   taskQueueContract('rabbitmq', async () => harness(20));
   taskCallerContract('rabbitmq', async () => harness(20));
+  taskQueueContract('rabbitmq, quorum queues', async () => harness(20, 'quorum'));
+  taskCallerContract('rabbitmq, quorum queues', async () => harness(20, 'quorum'));
 
   let h: ReturnType<typeof harness>;
   let queue: RabbitMqTaskQueue;
@@ -197,6 +202,113 @@ describe.skipIf(!infra)('RabbitMqTaskQueue', () => {
       expect((await channel.checkQueue(queue.deadLetterQueueName(model))).messageCount).toBe(0);
     } finally {
       await connection.close();
+    }
+  });
+});
+
+describe.skipIf(!infra)('RabbitMqTaskQueue on quorum queues', () => {
+  let model: string;
+  const message = (fields: Partial<TaskMessage> = {}): TaskMessage => ({ taskId: randomUUID(), model, inputs: ['a'], priority: 0, enqueuedAt: new Date(), ...fields });
+  const withChannel = async <T>(work: (channel: amqplib.Channel) => Promise<T>): Promise<T> => {
+    const connection = await amqplib.connect(infra!.url);
+    try {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      return await work(channel);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  };
+
+  beforeEach(() => {
+    model = `m-${randomUUID().slice(0, 8)}`;
+  });
+
+  it('declares each of a model’s queues as a quorum queue with a delivery limit and at-least-once dead-lettering, and high priorities go to the high queue', async () => {
+    const h = harness(undefined, 'quorum', 7);
+    try {
+      const queue = await h.connect();
+      await queue.publish(message({ priority: 9 }));
+      await queue.publish(message({ priority: 4 }));
+      const name = queue.queueName(model);
+      const settings = { type: 'quorum' as const, deliveryLimit: 7 };
+      // A declaration with exactly these arguments is accepted only by a quorum queue declared with them.
+      for (const declared of [name, `${name}.high`, `${name}.calls`, `${name}.calls.high`, `${name}.bulk`]) {
+        await withChannel((channel) => channel.assertQueue(declared, { durable: true, arguments: workQueueArguments('quorum', queue.deadLetterQueueName(model), settings) }));
+      }
+      const counts = await withChannel(async (channel) => [(await channel.checkQueue(name)).messageCount, (await channel.checkQueue(`${name}.high`)).messageCount]);
+      expect(counts).toEqual([1, 1]);
+      expect(await queue.depth(model)).toBe(2);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('dead-letters a message its consumers keep returning once the delivery limit is reached, and says why', async () => {
+    const h = harness(undefined, 'quorum', 2);
+    try {
+      const queue = await h.connect();
+      const sent = message();
+      await queue.publish(sent);
+      const deliveries: Delivery[] = [];
+      const subscription = await queue.consume(model, async (d) => {
+        deliveries.push(d);
+        await d.requeue();
+      }, { prefetch: 1 });
+      await waitFor(async () => (await queue.stats(model)).deadLettered === 1, 10_000, 'the broker to dead-letter it');
+      await subscription.cancel();
+      // Delivered as often as the limit allows (the first time, and once per return), then no more.
+      expect(deliveries.length).toBeGreaterThanOrEqual(2);
+      expect(deliveries.length).toBeLessThanOrEqual(3);
+      const [letter] = await queue.deadLetters(model, 10);
+      expect(letter).toMatchObject({ message: { taskId: sent.taskId }, reason: expect.stringMatching(/delivery limit/) });
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('keeps using a classic deployment’s queues, priorities and all, when restarted with quorum queues, and makes new models’ queues quorum', async () => {
+    const classic = harness();
+    const logs = new LogSink();
+    try {
+      const before = await classic.connect();
+      const low = message({ priority: 1 });
+      const high = message({ priority: 8 });
+      await before.publish(low);
+      await before.close();
+      // The same queues, seen by a deployment configured for quorum queues.
+      const after = new RabbitMqTaskQueue({
+        url: infra!.url,
+        queuePrefix: classic.prefix,
+        queueType: 'quorum',
+        logger: createPinoLogger({ level: 'debug', destination: logs }),
+      });
+      try {
+        await after.publish(high);
+        const name = after.queueName(model);
+        // Still classic: both on the model's own queue, with the broker's priorities.
+        expect(after.queueName(model, 'interactive', 8)).toBe(name);
+        const seen: Delivery[] = [];
+        const subscription = await after.consume(model, async (d) => {
+          seen.push(d);
+          await d.ack();
+        }, { prefetch: 1 });
+        await waitFor(() => seen.length === 2);
+        await subscription.cancel();
+        expect(seen.map((d) => d.message.taskId)).toEqual([high.taskId, low.taskId]);
+        expect(logs.lines.filter((line) => line.msg === 'queue keeps the type it was created with, not the configured one').length).toBeGreaterThan(0);
+        // A model it declares first gets quorum queues, and its high priorities their own queue.
+        const other = `${model}-new`;
+        await after.publish(message({ model: other, priority: 9 }));
+        expect(after.queueName(other, 'interactive', 9)).toBe(`${after.queueName(other)}.high`);
+      } finally {
+        await after.close();
+        await withChannel(async (channel) => {
+          for (const name of after.declaredQueues()) await channel.deleteQueue(name).catch(() => undefined);
+        });
+      }
+    } finally {
+      await classic.cleanup();
     }
   });
 });

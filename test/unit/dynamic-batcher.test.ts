@@ -17,9 +17,9 @@ const options = (o: Partial<BatchingOptions> = {}): BatchingOptions => ({
 function embedder(model: EmbeddingModel, o: Partial<BatchingOptions> = {}, onBatch?: (report: BatchReport) => void) {
   const batcher = new DynamicBatcher((batch) => model.embedTokenized(batch), options(o), onBatch);
   return {
-    embed: async (inputs: readonly TextInput[], lane?: Lane) => {
+    embed: async (inputs: readonly TextInput[], lane?: Lane, priority?: number) => {
       requireEmbeddable(inputs);
-      return batcher.run(await model.tokenize(inputs), lane);
+      return batcher.run(await model.tokenize(inputs), { lane, priority });
     },
   };
 }
@@ -174,6 +174,19 @@ describe('DynamicBatcher', () => {
     // Interactive requests are about, so bulk batches are kept to maxBulkBatchSize.
     expect(started.map((b) => b.length)).toEqual([1, 2, 1, 2, 2, 2, 2, 2]);
     expect(started[2]).toEqual(['interactive b']);
+  });
+
+  it('takes a higher priority’s texts into the next round ahead of older, lower ones', async () => {
+    const { model, release } = gatedModel();
+    const batcher = embedder(model, { maxBatchSize: 2 });
+    const running = batcher.embed(['busy 0']);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Ten low-priority tasks wait; a round holds four batches of two, so without priorities the late one would wait for the next round.
+    const low = Array.from({ length: 10 }, (_, i) => batcher.embed([`low ${i}`], 'interactive', 0));
+    const high = batcher.embed(['top 0'], 'interactive', 9);
+    release();
+    await Promise.all([running, high, ...low]);
+    expect(model.batches.slice(0, 3)).toEqual([['busy 0'], ['top 0', 'low 0'], ['low 1', 'low 2']]);
   });
 
   it('runs bulk texts in full batches when no interactive request has come', async () => {

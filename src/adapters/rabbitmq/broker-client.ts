@@ -2,7 +2,8 @@ import type { Tracing } from '../../ports/tracing.js';
 import type { AmqpConnectionManager, ChannelWrapper, CreateChannelOpts } from 'amqp-connection-manager';
 import { ServiceUnavailableError, type Lane } from '../../domain/index.js';
 import { connectWithBackoff, type ConnectionOptions } from './connection.js';
-import { bulkQueueOf, callsQueueOf, deadLetterQueueOf, declareQueues, queueNameOf } from './topology.js';
+import { isPreconditionFailed, QueueTypes, type ArgumentsOf, type QueueType } from './queue-types.js';
+import { bulkQueueOf, callsQueueOf, deadLetterQueueOf, declareQueues, DEFAULT_DELIVERY_LIMIT, HIGH_PRIORITY_FROM, highQueueOf, interactiveQueuesOf, queueNameOf } from './topology.js';
 
 /** How long an operation waits for a connection that is being re-established before giving up. */
 export const CONNECT_GRACE_MS = 500;
@@ -18,6 +19,10 @@ export interface RabbitMqOptions extends ConnectionOptions {
   readonly queuePrefix?: string;
   /** Waiting messages per queue before the broker refuses publishes (x-max-length, reject-publish). */
   readonly maxLength?: number;
+  /** The type new queues are declared as; default classic. Queues the broker already holds keep theirs (see `QueueTypes`). */
+  readonly queueType?: QueueType;
+  /** Quorum queues: deliveries of a message before the broker dead-letters it; default `DEFAULT_DELIVERY_LIMIT`. */
+  readonly deliveryLimit?: number;
   /** How long `publish` waits for the broker's confirm, including while reconnecting. */
   readonly publishTimeoutMs?: number;
   /** Spans for publishing, consuming and answering, whose context each message carries in its headers; none without. */
@@ -37,9 +42,11 @@ export class BrokerClient {
   /** Declarations made or under way, by channel and model: a caller that asks during one waits for it. */
   private readonly declared = new Map<string, Promise<void>>();
   private readonly channels = new Set<ChannelWrapper>();
+  private readonly types: QueueTypes;
   private closed = false;
 
   constructor(readonly options: RabbitMqOptions) {
+    this.types = new QueueTypes(this.queueType, options.logger);
     this.connection = connectWithBackoff(options);
     this.publisher = this.watch(
       this.connection.createChannel({ name: 'publisher', confirm: true, publishTimeout: options.publishTimeoutMs ?? 5_000 }),
@@ -53,14 +60,36 @@ export class BrokerClient {
     return channel;
   }
 
-  queueName(model: string, lane: Lane = 'interactive'): string {
-    const queue = queueNameOf(model, this.options);
-    return lane === 'bulk' ? bulkQueueOf(queue) : queue;
+  get queueType(): QueueType {
+    return this.options.queueType ?? 'classic';
   }
 
-  /** Where a model's calls wait (see `callsQueueOf`). */
-  callsQueueName(model: string): string {
-    return callsQueueOf(this.queueName(model));
+  /** Where a model's task of `lane` and `priority` waits (its high queue only once the model's queue is known to be a quorum queue). */
+  queueName(model: string, lane: Lane = 'interactive', priority?: number): string {
+    const queue = queueNameOf(model, this.options);
+    if (lane === 'bulk') return bulkQueueOf(queue);
+    return this.routesHigh(queue, priority) ? highQueueOf(queue) : queue;
+  }
+
+  /** Where a model's calls of `priority` wait (see `callsQueueOf`). */
+  callsQueueName(model: string, priority?: number): string {
+    const queue = queueNameOf(model, this.options);
+    const calls = callsQueueOf(queue);
+    return this.routesHigh(queue, priority) ? highQueueOf(calls) : calls;
+  }
+
+  /** Every queue that a model's interactive consumers take from. */
+  interactiveQueueNames(model: string): string[] {
+    return interactiveQueuesOf(queueNameOf(model, this.options), this.queueType);
+  }
+
+  /**
+   * High priorities go to a high queue only where both hold: this
+   * deployment consumes high queues (quorum configured), and the model's
+   * queue is a quorum queue (a classic one, kept from before, has priorities of its own).
+   */
+  private routesHigh(queue: string, priority: number | undefined): boolean {
+    return priority !== undefined && priority >= HIGH_PRIORITY_FROM && this.queueType === 'quorum' && this.types.of(queue) === 'quorum';
   }
 
   deadLetterQueueName(model: string): string {
@@ -70,15 +99,16 @@ export class BrokerClient {
   /** Names of the queues this client has declared (its model queues, their bulk lanes, calls' queues and dead-letter queues). */
   declaredQueues(): string[] {
     const models = new Set([...this.declared.keys()].map((key) => key.slice(key.indexOf('|') + 1)));
-    return [...models].flatMap((model) => [this.queueName(model), this.queueName(model, 'bulk'), this.callsQueueName(model), this.deadLetterQueueName(model)]);
+    return [...models].flatMap((model) => [...this.interactiveQueueNames(model), this.queueName(model, 'bulk'), this.deadLetterQueueName(model)]);
   }
 
   /** Declares a model's queue and its dead-letter queue on this channel, now and after every reconnection. */
   async declare(channel: ChannelWrapper, model: string): Promise<void> {
-    const key = `${channel.name ?? ''}|${model}`;
+    const key = declarationKey(channel, model);
     let declaring = this.declared.get(key);
     if (!declaring) {
-      declaring = declareQueues(channel, this.queueName(model), this.options.maxLength);
+      const settings = { type: this.queueType, maxLength: this.options.maxLength, deliveryLimit: this.options.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT };
+      declaring = declareQueues(channel, this.queueName(model), settings, (name, argumentsOf) => this.resolveType(name, argumentsOf));
       this.declared.set(key, declaring);
       declaring.catch(() => this.declared.delete(key));
     }
@@ -88,8 +118,17 @@ export class BrokerClient {
   /** Open, connected (after a moment's grace for a client that is still reconnecting), and the model's queues declared. */
   async ready(model?: string, timeoutMs = CONNECT_GRACE_MS): Promise<void> {
     this.assertOpen();
-    await this.connected(timeoutMs);
+    // Once the model's queues are declared, the connection is enough: a message published meanwhile waits for the channel.
+    const declared = model !== undefined && this.declared.has(declarationKey(this.publisher, model));
+    if (!declared || !this.connection.isConnected()) await this.connected(timeoutMs);
     if (model !== undefined) await this.declare(this.publisher, model);
+  }
+
+  /** Called in a channel's setup, so while connected. */
+  private resolveType(name: string, argumentsOf: ArgumentsOf): Promise<QueueType> {
+    const connection = this.connection.connection;
+    if (!connection) throw new ServiceUnavailableError('Not connected to RabbitMQ.', RETRY_AFTER_SECONDS);
+    return this.types.resolve(connection, name, argumentsOf);
   }
 
   assertOpen(): void {
@@ -109,8 +148,13 @@ export class BrokerClient {
     await this.connection.close();
   }
 
+  /**
+   * The publisher's channel open and set up, not just the connection: a
+   * declaration added while the channel is still being opened would only
+   * run once it is, and a message published to a queue not yet declared is
+   * dropped by the broker (unroutable) though confirmed.
+   */
   private async connected(timeoutMs: number): Promise<void> {
-    if (this.connection.isConnected()) return;
     let timer: NodeJS.Timeout | undefined;
     const connected = await Promise.race([
       this.publisher.waitForConnect().then(() => true),
@@ -127,8 +171,14 @@ export class BrokerClient {
    */
   private watch(channel: ChannelWrapper): ChannelWrapper {
     channel.on('error', (error: Error, context?: { name?: string }) => {
+      // A queue that refuses its declaration may have been replaced by one of another type: learn the types again.
+      if (isPreconditionFailed(error)) this.types.forget();
       if (!this.closed) this.options.logger.warn('RabbitMQ channel setup failed', { channel: context?.name, reason: error.message });
     });
     return channel;
   }
+}
+
+function declarationKey(channel: ChannelWrapper, model: string): string {
+  return `${channel.name ?? ''}|${model}`;
 }

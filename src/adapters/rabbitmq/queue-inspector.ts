@@ -27,8 +27,7 @@ export class RabbitMqQueueInspector implements QueueInspector {
   async depth(model: string): Promise<number> {
     await this.client.ready(model);
     try {
-      const [tasks, calls] = await Promise.all([this.client.publisher.checkQueue(this.client.queueName(model)), this.client.publisher.checkQueue(this.client.callsQueueName(model))]);
-      return tasks.messageCount + calls.messageCount;
+      return (await this.waiting(model)).reduce((n, queue) => n + queue.messageCount, 0);
     } catch (error) {
       throw new ServiceUnavailableError(`Cannot read the depth of ${this.client.queueName(model)}`, 2, { cause: error });
     }
@@ -37,15 +36,17 @@ export class RabbitMqQueueInspector implements QueueInspector {
   async stats(model: string): Promise<QueueStats> {
     await this.client.ready(model);
     try {
-      const [queue, calls, dead] = await Promise.all([
-        this.client.publisher.checkQueue(this.client.queueName(model)),
-        this.client.publisher.checkQueue(this.client.callsQueueName(model)),
-        this.client.publisher.checkQueue(this.client.deadLetterQueueName(model)),
-      ]);
-      return { ready: queue.messageCount + calls.messageCount, consumers: queue.consumerCount, deadLettered: dead.messageCount };
+      const [waiting, dead] = await Promise.all([this.waiting(model), this.client.publisher.checkQueue(this.client.deadLetterQueueName(model))]);
+      // The model's own queue first: its consumers are the workers, one each.
+      return { ready: waiting.reduce((n, queue) => n + queue.messageCount, 0), consumers: waiting[0]!.consumerCount, deadLettered: dead.messageCount };
     } catch (error) {
       throw new ServiceUnavailableError(`Cannot read the queues of model '${model}'`, 2, { cause: error });
     }
+  }
+
+  /** The model's interactive queues (see `interactiveQueuesOf`), its own first. */
+  private waiting(model: string) {
+    return Promise.all(this.client.interactiveQueueNames(model).map((name) => this.client.publisher.checkQueue(name)));
   }
 
   async deadLetters(model: string, limit: number): Promise<DeadLetter[]> {
@@ -116,13 +117,32 @@ export class RabbitMqQueueInspector implements QueueInspector {
   }
 }
 
+/**
+ * Why a message is dead: the reason this adapter wrote on it, else the
+ * broker's (its first `x-death` entry: `rejected` by a consumer,
+ * `delivery_limit` on a quorum queue, `expired`, `maxlen`).
+ */
 function toDeadLetter(raw: GetMessage): DeadLetter {
   const reason = raw.properties.headers?.[DEAD_LETTER_REASON];
   const decoded = decodeMessage(raw.content);
   return {
-    reason: typeof reason === 'string' ? reason : reason instanceof Buffer ? reason.toString('utf8') : 'rejected by its consumer',
+    reason: typeof reason === 'string' ? reason : reason instanceof Buffer ? reason.toString('utf8') : brokerReason(raw),
     ...(decoded.ok && { message: decoded.message }),
   };
+}
+
+const BROKER_REASONS: Readonly<Record<string, string>> = {
+  rejected: 'rejected by its consumer',
+  delivery_limit: 'delivered more times than the queue’s delivery limit: its consumers kept failing or dying on it',
+  expired: 'expired before a worker took it',
+  maxlen: 'dropped from a full queue',
+};
+
+function brokerReason(raw: GetMessage): string {
+  const deaths: unknown = raw.properties.headers?.['x-death'];
+  const first: unknown = Array.isArray(deaths) ? deaths[0] : undefined;
+  const reason = String((first as { reason?: unknown } | undefined)?.reason ?? 'rejected');
+  return BROKER_REASONS[reason] ?? reason;
 }
 
 function decodeTaskMessage(raw: GetMessage): TaskMessage {

@@ -59,7 +59,7 @@ export class RabbitMqCalls implements TaskCaller {
     signal.throwIfAborted();
     const tracing = this.client.options.tracing;
     // One span from the publish to the answer, linked to the worker's span that answered.
-    return tracedPublish(tracing, this.client.callsQueueName(message.model), message, async (headers, span) => {
+    return tracedPublish(tracing, this.client.callsQueueName(message.model, message.priority), message, async (headers, span) => {
       const { answer, replyHeaders } = await this.wait(message, headers, signal);
       const answeredBy = replyHeaders && tracing?.extract(replyHeaders);
       if (span && answeredBy) span.link(answeredBy);
@@ -109,7 +109,7 @@ export class RabbitMqCalls implements TaskCaller {
       ...(waiting.headers && { headers: waiting.headers }),
     };
     this.channel
-      .sendToQueue(this.client.callsQueueName(message.model), encodeMessage(message), options)
+      .sendToQueue(this.client.callsQueueName(message.model, message.priority), encodeMessage(message), options)
       .catch((error: unknown) => {
         // Only the latest copy's refusal counts: an older one's may fail as its channel closes.
         if (this.waiting.get(message.taskId) === waiting && waiting.generation === this.generation) waiting.reject(publishError(error, message.model));

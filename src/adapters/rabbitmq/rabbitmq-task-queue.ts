@@ -16,7 +16,10 @@ export type { RabbitMqOptions };
  * `TaskQueue` on RabbitMQ. One durable queue per model, with priorities 0–9,
  * its bulk lane beside it (`<queue>.bulk`), its calls' queue (`<queue>.calls`), and a dead-letter queue (`<queue>.dead`) that receives messages nacked
  * without requeue, messages that do not decode, and messages on the wrong
- * model's queue. Messages are persistent and published on a confirm channel;
+ * model's queue. As quorum queues (`queueType`), replicated over a
+ * cluster's nodes, priorities come in two classes instead (see
+ * `HIGH_PRIORITY_FROM`), and the broker dead-letters a message delivered
+ * more than `deliveryLimit` times. Messages are persistent and published on a confirm channel;
  * `publish` resolves on the broker's confirm.
  *
  * amqp-connection-manager reconnects after a broker restart or a dropped
@@ -56,7 +59,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
   async publish(message: TaskMessage): Promise<void> {
     // Refuse at once while the broker is away, rather than holding the client for the publish timeout.
     await this.client.ready(message.model, CONNECT_GRACE_MS);
-    const queue = this.queueName(message.model, message.lane);
+    const queue = this.queueName(message.model, message.lane, message.priority);
     await tracedPublish(this.client.options.tracing, queue, message, async (headers) => {
       try {
         await this.client.publisher.sendToQueue(queue, encodeMessage(message), {
@@ -80,9 +83,12 @@ export class RabbitMqTaskQueue implements TaskQueue {
   async consume(model: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     this.client.assertOpen();
     if (options.lane === 'bulk') return this.consumeQueue(model, this.queueName(model, 'bulk'), `consumer:${model}:bulk`, handler, options.prefetch);
-    const tasks = await this.consumeQueue(model, this.queueName(model), `consumer:${model}`, handler, options.prefetch);
-    const calls = await this.consumeQueue(model, this.client.callsQueueName(model), `consumer:${model}:calls`, handler, options.prefetch);
-    return { cancel: async () => void (await Promise.all([tasks.cancel(), calls.cancel()])) };
+    // Each of the model's interactive queues with a consumer (and a prefetch) of its own: calls never wait behind tasks, nor high priorities behind normal ones.
+    const subscriptions: Subscription[] = [];
+    for (const queue of this.client.interactiveQueueNames(model)) {
+      subscriptions.push(await this.consumeQueue(model, queue, `consumer:${queue}`, handler, options.prefetch));
+    }
+    return { cancel: async () => void (await Promise.all(subscriptions.map((s) => s.cancel()))) };
   }
 
   private async consumeQueue(model: string, queue: string, name: string, handler: DeliveryHandler, prefetch: number): Promise<Subscription> {

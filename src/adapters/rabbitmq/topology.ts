@@ -2,6 +2,7 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../ports/logger.js';
 import { MAX_PRIORITY, ServiceUnavailableError } from '../../domain/index.js';
+import type { ArgumentsOf, QueueType } from './queue-types.js';
 
 /** A model's queue: the name chosen for it, else `queuePrefix` (default `embeddings.`) and the model id. */
 export function queueNameOf(
@@ -30,29 +31,88 @@ export function bulkQueueOf(queue: string): string {
 }
 
 /**
- * Declares a model's durable queue, its calls' queue and its bulk lane, with priorities 0–9,
- * and their dead-letter queue, on a channel: now, and again after every reconnection (a channel
- * setup). With `maxLength`, a full queue refuses publishes (reject-publish)
- * rather than dropping the oldest. Declaring is idempotent as long as the
- * arguments match what the broker has.
+ * On quorum queues, which have no priorities on RabbitMQ 3.10, a model's
+ * interactive queue and its calls' queue each have a high queue beside them
+ * (`<queue>.high`) that takes priorities 5–9, consumed beside the normal one
+ * with a prefetch of its own: a high-priority message never waits behind
+ * the normal queue's backlog at the broker. These are the two classes
+ * RabbitMQ 4 gives quorum queues (0–4 normal, 5 and above high); within what
+ * a worker holds, its batcher orders all ten.
  */
-export async function declareQueues(channel: ChannelWrapper, queue: string, maxLength: number | undefined): Promise<void> {
-  const deadLetters = deadLetterQueueOf(queue);
-  const args: Record<string, unknown> = {
-    'x-max-priority': MAX_PRIORITY,
-    'x-dead-letter-exchange': '',
-    'x-dead-letter-routing-key': deadLetters,
-  };
-  if (maxLength !== undefined) {
-    args['x-max-length'] = maxLength;
-    args['x-overflow'] = 'reject-publish';
+export const HIGH_PRIORITY_FROM = 5;
+
+export function highQueueOf(queue: string): string {
+  return `${queue}.high`;
+}
+
+/** How a deployment's queues are declared. */
+export interface QueueSettings {
+  readonly type: QueueType;
+  /** Waiting messages per queue before the broker refuses publishes. */
+  readonly maxLength?: number | undefined;
+  /** Quorum queues: deliveries of a message (the first and each return) before the broker dead-letters it. */
+  readonly deliveryLimit: number;
+}
+
+/** RabbitMQ 4's default for quorum queues: well above a task's attempts, so only a message that keeps killing its consumers reaches it. */
+export const DEFAULT_DELIVERY_LIMIT = 20;
+
+/**
+ * A model's queue, its calls', its bulk lane's and (on quorum queues)
+ * its high queues', as `type`. A classic queue has priorities 0–9. A
+ * quorum queue has a delivery limit, and dead-letters at least once (the
+ * broker keeps a message until its dead-letter queue confirmed it), which
+ * needs reject-publish. With `maxLength`, a full queue refuses publishes
+ * rather than dropping the oldest.
+ */
+export function workQueueArguments(type: QueueType, deadLetters: string, settings: QueueSettings): Record<string, unknown> {
+  const args: Record<string, unknown> = { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': deadLetters };
+  if (type === 'quorum') {
+    Object.assign(args, {
+      'x-queue-type': 'quorum',
+      'x-delivery-limit': settings.deliveryLimit,
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    });
+  } else {
+    args['x-max-priority'] = MAX_PRIORITY;
   }
+  if (settings.maxLength !== undefined) Object.assign(args, { 'x-max-length': settings.maxLength, 'x-overflow': 'reject-publish' });
+  return args;
+}
+
+function deadLetterQueueArguments(type: QueueType): Record<string, unknown> {
+  return type === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
+}
+
+/** Where a model's interactive work waits: its queue and its calls' queue, and on quorum queues their high queues. */
+export function interactiveQueuesOf(queue: string, type: QueueType): string[] {
+  const queues = [queue, callsQueueOf(queue)];
+  return type === 'quorum' ? [...queues, ...queues.map(highQueueOf)] : queues;
+}
+
+/**
+ * Declares a model's durable queues (see `interactiveQueuesOf`, and its
+ * bulk lane) and their dead-letter queue on a channel: now, and again after
+ * every reconnection (a channel setup). Each is declared as the type
+ * `resolve` finds for it (see `QueueTypes`). Declaring is idempotent as
+ * long as the arguments match what the broker has.
+ */
+export async function declareQueues(
+  channel: ChannelWrapper,
+  queue: string,
+  settings: QueueSettings,
+  resolve: (name: string, argumentsOf: ArgumentsOf) => Promise<QueueType>,
+): Promise<void> {
+  const deadLetters = deadLetterQueueOf(queue);
+  const work: ArgumentsOf = (type) => workQueueArguments(type, deadLetters, settings);
+  const plan: [string, ArgumentsOf][] = [
+    [deadLetters, deadLetterQueueArguments],
+    ...[...interactiveQueuesOf(queue, settings.type), bulkQueueOf(queue)].map((name): [string, ArgumentsOf] => [name, work]),
+  ];
   try {
     await channel.addSetup(async (ch: ConfirmChannel) => {
-      await ch.assertQueue(deadLetters, { durable: true });
-      await ch.assertQueue(queue, { durable: true, arguments: args });
-      await ch.assertQueue(bulkQueueOf(queue), { durable: true, arguments: args });
-      await ch.assertQueue(callsQueueOf(queue), { durable: true, arguments: args });
+      for (const [name, argumentsOf] of plan) await ch.assertQueue(name, { durable: true, arguments: argumentsOf(await resolve(name, argumentsOf)) });
     });
   } catch (error) {
     throw new ServiceUnavailableError(`Cannot declare queue ${queue}: ${(error as Error).message}`, 2, { cause: error });

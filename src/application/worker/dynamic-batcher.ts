@@ -1,42 +1,13 @@
 import { ValidationError, type Embeddings, type Lane, type TokenizedText } from '../../domain/index.js';
 import type { SpanReference } from '../../ports/tracing.js';
+import type { BatchInference, BatchingOptions, BatchReport, JobOrigin } from './batching.js';
 
-/**
- * One inference over a batch: one row of output per tokenized text (a
- * vector, or a pair's logits), in order. `requests` are the spans of the
- * requests whose texts it holds, each once.
- */
-export type BatchInference = (batch: readonly TokenizedText[], requests: readonly SpanReference[]) => Promise<readonly Float32Array[]>;
-
-export interface BatchingOptions {
-  /** Most texts in one inference. */
-  readonly maxBatchSize: number;
-  /** Most padded tokens in one inference: texts × the longest text's tokens. */
-  readonly maxBatchTokens: number;
-  /** How long an idle model waits for company before running a lone request. */
-  readonly lingerMs: number;
-  /** false: each task is its own inference, whatever else waits (the baseline batching is measured against). */
-  readonly mergeTasks: boolean;
-  /**
-   * Most texts in one bulk inference while interactive requests are about
-   * (one came within `INTERACTIVE_QUIET_MS`): an interactive request that
-   * arrives during a bulk inference waits for it to end, so this bounds
-   * that wait. With no interactive traffic, bulk batches are `maxBatchSize`.
-   */
-  readonly maxBulkBatchSize: number;
-}
-
-export interface BatchReport {
-  readonly texts: number;
-  readonly tasks: number;
-  /** Real tokens (what usage counts), not padding. */
-  readonly tokens: number;
-  readonly seconds: number;
-}
+export type { BatchInference, BatchingOptions, BatchReport, JobOrigin };
 
 interface Job {
   readonly tokens: readonly TokenizedText[];
   readonly lane: Lane;
+  readonly priority: number;
   /** The span of the request it serves, which its inferences link to. */
   readonly span: SpanReference | undefined;
   readonly vectors: (Float32Array | undefined)[];
@@ -83,6 +54,9 @@ const INTERACTIVE_QUIET_MS = 2_000;
  * the next round, so batches grow with load by themselves; an idle model
  * waits `lingerMs` for company before running a lone task.
  *
+ * A task's priority orders the tasks a worker holds: whichever queue it
+ * came from, a higher priority's texts go into the next round first.
+ *
  * Bulk tasks (a batch's lines) only run when no interactive text waits,
  * one batch at a time: an interactive request that arrives meanwhile waits
  * for at most the one bulk inference under way, never for a round of them.
@@ -107,17 +81,20 @@ export class DynamicBatcher {
 
   /**
    * One row per tokenized text, in order. Rejects with `ValidationError`,
-   * before anything is queued, when there is nothing to run. `span` is the
-   * request's, handed to each inference that runs its texts.
+   * before anything is queued, when there is nothing to run. The origin's
+   * span is handed to each inference that runs its texts; its priority puts
+   * its texts ahead of lower priorities' in the next round.
    */
-  async run(tokens: readonly TokenizedText[], lane: Lane = 'interactive', span?: SpanReference): Promise<Embeddings> {
+  async run(tokens: readonly TokenizedText[], origin: JobOrigin = {}): Promise<Embeddings> {
     if (tokens.length === 0) throw new ValidationError('No texts to run the model on.');
+    const lane = origin.lane ?? 'interactive';
     if (lane === 'interactive') this.lastInteractiveAt = performance.now();
     return new Promise<Embeddings>((resolve, reject) => {
       this.jobs.push({
         tokens,
         lane,
-        span,
+        priority: origin.priority ?? 0,
+        span: origin.span,
         vectors: new Array(tokens.length),
         next: 0,
         remaining: tokens.length,
@@ -155,11 +132,14 @@ export class DynamicBatcher {
   }
 
   /**
-   * Takes up to a few batches' worth of waiting interactive texts, or when
-   * there are none, one batch's worth of bulk texts, and cuts them into batches.
+   * Takes up to a few batches' worth of waiting interactive texts (higher
+   * priorities first, then oldest first), or when there are none, one
+   * batch's worth of bulk texts, and cuts them into batches.
    */
   private nextRound(): Unit[][] {
-    const waiting = (lane: Lane) => this.jobs.filter((j) => j.lane === lane && j.next < j.tokens.length && !j.failed);
+    // A stable sort: within a priority, the oldest task first.
+    const waiting = (lane: Lane) =>
+      this.jobs.filter((j) => j.lane === lane && j.next < j.tokens.length && !j.failed).sort((a, b) => b.priority - a.priority);
     const interactive = waiting('interactive');
     const jobs = interactive.length > 0 ? interactive : waiting('bulk');
     if (!this.options.mergeTasks) {

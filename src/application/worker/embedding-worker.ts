@@ -9,7 +9,7 @@ import type { TaskEvents } from '../../ports/task-events.js';
 import type { TaskStore } from '../../ports/task-store.js';
 import type { Tracing } from '../../ports/tracing.js';
 import type { ModelActivity } from '../../ports/worker-registry.js';
-import { DynamicBatcher, type BatchInference, type BatchingOptions, type BatchReport } from './dynamic-batcher.js';
+import { DynamicBatcher, type BatchInference, type BatchingOptions, type BatchReport, type JobOrigin } from './dynamic-batcher.js';
 import { ModelActivityRecorder } from './model-activity.js';
 import { TaskHandler, type RunTask, type TaskHandlerOptions } from './task-handler.js';
 import { CallHandler } from './call-handler.js';
@@ -72,7 +72,7 @@ export class EmbeddingWorker {
         requireEmbeddable(message.inputs);
         const [tokenized, tokenizationMs] = await this.timed(modelId, message.inputs.length, () => model.tokenize(message.inputs, message.truncation));
         // A long text embedded whole is its windows, each batched as a text of its own, then joined again.
-        const { vectors } = await batcher.run(tokenized.flatMap((text) => text.windows ?? [text]), message.lane, this.tracing?.current());
+        const { vectors } = await batcher.run(tokenized.flatMap((text) => text.windows ?? [text]), this.originOf(message));
         const normalize = model.info.normalize && message.normalize !== false;
         const windows = message.truncation?.windows;
         const joined = joinWindows(message.inputs, tokenized, vectors, { normalize, chunks: windows?.chunks ?? false, ...(windows?.promptLength && { promptLength: windows.promptLength }) });
@@ -86,10 +86,14 @@ export class EmbeddingWorker {
         const [pairs, tokenizationMs] = await this.timed(modelId, message.inputs.length, () =>
           reranker.tokenizePairs(rerankQuery(modelId, message), documents(message), message.rerank ?? {}),
         );
-        const { vectors, tokenCounts } = await batcher.run(pairs, message.lane, this.tracing?.current());
+        const { vectors, tokenCounts } = await batcher.run(pairs, this.originOf(message));
         return { vectors: vectors.map((logits) => rerankRow(logits, reranker.info.scoreLabel)), tokenCounts, tokenizationMs };
       });
     }
+  }
+
+  private originOf(message: TaskMessage): JobOrigin {
+    return { lane: message.lane, priority: message.priority, span: this.tracing?.current() };
   }
 
   /** What a task's tokenizing gives, and how many milliseconds it took (reported apart from its inference), in a span of its own. */

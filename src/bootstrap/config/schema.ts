@@ -53,6 +53,8 @@ export const ServiceConfigSchema = z.strictObject({
     max_wait_seconds: limit,
     publish_timeout_ms: positiveInt,
     coalesce_calls: bool,
+    type: z.enum(['classic', 'quorum']),
+    delivery_limit: positiveInt,
   }),
   store: z.strictObject({
     driver: z.enum(['auto', 'memory', 'redis']),

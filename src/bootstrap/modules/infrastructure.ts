@@ -44,6 +44,8 @@ export function queueModule(config: AppConfig): ContainerModule {
           connectionName: namespace ? `embedding-service:${namespace}` : 'embedding-service',
           onMalformed: (model) => metrics.messageDeadLettered(model, 'malformed'),
           maxLength: queue.max_length,
+          queueType: queue.type,
+          deliveryLimit: queue.delivery_limit,
           publishTimeoutMs: queue.publish_timeout_ms,
           logger: logger.child({ component: 'rabbitmq' }),
           ...(tracing && { tracing: tracing.tracing }),
