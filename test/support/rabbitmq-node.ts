@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +19,14 @@ const BIN = '/usr/lib/rabbitmq/bin';
  */
 export interface RabbitNode {
   readonly url: string;
+  /** Its Erlang node name, e.g. rabbit-test-5680@localhost. */
+  readonly node: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL to its Erlang VM: the node dies without a word, as a lost machine does. */
+  kill(): Promise<void>;
+  /** rabbitmqctl against this node, as `rabbitmq`, with its cookie; its output. */
+  ctl(args: string): Promise<string>;
   /** Stops the node and removes its files. */
   remove(): Promise<void>;
 }
@@ -37,7 +43,7 @@ export function canStartRabbitNode(): boolean {
  * plugins file (none: the Prometheus plugin's port is taken), node name and
  * distribution port.
  */
-export async function rabbitNode(): Promise<RabbitNode | undefined> {
+export async function rabbitNode(options: { readonly home?: string } = {}): Promise<RabbitNode | undefined> {
   if (!canStartRabbitNode()) return undefined;
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), `rabbit-${port}-`));
@@ -50,7 +56,9 @@ export async function rabbitNode(): Promise<RabbitNode | undefined> {
   for (const path of ['', 'mnesia', 'log', 'rabbitmq.conf', 'enabled_plugins']) await chown(join(dir, path), Number(stdout), Number(group));
   const node = `rabbit-test-${port}@localhost`;
   const env = [
-    'HOME=/var/lib/rabbitmq',
+    // The Erlang cookie is $HOME/.erlang.cookie: a cluster's nodes share one of their own (see rabbitmq-cluster.ts).
+    `HOME=${options.home ?? '/var/lib/rabbitmq'}`,
+    `RABBITMQ_PID_FILE=${join(dir, 'pid')}`,
     `RABBITMQ_NODENAME=${node}`,
     `RABBITMQ_NODE_PORT=${port}`,
     `RABBITMQ_DIST_PORT=${await freePort()}`,
@@ -74,11 +82,19 @@ export async function rabbitNode(): Promise<RabbitNode | undefined> {
     await asRabbit(`${BIN}/rabbitmqctl -n ${node} stop`).catch(() => undefined);
     await waitFor(async () => !(await listening()), 30_000, `RabbitMQ node ${node} to stop`);
   };
+  const kill = async () => {
+    const pid = Number((await readFile(join(dir, 'pid'), 'utf8')).trim());
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => !(await listening()), 30_000, `RabbitMQ node ${node} to die`);
+  };
   await start();
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
+    node,
     start,
     stop,
+    kill,
+    ctl: async (args) => (await asRabbit(`${BIN}/rabbitmqctl -n ${node} ${args}`)).stdout,
     remove: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });

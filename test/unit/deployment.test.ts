@@ -40,6 +40,8 @@ const COMPOSE_ONLY = new Set([
   'PROMETHEUS_PORT',
   'JAEGER_UI_PORT',
   'JAEGER_OTLP_PORT',
+  // compose.ha.yaml: the secret the RabbitMQ nodes share.
+  'RABBITMQ_ERLANG_COOKIE',
 ]);
 const config = loadConfig({ env: {}, cwd: REPO_ROOT });
 
@@ -131,6 +133,33 @@ describe('.env.example', () => {
       for (const [name, service] of Object.entries((await compose(file)).services)) {
         for (const port of service.ports ?? []) expect(port, `${file} ${name}`).not.toMatch(dialed);
       }
+    }
+  });
+
+  it('run, in compose.ha.yaml, three clustered RabbitMQ nodes, a Redis primary and replica with the append-only file, three sentinels, and point every service at them', async () => {
+    const ha = parse(await read('compose.ha.yaml'), { merge: true }) as { include: (string | { path: string[] })[]; services: Record<string, ComposeService & { command?: string[] }> };
+    expect(Object.keys(ha.services)).toEqual(['rabbitmq-1', 'rabbitmq-2', 'rabbitmq-3', 'redis-1', 'redis-2', 'redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3']);
+    const cluster = await read('deploy/compose/rabbitmq-cluster.conf');
+    for (const node of ['rabbitmq-1', 'rabbitmq-2', 'rabbitmq-3']) {
+      expect(cluster).toContain(`rabbit@${node}`);
+      expect(JSON.stringify(ha.services[node])).toContain('deploy/compose/rabbitmq-cluster.conf:/etc/rabbitmq/conf.d/');
+    }
+    for (const node of ['redis-1', 'redis-2']) expect(ha.services[node]!.command!.join(' ')).toMatch(/--appendonly yes --appendfsync everysec/);
+    expect(ha.services['redis-2']!.command!.join(' ')).toContain('--replicaof redis-1 6379');
+    for (const sentinel of ['redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3']) expect(ha.services[sentinel]!.command!.join(' ')).toContain('sentinel monitor primary redis-1 6379 2');
+
+    // compose.api.yaml's services, with the settings merged over them.
+    const [services] = ha.include as [{ path: string[] }];
+    expect(services.path[0]).toBe('compose.api.yaml');
+    const api = await compose('compose.api.yaml');
+    const overrides = (await compose(services.path[1]!)).services;
+    expect(Object.keys(overrides)).toEqual(ours(api.services).map(([name]) => name));
+    for (const [name, override] of Object.entries(overrides)) {
+      const environment = override.environment!;
+      expect(Object.keys(environment).filter((v) => !KNOWN.has(v)), name).toEqual([]);
+      expect(environment, name).toMatchObject({ QUEUE_TYPE: 'quorum', REDIS_SENTINEL_NAME: 'primary', REDIS_WAIT_REPLICAS: 1 });
+      expect(String(environment.AMQP_URL).split(',').map((url) => new URL(url).host)).toEqual(['rabbitmq-1:5672', 'rabbitmq-2:5672', 'rabbitmq-3:5672']);
+      expect(String(environment.REDIS_SENTINELS).split(',')).toHaveLength(3);
     }
   });
 

@@ -1,6 +1,6 @@
 import type { Tracing } from '../../ports/tracing.js';
 import type { AmqpConnectionManager, ChannelWrapper, CreateChannelOpts } from 'amqp-connection-manager';
-import { ServiceUnavailableError, type Lane } from '../../domain/index.js';
+import { CapacityExceededError, ServiceUnavailableError, type Lane } from '../../domain/index.js';
 import { connectWithBackoff, type ConnectionOptions } from './connection.js';
 import { isPreconditionFailed, QueueTypes, type ArgumentsOf, type QueueType } from './queue-types.js';
 import { bulkQueueOf, callsQueueOf, deadLetterQueueOf, declareQueues, DEFAULT_DELIVERY_LIMIT, HIGH_PRIORITY_FROM, highQueueOf, interactiveQueuesOf, queueNameOf } from './topology.js';
@@ -9,6 +9,8 @@ import { bulkQueueOf, callsQueueOf, deadLetterQueueOf, declareQueues, DEFAULT_DE
 export const CONNECT_GRACE_MS = 500;
 /** What a client is told to wait while the broker is away: reconnection attempts come at least this often. */
 const RETRY_AFTER_SECONDS = 1;
+/** The least time between two reconnections forced by refused publishes (see `refusal`). */
+const FORCED_RECONNECT_INTERVAL_MS = 1_000;
 
 export interface RabbitMqOptions extends ConnectionOptions {
   /** Told of each message this adapter dead-letters itself because it does not decode or is on the wrong queue. */
@@ -43,6 +45,7 @@ export class BrokerClient {
   private readonly declared = new Map<string, Promise<void>>();
   private readonly channels = new Set<ChannelWrapper>();
   private readonly types: QueueTypes;
+  private lastForcedReconnect = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(readonly options: RabbitMqOptions) {
@@ -129,6 +132,35 @@ export class BrokerClient {
     const connection = this.connection.connection;
     if (!connection) throw new ServiceUnavailableError('Not connected to RabbitMQ.', RETRY_AFTER_SECONDS);
     return this.types.resolve(connection, name, argumentsOf);
+  }
+
+  /**
+   * What a refused publish to `queue` means for its caller. A nack from a
+   * classic queue is a full queue (x-overflow=reject-publish). From a quorum
+   * queue it may be that too, or a channel that published while the queue
+   * had no leader (its node lost): RabbitMQ 3.10 goes on refusing every
+   * publish on such a channel after a new leader is elected, while a new
+   * channel's are accepted. So the queue's length decides: short of the
+   * limit, the connection is made again, with all its channels, and the
+   * caller is told to retry (503).
+   */
+  async refusal(error: unknown, model: string, queue: string): Promise<Error> {
+    const reason = (error as Error).message;
+    if (!/nack/i.test(reason)) return new ServiceUnavailableError(`RabbitMQ did not confirm the task: ${reason}`, 2, { cause: error });
+    const full = new CapacityExceededError(`The queue of model '${model}' is full.`);
+    if (this.types.of(queueNameOf(model, this.options)) !== 'quorum' || (await this.isFull(queue))) return full;
+    if (performance.now() - this.lastForcedReconnect >= FORCED_RECONNECT_INTERVAL_MS && !this.closed) {
+      this.lastForcedReconnect = performance.now();
+      this.options.logger.warn('a quorum queue refused a publish it has room for; reconnecting, for channels that know its leader', { queue });
+      this.connection.reconnect();
+    }
+    return new ServiceUnavailableError(`The queue of model '${model}' is changing leader; retry.`, RETRY_AFTER_SECONDS, { cause: error });
+  }
+
+  private async isFull(queue: string): Promise<boolean> {
+    if (this.options.maxLength === undefined) return false;
+    const { messageCount } = await this.publisher.checkQueue(queue).catch(() => ({ messageCount: 0 }));
+    return messageCount >= this.options.maxLength;
   }
 
   assertOpen(): void {

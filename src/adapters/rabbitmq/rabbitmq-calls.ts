@@ -1,6 +1,6 @@
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { CapacityExceededError, ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
+import { ServiceUnavailableError, type TaskMessage } from '../../domain/index.js';
 import type { CallAnswer, TaskCaller } from '../../ports/task-caller.js';
 import type { TraceCarrier } from '../../ports/tracing.js';
 import { decodeAnswer } from './answer-codec.js';
@@ -108,12 +108,12 @@ export class RabbitMqCalls implements TaskCaller {
       ...(remainingMs !== undefined && { expiration: String(Math.ceil(remainingMs)) }),
       ...(waiting.headers && { headers: waiting.headers }),
     };
-    this.channel
-      .sendToQueue(this.client.callsQueueName(message.model, message.priority), encodeMessage(message), options)
-      .catch((error: unknown) => {
-        // Only the latest copy's refusal counts: an older one's may fail as its channel closes.
-        if (this.waiting.get(message.taskId) === waiting && waiting.generation === this.generation) waiting.reject(publishError(error, message.model));
-      });
+    const queue = this.client.callsQueueName(message.model, message.priority);
+    this.channel.sendToQueue(queue, encodeMessage(message), options).catch(async (error: unknown) => {
+      const refusal = await this.client.refusal(error, message.model, queue);
+      // Only the latest copy's refusal counts: an older one's may fail as its channel closes.
+      if (this.waiting.get(message.taskId) === waiting && waiting.generation === this.generation) waiting.reject(refusal);
+    });
   }
 
   private resend(generation: number): void {
@@ -126,11 +126,4 @@ export class RabbitMqCalls implements TaskCaller {
     const answer = waiting && decodeAnswer(raw.content);
     if (waiting && answer) waiting.resolve(answer, raw.properties.headers);
   }
-}
-
-/** What a refused publish means for its caller: a full queue (the broker's nack, with x-overflow=reject-publish), or a broker out of reach. */
-export function publishError(error: unknown, model: string): Error {
-  const reason = (error as Error).message;
-  if (/nack/i.test(reason)) return new CapacityExceededError(`The queue of model '${model}' is full.`);
-  return new ServiceUnavailableError(`RabbitMQ did not confirm the task: ${reason}`, 2, { cause: error });
 }

@@ -4,7 +4,7 @@ import type { CallAnswer, ConsumeOptions, DeadLetter, DeadLetterAction, Delivery
 import { BrokerClient, CONNECT_GRACE_MS, type RabbitMqOptions } from './broker-client.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import { RabbitMqQueueInspector } from './queue-inspector.js';
-import { publishError, RabbitMqCalls } from './rabbitmq-calls.js';
+import { RabbitMqCalls } from './rabbitmq-calls.js';
 import { callReply, type Replies } from './call-replies.js';
 import { tracedDelivery, tracedPublish } from './message-spans.js';
 import { callsQueueOf, deadLetterWithReason, queueNameOf } from './topology.js';
@@ -71,7 +71,7 @@ export class RabbitMqTaskQueue implements TaskQueue {
           ...(headers && { headers }),
         });
       } catch (error) {
-        throw publishError(error, message.model);
+        throw await this.client.refusal(error, message.model, queue);
       }
     });
   }
