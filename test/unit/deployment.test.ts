@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { callsQueueOf, queueNameOf } from '../../src/adapters/rabbitmq/rabbitmq-task-queue.js';
+import { highQueueOf } from '../../src/adapters/rabbitmq/topology.js';
 import { CONFIG_KEYS, ENV_VARIABLES } from '../../src/bootstrap/config/environment.js';
 import { loadConfig } from '../../src/bootstrap/config/load.js';
 import { REPO_ROOT } from '../support/paths.js';
@@ -201,9 +202,9 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
     livenessProbe?: { httpGet: { path: string; port: string } };
     readinessProbe?: { httpGet: { path: string; port: string } };
   }
-  const render = () =>
+  const render = (overlay = 'example') =>
     parseAllDocuments(
-      execFileSync('kubectl', ['kustomize', join(REPO_ROOT, 'deploy/k8s/overlays/example')], {
+      execFileSync('kubectl', ['kustomize', join(REPO_ROOT, 'deploy/k8s/overlays', overlay)], {
         encoding: 'utf8',
       }),
     ).map((d) => d.toJSON() as K8sObject);
@@ -250,6 +251,23 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
       const queue = queueNameOf(model, { queueNames: new Map(entry.queue ? [[model, entry.queue]] : []) });
       const triggers = (scaled.spec as { triggers: { type: string; metadata: { queueName: string } }[] }).triggers;
       expect(triggers).toMatchObject([queue, callsQueueOf(queue)].map((queueName) => ({ type: 'rabbitmq', metadata: { queueName } })));
+    }
+  });
+
+  it('renders the HA overlay: RabbitMQ as the operator’s cluster of three, Redis as three pods under Sentinel, every service pointed at them, KEDA on the high queues too', () => {
+    const objects = render('ha');
+    expect(objects.filter((o) => o.kind === 'StatefulSet').map((o) => o.metadata.name)).toEqual(['redis']);
+    expect(objects.find((o) => o.kind === 'RabbitmqCluster')!.spec).toMatchObject({ replicas: 3 });
+    expect(objects.find((o) => o.kind === 'StatefulSet')!.spec).toMatchObject({ replicas: 3 });
+    expect(objects.every((o) => o.metadata.namespace === undefined || o.metadata.namespace === 'embeddings')).toBe(true);
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      const env = containerOf(deployment).env!;
+      for (const variable of env) expect(KNOWN.has(variable.name), `${deployment.metadata.name}: ${variable.name}`).toBe(true);
+      expect(env).toEqual(expect.arrayContaining([{ name: 'QUEUE_TYPE', value: 'quorum' }, { name: 'REDIS_SENTINELS', value: 'redis-sentinel:26379' }, { name: 'REDIS_WAIT_REPLICAS', value: '1' }]));
+    }
+    for (const scaled of objects.filter((o) => o.kind === 'ScaledObject')) {
+      const queues = (scaled.spec as { triggers: { metadata: { queueName: string } }[] }).triggers.map((t) => t.metadata.queueName);
+      expect(queues.slice(2)).toEqual([highQueueOf(queues[0]!), highQueueOf(queues[1]!)]);
     }
   });
 
