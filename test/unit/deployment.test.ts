@@ -271,6 +271,21 @@ describe.skipIf(!kubectl)('Kubernetes (kubectl kustomize)', () => {
     }
   });
 
+  it('scales the L6 and L12 workers at about a second of one worker’s work, as the capacity model derives', async () => {
+    const capacity = JSON.parse(await read('docs/capacity.json')) as { models: Record<string, { workerTextsPerSecond: Record<string, number> }> };
+    for (const overlay of ['example', 'ha']) {
+      const objects = render(overlay);
+      for (const [worker, model] of [['worker-minilm-l6', 'all-MiniLM-L6-v2'], ['worker-minilm-l12', 'all-MiniLM-L12-v2']] as const) {
+        const perSecond = capacity.models[model]!.workerTextsPerSecond['32']!;
+        const scaled = objects.find((o) => o.kind === 'ScaledObject' && o.metadata.name === worker)!;
+        for (const trigger of (scaled.spec as { triggers: { metadata: { value: string } }[] }).triggers) {
+          expect(Number(trigger.metadata.value), `${overlay} ${worker}`).toBeGreaterThanOrEqual(0.9 * perSecond);
+          expect(Number(trigger.metadata.value), `${overlay} ${worker}`).toBeLessThanOrEqual(perSecond);
+        }
+      }
+    }
+  });
+
   it('runs RabbitMQ with its schedulers not busy-waiting, as compose does', async () => {
     const flags = '+sbwt none +sbwtdcpu none +sbwtdio none';
     const broker = render().find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'rabbitmq')!;
