@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxEmbeddingModel } from '../../src/adapters/onnx/onnx-embedding-model.js';
 import { writeBertFolder } from '../support/bert-fixture.js';
 import { writeMlConfig } from '../support/ml-config.js';
-import { freePort, startProcess, startWorker as startWorkerProcess, type ServiceProcess } from '../support/processes.js';
+import { faultTestEnv, freePort, startProcess, startWorker as startWorkerProcess, type ServiceProcess } from '../support/processes.js';
 import { rabbitCluster, type RabbitCluster } from '../support/rabbitmq-cluster.js';
 import { canStartRabbitNode } from '../support/rabbitmq-node.js';
 import { canStartRedis, redisSentinel, SENTINEL_NAME, type SentinelSetUp } from '../support/redis-sentinel.js';
@@ -63,22 +63,12 @@ describe.skipIf(!canStartRabbitNode() || !canStartRedis())('no single point of f
     reference = await OnnxEmbeddingModel.load({ id: 'bert', path: bert, intraOpThreads: 1 });
     apiPort = await freePort();
     const env = {
-      ML_CONFIG_PATH: mlConfig,
+      ...faultTestEnv({ mlConfig, namespace, apiPort }),
       AMQP_URL: cluster.url,
       QUEUE_TYPE: 'quorum',
       REDIS_SENTINELS: sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
       REDIS_SENTINEL_NAME: SENTINEL_NAME,
       REDIS_WAIT_REPLICAS: '1',
-      REDIS_COMMAND_TIMEOUT_MS: '500',
-      DEPLOYMENT_NAMESPACE: namespace,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(apiPort),
-      LOG_LEVEL: 'warn',
-      WORKER_THREADS: '1',
-      WORKER_PREFETCH: '16',
-      WORKER_MAX_BATCH_SIZE: '8',
-      WORKER_HEARTBEAT_SECONDS: '1',
-      TASK_MAX_ATTEMPTS: '5',
     };
     const api = startProcess(['--mode', 'api'], env);
     processes.push(api);

@@ -9,7 +9,7 @@ import { faultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { rabbitmq, redis, requireOrSkip } from '../support/infra.js';
 import { writeMlConfig } from '../support/ml-config.js';
 import { deleteKeys, deleteQueues } from '../support/namespace.js';
-import { freePort, startProcess, startWorker as startWorkerProcess, type ServiceProcess } from '../support/processes.js';
+import { faultTestEnv, freePort, startProcess, startWorker as startWorkerProcess, type ServiceProcess } from '../support/processes.js';
 import { canManageBroker, closeConnectionsNamed, unacknowledged } from '../support/rabbitmq-connections.js';
 import { waitFor } from '../support/wait.js';
 
@@ -84,20 +84,11 @@ describe.skipIf(!amqp || !store)('chaos: a worker killed, the broker connections
     redisProxy = await faultProxy({ host: target.hostname, port: Number(target.port || 6379) });
     apiPort = await freePort();
     env = {
-      ML_CONFIG_PATH: mlConfig,
+      // Room for a task caught by each fault once (a kill, a connection cut, the stall) and no more: TASK_MAX_ATTEMPTS 5.
+      ...faultTestEnv({ mlConfig, namespace, apiPort }),
       AMQP_URL: amqp!.url,
       REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
       REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
-      DEPLOYMENT_NAMESPACE: namespace,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(apiPort),
-      LOG_LEVEL: 'warn',
-      WORKER_THREADS: '1',
-      WORKER_PREFETCH: '16',
-      WORKER_MAX_BATCH_SIZE: '8',
-      WORKER_HEARTBEAT_SECONDS: '1',
-      // Room for a task caught by each fault once (a kill, a connection cut, the stall) and no more.
-      TASK_MAX_ATTEMPTS: '5',
     };
     const api = startProcess(['--mode', 'api'], env);
     processes.push(api);

@@ -116,6 +116,28 @@ export async function untilServed(apiPort: number, model: string, timeoutMs = 20
   );
 }
 
+/**
+ * What the fault tests (chaos, node loss) run their API and workers with,
+ * besides their servers' URLs: one thread a worker, small batches and
+ * prefetch so that a fault catches tasks in flight, a beat a second, and
+ * room for a task caught by each fault once.
+ */
+export function faultTestEnv(options: { mlConfig: string; namespace: string; apiPort: number }): Record<string, string> {
+  return {
+    ML_CONFIG_PATH: options.mlConfig,
+    REDIS_COMMAND_TIMEOUT_MS: '500',
+    DEPLOYMENT_NAMESPACE: options.namespace,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(options.apiPort),
+    LOG_LEVEL: 'warn',
+    WORKER_THREADS: '1',
+    WORKER_PREFETCH: '16',
+    WORKER_MAX_BATCH_SIZE: '8',
+    WORKER_HEARTBEAT_SECONDS: '1',
+    TASK_MAX_ATTEMPTS: '5',
+  };
+}
+
 /** The JSON log lines a process has written so far, parsed. */
 export function logLines(process: ServiceProcess): Record<string, unknown>[] {
   return process
