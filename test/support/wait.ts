@@ -10,3 +10,22 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * `work` over every item, at most `concurrency` at a time, results in order:
+ * for reading back thousands of tasks without flooding the service (and its
+ * store's deadline) with them all at once.
+ */
+export async function mapLimited<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!);
+      }
+    }),
+  );
+  return results;
+}
