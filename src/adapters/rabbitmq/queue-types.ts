@@ -21,7 +21,10 @@ export type ArgumentsOf = (type: QueueType) => Record<string, unknown>;
  * queue's type is learned once per process.
  */
 export class QueueTypes {
+  /** What was found, once found: read synchronously to route a publish. */
   private readonly known = new Map<string, QueueType>();
+  /** Probes under way or done, so that channels declaring the same queue at once share one. */
+  private readonly probes = new Map<string, Promise<QueueType>>();
 
   constructor(
     private readonly configured: QueueType,
@@ -34,25 +37,30 @@ export class QueueTypes {
   }
 
   /** Declares `name` as the configured type, or as the type the broker holds it as; rejects when neither declaration is accepted. */
-  async resolve(connection: ChannelModel, name: string, argumentsOf: ArgumentsOf): Promise<QueueType> {
-    const known = this.known.get(name);
-    if (known) return known;
-    const refusal = await declaredOn(connection, name, argumentsOf(this.configured));
-    let type = this.configured;
-    if (refusal) {
-      if (!isPreconditionFailed(refusal)) throw refusal;
-      const other = this.configured === 'classic' ? 'quorum' : 'classic';
-      if (await declaredOn(connection, name, argumentsOf(other))) throw refusal;
-      type = other;
-      this.logger.warn('queue keeps the type it was created with, not the configured one', { queue: name, type, configured: this.configured });
+  resolve(connection: ChannelModel, name: string, argumentsOf: ArgumentsOf): Promise<QueueType> {
+    let probe = this.probes.get(name);
+    if (!probe) {
+      probe = this.probe(connection, name, argumentsOf).then((type) => (this.known.set(name, type), type));
+      this.probes.set(name, probe);
+      probe.catch(() => this.probes.delete(name));
     }
-    this.known.set(name, type);
-    return type;
+    return probe;
   }
 
   /** Forgets what was learned (a queue refused a declaration: it may have been replaced). */
   forget(): void {
     this.known.clear();
+    this.probes.clear();
+  }
+
+  private async probe(connection: ChannelModel, name: string, argumentsOf: ArgumentsOf): Promise<QueueType> {
+    const refusal = await declaredOn(connection, name, argumentsOf(this.configured));
+    if (!refusal) return this.configured;
+    if (!isPreconditionFailed(refusal)) throw refusal;
+    const other = this.configured === 'classic' ? 'quorum' : 'classic';
+    if (await declaredOn(connection, name, argumentsOf(other))) throw refusal;
+    this.logger.warn('queue keeps the type it was created with, not the configured one', { queue: name, type: other, configured: this.configured });
+    return other;
   }
 }
 
